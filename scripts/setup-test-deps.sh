@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs the test suite's Python tools (moto's EC2 emulator) into a venv.
+#
+#   scripts/setup-test-deps.sh        # venv at ${EC2_GITOPS_VENV:-$HOME/.cache/ec2-gitops-venv}
+#
+# Idempotent and quick when nothing changed: the venv records a hash of
+# scripts/requirements-test.txt (and of the Python it was built with) in a
+# stamp file, and pip only runs when that hash differs. Needs only `python3`.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+requirements="$repo_root/scripts/requirements-test.txt"
+venv="${EC2_GITOPS_VENV:-$HOME/.cache/ec2-gitops-venv}"
+stamp="$venv/.ec2-gitops-requirements.sha256"
+python="${PYTHON:-python3}"
+
+if ! command -v "$python" >/dev/null 2>&1; then
+    echo "error: $python not found; install Python 3 (3.9 or newer)" >&2
+    exit 1
+fi
+
+# The hash covers the Python version too: a venv built by another interpreter
+# must be rebuilt, not patched.
+want="$({ cat "$requirements"; "$python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
+
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/moto_server" ]]; then
+    exit 0
+fi
+
+mkdir -p "$(dirname "$venv")"
+# Two scripts (test.sh and demo.sh) may run at once: let one install, the other wait.
+exec 9>"$venv.lock"
+if command -v flock >/dev/null 2>&1; then
+    flock 9
+fi
+# Another run may have finished the job while we waited for the lock.
+if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$venv/bin/moto_server" ]]; then
+    exit 0
+fi
+
+echo "setup-test-deps: installing $(grep -m1 '^moto' "$requirements") into $venv" >&2
+if [[ -x "$venv/bin/python" ]] &&
+    ! "$venv/bin/python" -c 'import sys; sys.exit(sys.version != sys.argv[1])' "$("$python" -c 'import sys; print(sys.version)')"; then
+    echo "setup-test-deps: venv was built by another Python; recreating it" >&2
+    rm -rf "$venv"
+fi
+if [[ ! -x "$venv/bin/python" ]]; then
+    if ! "$python" -m venv "$venv"; then
+        echo "error: '$python -m venv' failed; on Debian/Ubuntu: apt-get install python3-venv" >&2
+        exit 1
+    fi
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements"
+
+if [[ ! -x "$venv/bin/moto_server" ]]; then
+    echo "error: pip finished but $venv/bin/moto_server is missing" >&2
+    exit 1
+fi
+echo "$want" >"$stamp"
+echo "setup-test-deps: ready ($venv/bin/moto_server)" >&2

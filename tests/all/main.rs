@@ -1,0 +1,6 @@
+//! Integration tests, compiled as one binary (faster to build and link than
+//! one per file). Tests that talk to EC2 start moto via `support::moto`.
+
+mod support;
+
+mod moto_smoke;

@@ -1,0 +1,16 @@
+//! Shared test support: moto's EC2 emulator and a recording proxy in front of it.
+
+// Each test binary module uses a different subset of the helpers.
+#![allow(dead_code, unused_imports)]
+
+pub mod ec2_proxy;
+pub mod moto;
+
+pub use ec2_proxy::{Ec2Proxy, Request as ProxyRequest, Response as ProxyResponse};
+pub use moto::{Moto, ec2_client_at, ec2_config_at};
+
+/// The example stack every README points at, relative to the crate root.
+pub const EXAMPLE_STACK: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/examples/web-hosting/infra/web.yaml"
+);
