@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The demo (README's first command): the example stack end to end against a
+# local EC2 emulator — no AWS account, nothing leaves this machine.
+#
+#   scripts/demo.sh [STACK.yaml]     # default: examples/web-hosting/infra/web.yaml
+#
+# 1. installs moto's EC2 emulator into a venv (scripts/setup-test-deps.sh),
+# 2. builds ec2-gitops (debug; set EC2_GITOPS_BIN to use another binary),
+# 3. starts moto on a free loopback port (stopped again on exit),
+# 4. runs `validate`, `plan --format markdown` (the PR comment it would post),
+#    `apply --auto-approve`, then `plan --detailed-exitcode`, which must find
+#    nothing left to do. Any failing step fails the script.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+stack="${1:-examples/web-hosting/infra/web.yaml}"
+
+section() {
+    printf '\n==> %s\n' "$*"
+}
+fail() {
+    printf '\ndemo: FAILED: %s\n' "$*" >&2
+    exit 1
+}
+
+section "Emulator: moto (scripts/setup-test-deps.sh)"
+bash scripts/setup-test-deps.sh
+venv="${EC2_GITOPS_VENV:-$HOME/.cache/ec2-gitops-venv}"
+moto_server="${MOTO_SERVER:-$venv/bin/moto_server}"
+[[ -x "$moto_server" ]] || fail "moto_server not found at $moto_server"
+python="$(dirname "$moto_server")/python"
+[[ -x "$python" ]] || python=python3
+
+if [[ -n "${EC2_GITOPS_BIN:-}" ]]; then
+    bin="$EC2_GITOPS_BIN"
+else
+    section "Build: cargo build --bin ec2-gitops"
+    cargo build --locked --bin ec2-gitops
+    target_dir="$(cargo metadata --format-version 1 --no-deps |
+        "$python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+    bin="$target_dir/debug/ec2-gitops"
+fi
+[[ -x "$bin" ]] || fail "no binary at $bin"
+
+section "Start moto on 127.0.0.1"
+work="$(mktemp -d)"
+moto_pid=""
+cleanup() {
+    if [[ -n "$moto_pid" ]]; then
+        kill "$moto_pid" 2>/dev/null || true
+        wait "$moto_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+# Validation on, or moto accepts unknown AMIs, instance types and key names.
+MOTO_ENABLE_AMI_VALIDATION=true \
+    MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION=true \
+    MOTO_ENABLE_KEYPAIR_VALIDATION=true \
+    "$moto_server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+moto_pid=$!
+if ! "$python" - "$port" "$moto_pid" <<'PY'; then
+import os, sys, time, urllib.request
+port, pid = sys.argv[1], int(sys.argv[2])
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
+        sys.exit(0)
+    except Exception:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            sys.exit(1)  # moto exited
+        time.sleep(0.1)
+sys.exit(1)
+PY
+    cat "$work/moto.log" >&2
+    fail "moto did not start on port $port (its log is above)"
+fi
+echo "moto (pid $moto_pid) on http://127.0.0.1:$port"
+
+# The standard AWS chain, pointed at the emulator, with credentials it ignores.
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+export AWS_ACCESS_KEY_ID=test
+export AWS_SECRET_ACCESS_KEY=test
+export AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true
+unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
+
+run() {
+    printf '$ ec2-gitops %s\n' "$*"
+    "$bin" "$@"
+}
+
+section "1/4 Validate the stack"
+run validate "$stack" || fail "validate"
+
+section "2/4 Plan: the pull-request comment ec2-gitops would post"
+run plan "$stack" --format markdown || fail "plan"
+
+section "3/4 Apply (what a merge to the default branch does)"
+run apply "$stack" --auto-approve || fail "apply"
+
+section "4/4 Plan again: the live state now matches the YAML"
+status=0
+run plan "$stack" --detailed-exitcode || status=$?
+case "$status" in
+0) echo "No changes: the apply converged." ;;
+2) fail "the plan after apply still has changes (exit 2)" ;;
+*) fail "plan --detailed-exitcode exited $status" ;;
+esac
+
+printf '\ndemo: OK\n'
