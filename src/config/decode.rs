@@ -1,0 +1,464 @@
+//! The reader that turns YAML nodes into typed values, recording a located
+//! diagnostic for every problem instead of stopping at the first.
+
+use std::collections::HashMap;
+
+use super::diagnostic::Diagnostic;
+use super::fields::{Object, Pattern};
+use super::yaml::{Node, NodeKind, Pos, Value};
+use crate::model::Location;
+
+/// Collects diagnostics against one source file.
+pub struct Ctx<'s> {
+    file: &'s str,
+    lines: Vec<&'s str>,
+    /// Everything found so far.
+    pub diags: Vec<Diagnostic>,
+}
+
+/// The recognised keys of one map, each with its key and value nodes.
+pub struct Entries<'n> {
+    items: Vec<(&'static str, &'n Node, &'n Node)>,
+    /// Keys suggested for unknown keys (`type` for `tpye`): not reported
+    /// missing again.
+    pub suggested: Vec<&'static str>,
+}
+
+impl<'n> Entries<'n> {
+    /// The key and value nodes of `name`, if present.
+    pub fn get(&self, name: &str) -> Option<(&'n Node, &'n Node)> {
+        self.items
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(_, k, v)| (*k, *v))
+    }
+
+    /// The value node of `name`, if present.
+    pub fn value(&self, name: &str) -> Option<&'n Node> {
+        self.get(name).map(|(_, v)| v)
+    }
+
+    /// The keys present, in source order.
+    pub fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.items.iter().map(|(n, _, _)| *n)
+    }
+}
+
+impl<'s> Ctx<'s> {
+    /// A context for `source`, shown as `file` in locations.
+    pub fn new(file: &'s str, source: &'s str) -> Self {
+        Self {
+            file,
+            lines: source.lines().collect(),
+            diags: Vec::new(),
+        }
+    }
+
+    /// The location of a position.
+    pub fn loc(&self, p: Pos) -> Location {
+        Location {
+            file: self.file.to_string(),
+            line: p.line,
+            column: p.col,
+        }
+    }
+
+    /// Records an error spanning `start..end` (underlined on `start`'s line).
+    pub fn error_span(&mut self, start: Pos, end: Pos, message: String, hint: Option<String>) {
+        let mut d = Diagnostic::new(self.loc(start), message);
+        d.hint = hint;
+        if let Some(line) = self.lines.get(start.line.wrapping_sub(1)) {
+            let rest = line
+                .chars()
+                .skip(start.col.saturating_sub(1))
+                .collect::<String>();
+            let rest_len = rest.trim_end().chars().count();
+            let width = if end.line == start.line && end.col > start.col {
+                (end.col - start.col).min(rest_len.max(1))
+            } else {
+                rest_len
+            };
+            d = d.with_source(line.trim_end_matches('\r'), width);
+        }
+        self.diags.push(d);
+    }
+
+    /// Records an error on a node.
+    pub fn error(&mut self, node: &Node, message: impl Into<String>, hint: Option<String>) {
+        self.error_span(node.start, node.end, message.into(), hint);
+    }
+
+    /// Records an error at a position in the source, without a node.
+    pub fn error_at(&mut self, at: Pos, message: impl Into<String>, hint: Option<String>) {
+        let next = Pos {
+            line: at.line,
+            col: at.col + 1,
+        };
+        self.error_span(at, next, message.into(), hint);
+    }
+
+    fn expected(&mut self, node: &Node, what: &str) {
+        let hint = match (&node.kind, node.value()) {
+            (NodeKind::Scalar { .. }, Some(Value::Str(_)))
+            | (NodeKind::Seq(_) | NodeKind::Map(_), _) => None,
+            (NodeKind::Scalar { .. }, Some(Value::Null)) => {
+                Some("write a value after the `:`".to_string())
+            }
+            (NodeKind::Scalar { text, .. }, _) if what == "a string" => {
+                Some(format!("put it in quotes: \"{text}\""))
+            }
+            _ => None,
+        };
+        self.error(
+            node,
+            format!("expected {what}, found {}", node.describe()),
+            hint,
+        );
+    }
+
+    /// Checks a map against an object's keys: reports a non-map, unknown and
+    /// duplicate keys, and missing required keys (at `owner`).
+    pub fn object<'n>(
+        &mut self,
+        node: &'n Node,
+        obj: &Object,
+        what: &str,
+        owner: &Node,
+    ) -> Option<Entries<'n>> {
+        let NodeKind::Map(map) = &node.kind else {
+            self.expected(node, &format!("a map for {what}"));
+            return None;
+        };
+        let mut items: Vec<(&'static str, &'n Node, &'n Node)> = Vec::new();
+        let mut suggested = Vec::new();
+        for (k, v) in map {
+            let Some(Value::Str(key)) = k.value() else {
+                self.error(
+                    k,
+                    format!("keys must be strings, found {}", k.describe()),
+                    None,
+                );
+                continue;
+            };
+            let Some(field) = obj.field(key) else {
+                suggested.extend(self.unknown_key(k, key, obj, what));
+                continue;
+            };
+            if let Some((_, first, _)) = items.iter().find(|(n, _, _)| *n == field.name) {
+                let line = first.start.line;
+                self.error(
+                    k,
+                    format!("duplicate key `{key}` in {what} (first set on line {line})"),
+                    Some("remove one of them".into()),
+                );
+                continue;
+            }
+            items.push((field.name, k, v));
+        }
+        for field in obj.fields().filter(|f| f.required) {
+            if !items.iter().any(|(n, _, _)| *n == field.name) && !suggested.contains(&field.name) {
+                self.error(
+                    owner,
+                    format!("{what} is missing the required key `{}`", field.name),
+                    Some(format!("`{}`: {}", field.name, field.doc)),
+                );
+            }
+        }
+        Some(Entries { items, suggested })
+    }
+
+    /// Reports an unknown key; returns the key it is probably a typo of.
+    fn unknown_key(
+        &mut self,
+        k: &Node,
+        key: &str,
+        obj: &Object,
+        what: &str,
+    ) -> Option<&'static str> {
+        let allowed: Vec<&'static str> = obj.fields().map(|f| f.name).collect();
+        let suggestion = did_you_mean(key, &allowed);
+        let list = allowed.join(", ");
+        let (message, hint) = if obj.exclude.contains(&key) {
+            (
+                format!("`{key}` cannot be set in {what}"),
+                format!("set `{key}` on each instance instead"),
+            )
+        } else if key == "<<" {
+            (
+                format!("YAML merge keys (`<<`) are not supported in {what}"),
+                "use `defaults` for settings shared by instances, or repeat the keys".into(),
+            )
+        } else {
+            let hint = match suggestion {
+                Some(s) => format!("did you mean `{s}`? allowed keys: {list}"),
+                None => format!("allowed keys: {list}"),
+            };
+            (format!("unknown key `{key}` in {what}"), hint)
+        };
+        self.error(k, message, Some(hint));
+        suggestion
+    }
+
+    /// A map from names to values (`instances:`): name syntax and duplicate
+    /// names are checked; null counts as empty.
+    pub fn named<'n>(&mut self, node: &'n Node, kind: &str) -> Vec<(&'n str, &'n Node, &'n Node)> {
+        let map = match &node.kind {
+            NodeKind::Map(map) => map,
+            NodeKind::Scalar { .. } if node.value() == Some(Value::Null) => return Vec::new(),
+            _ => {
+                self.expected(node, &format!("a map of {kind} names"));
+                return Vec::new();
+            }
+        };
+        let mut seen: HashMap<&str, Pos> = HashMap::new();
+        let mut out = Vec::new();
+        for (k, v) in map {
+            let Some(name) = self.name(k, kind) else {
+                continue;
+            };
+            if let Some(first) = seen.get(name) {
+                let line = first.line;
+                self.error(
+                    k,
+                    format!("duplicate {kind} `{name}` (first declared on line {line})"),
+                    Some("names must be unique: rename or remove one".into()),
+                );
+                continue;
+            }
+            seen.insert(name, k.start);
+            out.push((name, k, v));
+        }
+        out
+    }
+
+    /// A logical name (`web-1`) written by the user.
+    pub fn name<'n>(&mut self, node: &'n Node, kind: &str) -> Option<&'n str> {
+        let s = self.str(node)?;
+        if (super::fields::NAME.check)(s) {
+            Some(s)
+        } else {
+            let hint = if s.chars().any(|c| c.is_ascii_uppercase() || c == '_') {
+                format!(
+                    "names use lowercase letters, digits and `-` (max 63 characters): did you mean `{}`?",
+                    s.to_ascii_lowercase().replace('_', "-")
+                )
+            } else {
+                "names use lowercase letters, digits and `-`, start with a letter or digit, and have at most 63 characters".into()
+            };
+            self.error(node, format!("invalid {kind} name `{s}`"), Some(hint));
+            None
+        }
+    }
+
+    /// A string.
+    pub fn str<'n>(&mut self, node: &'n Node) -> Option<&'n str> {
+        match node.value() {
+            Some(Value::Str(s)) => Some(s),
+            _ => {
+                self.expected(node, "a string");
+                None
+            }
+        }
+    }
+
+    /// A string that must match `p`.
+    pub fn pattern(&mut self, node: &Node, p: &Pattern) -> Option<String> {
+        let s = self.str(node)?;
+        if (p.check)(s) {
+            return Some(s.to_string());
+        }
+        let hint = if (p.check)(&s.to_ascii_lowercase()) {
+            format!("use lowercase: `{}`", s.to_ascii_lowercase())
+        } else {
+            format!("{} look like `{}`", plural(p.what), p.example)
+        };
+        self.error(node, format!("`{s}` is not a valid {}", p.what), Some(hint));
+        None
+    }
+
+    /// An integer in `min..=max`.
+    pub fn int(&mut self, node: &Node, min: i64, max: i64, what: &str) -> Option<i64> {
+        match node.value() {
+            Some(Value::Int(i)) if (min..=max).contains(&i) => Some(i),
+            Some(Value::Int(i)) => {
+                self.error(
+                    node,
+                    format!("{what} must be between {min} and {max}, found {i}"),
+                    None,
+                );
+                None
+            }
+            _ => {
+                self.expected(node, "an integer");
+                None
+            }
+        }
+    }
+
+    /// `true` or `false`.
+    pub fn bool(&mut self, node: &Node) -> Option<bool> {
+        match node.value() {
+            Some(Value::Bool(b)) => Some(b),
+            Some(Value::Str(s))
+                if matches!(
+                    s.to_ascii_lowercase().as_str(),
+                    "yes" | "no" | "on" | "off" | "y" | "n"
+                ) =>
+            {
+                self.error(
+                    node,
+                    format!("expected true or false, found the string {s:?}"),
+                    Some("YAML 1.2 reads yes/no/on/off as strings: write true or false".into()),
+                );
+                None
+            }
+            _ => {
+                self.expected(node, "true or false");
+                None
+            }
+        }
+    }
+
+    /// One of a few strings.
+    pub fn one_of(&mut self, node: &Node, allowed: &[&str], what: &str) -> Option<String> {
+        let s = self.str(node)?;
+        if allowed.contains(&s) {
+            return Some(s.to_string());
+        }
+        let list = allowed.join(", ");
+        let hint = match did_you_mean(s, allowed) {
+            Some(m) => format!("did you mean `{m}`? allowed: {list}"),
+            None => format!("allowed: {list}"),
+        };
+        self.error(node, format!("unknown {what} `{s}`"), Some(hint));
+        None
+    }
+
+    /// A list.
+    pub fn list<'n>(&mut self, node: &'n Node) -> Option<&'n [Node]> {
+        match &node.kind {
+            NodeKind::Seq(items) => Some(items),
+            _ => {
+                self.expected(node, "a list");
+                None
+            }
+        }
+    }
+
+    /// A string or a non-empty list of strings, each with its node.
+    pub fn one_or_many<'n>(&mut self, node: &'n Node) -> Option<Vec<(&'n str, &'n Node)>> {
+        match &node.kind {
+            NodeKind::Seq(items) if items.is_empty() => {
+                self.error(
+                    node,
+                    "this list is empty",
+                    Some("give at least one value, or remove the key".into()),
+                );
+                None
+            }
+            NodeKind::Seq(items) => {
+                let mut out = Vec::new();
+                let mut ok = true;
+                for item in items {
+                    match self.str(item) {
+                        Some(s) => out.push((s, item)),
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(out)
+            }
+            _ => self.str(node).map(|s| vec![(s, node)]),
+        }
+    }
+
+    /// A reference to a named thing of this stack; reports a dangling one.
+    pub fn reference(
+        &mut self,
+        node: &Node,
+        name: &str,
+        kind: &str,
+        section: &str,
+        defined: &[&str],
+    ) -> bool {
+        if defined.contains(&name) {
+            return true;
+        }
+        let hint = if defined.is_empty() {
+            format!("this stack defines no {kind}s; declare `{name}` under `{section}:`")
+        } else {
+            let list = defined.join(", ");
+            match did_you_mean(name, defined) {
+                Some(m) => format!("did you mean `{m}`? {kind}s of this stack: {list}"),
+                None => format!("{kind}s of this stack: {list}"),
+            }
+        };
+        self.error(
+            node,
+            format!("no {kind} named `{name}` in this stack"),
+            Some(hint),
+        );
+        false
+    }
+}
+
+fn plural(what: &str) -> String {
+    match what.strip_suffix('s') {
+        Some(_) => what.to_string(),
+        None => format!("{what}s"),
+    }
+}
+
+/// The closest candidate within a small edit distance.
+pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let max = (word.chars().count() / 3).clamp(1, 3);
+    candidates
+        .iter()
+        .map(|c| (levenshtein(&word.to_ascii_lowercase(), c), *c))
+        .filter(|(d, _)| *d <= max)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Edit distance where swapping two adjacent characters counts as one edit
+/// (`tpye` → `type`).
+fn levenshtein(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        let keys = ["image", "type", "subnet", "count", "security_groups"];
+        assert_eq!(did_you_mean("tpye", &keys), Some("type"));
+        assert_eq!(did_you_mean("imgae", &keys), Some("image"));
+        assert_eq!(did_you_mean("Count", &keys), Some("count"));
+        assert_eq!(
+            did_you_mean("security_group", &keys),
+            Some("security_groups")
+        );
+        assert_eq!(did_you_mean("colour", &keys), None);
+    }
+}

@@ -1,0 +1,586 @@
+//! The format's vocabulary in one table: every object, its keys, their types,
+//! defaults and docs. The decoder checks keys against it (unknown keys, hints,
+//! required keys) and the JSON Schema is generated from it, so the two cannot
+//! drift apart.
+
+/// A string syntax: the regex the schema publishes and the check the decoder
+/// runs (the same language, written twice because we carry no regex engine).
+#[derive(Debug)]
+pub struct Pattern {
+    /// The JSON Schema `pattern`.
+    pub regex: &'static str,
+    /// The decoder's check.
+    pub check: fn(&str) -> bool,
+    /// How messages name it (`AMI id`).
+    pub what: &'static str,
+    /// A valid example, for hints.
+    pub example: &'static str,
+}
+
+/// Logical names of stacks, instances, groups, key pairs, elastic IPs, volumes.
+pub static NAME: Pattern = Pattern {
+    regex: "^[a-z0-9][a-z0-9-]{0,62}$",
+    check: is_name,
+    what: "name",
+    example: "web-1",
+};
+/// AWS region names.
+pub static REGION: Pattern = Pattern {
+    regex: "^[a-z]{2}(-[a-z]+)+-[0-9]+$",
+    check: is_region,
+    what: "AWS region",
+    example: "us-east-1",
+};
+/// AMI ids.
+pub static AMI: Pattern = Pattern {
+    regex: "^ami-[0-9a-f]{8,17}$",
+    check: is_ami,
+    what: "AMI id",
+    example: "ami-0123456789abcdef0",
+};
+/// Subnet ids.
+pub static SUBNET: Pattern = Pattern {
+    regex: "^subnet-[0-9a-f]{8,17}$",
+    check: is_subnet,
+    what: "subnet id",
+    example: "subnet-0123456789abcdef0",
+};
+/// VPC ids.
+pub static VPC: Pattern = Pattern {
+    regex: "^vpc-[0-9a-f]{8,17}$",
+    check: is_vpc,
+    what: "VPC id",
+    example: "vpc-0123456789abcdef0",
+};
+/// Instance type names.
+pub static INSTANCE_TYPE: Pattern = Pattern {
+    regex: "^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\\.[a-z0-9-]+$",
+    check: is_instance_type,
+    what: "instance type",
+    example: "t3.micro",
+};
+/// Device names for data volumes.
+pub static DEVICE: Pattern = Pattern {
+    regex: "^/dev/(sd|xvd)[f-p]$",
+    check: is_device,
+    what: "device name",
+    example: "/dev/sdf",
+};
+
+fn is_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    (1..=63).contains(&b.len())
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+}
+
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].bytes().all(|c| c.is_ascii_lowercase())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|c| c.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
+
+fn hex_id(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix).is_some_and(|h| {
+        (8..=17).contains(&h.len())
+            && h.bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    })
+}
+
+fn is_ami(s: &str) -> bool {
+    hex_id(s, "ami-")
+}
+
+fn is_subnet(s: &str) -> bool {
+    hex_id(s, "subnet-")
+}
+
+fn is_vpc(s: &str) -> bool {
+    hex_id(s, "vpc-")
+}
+
+fn is_instance_type(s: &str) -> bool {
+    let word = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+    };
+    match s.split_once('.') {
+        Some((family, size)) => {
+            word(family)
+                && word(size)
+                && family.as_bytes()[0].is_ascii_lowercase()
+                && family.bytes().any(|c| c.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+fn is_device(s: &str) -> bool {
+    let letter = s
+        .strip_prefix("/dev/sd")
+        .or_else(|| s.strip_prefix("/dev/xvd"));
+    matches!(letter.map(str::as_bytes), Some([c]) if (b'f'..=b'p').contains(c))
+}
+
+/// EBS volume types.
+pub const VOLUME_TYPES: &[&str] = &["gp2", "gp3", "io1", "io2", "st1", "sc1", "standard"];
+/// Rule protocols.
+pub const PROTOCOLS: &[&str] = &["tcp", "udp", "icmp", "icmpv6", "all"];
+/// Largest user data EC2 accepts, in bytes (before base64).
+pub const MAX_USER_DATA: usize = 16 * 1024;
+
+/// The type of a key's value.
+#[derive(Debug)]
+pub enum Ty {
+    /// An integer in a range.
+    Int {
+        /// Smallest allowed.
+        min: i64,
+        /// Largest allowed.
+        max: i64,
+    },
+    /// The format version (only this value).
+    Version(i64),
+    /// `true` / `false`.
+    Bool,
+    /// A string, maybe with a syntax and a length limit.
+    Str {
+        /// Syntax it must match.
+        pattern: Option<&'static Pattern>,
+        /// Maximum length in characters.
+        max_len: Option<usize>,
+    },
+    /// One of a few strings.
+    Enum(&'static [&'static str]),
+    /// A port (`80`) or a range (`"8000-8080"`).
+    Ports,
+    /// A string or a non-empty list of strings.
+    OneOrMany(Option<&'static Pattern>),
+    /// A list of strings.
+    List(Option<&'static Pattern>),
+    /// Tags: string keys to string values.
+    Tags,
+    /// A nested object.
+    Obj(&'static Object),
+    /// A list of objects.
+    ListOf(&'static Object),
+    /// A map from names to objects.
+    Named(&'static Object),
+}
+
+/// One key of an object.
+#[derive(Debug)]
+pub struct Field {
+    /// The key.
+    pub name: &'static str,
+    /// Its value's type.
+    pub ty: Ty,
+    /// Whether it must be present (in the object itself).
+    pub required: bool,
+    /// The default when absent, as shown in docs.
+    pub default: Option<&'static str>,
+    /// What it means.
+    pub doc: &'static str,
+}
+
+/// An object of the format: a map with a fixed set of keys.
+#[derive(Debug)]
+pub struct Object {
+    /// Its name in `$defs` and in messages.
+    pub name: &'static str,
+    /// What it is.
+    pub doc: &'static str,
+    /// Its keys (shared tables are filtered by `exclude`).
+    pub fields: &'static [Field],
+    /// Keys of `fields` that this object does not take.
+    pub exclude: &'static [&'static str],
+}
+
+impl Object {
+    /// The keys this object takes, in documentation order.
+    pub fn fields(&self) -> impl Iterator<Item = &'static Field> + '_ {
+        let fields: &'static [Field] = self.fields;
+        fields.iter().filter(|f| !self.exclude.contains(&f.name))
+    }
+
+    /// The key named `name`, if this object takes it.
+    pub fn field(&self, name: &str) -> Option<&'static Field> {
+        self.fields().find(|f| f.name == name)
+    }
+}
+
+const fn field(name: &'static str, ty: Ty, doc: &'static str) -> Field {
+    Field {
+        name,
+        ty,
+        required: false,
+        default: None,
+        doc,
+    }
+}
+
+const fn required(name: &'static str, ty: Ty, doc: &'static str) -> Field {
+    Field {
+        name,
+        ty,
+        required: true,
+        default: None,
+        doc,
+    }
+}
+
+const fn defaulted(name: &'static str, ty: Ty, default: &'static str, doc: &'static str) -> Field {
+    Field {
+        name,
+        ty,
+        required: false,
+        default: Some(default),
+        doc,
+    }
+}
+
+const fn string(pattern: &'static Pattern) -> Ty {
+    Ty::Str {
+        pattern: Some(pattern),
+        max_len: None,
+    }
+}
+
+/// The top level of a stack file.
+pub static STACK: Object = Object {
+    name: "stack",
+    doc: "An ec2-gitops stack file (format version 1): the EC2 resources one stack owns.",
+    fields: &[
+        required(
+            "version",
+            Ty::Version(1),
+            "Format version of this file. Must be 1.",
+        ),
+        required(
+            "stack",
+            string(&NAME),
+            "Stack name: unique per account and region; every resource created carries it in the `ec2-gitops:stack` tag.",
+        ),
+        required(
+            "region",
+            string(&REGION),
+            "AWS region of the stack, e.g. `us-east-1`.",
+        ),
+        field(
+            "defaults",
+            Ty::Obj(&DEFAULTS),
+            "Instance settings merged under every instance (an instance's own value wins; tags are merged key by key).",
+        ),
+        defaulted(
+            "key_pairs",
+            Ty::Named(&KEY_PAIR),
+            "{}",
+            "Key pairs to import, by name.",
+        ),
+        defaulted(
+            "security_groups",
+            Ty::Named(&SECURITY_GROUP),
+            "{}",
+            "Security groups, by name.",
+        ),
+        defaulted(
+            "instances",
+            Ty::Named(&INSTANCE),
+            "{}",
+            "Instances, by name; an instance with `count: N` becomes `<name>-1` … `<name>-N`.",
+        ),
+        defaulted(
+            "elastic_ips",
+            Ty::Named(&ELASTIC_IP),
+            "{}",
+            "Elastic IP addresses, by name.",
+        ),
+    ],
+    exclude: &[],
+};
+
+/// A key pair.
+pub static KEY_PAIR: Object = Object {
+    name: "key_pair",
+    doc: "A key pair imported into EC2.",
+    fields: &[required(
+        "public_key",
+        Ty::Str {
+            pattern: None,
+            max_len: None,
+        },
+        "OpenSSH public key line: `ssh-ed25519 AAAA… [comment]` or `ssh-rsa AAAA… [comment]` (EC2 imports only ED25519 and RSA keys).",
+    )],
+    exclude: &[],
+};
+
+/// A security group.
+pub static SECURITY_GROUP: Object = Object {
+    name: "security_group",
+    doc: "A security group. Changing `description` or `vpc` replaces the group.",
+    fields: &[
+        required(
+            "description",
+            Ty::Str {
+                pattern: None,
+                max_len: Some(255),
+            },
+            "Description (ASCII, at most 255 characters).",
+        ),
+        field(
+            "vpc",
+            string(&VPC),
+            "VPC id. Default: the region's default VPC.",
+        ),
+        defaulted("ingress", Ty::ListOf(&RULE), "[]", "Inbound rules."),
+        field(
+            "egress",
+            Ty::ListOf(&RULE),
+            "Outbound rules. Default: omitted, which keeps EC2's allow-all outbound rule.",
+        ),
+    ],
+    exclude: &[],
+};
+
+/// A security-group rule.
+pub static RULE: Object = Object {
+    name: "rule",
+    doc: "A security-group rule; each source in `cidr` and `from` becomes one EC2 permission. At least one of `cidr` and `from` is required.",
+    fields: &[
+        required(
+            "protocol",
+            Ty::Enum(PROTOCOLS),
+            "Protocol: `tcp`, `udp`, `icmp`, `icmpv6` or `all`.",
+        ),
+        field(
+            "ports",
+            Ty::Ports,
+            "Port (`80`) or range (`\"8000-8080\"`), 0-65535. Required for `tcp` and `udp`, forbidden for `all`; for `icmp`/`icmpv6` an ICMP type (0-255). Default for ICMP: all types.",
+        ),
+        field(
+            "cidr",
+            Ty::OneOrMany(None),
+            "IPv4 or IPv6 CIDR block(s), e.g. `0.0.0.0/0` or `[\"10.0.0.0/8\", \"::/0\"]`.",
+        ),
+        field(
+            "from",
+            Ty::OneOrMany(Some(&NAME)),
+            "Security group(s) of this stack, by name (for egress: the destination).",
+        ),
+    ],
+    exclude: &[],
+};
+
+const INSTANCE_FIELDS: &[Field] = &[
+    field(
+        "image",
+        string(&AMI),
+        "AMI id. Required here or in `defaults`. Changing it replaces the instance.",
+    ),
+    field(
+        "type",
+        string(&INSTANCE_TYPE),
+        "Instance type, e.g. `t3.micro`. Required here or in `defaults`. Changing it restarts the instance.",
+    ),
+    field(
+        "subnet",
+        string(&SUBNET),
+        "Subnet id. Default: a default subnet of the region. Changing it replaces the instance.",
+    ),
+    defaulted(
+        "security_groups",
+        Ty::List(Some(&NAME)),
+        "[]",
+        "Security groups of this stack, by name. Empty: the VPC's default group.",
+    ),
+    field(
+        "key_pair",
+        string(&NAME),
+        "Key pair of this stack, by name. Default: none. Changing it replaces the instance.",
+    ),
+    field(
+        "user_data",
+        Ty::Str {
+            pattern: None,
+            max_len: None,
+        },
+        "User data (e.g. cloud-init), at most 16384 bytes. Not with `user_data_file`. Default: none.",
+    ),
+    field(
+        "user_data_file",
+        Ty::Str {
+            pattern: None,
+            max_len: None,
+        },
+        "File holding the user data, relative to this YAML file's directory. Not with `user_data`. Default: none.",
+    ),
+    field(
+        "root_volume",
+        Ty::Obj(&ROOT_VOLUME),
+        "Root volume settings. Default: the AMI's.",
+    ),
+    defaulted(
+        "volumes",
+        Ty::ListOf(&VOLUME),
+        "[]",
+        "Data volumes (EBS), each attached to the instance.",
+    ),
+    defaulted(
+        "tags",
+        Ty::Tags,
+        "{}",
+        "Tags (keys up to 128 characters, values up to 256). `Name` and keys starting with `aws:` or `ec2-gitops:` are reserved.",
+    ),
+    defaulted(
+        "count",
+        Ty::Int { min: 1, max: 1000 },
+        "1",
+        "Number of instances: 1 keeps the name; N > 1 makes `<name>-1` … `<name>-N`.",
+    ),
+    defaulted(
+        "protect",
+        Ty::Bool,
+        "false",
+        "Never destroy or replace this instance or its volumes; turns on termination protection.",
+    ),
+];
+
+/// An instance.
+pub static INSTANCE: Object = Object {
+    name: "instance",
+    doc: "An EC2 instance (or `count` of them), merged over `defaults`.",
+    fields: INSTANCE_FIELDS,
+    exclude: &[],
+};
+
+/// The `defaults` block: instance keys except `count` and `volumes`.
+pub static DEFAULTS: Object = Object {
+    name: "defaults",
+    doc: "Instance settings merged under every instance.",
+    fields: INSTANCE_FIELDS,
+    exclude: &["count", "volumes"],
+};
+
+/// An instance's root volume.
+pub static ROOT_VOLUME: Object = Object {
+    name: "root_volume",
+    doc: "Root volume settings.",
+    fields: &[
+        required(
+            "size_gb",
+            Ty::Int { min: 1, max: 16384 },
+            "Size in GiB (1-16384).",
+        ),
+        defaulted("type", Ty::Enum(VOLUME_TYPES), "gp3", "EBS volume type."),
+    ],
+    exclude: &[],
+};
+
+/// A data volume.
+pub static VOLUME: Object = Object {
+    name: "volume",
+    doc: "An EBS data volume attached to the instance; named `<instance>/<name>` in plans.",
+    fields: &[
+        required("name", string(&NAME), "Volume name, unique per instance."),
+        required(
+            "device",
+            string(&DEVICE),
+            "Device name, `/dev/sdf` … `/dev/sdp` or `/dev/xvdf` … `/dev/xvdp`, unique per instance.",
+        ),
+        required(
+            "size_gb",
+            Ty::Int { min: 1, max: 16384 },
+            "Size in GiB (1-16384). Growing is done in place; shrinking is refused.",
+        ),
+        defaulted("type", Ty::Enum(VOLUME_TYPES), "gp3", "EBS volume type."),
+    ],
+    exclude: &[],
+};
+
+/// An elastic IP.
+pub static ELASTIC_IP: Object = Object {
+    name: "elastic_ip",
+    doc: "An elastic IP address associated with an instance of this stack.",
+    fields: &[required(
+        "instance",
+        string(&NAME),
+        "Instance of this stack, by expanded name (`web-1` for an instance `web` with `count: 2`).",
+    )],
+    exclude: &[],
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_accept_and_reject() {
+        for (p, good, bad) in [
+            (
+                &NAME,
+                &["web", "web-1", "0a"][..],
+                &["", "-web", "Web", "web_1", &"a".repeat(64)][..],
+            ),
+            (
+                &REGION,
+                &["us-east-1", "eu-central-1", "us-gov-west-1"],
+                &["us-east", "useast-1", "US-east-1", "us--1"],
+            ),
+            (
+                &AMI,
+                &["ami-12345678", "ami-0123456789abcdef0"],
+                &[
+                    "ami-1234567",
+                    "ami-0123456789ABCDEF0",
+                    "ami-0123456789abcdef01",
+                ],
+            ),
+            (
+                &INSTANCE_TYPE,
+                &[
+                    "t3.micro",
+                    "m7g.metal-48xl",
+                    "u-6tb1.metal",
+                    "c6in.32xlarge",
+                ],
+                &[
+                    "t3",
+                    "micro.t3",
+                    "T3.micro",
+                    "t3.",
+                    "t3.micro.x",
+                    "3t.micro",
+                ],
+            ),
+            (
+                &DEVICE,
+                &["/dev/sdf", "/dev/xvdp"],
+                &["/dev/sda", "/dev/sdq", "/dev/sdff", "sdf"],
+            ),
+        ] {
+            for g in good {
+                assert!((p.check)(g), "{} should accept {g}", p.what);
+            }
+            for b in bad {
+                assert!(!(p.check)(b), "{} should reject {b}", p.what);
+            }
+        }
+    }
+
+    #[test]
+    fn defaults_take_instance_keys_but_count_and_volumes() {
+        let keys: Vec<_> = DEFAULTS.fields().map(|f| f.name).collect();
+        assert!(keys.contains(&"image") && !keys.contains(&"count") && !keys.contains(&"volumes"));
+        assert!(DEFAULTS.field("volumes").is_none());
+        assert!(INSTANCE.field("volumes").is_some());
+    }
+}

@@ -1,0 +1,512 @@
+//! Instances and `defaults`: settings, user data, volumes, tags, and the merge
+//! of an instance over the defaults.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::decode::Ctx;
+use super::fields::{self, MAX_USER_DATA, Object, VOLUME_TYPES};
+use super::yaml::{Node, NodeKind, Pos, Value};
+use crate::model::RootVolume;
+
+/// The names a stack declares, for checking references.
+pub struct Refs<'a> {
+    /// Security group names.
+    pub groups: Vec<&'a str>,
+    /// Key pair names.
+    pub key_pairs: Vec<&'a str>,
+}
+
+/// Reads a `user_data_file` path relative to the stack file's directory.
+pub type ReadUserData<'a> = &'a dyn Fn(&str) -> Result<String, String>;
+
+/// A data volume as declared on an instance.
+#[derive(Debug, Clone)]
+pub struct VolumeDecl {
+    /// Volume name, unique per instance.
+    pub name: String,
+    /// Device name.
+    pub device: String,
+    /// Size in GiB.
+    pub size_gb: i32,
+    /// EBS type.
+    pub volume_type: String,
+    /// Where it was declared.
+    pub at: Pos,
+}
+
+/// The settings written in one instance (or in `defaults`). A key that is
+/// present but invalid is in `present` with no value, so it is neither
+/// inherited nor reported missing.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// AMI id.
+    pub image: Option<String>,
+    /// Instance type.
+    pub instance_type: Option<String>,
+    /// Subnet id.
+    pub subnet: Option<String>,
+    /// Group names.
+    pub security_groups: Option<Vec<String>>,
+    /// Key pair name.
+    pub key_pair: Option<String>,
+    /// User data (from either key).
+    pub user_data: Option<String>,
+    /// Root volume.
+    pub root_volume: Option<RootVolume>,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+    /// Count.
+    pub count: Option<u32>,
+    /// Protect.
+    pub protect: Option<bool>,
+    /// Data volumes.
+    pub volumes: Vec<VolumeDecl>,
+    /// Keys written, valid or not.
+    pub present: BTreeSet<&'static str>,
+    /// Keys an unknown key was probably meant to be (`tpye`: `type`).
+    pub typos: Vec<&'static str>,
+}
+
+impl Settings {
+    /// Whether `key` (or, for user data, either of its keys) was written.
+    fn has(&self, key: &str) -> bool {
+        has(&self.present, key)
+    }
+}
+
+fn has(present: &BTreeSet<&'static str>, key: &str) -> bool {
+    match key {
+        "user_data" => present.contains("user_data") || present.contains("user_data_file"),
+        k => present.contains(k),
+    }
+}
+
+/// Decodes an instance or `defaults` map. `None` when it is not a map.
+pub fn settings(
+    ctx: &mut Ctx,
+    node: &Node,
+    obj: &Object,
+    what: &str,
+    owner: &Node,
+    refs: &Refs,
+    read: ReadUserData,
+) -> Option<Settings> {
+    let e = ctx.object(node, obj, what, owner)?;
+    let mut s = Settings {
+        present: e.keys().collect(),
+        typos: e.suggested.clone(),
+        ..Settings::default()
+    };
+    s.image = e.value("image").and_then(|n| ctx.pattern(n, &fields::AMI));
+    s.instance_type = e.value("type").and_then(|n| instance_type(ctx, n));
+    s.subnet = e
+        .value("subnet")
+        .and_then(|n| ctx.pattern(n, &fields::SUBNET));
+    s.security_groups = e
+        .value("security_groups")
+        .and_then(|n| group_list(ctx, n, refs));
+    s.key_pair = e.value("key_pair").and_then(|n| {
+        let name = ctx.name(n, "key pair")?;
+        ctx.reference(n, name, "key pair", "key_pairs", &refs.key_pairs)
+            .then(|| name.to_string())
+    });
+    match (e.get("user_data"), e.get("user_data_file")) {
+        (Some(_), Some((k, _))) => ctx.error(
+            k,
+            format!("{what} sets both `user_data` and `user_data_file`"),
+            Some("keep one of them".into()),
+        ),
+        (Some((_, v)), None) => s.user_data = ctx.str(v).and_then(|t| user_data_size(ctx, v, t)),
+        (None, Some((_, v))) => s.user_data = user_data_file(ctx, v, read),
+        (None, None) => {}
+    }
+    s.root_volume = e
+        .value("root_volume")
+        .and_then(|n| root_volume(ctx, n, what));
+    if let Some(n) = e.value("volumes") {
+        s.volumes = volumes(ctx, n, what);
+    }
+    if let Some(n) = e.value("tags") {
+        s.tags = tags(ctx, n);
+    }
+    s.count = e
+        .value("count")
+        .and_then(|n| ctx.int(n, 1, 1000, "`count`"))
+        .map(|c| c as u32);
+    s.protect = e.value("protect").and_then(|n| ctx.bool(n));
+    Some(s)
+}
+
+/// The instance's settings over the defaults; reports `image`/`type` missing
+/// from both, at `owner`.
+pub fn merge(
+    ctx: &mut Ctx,
+    name: &str,
+    owner: &Node,
+    inst: Settings,
+    defaults: &Settings,
+) -> Settings {
+    for key in ["image", "type"] {
+        let typo = inst.typos.contains(&key) || defaults.typos.contains(&key);
+        if !inst.has(key) && !defaults.has(key) && !typo {
+            ctx.error(
+                owner,
+                format!("instance `{name}` has no `{key}`"),
+                Some(format!("set `{key}` on the instance or in `defaults`")),
+            );
+        }
+    }
+    let own = inst.present.clone();
+    let pick = |key: &str| !has(&own, key);
+    let mut tags = defaults.tags.clone();
+    tags.extend(inst.tags);
+    Settings {
+        image: if pick("image") {
+            defaults.image.clone()
+        } else {
+            inst.image
+        },
+        instance_type: if pick("type") {
+            defaults.instance_type.clone()
+        } else {
+            inst.instance_type
+        },
+        subnet: if pick("subnet") {
+            defaults.subnet.clone()
+        } else {
+            inst.subnet
+        },
+        security_groups: if pick("security_groups") {
+            defaults.security_groups.clone()
+        } else {
+            inst.security_groups
+        },
+        key_pair: if pick("key_pair") {
+            defaults.key_pair.clone()
+        } else {
+            inst.key_pair
+        },
+        user_data: if pick("user_data") {
+            defaults.user_data.clone()
+        } else {
+            inst.user_data
+        },
+        root_volume: if pick("root_volume") {
+            defaults.root_volume.clone()
+        } else {
+            inst.root_volume
+        },
+        tags,
+        count: inst.count,
+        protect: if pick("protect") {
+            defaults.protect
+        } else {
+            inst.protect
+        },
+        volumes: inst.volumes,
+        present: inst.present,
+        typos: inst.typos,
+    }
+}
+
+fn instance_type(ctx: &mut Ctx, n: &Node) -> Option<String> {
+    let s = ctx.str(n)?;
+    if (fields::INSTANCE_TYPE.check)(s) {
+        return Some(s.to_string());
+    }
+    let lower = s.to_ascii_lowercase();
+    let hint = if (fields::INSTANCE_TYPE.check)(&lower) {
+        format!("instance types are lowercase: `{lower}`")
+    } else if !s.contains('.') {
+        "an instance type is `<family>.<size>`, e.g. `t3.micro` or `m7g.large`".into()
+    } else {
+        "instance types look like `t3.micro` or `m7g.large`".into()
+    };
+    ctx.error(n, format!("`{s}` is not a valid instance type"), Some(hint));
+    None
+}
+
+fn group_list(ctx: &mut Ctx, n: &Node, refs: &Refs) -> Option<Vec<String>> {
+    let items = ctx.list(n)?;
+    let mut out: Vec<String> = Vec::new();
+    let mut ok = true;
+    for item in items {
+        let Some(name) = ctx.name(item, "security group") else {
+            ok = false;
+            continue;
+        };
+        if !ctx.reference(
+            item,
+            name,
+            "security group",
+            "security_groups",
+            &refs.groups,
+        ) {
+            ok = false;
+        } else if out.iter().any(|g| g == name) {
+            ctx.error(
+                item,
+                format!("security group `{name}` is listed twice"),
+                None,
+            );
+            ok = false;
+        } else {
+            out.push(name.to_string());
+        }
+    }
+    ok.then_some(out)
+}
+
+fn user_data_size(ctx: &mut Ctx, n: &Node, text: &str) -> Option<String> {
+    if text.len() > MAX_USER_DATA {
+        ctx.error(
+            n,
+            format!("the user data is {} bytes; EC2 accepts at most {MAX_USER_DATA}", text.len()),
+            Some("move the bulk into a script the instance downloads, or compress it (cloud-init reads gzip)".into()),
+        );
+        return None;
+    }
+    Some(text.to_string())
+}
+
+fn user_data_file(ctx: &mut Ctx, n: &Node, read: ReadUserData) -> Option<String> {
+    let path = ctx.str(n)?;
+    if path.is_empty()
+        || path.starts_with('/')
+        || path.starts_with('\\')
+        || path.get(1..2) == Some(":")
+    {
+        ctx.error(
+            n,
+            format!("`user_data_file` must be a path relative to this YAML file, found {path:?}"),
+            Some("e.g. `cloud-init/web.yaml`".into()),
+        );
+        return None;
+    }
+    match read(path) {
+        Ok(text) => user_data_size(ctx, n, &text),
+        Err(e) => {
+            ctx.error(
+                n,
+                format!("cannot read user data file `{path}`: {e}"),
+                Some("the path is relative to the directory of this YAML file".into()),
+            );
+            None
+        }
+    }
+}
+
+/// Allowed size in GiB per EBS type.
+fn size_range(volume_type: &str) -> (i64, i64) {
+    match volume_type {
+        "io1" | "io2" => (4, 16384),
+        "st1" | "sc1" => (125, 16384),
+        "standard" => (1, 1024),
+        _ => (1, 16384),
+    }
+}
+
+/// Size and type of a volume map, checked together.
+fn size_and_type(
+    ctx: &mut Ctx,
+    size: Option<&Node>,
+    ty: Option<&Node>,
+) -> (Option<i32>, Option<String>) {
+    let volume_type = match ty {
+        Some(n) => ctx.one_of(n, VOLUME_TYPES, "volume type"),
+        None => Some("gp3".to_string()),
+    };
+    let size = size.and_then(|n| {
+        let size = ctx.int(n, 1, 16384, "`size_gb`")?;
+        let t = volume_type.as_deref()?;
+        let (min, max) = size_range(t);
+        if !(min..=max).contains(&size) {
+            ctx.error(
+                n,
+                format!("{t} volumes must be {min}-{max} GiB, found {size}"),
+                None,
+            );
+            return None;
+        }
+        Some(size as i32)
+    });
+    (size, volume_type)
+}
+
+fn root_volume(ctx: &mut Ctx, n: &Node, what: &str) -> Option<RootVolume> {
+    let e = ctx.object(
+        n,
+        &fields::ROOT_VOLUME,
+        &format!("the root volume of {what}"),
+        n,
+    )?;
+    let (size, ty) = size_and_type(ctx, e.value("size_gb"), e.value("type"));
+    Some(RootVolume {
+        size_gb: size?,
+        volume_type: ty?,
+    })
+}
+
+fn volumes(ctx: &mut Ctx, n: &Node, what: &str) -> Vec<VolumeDecl> {
+    let Some(items) = ctx.list(n) else {
+        return Vec::new();
+    };
+    let mut out: Vec<VolumeDecl> = Vec::new();
+    // Invalid volumes still claim their name and device, so duplicates are
+    // reported whatever else is wrong.
+    let mut names: Vec<(String, usize)> = Vec::new();
+    let mut devices: Vec<(String, usize)> = Vec::new();
+    for item in items {
+        let Some(e) = ctx.object(item, &fields::VOLUME, &format!("a volume of {what}"), item)
+        else {
+            continue;
+        };
+        let name = e.value("name").and_then(|n| ctx.name(n, "volume"));
+        let device = e
+            .value("device")
+            .and_then(|n| ctx.pattern(n, &fields::DEVICE));
+        let (size, ty) = size_and_type(ctx, e.value("size_gb"), e.value("type"));
+        let mut unique = true;
+        if let (Some(name), Some(k)) = (name, e.value("name")) {
+            if let Some((_, line)) = names.iter().find(|(n, _)| n == name) {
+                ctx.error(
+                    k,
+                    format!("volume name `{name}` is used twice in {what} (first on line {line})"),
+                    None,
+                );
+                unique = false;
+            } else {
+                names.push((name.to_string(), k.start.line));
+            }
+        }
+        if let (Some(device), Some(k)) = (&device, e.value("device")) {
+            if let Some((_, line)) = devices.iter().find(|(d, _)| d == device) {
+                ctx.error(
+                    k,
+                    format!("device {device} is used twice in {what} (first on line {line})"),
+                    Some("each volume needs its own device, /dev/sdf … /dev/sdp".into()),
+                );
+                unique = false;
+            } else {
+                devices.push((device.clone(), k.start.line));
+            }
+        }
+        if !unique {
+            continue;
+        }
+        if let (Some(name), Some(device), Some(size_gb), Some(volume_type)) =
+            (name, device, size, ty)
+        {
+            out.push(VolumeDecl {
+                name: name.to_string(),
+                device,
+                size_gb,
+                volume_type,
+                at: item.start,
+            });
+        }
+    }
+    out
+}
+
+fn tags(ctx: &mut Ctx, n: &Node) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let map = match &n.kind {
+        NodeKind::Map(map) => map,
+        _ => {
+            ctx.error(
+                n,
+                format!("expected a map of tags, found {}", n.describe()),
+                None,
+            );
+            return out;
+        }
+    };
+    let mut lines: BTreeMap<String, usize> = BTreeMap::new();
+    for (k, v) in map {
+        let (Some(key), Some(val)) = (tag_text(ctx, k, "key"), tag_text(ctx, v, "value")) else {
+            continue;
+        };
+        if let Some(line) = lines.get(&key) {
+            ctx.error(
+                k,
+                format!("duplicate tag `{key}` (first set on line {line})"),
+                None,
+            );
+            continue;
+        }
+        lines.insert(key.clone(), k.start.line);
+        let lower = key.to_ascii_lowercase();
+        let problem = if key.is_empty() {
+            Some(("a tag key cannot be empty".to_string(), None))
+        } else if key == "Name" {
+            Some((
+                "the tag `Name` is reserved: ec2-gitops sets it to `<stack>-<name>`".to_string(),
+                Some("use another key, e.g. `role`".to_string()),
+            ))
+        } else if lower.starts_with("aws:") {
+            Some((
+                format!("the tag `{key}` is reserved: keys starting with `aws:` belong to AWS"),
+                None,
+            ))
+        } else if lower.starts_with("ec2-gitops:") {
+            Some((
+                format!(
+                    "the tag `{key}` is reserved: keys starting with `ec2-gitops:` are the tool's own"
+                ),
+                None,
+            ))
+        } else if key.chars().count() > 128 {
+            Some((
+                format!(
+                    "the tag key is {} characters long; EC2 allows 128",
+                    key.chars().count()
+                ),
+                None,
+            ))
+        } else {
+            None
+        };
+        if let Some((message, hint)) = problem {
+            ctx.error(k, message, hint);
+            continue;
+        }
+        if val.chars().count() > 256 {
+            ctx.error(
+                v,
+                format!(
+                    "the value of tag `{key}` is {} characters long; EC2 allows 256",
+                    val.chars().count()
+                ),
+                None,
+            );
+            continue;
+        }
+        out.insert(key, val);
+    }
+    out
+}
+
+/// Tags are strings in EC2: any scalar is taken as written (`version: 2` is
+/// the tag value "2"); null and collections are errors.
+fn tag_text(ctx: &mut Ctx, n: &Node, part: &str) -> Option<String> {
+    match (&n.kind, n.value()) {
+        (_, Some(Value::Null)) => {
+            ctx.error(
+                n,
+                format!("a tag {part} cannot be empty (null)"),
+                Some("write `\"\"` for an empty value".into()),
+            );
+            None
+        }
+        (NodeKind::Scalar { text, .. }, _) => Some(text.clone()),
+        _ => {
+            ctx.error(
+                n,
+                format!("expected a tag {part} (a string), found {}", n.describe()),
+                None,
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! Security groups: rules, ports and CIDR blocks.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use super::decode::Ctx;
+use super::fields::{self, PROTOCOLS};
+use super::yaml::{Node, Pos, Value};
+use crate::model::{GroupSpec, Peer, Protocol, Rule};
+
+/// Decodes `security_groups.<name>`; `groups` are the names the stack declares.
+pub fn group(
+    ctx: &mut Ctx,
+    name: &str,
+    key: &Node,
+    node: &Node,
+    groups: &[&str],
+) -> Option<GroupSpec> {
+    let what = format!("security group `{name}`");
+    let e = ctx.object(node, &fields::SECURITY_GROUP, &what, key)?;
+    let description = e.value("description").and_then(|n| {
+        let s = ctx.str(n)?;
+        if s.chars().count() > 255 {
+            ctx.error(
+                n,
+                format!(
+                    "the description is {} characters long; EC2 allows 255",
+                    s.chars().count()
+                ),
+                None,
+            );
+            None
+        } else if let Some(c) = s.chars().find(|c| !c.is_ascii() || c.is_ascii_control()) {
+            ctx.error(
+                n,
+                format!("the description contains {c:?}; EC2 allows only printable ASCII"),
+                None,
+            );
+            None
+        } else {
+            Some(s.to_string())
+        }
+    });
+    // Outer `None`: invalid (already reported); inner `None`: not set.
+    let vpc = match e.value("vpc") {
+        None => Some(None),
+        Some(n) => ctx.pattern(n, &fields::VPC).map(Some),
+    };
+    let ingress = match e.value("ingress") {
+        Some(n) => rules(ctx, n, &format!("ingress rule of `{name}`"), groups),
+        None => Some(Vec::new()),
+    };
+    let egress = match e.value("egress") {
+        Some(n) => rules(ctx, n, &format!("egress rule of `{name}`"), groups).map(Some),
+        None => Some(None),
+    };
+    Some(GroupSpec {
+        description: description?,
+        vpc: vpc?,
+        ingress: ingress?,
+        egress: egress?,
+        at: ctx.loc(key.start),
+    })
+}
+
+/// Decodes a list of rules, one [`Rule`] per source; exact duplicates are errors.
+fn rules(ctx: &mut Ctx, node: &Node, what: &str, groups: &[&str]) -> Option<Vec<Rule>> {
+    let items = ctx.list(node)?;
+    let mut out = Vec::new();
+    let mut seen: HashMap<Rule, Pos> = HashMap::new();
+    let mut ok = true;
+    for item in items {
+        let Some(expanded) = rule(ctx, item, what, groups) else {
+            ok = false;
+            continue;
+        };
+        for (r, at) in expanded {
+            if let Some(first) = seen.get(&r) {
+                ctx.error(
+                    at,
+                    format!(
+                        "duplicate {what}: `{r}` is already allowed on line {}",
+                        first.line
+                    ),
+                    Some("remove the repeated source".into()),
+                );
+                ok = false;
+                continue;
+            }
+            seen.insert(r.clone(), at.start);
+            out.push(r);
+        }
+    }
+    ok.then_some(out)
+}
+
+fn rule<'n>(
+    ctx: &mut Ctx,
+    node: &'n Node,
+    what: &str,
+    groups: &[&str],
+) -> Option<Vec<(Rule, &'n Node)>> {
+    let e = ctx.object(node, &fields::RULE, what, node)?;
+    let protocol = e.value("protocol").and_then(|n| {
+        ctx.one_of(n, PROTOCOLS, "protocol")
+            .and_then(|p| Protocol::from_ec2(&p))
+    });
+    let ports = match protocol {
+        Some(p) => ports(ctx, p, e.get("ports"), node),
+        None => None,
+    };
+    let mut sources: Vec<(Peer, &Node)> = Vec::new();
+    let mut ok = true;
+    if let Some(n) = e.value("cidr") {
+        match ctx.one_or_many(n) {
+            Some(list) => {
+                for (s, at) in list {
+                    match cidr(ctx, s, at) {
+                        Some(peer) => sources.push((peer, at)),
+                        None => ok = false,
+                    }
+                }
+            }
+            None => ok = false,
+        }
+    }
+    if let Some(n) = e.value("from") {
+        match ctx.one_or_many(n) {
+            Some(list) => {
+                for (s, at) in list {
+                    if ctx.name(at, "security group").is_some()
+                        && ctx.reference(at, s, "security group", "security_groups", groups)
+                    {
+                        sources.push((Peer::Group(s.to_string()), at));
+                    } else {
+                        ok = false;
+                    }
+                }
+            }
+            None => ok = false,
+        }
+    }
+    if e.value("cidr").is_none() && e.value("from").is_none() {
+        ctx.error(
+            node,
+            format!("this {what} has no source"),
+            Some(
+                "add `cidr: <block>` (e.g. 0.0.0.0/0), `from: <group of this stack>`, or both"
+                    .into(),
+            ),
+        );
+        ok = false;
+    }
+    let (protocol, (from_port, to_port)) = (protocol?, ports?);
+    ok.then(|| {
+        sources
+            .into_iter()
+            .map(|(peer, at)| {
+                (
+                    Rule {
+                        protocol,
+                        from_port,
+                        to_port,
+                        peer,
+                    },
+                    at,
+                )
+            })
+            .collect()
+    })
+}
+
+/// The (from, to) pair EC2 wants for a protocol and the `ports` value.
+fn ports(
+    ctx: &mut Ctx,
+    protocol: Protocol,
+    ports: Option<(&Node, &Node)>,
+    rule: &Node,
+) -> Option<(i32, i32)> {
+    match (protocol, ports) {
+        (Protocol::All, None) => Some((-1, -1)),
+        (Protocol::All, Some((k, _))) => {
+            ctx.error(
+                k,
+                "`ports` cannot be set with protocol `all` (it allows every port)",
+                Some("remove `ports`, or use protocol tcp or udp".into()),
+            );
+            None
+        }
+        (Protocol::Icmp | Protocol::Icmpv6, None) => Some((-1, -1)),
+        (Protocol::Icmp | Protocol::Icmpv6, Some((_, v))) => match v.value() {
+            Some(Value::Int(t)) if (0..=255).contains(&t) => Some((t as i32, -1)),
+            _ => {
+                ctx.error(
+                    v,
+                    format!(
+                        "for ICMP, `ports` is an ICMP type number (0-255), found {}",
+                        v.describe()
+                    ),
+                    Some("e.g. `ports: 8` for echo request; omit `ports` to allow all ICMP".into()),
+                );
+                None
+            }
+        },
+        (Protocol::Tcp | Protocol::Udp, None) => {
+            ctx.error(
+                rule,
+                format!("a {} rule needs `ports`", protocol.ec2_name()),
+                Some("e.g. `ports: 443` or `ports: \"8000-8080\"`".into()),
+            );
+            None
+        }
+        (Protocol::Tcp | Protocol::Udp, Some((_, v))) => port_range(ctx, v),
+    }
+}
+
+fn port_range(ctx: &mut Ctx, v: &Node) -> Option<(i32, i32)> {
+    let bad_syntax = |ctx: &mut Ctx| {
+        ctx.error(
+            v,
+            format!(
+                "expected a port (`80`) or a range (`\"8000-8080\"`), found {}",
+                v.describe()
+            ),
+            None,
+        );
+        None
+    };
+    let (a, b) = match v.value() {
+        Some(Value::Int(p)) => (p, p),
+        Some(Value::Str(s)) => {
+            let parse = |t: &str| -> Option<i64> {
+                let t = t.trim();
+                (!t.is_empty() && t.len() <= 6 && t.bytes().all(|c| c.is_ascii_digit()))
+                    .then(|| t.parse().ok())
+                    .flatten()
+            };
+            let parsed = match s.split_once('-') {
+                Some((a, b)) => parse(a).zip(parse(b)),
+                None => parse(s).map(|p| (p, p)),
+            };
+            match parsed {
+                Some(p) => p,
+                None => return bad_syntax(ctx),
+            }
+        }
+        _ => return bad_syntax(ctx),
+    };
+    if let Some(p) = [a, b].into_iter().find(|p| !(0..=65535).contains(p)) {
+        ctx.error(
+            v,
+            format!("port {p} is out of range: ports are 0-65535"),
+            None,
+        );
+        return None;
+    }
+    if a > b {
+        ctx.error(
+            v,
+            format!("the port range {a}-{b} is reversed"),
+            Some(format!("write \"{b}-{a}\"")),
+        );
+        return None;
+    }
+    Some((a as i32, b as i32))
+}
+
+/// Parses a CIDR block into a normalised peer.
+fn cidr(ctx: &mut Ctx, s: &str, at: &Node) -> Option<Peer> {
+    match s.trim().parse::<IpNet>() {
+        Ok(net) if net.trunc() != net => {
+            ctx.error(
+                at,
+                format!(
+                    "`{s}` has host bits set: it is not the start of a /{} block",
+                    net.prefix_len()
+                ),
+                Some(format!("did you mean {}?", net.trunc())),
+            );
+            None
+        }
+        Ok(IpNet::V4(net)) => Some(Peer::Cidr4(net.to_string())),
+        Ok(IpNet::V6(net)) => Some(Peer::Cidr6(net.to_string())),
+        Err(_) => {
+            let hint = match s.trim().parse::<IpAddr>() {
+                Ok(IpAddr::V4(a)) => format!("did you mean {a}/32?"),
+                Ok(IpAddr::V6(a)) => format!("did you mean {a}/128?"),
+                Err(_) => "write an IPv4 or IPv6 CIDR block such as 203.0.113.0/24 or ::/0".into(),
+            };
+            ctx.error(at, format!("`{s}` is not a valid CIDR block"), Some(hint));
+            None
+        }
+    }
+}

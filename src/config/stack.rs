@@ -1,0 +1,309 @@
+//! The stack file as a whole: top-level keys, `count` expansion, elastic IPs,
+//! and the assembled [`Desired`].
+
+use std::collections::BTreeMap;
+
+use super::decode::Ctx;
+use super::fields;
+use super::instance::{self, ReadUserData, Refs, Settings};
+use super::yaml::{Node, NodeKind, Pos, Value};
+use super::{keys, network};
+use crate::model::{AddressSpec, Desired, InstanceSpec, VolumeSpec};
+
+/// Decodes a parsed file; `None` when any error was recorded in `ctx`.
+pub fn decode(
+    ctx: &mut Ctx,
+    root: Option<&Node>,
+    file: &str,
+    read: ReadUserData,
+) -> Option<Desired> {
+    let Some(root) = root else {
+        ctx.error_at(
+            Pos { line: 1, col: 1 },
+            "the file is empty",
+            Some(
+                "a stack file starts with `version: 1`, `stack: <name>` and `region: <region>`"
+                    .into(),
+            ),
+        );
+        return None;
+    };
+    if !version_supported(ctx, root) {
+        return None;
+    }
+    let e = ctx.object(root, &fields::STACK, "the stack file", root)?;
+    let stack = e
+        .value("stack")
+        .and_then(|n| ctx.name(n, "stack"))
+        .map(String::from);
+    let region = e
+        .value("region")
+        .and_then(|n| ctx.pattern(n, &fields::REGION));
+
+    let key_pair_nodes = section(ctx, e.value("key_pairs"), "key pair");
+    let group_nodes = section(ctx, e.value("security_groups"), "security group");
+    let instance_nodes = section(ctx, e.value("instances"), "instance");
+    let eip_nodes = section(ctx, e.value("elastic_ips"), "elastic IP");
+    let refs = Refs {
+        groups: group_nodes.iter().map(|(n, _, _)| *n).collect(),
+        key_pairs: key_pair_nodes.iter().map(|(n, _, _)| *n).collect(),
+    };
+
+    let mut out = Desired {
+        stack: String::new(),
+        region: String::new(),
+        file: file.to_string(),
+        key_pairs: BTreeMap::new(),
+        security_groups: BTreeMap::new(),
+        instances: BTreeMap::new(),
+        volumes: BTreeMap::new(),
+        elastic_ips: BTreeMap::new(),
+    };
+    for (name, k, v) in &key_pair_nodes {
+        if let Some(spec) = keys::key_pair(ctx, name, k, v) {
+            out.key_pairs.insert(name.to_string(), spec);
+        }
+    }
+    for (name, k, v) in &group_nodes {
+        if let Some(spec) = network::group(ctx, name, k, v, &refs.groups) {
+            out.security_groups.insert(name.to_string(), spec);
+        }
+    }
+    let defaults = match e.get("defaults") {
+        Some((k, v)) => instance::settings(ctx, v, &fields::DEFAULTS, "`defaults`", k, &refs, read)
+            .unwrap_or_default(),
+        None => Settings::default(),
+    };
+    let mut declared = Vec::new();
+    for (name, k, v) in &instance_nodes {
+        let what = format!("instance `{name}`");
+        if let Some(s) = instance::settings(ctx, v, &fields::INSTANCE, &what, k, &refs, read) {
+            let merged = instance::merge(ctx, name, k, s, &defaults);
+            declared.push((*name, *k, merged));
+        }
+    }
+    expand(ctx, &declared, &mut out);
+    for (name, k, v) in &eip_nodes {
+        if let Some(spec) = elastic_ip(ctx, name, k, v, &declared, &out) {
+            out.elastic_ips.insert(name.to_string(), spec);
+        }
+    }
+    if !ctx.diags.is_empty() {
+        return None;
+    }
+    out.stack = stack?;
+    out.region = region?;
+    Some(out)
+}
+
+/// Refuses other format versions before anything else, so a newer file gets
+/// one clear message instead of a flood of unknown keys.
+fn version_supported(ctx: &mut Ctx, root: &Node) -> bool {
+    let NodeKind::Map(map) = &root.kind else {
+        return true;
+    };
+    let version = map
+        .iter()
+        .find(|(k, _)| k.value() == Some(Value::Str("version")))
+        .map(|(_, v)| v);
+    match version.and_then(Node::value) {
+        Some(Value::Int(1)) | None => true,
+        Some(Value::Int(n)) => {
+            ctx.error(
+                version.expect("matched a value"),
+                format!("unsupported format version {n}; this ec2-gitops reads version 1"),
+                Some("upgrade ec2-gitops, or write the file in format version 1".into()),
+            );
+            false
+        }
+        Some(_) => {
+            let v = version.expect("matched a value");
+            ctx.error(
+                v,
+                format!(
+                    "expected the format version (an integer), found {}",
+                    v.describe()
+                ),
+                Some("write `version: 1`".into()),
+            );
+            false
+        }
+    }
+}
+
+fn section<'n>(
+    ctx: &mut Ctx,
+    node: Option<&'n Node>,
+    kind: &str,
+) -> Vec<(&'n str, &'n Node, &'n Node)> {
+    node.map(|n| ctx.named(n, kind)).unwrap_or_default()
+}
+
+/// The names an instance declaration expands to.
+fn expanded_names(name: &str, count: u32) -> Vec<String> {
+    if count <= 1 {
+        vec![name.to_string()]
+    } else {
+        (1..=count).map(|i| format!("{name}-{i}")).collect()
+    }
+}
+
+/// Applies `count`, checks expanded names, and fills instances and volumes.
+fn expand(ctx: &mut Ctx, declared: &[(&str, &Node, Settings)], out: &mut Desired) {
+    let mut owner: BTreeMap<String, usize> = BTreeMap::new();
+    let mut reported = Vec::new();
+    for (i, (name, key, s)) in declared.iter().enumerate() {
+        let count = s.count.unwrap_or(1);
+        let names = expanded_names(name, count);
+        if let Some(long) = names.iter().find(|n| !(fields::NAME.check)(n)) {
+            ctx.error(
+                key,
+                format!(
+                    "with `count: {count}`, the instance name `{long}` is longer than 63 characters"
+                ),
+                Some("use a shorter name".into()),
+            );
+            continue;
+        }
+        for expanded in names {
+            if let Some(&j) = owner.get(&expanded) {
+                if !reported.contains(&(j, i)) {
+                    reported.push((j, i));
+                    collision(ctx, &expanded, &declared[j], &declared[i]);
+                }
+                continue;
+            }
+            owner.insert(expanded.clone(), i);
+            let (Some(image), Some(instance_type)) = (s.image.clone(), s.instance_type.clone())
+            else {
+                continue;
+            };
+            let protect = s.protect.unwrap_or(false);
+            for v in &s.volumes {
+                out.volumes.insert(
+                    format!("{expanded}/{}", v.name),
+                    VolumeSpec {
+                        instance: expanded.clone(),
+                        device: v.device.clone(),
+                        size_gb: v.size_gb,
+                        volume_type: v.volume_type.clone(),
+                        protect,
+                        at: ctx.loc(v.at),
+                    },
+                );
+            }
+            out.instances.insert(
+                expanded,
+                InstanceSpec {
+                    image,
+                    instance_type,
+                    subnet: s.subnet.clone(),
+                    security_groups: s.security_groups.clone().unwrap_or_default(),
+                    key_pair: s.key_pair.clone(),
+                    user_data: s.user_data.clone(),
+                    root_volume: s.root_volume.clone(),
+                    tags: s.tags.clone(),
+                    protect,
+                    at: ctx.loc(key.start),
+                },
+            );
+        }
+    }
+}
+
+/// Reports two declarations that produce the same instance name, at both.
+fn collision(ctx: &mut Ctx, name: &str, a: &(&str, &Node, Settings), b: &(&str, &Node, Settings)) {
+    let describe = |(n, k, s): &(&str, &Node, Settings)| match s.count {
+        Some(c) if c > 1 => format!("`{n}` (count {c}, line {})", k.start.line),
+        _ => format!("`{n}` (line {})", k.start.line),
+    };
+    let message = format!(
+        "two instances are named `{name}`: {} and {}",
+        describe(a),
+        describe(b)
+    );
+    let hint =
+        Some("instances with `count: N` are named `<name>-1` … `<name>-N`: rename one".to_string());
+    ctx.error(a.1, message.clone(), hint.clone());
+    ctx.error(b.1, message, hint);
+}
+
+fn elastic_ip(
+    ctx: &mut Ctx,
+    name: &str,
+    key: &Node,
+    node: &Node,
+    declared: &[(&str, &Node, Settings)],
+    out: &Desired,
+) -> Option<AddressSpec> {
+    let e = ctx.object(
+        node,
+        &fields::ELASTIC_IP,
+        &format!("elastic IP `{name}`"),
+        key,
+    )?;
+    let v = e.value("instance")?;
+    let instance = ctx.name(v, "instance")?;
+    let known = declared.iter().any(|(n, _, s)| {
+        expanded_names(n, s.count.unwrap_or(1))
+            .iter()
+            .any(|x| x == instance)
+    });
+    if !known {
+        let hint = match declared.iter().find(|(n, _, _)| *n == instance) {
+            Some((n, _, s)) => {
+                let names = expanded_names(n, s.count.unwrap_or(1));
+                format!(
+                    "`{n}` has count {}: name one of its instances, {}",
+                    names.len(),
+                    names.join(", ")
+                )
+            }
+            None => {
+                let all: Vec<String> = declared
+                    .iter()
+                    .flat_map(|(n, _, s)| expanded_names(n, s.count.unwrap_or(1)))
+                    .collect();
+                let list: Vec<&str> = all.iter().map(String::as_str).collect();
+                if list.is_empty() {
+                    "this stack declares no instances".to_string()
+                } else if list.len() > 12 {
+                    format!(
+                        "instances of this stack: {}, … ({} in all)",
+                        list[..12].join(", "),
+                        list.len()
+                    )
+                } else {
+                    match super::decode::did_you_mean(instance, &list) {
+                        Some(m) => format!(
+                            "did you mean `{m}`? instances of this stack: {}",
+                            list.join(", ")
+                        ),
+                        None => format!("instances of this stack: {}", list.join(", ")),
+                    }
+                }
+            }
+        };
+        ctx.error(
+            v,
+            format!("no instance named `{instance}` in this stack"),
+            Some(hint),
+        );
+        return None;
+    }
+    if let Some((other, first)) = out.elastic_ips.iter().find(|(_, a)| a.instance == instance) {
+        ctx.error(
+            v,
+            format!(
+                "instance `{instance}` already has the elastic IP `{other}` (line {})",
+                first.at.line
+            ),
+            Some("an instance's primary address takes one elastic IP".into()),
+        );
+        return None;
+    }
+    Some(AddressSpec {
+        instance: instance.to_string(),
+        at: ctx.loc(key.start),
+    })
+}

@@ -1,0 +1,305 @@
+//! Whole-file tests: a valid stack decoded exactly, and one fixture per error
+//! class rendered as the user would see it.
+
+use std::collections::BTreeMap;
+
+use super::parse_stack;
+use crate::model::*;
+use crate::render::diagnostics;
+
+const KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g";
+const CLOUD_INIT: &str = "#cloud-config\npackages: [nginx]\n";
+
+/// Stands in for the file system next to the stack file.
+fn read(path: &str) -> Result<String, String> {
+    match path {
+        "cloud-init/web.yaml" => Ok(CLOUD_INIT.to_string()),
+        "big.sh" => Ok("#".repeat(20_000)),
+        _ => Err("No such file or directory (os error 2)".to_string()),
+    }
+}
+
+fn errors(source: &str, file: &str) -> String {
+    match parse_stack(source, file, &read) {
+        Ok(d) => panic!("{file} should not be valid: {d:#?}"),
+        Err(diags) => diagnostics::text(&diags),
+    }
+}
+
+macro_rules! fixture {
+    ($name:literal) => {
+        include_str!(concat!("../../tests/fixtures/config/", $name, ".yaml"))
+    };
+}
+
+macro_rules! snapshot_errors {
+    ($($test:ident: $name:literal,)*) => {$(
+        #[test]
+        fn $test() {
+            let text = errors(fixture!($name), concat!($name, ".yaml"));
+            insta::assert_snapshot!($name, text);
+        }
+    )*};
+}
+
+snapshot_errors! {
+    malformed_yaml: "syntax",
+    tabs_for_indentation: "tabs",
+    unknown_keys: "unknown_key",
+    duplicate_keys_names_and_rules: "duplicates",
+    wrong_types: "wrong_type",
+    missing_required_keys: "missing",
+    dangling_references: "dangling",
+    bad_cidrs: "cidr",
+    bad_ports_and_protocols: "ports",
+    count_out_of_range: "count",
+    bad_volumes: "volumes",
+    invalid_ids: "ids",
+    reserved_and_bad_tags: "tags",
+    unsupported_version: "version2",
+    bad_public_keys: "key_pairs",
+    user_data_problems: "user_data",
+    expanded_name_collisions: "collision",
+    several_documents: "multi_doc",
+    many_errors_sorted: "many_errors",
+    alias_bomb: "alias_bomb",
+    empty_file: "empty",
+    top_level_not_a_map: "not_a_map",
+}
+
+fn loc(line: usize, column: usize) -> Location {
+    Location {
+        file: "infra/web.yaml".into(),
+        line,
+        column,
+    }
+}
+
+fn tcp(port: i32, peer: Peer) -> Rule {
+    Rule {
+        protocol: Protocol::Tcp,
+        from_port: port,
+        to_port: port,
+        peer,
+    }
+}
+
+#[test]
+fn full_stack_decodes_exactly() {
+    let desired = parse_stack(fixture!("web"), "infra/web.yaml", &read).unwrap();
+    let tags = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let web = |at: Location| InstanceSpec {
+        image: "ami-0123456789abcdef0".into(),
+        instance_type: "t3.small".into(),
+        subnet: Some("subnet-0abc1234def567890".into()),
+        security_groups: vec!["web".into()],
+        key_pair: Some("deploy".into()),
+        user_data: Some(CLOUD_INIT.into()),
+        root_volume: Some(RootVolume {
+            size_gb: 20,
+            volume_type: "gp3".into(),
+        }),
+        // YAML 1.2: `no` and `on` stay strings.
+        tags: tags(&[("backup", "on"), ("role", "web"), ("team", "platform")]),
+        protect: false,
+        at,
+    };
+    let expected = Desired {
+        stack: "web".into(),
+        region: "us-east-1".into(),
+        file: "infra/web.yaml".into(),
+        key_pairs: BTreeMap::from([(
+            "deploy".into(),
+            KeyPairSpec {
+                public_key: format!("{KEY} ops@example.com"),
+                at: loc(13, 3),
+            },
+        )]),
+        security_groups: BTreeMap::from([
+            (
+                "admin".into(),
+                GroupSpec {
+                    description: "Bastion".into(),
+                    vpc: None,
+                    ingress: vec![
+                        tcp(22, Peer::Cidr4("203.0.113.0/24".into())),
+                        Rule {
+                            protocol: Protocol::Icmp,
+                            from_port: -1,
+                            to_port: -1,
+                            peer: Peer::Cidr6("2001:db8::/32".into()),
+                        },
+                    ],
+                    egress: Some(vec![
+                        Rule {
+                            protocol: Protocol::All,
+                            from_port: -1,
+                            to_port: -1,
+                            peer: Peer::Cidr4("10.0.0.0/8".into()),
+                        },
+                        Rule {
+                            protocol: Protocol::Udp,
+                            from_port: 8000,
+                            to_port: 8080,
+                            peer: Peer::Group("web".into()),
+                        },
+                        Rule {
+                            protocol: Protocol::Udp,
+                            from_port: 8000,
+                            to_port: 8080,
+                            peer: Peer::Group("admin".into()),
+                        },
+                    ]),
+                    at: loc(25, 3),
+                },
+            ),
+            (
+                "web".into(),
+                GroupSpec {
+                    description: "Public HTTP and HTTPS".into(),
+                    vpc: Some("vpc-0abc1234def567890".into()),
+                    ingress: vec![
+                        tcp(80, Peer::Cidr4("0.0.0.0/0".into())),
+                        tcp(443, Peer::Cidr4("0.0.0.0/0".into())),
+                        tcp(443, Peer::Cidr6("::/0".into())),
+                        tcp(22, Peer::Group("admin".into())),
+                    ],
+                    egress: None,
+                    at: loc(17, 3),
+                },
+            ),
+        ]),
+        instances: BTreeMap::from([
+            (
+                "db".into(),
+                InstanceSpec {
+                    image: "ami-0123456789abcdef0".into(),
+                    instance_type: "t3.medium".into(),
+                    subnet: None,
+                    security_groups: vec!["web".into()],
+                    key_pair: Some("deploy".into()),
+                    user_data: Some("#!/bin/sh\necho db\n".into()),
+                    root_volume: None,
+                    tags: tags(&[("backup", "no"), ("team", "platform")]),
+                    protect: true,
+                    at: loc(42, 3),
+                },
+            ),
+            ("web-1".into(), web(loc(35, 3))),
+            ("web-2".into(), web(loc(35, 3))),
+        ]),
+        volumes: BTreeMap::from([
+            (
+                "db/data".into(),
+                VolumeSpec {
+                    instance: "db".into(),
+                    device: "/dev/sdf".into(),
+                    size_gb: 100,
+                    volume_type: "gp3".into(),
+                    protect: true,
+                    at: loc(49, 9),
+                },
+            ),
+            (
+                "db/logs".into(),
+                VolumeSpec {
+                    instance: "db".into(),
+                    device: "/dev/xvdg".into(),
+                    size_gb: 125,
+                    volume_type: "st1".into(),
+                    protect: true,
+                    at: loc(50, 9),
+                },
+            ),
+        ]),
+        elastic_ips: BTreeMap::from([(
+            "web-ip".into(),
+            AddressSpec {
+                instance: "web-1".into(),
+                at: loc(53, 3),
+            },
+        )]),
+    };
+    assert_eq!(desired, expected);
+}
+
+#[test]
+fn defaults_fill_gaps_and_count_one_keeps_the_name() {
+    let src = "version: 1\nstack: s\nregion: us-east-1\ndefaults:\n  image: ami-12345678\n  type: t3.micro\n  protect: true\n  root_volume: { size_gb: 8 }\ninstances:\n  solo:\n    count: 1\n    protect: false\n";
+    let d = parse_stack(src, "s.yaml", &read).unwrap();
+    let solo = &d.instances["solo"];
+    assert_eq!(d.instances.len(), 1);
+    assert!(!solo.protect);
+    assert_eq!(
+        solo.root_volume,
+        Some(RootVolume {
+            size_gb: 8,
+            volume_type: "gp3".into()
+        })
+    );
+    assert!(solo.security_groups.is_empty() && solo.user_data.is_none());
+}
+
+#[test]
+fn yaml_11_booleans_are_strings_where_strings_are_expected() {
+    let src = "version: 1\nstack: s\nregion: us-east-1\ninstances:\n  a:\n    image: ami-12345678\n    type: t3.micro\n    tags: { backup: no, public: off, on: yes, count: 3, ok: true }\n";
+    let d = parse_stack(src, "s.yaml", &read).unwrap();
+    let tags = &d.instances["a"].tags;
+    assert_eq!(tags["backup"], "no");
+    assert_eq!(tags["public"], "off");
+    assert_eq!(tags["on"], "yes");
+    assert_eq!(tags["count"], "3");
+    assert_eq!(tags["ok"], "true");
+}
+
+#[test]
+fn empty_sections_are_allowed() {
+    let src = "version: 1\nstack: s\nregion: us-gov-west-1\ninstances:\nsecurity_groups: {}\n";
+    let d = parse_stack(src, "s.yaml", &read).unwrap();
+    assert!(d.instances.is_empty() && d.security_groups.is_empty());
+}
+
+#[test]
+fn diagnostics_are_sorted_by_position() {
+    let diags = parse_stack(fixture!("many_errors"), "m.yaml", &read).unwrap_err();
+    let positions: Vec<_> = diags.iter().map(|d| (d.at.line, d.at.column)).collect();
+    let mut sorted = positions.clone();
+    sorted.sort();
+    assert_eq!(positions, sorted);
+    assert!(diags.len() >= 7, "{diags:#?}");
+}
+
+#[test]
+fn github_annotations_of_many_errors() {
+    let diags = parse_stack(fixture!("many_errors"), "infra/web.yaml", &read).unwrap_err();
+    insta::assert_snapshot!(diagnostics::github_annotations(&diags));
+}
+
+#[test]
+fn file_over_5_mb_is_one_error() {
+    let src = format!("version: 1\n#{}\n", "x".repeat(5 * 1024 * 1024));
+    insta::assert_snapshot!(errors(&src, "big.yaml"), @r"
+    error: the file is 5242893 bytes; stack files are limited to 5242880 bytes (5 MB)
+     --> big.yaml:1:1
+      |
+    1 | version: 1
+      | ^
+      = hint: split the stack into several files
+
+    1 error in big.yaml
+    ");
+}
+
+#[test]
+fn control_characters_are_one_error() {
+    let junk: String = (0u8..32).cycle().take(300).map(char::from).collect();
+    let text = errors(&junk, "junk.yaml");
+    assert!(text.contains("control character U+0000"), "{text}");
+    assert!(text.ends_with("1 error in junk.yaml\n"), "{text}");
+}

@@ -1,0 +1,657 @@
+//! A small YAML 1.2 front end over `saphyr-parser`: builds a located node tree
+//! that keeps key order and duplicate keys, resolves plain scalars with the
+//! core schema, expands aliases under a budget and refuses what a stack file
+//! never needs (several documents, custom tags, tabs for indentation).
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
+
+/// Files above this size are refused unread.
+pub const MAX_FILE_BYTES: usize = 5 * 1024 * 1024;
+/// Cap on nodes after alias expansion (defeats "billion laughs").
+pub const MAX_NODES: usize = 100_000;
+/// Cap on nesting (keeps recursion in clone/drop/decoding shallow).
+pub const MAX_DEPTH: usize = 64;
+
+/// A position in the source: 1-based line and 1-based column (in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct Pos {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub col: usize,
+}
+
+/// A located YAML node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// Where the node starts.
+    pub start: Pos,
+    /// Where it ends (exclusive).
+    pub end: Pos,
+    /// What it holds.
+    pub kind: NodeKind,
+}
+
+/// The shape of a node.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeKind {
+    /// A scalar as written, with how it was written.
+    Scalar {
+        /// The text after unescaping.
+        text: String,
+        /// Quoted or block scalars are always strings.
+        plain: bool,
+    },
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, in source order, duplicates kept.
+    Map(Vec<(Node, Node)>),
+}
+
+/// A scalar resolved with the YAML 1.2 core schema.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    /// `null`, `~` or nothing.
+    Null,
+    /// `true` / `false` (and their capitalised forms only).
+    Bool(bool),
+    /// A decimal, `0o` octal or `0x` hex integer.
+    Int(i64),
+    /// A float (`1.5`, `.inf`, `.nan`).
+    Float(f64),
+    /// Anything else, and every quoted scalar.
+    Str(&'a str),
+}
+
+impl Node {
+    /// The core-schema value of a scalar, `None` for collections.
+    pub fn value(&self) -> Option<Value<'_>> {
+        match &self.kind {
+            NodeKind::Scalar { text, plain } => Some(if *plain {
+                resolve(text)
+            } else {
+                Value::Str(text)
+            }),
+            _ => None,
+        }
+    }
+
+    /// How a message names what this node is (`the string "two"`).
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            NodeKind::Seq(_) => "a list".into(),
+            NodeKind::Map(_) => "a map".into(),
+            NodeKind::Scalar { .. } => match self.value() {
+                Some(Value::Null) => "nothing (null)".into(),
+                Some(Value::Bool(b)) => format!("the boolean {b}"),
+                Some(Value::Int(i)) => format!("the integer {i}"),
+                Some(Value::Float(_)) | None => {
+                    format!("the number {}", self.text().unwrap_or_default())
+                }
+                Some(Value::Str(s)) => format!("the string {s:?}"),
+            },
+        }
+    }
+
+    /// The raw text of a scalar.
+    pub fn text(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Scalar { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    fn count(&self) -> usize {
+        match &self.kind {
+            NodeKind::Scalar { .. } => 1,
+            NodeKind::Seq(items) => 1 + items.iter().map(Node::count).sum::<usize>(),
+            NodeKind::Map(entries) => {
+                1 + entries
+                    .iter()
+                    .map(|(k, v)| k.count() + v.count())
+                    .sum::<usize>()
+            }
+        }
+    }
+}
+
+/// Resolves a plain scalar with the YAML 1.2 core schema.
+pub fn resolve(text: &str) -> Value<'_> {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    if let Some(oct) = text.strip_prefix("0o") {
+        if !oct.is_empty()
+            && oct.bytes().all(|b| (b'0'..=b'7').contains(&b))
+            && let Ok(i) = i64::from_str_radix(oct, 8)
+        {
+            return Value::Int(i);
+        }
+        return Value::Str(text);
+    }
+    if let Some(hex) = text.strip_prefix("0x") {
+        if !hex.is_empty()
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+            && let Ok(i) = i64::from_str_radix(hex, 16)
+        {
+            return Value::Int(i);
+        }
+        return Value::Str(text);
+    }
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(i) = text.parse::<i64>() {
+            return Value::Int(i);
+        }
+        // Too large for i64: still a number, never a string.
+        return Value::Float(text.parse().unwrap_or(f64::INFINITY));
+    }
+    if is_core_float(digits)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return Value::Float(f);
+    }
+    Value::Str(text)
+}
+
+/// `( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?` (sign stripped).
+fn is_core_float(s: &str) -> bool {
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((int, frac)) => {
+            int.bytes().all(|b| b.is_ascii_digit())
+                && frac.bytes().all(|b| b.is_ascii_digit())
+                && (!int.is_empty() || !frac.is_empty())
+        }
+        None => !mantissa.is_empty() && mantissa.bytes().all(|b| b.is_ascii_digit()),
+    };
+    let exp_ok = exp.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
+    });
+    mantissa_ok && exp_ok
+}
+
+/// A problem that stops parsing: one per file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    /// Where.
+    pub at: Pos,
+    /// What.
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+impl YamlError {
+    fn new(at: Pos, message: impl Into<String>) -> Self {
+        Self {
+            at,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+fn pos(m: &saphyr_parser::Marker) -> Pos {
+    Pos {
+        line: m.line(),
+        col: m.col() + 1,
+    }
+}
+
+/// Parses one YAML document. `Ok(None)` for a file with no document at all.
+pub fn parse(src: &str) -> Result<Option<Node>, YamlError> {
+    let first = Pos { line: 1, col: 1 };
+    if src.len() > MAX_FILE_BYTES {
+        return Err(YamlError::new(
+            first,
+            format!(
+                "the file is {} bytes; stack files are limited to {} bytes (5 MB)",
+                src.len(),
+                MAX_FILE_BYTES
+            ),
+        )
+        .hint("split the stack into several files"));
+    }
+    if let Some(err) = control_character(src) {
+        return Err(err);
+    }
+    Builder::default().run(src)
+}
+
+/// YAML forbids most control characters; finding one usually means a binary
+/// file, so say so before the parser says something obscure.
+fn control_character(src: &str) -> Option<YamlError> {
+    for (i, line) in src.split('\n').enumerate() {
+        for (j, c) in line.chars().enumerate() {
+            let bad = (c.is_control() && !matches!(c, '\t' | '\r' | '\u{85}'))
+                || matches!(c, '\u{FFFE}' | '\u{FFFF}');
+            if bad {
+                return Some(
+                    YamlError::new(
+                        Pos {
+                            line: i + 1,
+                            col: j + 1,
+                        },
+                        format!(
+                            "the file contains the control character U+{:04X}, which YAML does not allow",
+                            c as u32
+                        ),
+                    )
+                    .hint("is this a binary file? stack files are UTF-8 text"),
+                );
+            }
+        }
+    }
+    None
+}
+
+enum Frame {
+    Seq {
+        start: Pos,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        start: Pos,
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    nodes: usize,
+    root: Option<Node>,
+    documents: usize,
+}
+
+impl Builder {
+    fn run(mut self, src: &str) -> Result<Option<Node>, YamlError> {
+        for event in Parser::new_from_str(src) {
+            let (event, span) = event.map_err(|e| scan_error(src, &e))?;
+            let start = pos(&span.start);
+            let end = pos(&span.end);
+            let is_seq_start = matches!(event, Event::SequenceStart(..));
+            match event {
+                Event::DocumentStart(_) => {
+                    self.documents += 1;
+                    if self.documents > 1 {
+                        return Err(YamlError::new(
+                            start,
+                            "this file holds several YAML documents; a stack file holds one",
+                        )
+                        .hint("remove the `---` separator, or put each stack in its own file"));
+                    }
+                }
+                Event::Scalar(text, style, anchor, tag) => {
+                    let mut plain = style == ScalarStyle::Plain;
+                    if let Some(tag) = tag {
+                        if tag.is_yaml_core_schema() && tag.suffix == "str" {
+                            plain = false;
+                        } else {
+                            return Err(unsupported_tag(start, &tag.handle, &tag.suffix));
+                        }
+                    }
+                    let node = Node {
+                        start,
+                        end,
+                        kind: NodeKind::Scalar {
+                            text: text.into_owned(),
+                            plain,
+                        },
+                    };
+                    self.push(node, anchor, 1)?;
+                }
+                Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
+                    let is_seq = is_seq_start;
+                    if let Some(tag) = tag {
+                        return Err(unsupported_tag(start, &tag.handle, &tag.suffix));
+                    }
+                    if self.stack.len() >= MAX_DEPTH {
+                        return Err(YamlError::new(
+                            start,
+                            format!("the YAML nests deeper than {MAX_DEPTH} levels"),
+                        ));
+                    }
+                    self.stack.push(if is_seq {
+                        Frame::Seq {
+                            start,
+                            anchor,
+                            items: Vec::new(),
+                        }
+                    } else {
+                        Frame::Map {
+                            start,
+                            anchor,
+                            entries: Vec::new(),
+                            key: None,
+                        }
+                    });
+                }
+                Event::SequenceEnd | Event::MappingEnd => {
+                    let frame = self.stack.pop().expect("parser balances collections");
+                    let (node, anchor) = match frame {
+                        Frame::Seq {
+                            start,
+                            anchor,
+                            items,
+                        } => (
+                            Node {
+                                start,
+                                end,
+                                kind: NodeKind::Seq(items),
+                            },
+                            anchor,
+                        ),
+                        Frame::Map {
+                            start,
+                            anchor,
+                            entries,
+                            ..
+                        } => (
+                            Node {
+                                start,
+                                end,
+                                kind: NodeKind::Map(entries),
+                            },
+                            anchor,
+                        ),
+                    };
+                    self.push(node, anchor, 1)?;
+                }
+                Event::Alias(id) => {
+                    let Some(target) = self.anchors.get(&id) else {
+                        return Err(YamlError::new(
+                            start,
+                            "this alias refers to an anchor that is not defined before it",
+                        ));
+                    };
+                    let mut node = target.clone();
+                    let n = node.count();
+                    relocate(&mut node, start, end);
+                    self.push(node, 0, n)?;
+                }
+                Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
+            }
+        }
+        Ok(self.root)
+    }
+
+    fn push(&mut self, node: Node, anchor: usize, count: usize) -> Result<(), YamlError> {
+        self.nodes += count;
+        if self.nodes > MAX_NODES {
+            return Err(YamlError::new(
+                node.start,
+                format!("the YAML expands to more than {MAX_NODES} nodes"),
+            )
+            .hint("is an alias (`*name`) repeated many times? stack files need few aliases"));
+        }
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, key, .. }) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => entries.push((k, node)),
+            },
+        }
+        Ok(())
+    }
+}
+
+/// An alias stands where it is written: messages about its content point at
+/// the alias, not at the anchor far away.
+fn relocate(node: &mut Node, start: Pos, end: Pos) {
+    node.start = start;
+    node.end = end;
+    match &mut node.kind {
+        NodeKind::Scalar { .. } => {}
+        NodeKind::Seq(items) => items.iter_mut().for_each(|n| relocate(n, start, end)),
+        NodeKind::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+            relocate(k, start, end);
+            relocate(v, start, end);
+        }),
+    }
+}
+
+fn unsupported_tag(at: Pos, handle: &str, suffix: &str) -> YamlError {
+    let handle = match handle {
+        "tag:yaml.org,2002:" => "!!",
+        h => h,
+    };
+    YamlError::new(
+        at,
+        format!("the YAML tag `{handle}{suffix}` is not supported"),
+    )
+    .hint("remove the tag; quote the value to make it a string")
+}
+
+/// Turns a scanner error into a message a person can act on.
+fn scan_error(src: &str, e: &ScanError) -> YamlError {
+    let at = pos(e.marker());
+    let info = e.info();
+    // The scanner reports tabs at odd places (often the previous scalar):
+    // find the tab itself.
+    if info.contains("tab") {
+        for (i, line) in src.lines().enumerate().skip(at.line.saturating_sub(1)) {
+            let indent: String = line
+                .chars()
+                .take_while(|c| *c == ' ' || *c == '\t')
+                .collect();
+            if let Some(col) = indent.find('\t')
+                && indent.len() < line.len()
+            {
+                return YamlError::new(
+                    Pos {
+                        line: i + 1,
+                        col: col + 1,
+                    },
+                    "tabs are not allowed for indentation in YAML; use spaces",
+                );
+            }
+        }
+        return YamlError::new(at, "a tab is not allowed here in YAML; use spaces");
+    }
+    let char_at = src
+        .lines()
+        .nth(at.line.saturating_sub(1))
+        .and_then(|l| l.chars().nth(at.col - 1));
+    if info.contains("':' must be followed by") && char_at == Some('\t') {
+        return YamlError::new(at, "a tab after `:` is not allowed here; use a space");
+    }
+    let (message, hint) = match info {
+        i if i.contains("mapping values are not allowed") => (
+            "unexpected `:` here".to_string(),
+            Some("check the indentation, or quote a value that contains `: `"),
+        ),
+        i if i.contains("did not find expected '-' indicator") => (
+            "expected another `- ` list item at this indentation".to_string(),
+            Some("check the indentation"),
+        ),
+        i if i.contains("did not find expected key") => (
+            "expected a `key: value` line at this indentation".to_string(),
+            Some("check the indentation"),
+        ),
+        i if i.contains("found unexpected end of stream") => (
+            format!(
+                "the file ends inside a value ({})",
+                info.trim_start_matches("while ")
+            ),
+            Some("a quote or bracket is probably not closed"),
+        ),
+        i if i.contains("recursion limit exceeded") => (
+            format!("the YAML nests deeper than {MAX_DEPTH} levels"),
+            None,
+        ),
+        i if i.contains("found unknown anchor") => (
+            "this alias refers to an anchor that is not defined".to_string(),
+            None,
+        ),
+        i if i.contains("':' must be followed by a valid YAML whitespace") => {
+            ("`:` must be followed by a space".to_string(), None)
+        }
+        other => (format!("invalid YAML: {other}"), None),
+    };
+    let mut err = YamlError::new(at, message);
+    err.hint = hint.map(String::from);
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(src: &str) -> Node {
+        parse(src).unwrap().unwrap()
+    }
+
+    #[test]
+    fn core_schema_keeps_yaml_11_words_as_strings() {
+        for s in ["no", "yes", "on", "off", "y", "n", "NO", "Off"] {
+            assert_eq!(resolve(s), Value::Str(s), "{s}");
+        }
+        assert_eq!(resolve("true"), Value::Bool(true));
+        assert_eq!(resolve("FALSE"), Value::Bool(false));
+        assert_eq!(resolve("~"), Value::Null);
+        assert_eq!(resolve(""), Value::Null);
+        assert_eq!(resolve("0x1F"), Value::Int(31));
+        assert_eq!(resolve("0o17"), Value::Int(15));
+        assert_eq!(resolve("-42"), Value::Int(-42));
+        assert_eq!(resolve("1.5"), Value::Float(1.5));
+        assert_eq!(resolve("1e3"), Value::Float(1000.0));
+        assert_eq!(resolve("0777"), Value::Int(777));
+        assert_eq!(resolve("1_000"), Value::Str("1_000"));
+        assert_eq!(resolve("8000-8080"), Value::Str("8000-8080"));
+        assert_eq!(resolve("t3.micro"), Value::Str("t3.micro"));
+    }
+
+    #[test]
+    fn quoted_scalars_are_strings() {
+        let n = root("a: \"1\"\nb: 'true'\nc: !!str 3\n");
+        let NodeKind::Map(entries) = &n.kind else {
+            panic!()
+        };
+        for (_, v) in entries {
+            assert!(matches!(v.value(), Some(Value::Str(_))), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn keeps_duplicate_keys_and_positions() {
+        let n = root("a: 1\nb:\n  c: x\na: 2\n");
+        let NodeKind::Map(entries) = &n.kind else {
+            panic!()
+        };
+        let keys: Vec<_> = entries
+            .iter()
+            .map(|(k, _)| (k.text().unwrap(), k.start))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("a", Pos { line: 1, col: 1 }),
+                ("b", Pos { line: 2, col: 1 }),
+                ("a", Pos { line: 4, col: 1 })
+            ]
+        );
+    }
+
+    #[test]
+    fn aliases_are_expanded_at_the_alias() {
+        let n = root("a: &x [1, 2]\nb: *x\n");
+        let NodeKind::Map(entries) = &n.kind else {
+            panic!()
+        };
+        assert_eq!(entries[1].1.start, Pos { line: 2, col: 4 });
+        assert!(matches!(&entries[1].1.kind, NodeKind::Seq(items) if items.len() == 2));
+    }
+
+    #[test]
+    fn alias_bomb_is_refused() {
+        let mut src = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        let mut prev = 'a';
+        for name in 'b'..='j' {
+            src.push_str(&format!(
+                "{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+            ));
+            prev = name;
+        }
+        let err = parse(&src).unwrap_err();
+        assert!(err.message.contains("more than 100000 nodes"), "{err:?}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let src = "[".repeat(10_000);
+        let err = parse(&src).unwrap_err();
+        assert!(err.message.contains("nests deeper"), "{err:?}");
+    }
+
+    #[test]
+    fn tabs_are_reported_where_they_are() {
+        let err = parse("a:\n  b: 1\n\tc: 2\n").unwrap_err();
+        assert_eq!(
+            err.message,
+            "tabs are not allowed for indentation in YAML; use spaces"
+        );
+        assert_eq!(err.at, Pos { line: 3, col: 1 });
+    }
+
+    #[test]
+    fn several_documents_are_refused() {
+        let err = parse("a: 1\n---\nb: 2\n").unwrap_err();
+        assert!(err.message.contains("several YAML documents"));
+        assert_eq!(err.at.line, 2);
+    }
+
+    #[test]
+    fn empty_file_has_no_document() {
+        assert_eq!(parse("").unwrap(), None);
+        assert_eq!(parse("# just a comment\n").unwrap(), None);
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        let err = parse("a: 1\nb: \u{1}\u{2}\u{3}\n").unwrap_err();
+        assert_eq!(err.at, Pos { line: 2, col: 4 });
+        assert!(err.message.contains("U+0001"));
+    }
+
+    #[test]
+    fn huge_file_is_refused_unparsed() {
+        let src = "#".repeat(MAX_FILE_BYTES + 1);
+        let err = parse(&src).unwrap_err();
+        assert!(err.message.contains("limited to 5242880 bytes"));
+    }
+
+    #[test]
+    fn custom_tags_are_refused() {
+        let err = parse("a: !secret x\n").unwrap_err();
+        assert!(err.message.contains("`!secret`"), "{err:?}");
+    }
+}

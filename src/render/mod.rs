@@ -1,0 +1,2 @@
+//! render
+pub mod diagnostics;
