@@ -15,6 +15,8 @@ mod stack;
 mod yaml;
 
 pub use diagnostic::Diagnostic;
+/// Stack files above this size are refused unread.
+pub use yaml::MAX_FILE_BYTES;
 
 /// Parses and validates one stack file. `file` is the display path used in locations;
 /// `read_user_data(path_relative_to_the_yaml_file_dir)` is how user_data_file is read (the caller does I/O).

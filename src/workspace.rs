@@ -1,0 +1,401 @@
+//! Finding and reading stack files: the file-system edge of `config`.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::config::{self, Diagnostic, MAX_FILE_BYTES};
+use crate::model::{Desired, Location};
+
+/// Where stacks are looked for when no path is given.
+pub const DEFAULT_GLOB: &str = "infra/**/*.yaml";
+
+/// Resolves PATHs (files, directories searched recursively for `*.yaml` and
+/// `*.yml`, or globs) to stack files, in argument order, each group sorted, no
+/// file twice. No PATH means [`DEFAULT_GLOB`]. A PATH matching nothing is an
+/// error.
+pub fn find_stack_files(paths: &[String]) -> anyhow::Result<Vec<PathBuf>> {
+    let patterns: Vec<String> = if paths.is_empty() {
+        vec![DEFAULT_GLOB.to_string()]
+    } else {
+        paths.to_vec()
+    };
+    let mut out: Vec<PathBuf> = Vec::new();
+    let mut unmatched: Vec<&str> = Vec::new();
+    for pattern in &patterns {
+        let path = Path::new(pattern);
+        let found = if path.is_file() {
+            vec![path.to_path_buf()]
+        } else if path.is_dir() {
+            let mut files = Vec::new();
+            walk(path, &mut files).with_context(|| format!("reading directory {pattern}"))?;
+            files.sort();
+            files
+        } else {
+            let mut files = Vec::new();
+            for entry in glob::glob_with(
+                pattern,
+                // Like the directory walk: hidden files only when named.
+                glob::MatchOptions {
+                    require_literal_leading_dot: true,
+                    ..glob::MatchOptions::new()
+                },
+            )
+            .with_context(|| format!("invalid glob pattern `{pattern}`"))?
+            {
+                let file =
+                    entry.with_context(|| format!("reading files matched by `{pattern}`"))?;
+                if file.is_file() {
+                    files.push(file);
+                }
+            }
+            files.sort();
+            files
+        };
+        if found.is_empty() {
+            unmatched.push(pattern);
+        }
+        for f in found {
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        }
+    }
+    if !unmatched.is_empty() {
+        let list = unmatched
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let what = if unmatched.len() == 1 {
+            "matches"
+        } else {
+            "match"
+        };
+        bail!("no stack file found: {list} {what} no file (stack files end in .yaml or .yml)");
+    }
+    Ok(out)
+}
+
+/// Collects `*.yaml` / `*.yml` files below `dir`; hidden entries are skipped
+/// and symbolic links to directories are not followed.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let ty = entry.file_type()?;
+        if ty.is_dir() {
+            walk(&path, out)?;
+        } else if path.is_file()
+            && matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            )
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads and validates one stack file; `user_data_file` paths are read
+/// relative to its directory.
+pub fn load_stack(path: &Path) -> Result<Desired, Vec<Diagnostic>> {
+    load(path).1
+}
+
+/// Loads several stack files, reporting every file's problems, and refuses two
+/// files declaring the same stack in the same region.
+pub fn load_stacks(paths: &[PathBuf]) -> Result<Vec<Desired>, Vec<Diagnostic>> {
+    let mut stacks = Vec::new();
+    let mut diags = Vec::new();
+    let mut seen: HashMap<(String, String), String> = HashMap::new();
+    for path in paths {
+        match load(path) {
+            (source, Ok(desired)) => {
+                let key = (desired.stack.clone(), desired.region.clone());
+                if let Some(first) = seen.get(&key) {
+                    diags.push(duplicate_stack(
+                        &desired,
+                        first,
+                        source.as_deref().unwrap_or(""),
+                    ));
+                } else {
+                    seen.insert(key, desired.file.clone());
+                    stacks.push(desired);
+                }
+            }
+            (_, Err(d)) => diags.extend(d),
+        }
+    }
+    if diags.is_empty() {
+        Ok(stacks)
+    } else {
+        Err(diags)
+    }
+}
+
+fn duplicate_stack(desired: &Desired, first: &str, source: &str) -> Diagnostic {
+    // Point at the `stack:` line when it is a plain top-level key.
+    let found = source
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.starts_with("stack:"));
+    let (line, column, text) = match found {
+        Some((i, l)) => {
+            let value_col = l["stack:".len()..]
+                .chars()
+                .take_while(|c| *c == ' ')
+                .count()
+                + "stack:".len()
+                + 1;
+            (i + 1, value_col, Some(l))
+        }
+        None => (1, 1, None),
+    };
+    let mut d = Diagnostic::new(
+        Location {
+            file: desired.file.clone(),
+            line,
+            column,
+        },
+        format!(
+            "stack `{}` in {} is declared in both {first} and {}",
+            desired.stack, desired.region, desired.file
+        ),
+    )
+    .with_hint("a stack is one file: rename one of the stacks, or merge the files");
+    if let Some(text) = text {
+        d = d.with_source(text, desired.stack.chars().count());
+    }
+    d
+}
+
+/// The source (when it could be read) and the result.
+fn load(path: &Path) -> (Option<String>, Result<Desired, Vec<Diagnostic>>) {
+    let file = path.display().to_string();
+    let at_start = || Location {
+        file: file.clone(),
+        line: 1,
+        column: 1,
+    };
+    let source = match read_text(path, MAX_FILE_BYTES as u64) {
+        Ok(s) => s,
+        Err(ReadError::Io(e)) => {
+            return (
+                None,
+                Err(vec![Diagnostic::new(
+                    at_start(),
+                    format!("cannot read the file: {e}"),
+                )]),
+            );
+        }
+        Err(ReadError::TooLarge(n)) => {
+            return (
+                None,
+                Err(vec![
+                    Diagnostic::new(
+                        at_start(),
+                        format!("the file is {n} bytes; stack files are limited to {MAX_FILE_BYTES} bytes (5 MB)"),
+                    )
+                    .with_hint("split the stack into several files"),
+                ]),
+            );
+        }
+        Err(ReadError::NotUtf8 { line, column }) => {
+            return (
+                None,
+                Err(vec![
+                    Diagnostic::new(
+                        Location {
+                            file: file.clone(),
+                            line,
+                            column,
+                        },
+                        "the file is not valid UTF-8 text",
+                    )
+                    .with_hint("is this a binary file? stack files are UTF-8 YAML"),
+                ]),
+            );
+        }
+    };
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let read_user_data = |rel: &str| -> Result<String, String> {
+        // Anything far above EC2's limit is refused without reading it all;
+        // the exact limit is checked by `config`.
+        match read_text(&dir.join(rel), 1024 * 1024) {
+            Ok(s) => Ok(s),
+            Err(ReadError::Io(e)) => Err(e.to_string()),
+            Err(ReadError::TooLarge(n)) => {
+                Err(format!("the file is {n} bytes; EC2 accepts at most 16384"))
+            }
+            Err(ReadError::NotUtf8 { line, column }) => Err(format!(
+                "the file is not UTF-8 text (line {line}, column {column})"
+            )),
+        }
+    };
+    let result = config::parse_stack(&source, &file, &read_user_data);
+    (Some(source), result)
+}
+
+enum ReadError {
+    Io(std::io::Error),
+    TooLarge(u64),
+    NotUtf8 { line: usize, column: usize },
+}
+
+/// Reads a UTF-8 text file of at most `limit` bytes (a leading BOM dropped).
+fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
+    let f = fs::File::open(path).map_err(ReadError::Io)?;
+    let len = f.metadata().map_err(ReadError::Io)?.len();
+    if len > limit {
+        return Err(ReadError::TooLarge(len));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    f.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge(bytes.len() as u64));
+    }
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok(s.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(s)),
+        Err(e) => {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let text = String::from_utf8_lossy(valid);
+            let line = text.matches('\n').count() + 1;
+            let column = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            Err(ReadError::NotUtf8 { line, column })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STACK: &str = "version: 1\nstack: web\nregion: us-east-1\ninstances:\n  web:\n    image: ami-12345678\n    type: t3.micro\n    user_data_file: init/web.sh\n";
+
+    fn tree() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("infra/prod/init")).unwrap();
+        fs::create_dir_all(root.join("infra/.hidden")).unwrap();
+        fs::write(root.join("infra/prod/web.yaml"), STACK).unwrap();
+        fs::write(root.join("infra/prod/init/web.sh"), "#!/bin/sh\n").unwrap();
+        fs::write(
+            root.join("infra/b.yml"),
+            STACK
+                .replace("web\nregion", "b\nregion")
+                .replace("    user_data_file: init/web.sh\n", ""),
+        )
+        .unwrap();
+        fs::write(
+            root.join("infra/a.yaml"),
+            "version: 1\nstack: a\nregion: us-east-1\n",
+        )
+        .unwrap();
+        fs::write(root.join("infra/notes.txt"), "not yaml").unwrap();
+        fs::write(root.join("infra/.hidden/x.yaml"), "junk").unwrap();
+        dir
+    }
+
+    fn names(root: &Path, files: &[PathBuf]) -> Vec<String> {
+        files
+            .iter()
+            .map(|f| f.strip_prefix(root).unwrap().display().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn directories_are_searched_recursively_and_sorted() {
+        let dir = tree();
+        let root = dir.path();
+        let files = find_stack_files(&[root.join("infra").display().to_string()]).unwrap();
+        assert_eq!(
+            names(root, &files),
+            ["infra/a.yaml", "infra/b.yml", "infra/prod/web.yaml"]
+        );
+    }
+
+    #[test]
+    fn files_and_globs_keep_argument_order_without_repeats() {
+        let dir = tree();
+        let root = dir.path();
+        let args = [
+            root.join("infra/prod/web.yaml").display().to_string(),
+            root.join("infra/**/*.yaml").display().to_string(),
+        ];
+        let files = find_stack_files(&args).unwrap();
+        assert_eq!(names(root, &files), ["infra/prod/web.yaml", "infra/a.yaml"]);
+    }
+
+    #[test]
+    fn patterns_matching_nothing_are_named() {
+        let dir = tree();
+        let root = dir.path();
+        let args = [
+            root.join("infra/a.yaml").display().to_string(),
+            "nowhere/*.yaml".to_string(),
+            "missing.yaml".to_string(),
+        ];
+        let err = find_stack_files(&args).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "no stack file found: `nowhere/*.yaml`, `missing.yaml` match no file (stack files end in .yaml or .yml)"
+        );
+    }
+
+    #[test]
+    fn user_data_file_is_read_next_to_the_stack() {
+        let dir = tree();
+        let d = load_stack(&dir.path().join("infra/prod/web.yaml")).unwrap();
+        assert_eq!(d.instances["web"].user_data.as_deref(), Some("#!/bin/sh\n"));
+    }
+
+    #[test]
+    fn unreadable_and_binary_files_are_one_diagnostic() {
+        let dir = tree();
+        let missing = load_stack(&dir.path().join("nope.yaml")).unwrap_err();
+        assert_eq!(missing.len(), 1);
+        assert!(
+            missing[0].message.starts_with("cannot read the file"),
+            "{missing:?}"
+        );
+        let bin = dir.path().join("bin.yaml");
+        fs::write(&bin, b"version: 1\nstack: \xff\xfe\n").unwrap();
+        let diags = load_stack(&bin).unwrap_err();
+        assert_eq!(diags.len(), 1);
+        assert_eq!((diags[0].at.line, diags[0].at.column), (2, 8));
+        assert_eq!(diags[0].message, "the file is not valid UTF-8 text");
+    }
+
+    #[test]
+    fn same_stack_and_region_twice_is_an_error() {
+        let dir = tree();
+        let root = dir.path();
+        let copy = root.join("infra/copy.yaml");
+        fs::write(&copy, "version: 1\nstack:  a\nregion: us-east-1\n").unwrap();
+        let first = root.join("infra/a.yaml");
+        let diags = load_stacks(&[first.clone(), copy.clone()]).unwrap_err();
+        assert_eq!(diags.len(), 1);
+        assert_eq!(
+            diags[0].message,
+            format!(
+                "stack `a` in us-east-1 is declared in both {} and {}",
+                first.display(),
+                copy.display()
+            )
+        );
+        assert_eq!((diags[0].at.line, diags[0].at.column), (2, 9));
+        // The same name in another region is another stack.
+        fs::write(&copy, "version: 1\nstack: a\nregion: eu-west-1\n").unwrap();
+        assert_eq!(load_stacks(&[first, copy]).unwrap().len(), 2);
+    }
+}
