@@ -377,6 +377,23 @@ mod tests {
     }
 
     #[test]
+    fn the_example_stack_loads() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/web-hosting/infra/web.yaml");
+        let d = load_stack(&path)
+            .unwrap_or_else(|e| panic!("{}", crate::render::diagnostics::text(&e)));
+        let names: Vec<&str> = d.instances.keys().map(String::as_str).collect();
+        assert_eq!(names, ["db", "web-1", "web-2"]);
+        assert!(
+            d.instances["web-1"]
+                .user_data
+                .as_deref()
+                .is_some_and(|u| u.starts_with("#cloud-config"))
+        );
+        assert_eq!(d.volumes["db/data"].size_gb, 100);
+    }
+
+    #[test]
     fn same_stack_and_region_twice_is_an_error() {
         let dir = tree();
         let root = dir.path();

@@ -15,10 +15,6 @@ pub fn json_schema() -> Value {
         json!("https://json-schema.org/draft/2020-12/schema"),
     );
     out.insert(
-        "$id".into(),
-        json!("https://github.com/ec2-gitops/ec2-gitops/schema/ec2-gitops.schema.json"),
-    );
-    out.insert(
         "title".into(),
         json!("ec2-gitops stack file (format version 1)"),
     );
