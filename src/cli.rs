@@ -1,0 +1,417 @@
+//! The command line: parses arguments, wires config, EC2, plan and render
+//! together, and turns the outcome into an exit code.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::ec2::{Ec2, Progress, StepResult};
+use crate::model::{Desired, Live, Region};
+use crate::plan::steps::Step;
+use crate::plan::{self, Inputs, Plan};
+use crate::{config, render, workspace};
+
+/// Exit code: success, no changes.
+const EXIT_OK: u8 = 0;
+/// Exit code: an error (invalid config included).
+const EXIT_ERROR: u8 = 1;
+/// Exit code with `--detailed-exitcode`: changes pending.
+const EXIT_CHANGES: u8 = 2;
+
+/// EC2 infrastructure as YAML: validate, plan and apply stacks.
+#[derive(Debug, Parser)]
+#[command(name = "ec2-gitops", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Output formats of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Terminal text (colour on a TTY unless NO_COLOR is set).
+    Text,
+    /// The pull-request comment body.
+    Markdown,
+    /// Stable JSON (see the README).
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check stack files without calling AWS.
+    Validate {
+        /// Stack files, directories or globs [default: infra/**/*.yaml]
+        paths: Vec<String>,
+        /// Also print errors as GitHub Actions `::error` annotations.
+        #[arg(long)]
+        github_annotations: bool,
+    },
+    /// Compare stack files with live EC2 and show what apply would do.
+    Plan {
+        /// Stack files, directories or globs [default: infra/**/*.yaml]
+        paths: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Also write the plan as JSON to this file (for `apply --plan`).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Re-plan, then make EC2 match the stack files.
+    Apply {
+        /// Stack files, directories or globs [default: infra/**/*.yaml]
+        paths: Vec<String>,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        auto_approve: bool,
+        /// Apply only if the fresh plan has this reviewed plan's fingerprint.
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of the stack file format.
+    Schema,
+}
+
+/// Runs the command line; the binary's `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("EC2_GITOPS_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .try_init();
+}
+
+fn color_stdout() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+async fn run(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&config::json_schema())?);
+            Ok(EXIT_OK)
+        }
+        Command::Validate {
+            paths,
+            github_annotations,
+        } => {
+            let stacks = match load(&paths, github_annotations)? {
+                Some(s) => s,
+                None => return Ok(EXIT_ERROR),
+            };
+            for s in &stacks {
+                println!(
+                    "{}: stack {} ({}) is valid: {} instance(s), {} security group(s), {} key pair(s), {} volume(s), {} elastic IP(s)",
+                    s.file,
+                    s.stack,
+                    s.region,
+                    s.instances.len(),
+                    s.security_groups.len(),
+                    s.key_pairs.len(),
+                    s.volumes.len(),
+                    s.elastic_ips.len()
+                );
+            }
+            Ok(EXIT_OK)
+        }
+        Command::Plan {
+            paths,
+            format,
+            out,
+            detailed_exitcode,
+        } => {
+            let Some(stacks) = load(&paths, false)? else {
+                return Ok(EXIT_ERROR);
+            };
+            let mut plans = Vec::new();
+            for desired in &stacks {
+                let (plan, _, _) = plan_stack(desired).await?;
+                plans.push(plan);
+            }
+            let rendered = match format {
+                Format::Text => plans
+                    .iter()
+                    .map(|p| render::text::plan(p, color_stdout()))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                Format::Markdown => plans
+                    .iter()
+                    .map(|p| render::markdown::plan(p, render::markdown::COMMENT_LIMIT))
+                    .collect::<Vec<_>>()
+                    .join("\n---\n\n"),
+                Format::Json => render::json(&plans),
+            };
+            print!("{rendered}");
+            if let Some(path) = out {
+                std::fs::write(&path, render::json(&plans))
+                    .with_context(|| format!("cannot write the plan to {}", path.display()))?;
+                eprintln!("Plan written to {}", path.display());
+            }
+            if plans.iter().any(|p| !p.errors.is_empty()) {
+                return Ok(EXIT_ERROR);
+            }
+            let changes = plans.iter().any(|p| !p.is_empty());
+            Ok(if detailed_exitcode && changes {
+                EXIT_CHANGES
+            } else {
+                EXIT_OK
+            })
+        }
+        Command::Apply {
+            paths,
+            auto_approve,
+            plan,
+        } => {
+            let Some(stacks) = load(&paths, false)? else {
+                return Ok(EXIT_ERROR);
+            };
+            let reviewed = match &plan {
+                Some(path) => Some(read_plan_file(path)?),
+                None => None,
+            };
+            let mut code = EXIT_OK;
+            for desired in &stacks {
+                let c = apply_stack(desired, auto_approve, reviewed.as_deref()).await?;
+                code = code.max(c);
+            }
+            Ok(code)
+        }
+    }
+}
+
+/// Finds and validates the stack files; `None` when invalid (errors printed).
+fn load(paths: &[String], github_annotations: bool) -> Result<Option<Vec<Desired>>> {
+    let files = workspace::find_stack_files(paths)?;
+    match workspace::load_stacks(&files) {
+        Ok(stacks) => Ok(Some(stacks)),
+        Err(diags) => {
+            eprint!("{}", render::diagnostics::text(&diags));
+            if github_annotations || std::env::var_os("GITHUB_ACTIONS").is_some() {
+                print!("{}", render::diagnostics::github_annotations(&diags));
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// Reads the live state of a stack and plans it.
+pub async fn plan_stack(desired: &Desired) -> Result<(Plan, Live, Region)> {
+    let ec2 = Ec2::connect(&desired.region).await;
+    plan_with(&ec2, desired).await
+}
+
+/// Plans a stack with a given connection (tests pass one aimed at moto).
+pub async fn plan_with(ec2: &Ec2, desired: &Desired) -> Result<(Plan, Live, Region)> {
+    let mut images: Vec<String> = desired
+        .instances
+        .values()
+        .map(|i| i.image.clone())
+        .collect();
+    images.sort();
+    images.dedup();
+    let mut subnets: Vec<String> = desired
+        .instances
+        .values()
+        .filter_map(|i| i.subnet.clone())
+        .collect();
+    subnets.sort();
+    subnets.dedup();
+    let (live, region) = tokio::try_join!(
+        ec2.read_live(&desired.stack),
+        ec2.read_region(images, subnets)
+    )
+    .with_context(|| {
+        format!(
+            "cannot read stack {} from EC2 in {}",
+            desired.stack, desired.region
+        )
+    })?;
+    let plan = plan::compute(&Inputs {
+        desired,
+        live: &live,
+        region: &region,
+    });
+    Ok((plan, live, region))
+}
+
+fn read_plan_file(path: &PathBuf) -> Result<Vec<Plan>> {
+    #[derive(serde::Deserialize)]
+    struct File {
+        plans: Vec<Plan>,
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file: File = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a plan written by `ec2-gitops plan --out`",
+            path.display()
+        )
+    })?;
+    Ok(file.plans)
+}
+
+async fn apply_stack(
+    desired: &Desired,
+    auto_approve: bool,
+    reviewed: Option<&[Plan]>,
+) -> Result<u8> {
+    let ec2 = Ec2::connect(&desired.region).await;
+    let (fresh, live, region) = plan_with(&ec2, desired).await?;
+    let out = std::io::stdout();
+    if let Some(reviewed) = reviewed {
+        let Some(old) = reviewed
+            .iter()
+            .find(|p| p.stack == fresh.stack && p.region == fresh.region)
+        else {
+            bail!(
+                "the plan file has no plan for stack {} ({}): refusing to apply a plan nobody reviewed",
+                fresh.stack,
+                fresh.region
+            );
+        };
+        if old.fingerprint != fresh.fingerprint {
+            eprint!("{}", render::text::plan_changed(old, &fresh));
+            return Ok(EXIT_ERROR);
+        }
+    }
+    print!("{}", render::text::plan(&fresh, color_stdout()));
+    if !fresh.is_applicable() {
+        eprintln!(
+            "error: stack {}: this plan cannot be applied (see the errors and blocked changes above)",
+            fresh.stack
+        );
+        return Ok(EXIT_ERROR);
+    }
+    if fresh.is_empty() {
+        println!("Nothing to apply.");
+        return Ok(EXIT_OK);
+    }
+    if !auto_approve && !confirm(&fresh)? {
+        eprintln!("Apply cancelled: nothing was changed.");
+        return Ok(EXIT_ERROR);
+    }
+    let steps = plan::steps::steps(
+        &fresh,
+        &Inputs {
+            desired,
+            live: &live,
+            region: &region,
+        },
+    );
+    let start = Instant::now();
+    let progress = LineProgress::new();
+    let results = crate::ec2::execute(&ec2, &desired.stack, &live, steps, &progress).await;
+    progress.clear();
+    let mut o = out.lock();
+    write!(
+        o,
+        "{}",
+        render::report::text(&desired.stack, &results, start.elapsed().as_secs_f64())
+    )?;
+    Ok(if render::report::tally(&results).failed > 0 {
+        EXIT_ERROR
+    } else {
+        EXIT_OK
+    })
+}
+
+fn confirm(p: &Plan) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "refusing to apply stack {} without confirmation: there is no terminal to ask. Review the plan and pass --auto-approve (or --plan FILE from `plan --out`)",
+            p.stack
+        );
+    }
+    print!(
+        "\nApply these changes to stack {} ({})? Only 'yes' is accepted: ",
+        p.stack, p.region
+    );
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim() == "yes")
+}
+
+/// Progress on stderr: a rewritten line on a TTY, a line every 10 s in CI.
+struct LineProgress {
+    tty: bool,
+    last: Mutex<Option<Instant>>,
+}
+
+impl LineProgress {
+    fn new() -> Self {
+        Self {
+            tty: std::io::stderr().is_terminal(),
+            last: Mutex::new(None),
+        }
+    }
+
+    fn clear(&self) {
+        if self.tty {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+impl Progress for LineProgress {
+    fn started(&self, step: &Step) {
+        tracing::info!(resource = %step.resource, "step started");
+    }
+
+    fn finished(&self, result: &StepResult) {
+        self.clear();
+        eprintln!("{}", render::report::step_line(result));
+    }
+
+    fn waiting(&self, pending: usize, state: &str, elapsed: Duration) {
+        let line = format!(
+            "waiting for {pending} instance(s) to be {state} ({}s)",
+            elapsed.as_secs()
+        );
+        if self.tty {
+            const SPIN: [char; 4] = ['|', '/', '-', '\\'];
+            let c = SPIN[(elapsed.as_millis() / 250) as usize % 4];
+            eprint!("\r\x1b[2K{c} {line}");
+            return;
+        }
+        let mut last = self.last.lock().expect("progress lock");
+        if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+            eprintln!("{line}");
+            *last = Some(Instant::now());
+        }
+    }
+}

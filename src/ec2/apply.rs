@@ -1,0 +1,1138 @@
+//! Executing steps: independent steps run concurrently (bounded), a step runs
+//! once every step it needs has succeeded, and a failure skips only what
+//! depends on it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_ec2::primitives::Blob;
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, AttributeValue, BlockDeviceMapping, DomainType, EbsBlockDevice,
+    InstanceType, IpPermission, IpRange, Ipv6Range, ResourceType, SecureBlobAttributeValue, Tag,
+    TagSpecification, UserIdGroupPair, VolumeType,
+};
+use base64::Engine as _;
+use tokio::sync::Semaphore;
+
+use super::read::filter;
+use super::{Ec2, Ec2Error};
+use crate::model::{self, Live, Peer, ResourceId};
+use crate::plan::steps::{InstanceUpdate, Launch, Op, Ref, RuleRef, Step};
+
+/// How many API operations run at once. EC2's buckets, not this number, set
+/// the sustained rate; this keeps bursts polite.
+const CONCURRENCY: usize = 8;
+/// How long an instance may take to reach a state.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What became of one step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done; the text says what was made or changed (ids, IPs).
+    Done(String),
+    /// Failed with EC2's error.
+    Failed(Ec2Error),
+    /// Not attempted because a step it needs did not succeed.
+    Skipped(String),
+}
+
+/// The result of one step, for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepResult {
+    /// The step.
+    pub step: Step,
+    /// What happened.
+    pub outcome: Outcome,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// Where the executor reports progress (a spinner on a TTY, lines in CI).
+pub trait Progress: Sync {
+    /// A step starts.
+    fn started(&self, step: &Step);
+    /// A step ended.
+    fn finished(&self, result: &StepResult);
+    /// Instances are being waited for.
+    fn waiting(&self, pending: usize, state: &str, elapsed: Duration);
+}
+
+struct Run<'a> {
+    ec2: &'a Ec2,
+    progress: &'a dyn Progress,
+    /// Ids of resources created in this run.
+    created: Mutex<BTreeMap<ResourceId, String>>,
+    /// Availability zone of each instance (live ones, then new ones).
+    zones: Mutex<BTreeMap<String, String>>,
+    /// Instances known to be running.
+    running: Mutex<BTreeSet<String>>,
+    stack: String,
+}
+
+/// Executes `steps` in dependency order and reports each one.
+pub async fn execute(
+    ec2: &Ec2,
+    stack: &str,
+    live: &Live,
+    steps: Vec<Step>,
+    progress: &dyn Progress,
+) -> Vec<StepResult> {
+    let zones = live
+        .instances
+        .iter()
+        .filter_map(|i| Some((i.id.clone(), i.availability_zone.clone()?)))
+        .collect();
+    let running_now = live
+        .instances
+        .iter()
+        .filter(|i| i.state == "running")
+        .map(|i| i.id.clone())
+        .collect();
+    let run = Run {
+        ec2,
+        progress,
+        created: Mutex::new(BTreeMap::new()),
+        zones: Mutex::new(zones),
+        running: Mutex::new(running_now),
+        stack: stack.to_string(),
+    };
+    let semaphore = Arc::new(Semaphore::new(CONCURRENCY));
+    let mut results: BTreeMap<usize, StepResult> = BTreeMap::new();
+    let mut started: BTreeSet<usize> = BTreeSet::new();
+    let mut running = futures_unordered();
+    loop {
+        // Start every step whose needs are settled.
+        for step in &steps {
+            if started.contains(&step.index) {
+                continue;
+            }
+            let settled = step.needs.iter().all(|n| results.contains_key(n));
+            if !settled {
+                continue;
+            }
+            started.insert(step.index);
+            let failed: Vec<String> = step
+                .needs
+                .iter()
+                .filter(|n| !matches!(results[n].outcome, Outcome::Done(_)))
+                .map(|n| results[n].step.resource.to_string())
+                .collect();
+            if !failed.is_empty() {
+                let mut names = failed;
+                names.dedup();
+                let r = StepResult {
+                    step: step.clone(),
+                    outcome: Outcome::Skipped(format!("{} did not succeed", names.join(", "))),
+                    elapsed: Duration::ZERO,
+                };
+                progress.finished(&r);
+                results.insert(step.index, r);
+                continue;
+            }
+            let run = &run;
+            let semaphore = semaphore.clone();
+            let step = step.clone();
+            running.push(Box::pin(async move {
+                let _permit = semaphore.acquire().await.expect("semaphore open");
+                run.progress.started(&step);
+                let start = Instant::now();
+                let outcome = match run.step(&step).await {
+                    Ok(text) => Outcome::Done(text),
+                    Err(e) => Outcome::Failed(e),
+                };
+                StepResult {
+                    step,
+                    outcome,
+                    elapsed: start.elapsed(),
+                }
+            }));
+        }
+        if started.len() == steps.len() && running.is_empty() {
+            break;
+        }
+        match next(&mut running).await {
+            Some(r) => {
+                progress.finished(&r);
+                results.insert(r.step.index, r);
+            }
+            None => {
+                // Nothing running and nothing startable: only a cycle could do
+                // this, and steps are built acyclic (needs point backwards).
+                break;
+            }
+        }
+    }
+    run.wait_for_launches(&mut results).await;
+    results.into_values().collect()
+}
+
+type StepFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = StepResult> + 'a>>;
+
+fn futures_unordered<'a>() -> Vec<StepFuture<'a>> {
+    Vec::new()
+}
+
+/// Polls the running futures and returns the first that finishes.
+async fn next(running: &mut Vec<StepFuture<'_>>) -> Option<StepResult> {
+    if running.is_empty() {
+        return None;
+    }
+    std::future::poll_fn(|cx| {
+        for i in 0..running.len() {
+            if let std::task::Poll::Ready(r) = running[i].as_mut().poll(cx) {
+                drop(running.swap_remove(i));
+                return std::task::Poll::Ready(Some(r));
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+fn tag_spec(kind: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(kind)
+        .set_tags(Some(tags.iter().map(|(k, v)| tag(k, v)).collect()))
+        .build()
+}
+
+fn tag(k: &str, v: &str) -> Tag {
+    Tag::builder().key(k).value(v).build()
+}
+
+impl Run<'_> {
+    /// One batched wait for every instance launched in this run; a launch
+    /// that never runs turns its step into a failure.
+    async fn wait_for_launches(&self, results: &mut BTreeMap<usize, StepResult>) {
+        let launched: Vec<(usize, String)> = results
+            .values()
+            .filter(|r| {
+                matches!(r.step.op, Op::RunInstance(_)) && matches!(r.outcome, Outcome::Done(_))
+            })
+            .filter_map(|r| {
+                let id = self
+                    .created
+                    .lock()
+                    .expect("created lock")
+                    .get(&r.step.resource)
+                    .cloned()?;
+                (!self.running.lock().expect("running lock").contains(&id))
+                    .then_some((r.step.index, id))
+            })
+            .collect();
+        if launched.is_empty() {
+            return;
+        }
+        let ids: Vec<String> = launched.iter().map(|(_, id)| id.clone()).collect();
+        match self
+            .ec2
+            .wait_for(
+                &ids,
+                "running",
+                WAIT_TIMEOUT,
+                &self.wait_progress("running"),
+            )
+            .await
+        {
+            Ok(facts) => {
+                for (index, id) in launched {
+                    if let (Some(r), Some(ip)) = (
+                        results.get_mut(&index),
+                        facts.get(&id).and_then(|f| f.public_ip.clone()),
+                    ) {
+                        if let Outcome::Done(text) = &mut r.outcome {
+                            text.push_str(&format!(", running, public IP {ip}"));
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                for (index, _) in launched {
+                    if let Some(r) = results.get_mut(&index) {
+                        r.outcome = Outcome::Failed(e.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    fn resolve(&self, r: &Ref) -> Result<String, Ec2Error> {
+        match r {
+            Ref::Existing(id) => Ok(id.clone()),
+            Ref::New(id) => self
+                .created
+                .lock()
+                .expect("created lock")
+                .get(id)
+                .cloned()
+                .ok_or_else(|| Ec2Error {
+                    action: "resolve",
+                    code: "Internal".into(),
+                    message: format!("{id} was not created in this run"),
+                }),
+        }
+    }
+
+    fn record(&self, id: &ResourceId, ec2_id: &str) {
+        self.created
+            .lock()
+            .expect("created lock")
+            .insert(id.clone(), ec2_id.to_string());
+    }
+
+    fn wait_progress(&self, state: &'static str) -> impl Fn(usize, Duration) + Sync + '_ {
+        move |n, t| self.progress.waiting(n, state, t)
+    }
+
+    async fn step(&self, step: &Step) -> Result<String, Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        match &step.op {
+            Op::ImportKeyPair {
+                key_name,
+                public_key,
+                tags,
+            } => {
+                let res = ec2
+                    .call("ImportKeyPair", false, || {
+                        c.import_key_pair()
+                            .key_name(key_name)
+                            .public_key_material(Blob::new(public_key.as_bytes()))
+                            .tag_specifications(tag_spec(ResourceType::KeyPair, tags))
+                            .send()
+                    })
+                    .await;
+                let id = match res {
+                    Ok(out) => out.key_pair_id().unwrap_or_default().to_string(),
+                    // A key of that name exists: ours from an interrupted run
+                    // (adopt it) or someone else's (refuse to touch it).
+                    Err(e) if e.code == "InvalidKeyPair.Duplicate" => {
+                        let out = ec2
+                            .call("DescribeKeyPairs", false, || {
+                                c.describe_key_pairs().key_names(key_name).send()
+                            })
+                            .await?;
+                        let k = out.key_pairs().first();
+                        let owned = k.is_some_and(|k| {
+                            k.tags().iter().any(|t| {
+                                t.key() == Some(model::STACK_TAG) && t.value() == Some(&self.stack)
+                            })
+                        });
+                        if !owned {
+                            return Err(Ec2Error {
+                                message: format!(
+                                    "a key pair named {key_name} exists and is not owned by stack {}; rename the key pair in the YAML or import it",
+                                    self.stack
+                                ),
+                                ..e
+                            });
+                        }
+                        k.and_then(|k| k.key_pair_id())
+                            .unwrap_or_default()
+                            .to_string()
+                    }
+                    Err(e) => return Err(e),
+                };
+                self.record(&step.resource, &id);
+                Ok(format!("imported key pair {key_name} ({id})"))
+            }
+            Op::DeleteKeyPair { key_pair_id } => {
+                ec2.call("DeleteKeyPair", false, || {
+                    c.delete_key_pair().key_pair_id(key_pair_id).send()
+                })
+                .await?;
+                Ok(format!("deleted key pair {key_pair_id}"))
+            }
+            Op::CreateGroup {
+                group_name,
+                description,
+                vpc_id,
+                tags,
+            } => {
+                let res = ec2
+                    .call("CreateSecurityGroup", false, || {
+                        c.create_security_group()
+                            .group_name(group_name)
+                            .description(description)
+                            .vpc_id(vpc_id)
+                            .tag_specifications(tag_spec(ResourceType::SecurityGroup, tags))
+                            .send()
+                    })
+                    .await;
+                let id = match res {
+                    Ok(out) => out.group_id().unwrap_or_default().to_string(),
+                    Err(e) if e.code == "InvalidGroup.Duplicate" => {
+                        let out = ec2
+                            .call("DescribeSecurityGroups", false, || {
+                                c.describe_security_groups()
+                                    .filters(filter("group-name", [group_name.as_str()]))
+                                    .filters(filter("vpc-id", [vpc_id.as_str()]))
+                                    .filters(filter(
+                                        &format!("tag:{}", model::STACK_TAG),
+                                        [self.stack.as_str()],
+                                    ))
+                                    .send()
+                            })
+                            .await?;
+                        match out.security_groups().first().and_then(|g| g.group_id()) {
+                            Some(id) => id.to_string(),
+                            None => {
+                                return Err(Ec2Error {
+                                    message: format!(
+                                        "a security group named {group_name} exists in {vpc_id} and is not owned by stack {}",
+                                        self.stack
+                                    ),
+                                    ..e
+                                });
+                            }
+                        }
+                    }
+                    Err(e) => return Err(e),
+                };
+                self.record(&step.resource, &id);
+                Ok(format!("created security group {group_name} ({id})"))
+            }
+            Op::SetRules {
+                group,
+                authorize_ingress,
+                revoke_ingress,
+                authorize_egress,
+                revoke_egress,
+            } => {
+                let group_id = self.resolve(group)?;
+                self.set_rules(
+                    &group_id,
+                    authorize_ingress,
+                    revoke_ingress,
+                    authorize_egress,
+                    revoke_egress,
+                )
+                .await?;
+                Ok(format!(
+                    "{group_id}: {} rule(s) authorized, {} revoked",
+                    authorize_ingress.len() + authorize_egress.len(),
+                    revoke_ingress.len() + revoke_egress.len()
+                ))
+            }
+            Op::DeleteGroup { group_id } => {
+                // ENIs of just-terminated instances keep a group in use for a
+                // while: DependencyViolation is retried for a bounded time.
+                let mut delay = Duration::from_secs(1);
+                let start = Instant::now();
+                loop {
+                    match ec2
+                        .call("DeleteSecurityGroup", true, || {
+                            c.delete_security_group().group_id(group_id).send()
+                        })
+                        .await
+                    {
+                        Ok(_) => break,
+                        Err(e) if e.is_not_found() => break,
+                        Err(e)
+                            if e.code == "DependencyViolation"
+                                && start.elapsed() < Duration::from_secs(120) =>
+                        {
+                            tokio::time::sleep(delay).await;
+                            delay = (delay * 2).min(Duration::from_secs(15));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(format!("deleted security group {group_id}"))
+            }
+            Op::RunInstance(launch) => self.run_instance(step, launch).await,
+            Op::UpdateInstance {
+                instance_id,
+                update,
+            } => self.update_instance(instance_id, update).await,
+            Op::TerminateInstance { instance_id } => {
+                ec2.call("TerminateInstances", true, || {
+                    c.terminate_instances().instance_ids(instance_id).send()
+                })
+                .await?;
+                ec2.wait_for(
+                    std::slice::from_ref(instance_id),
+                    "terminated",
+                    WAIT_TIMEOUT,
+                    &self.wait_progress("terminated"),
+                )
+                .await?;
+                Ok(format!("terminated {instance_id}"))
+            }
+            Op::CreateVolume {
+                instance,
+                device,
+                size_gb,
+                volume_type,
+                tags,
+                client_token,
+            } => {
+                let instance_id = self.resolve(instance)?;
+                let zone = self.zone_of(&instance_id).await?;
+                let existing = self.find_tagged_volume(&step.resource).await?;
+                let volume_id = match existing {
+                    Some(v) => v,
+                    None => {
+                        let out = ec2
+                            .call("CreateVolume", false, || {
+                                c.create_volume()
+                                    .availability_zone(&zone)
+                                    .size(*size_gb)
+                                    .volume_type(VolumeType::from(volume_type.as_str()))
+                                    .client_token(client_token)
+                                    .tag_specifications(tag_spec(ResourceType::Volume, tags))
+                                    .send()
+                            })
+                            .await?;
+                        out.volume_id().unwrap_or_default().to_string()
+                    }
+                };
+                self.record(&step.resource, &volume_id);
+                self.wait_volume(&volume_id, "available").await?;
+                ec2.call("AttachVolume", true, || {
+                    c.attach_volume()
+                        .volume_id(&volume_id)
+                        .instance_id(&instance_id)
+                        .device(device)
+                        .send()
+                })
+                .await?;
+                Ok(format!(
+                    "created {volume_id} ({size_gb} GiB {volume_type}) attached to {instance_id} at {device}"
+                ))
+            }
+            Op::UpdateVolume {
+                volume_id,
+                modify,
+                detach,
+                attach,
+            } => {
+                let mut did = vec![];
+                if let Some((size, kind)) = modify {
+                    ec2.call("ModifyVolume", true, || {
+                        c.modify_volume()
+                            .volume_id(volume_id)
+                            .size(*size)
+                            .volume_type(VolumeType::from(kind.as_str()))
+                            .send()
+                    })
+                    .await?;
+                    did.push(format!("modified to {size} GiB {kind}"));
+                }
+                if let Some((instance_id, device)) = detach {
+                    self.detach(volume_id, instance_id, device).await?;
+                    did.push(format!("detached from {instance_id}"));
+                }
+                if let Some((instance, device)) = attach {
+                    let instance_id = self.resolve(instance)?;
+                    ec2.call("AttachVolume", true, || {
+                        c.attach_volume()
+                            .volume_id(volume_id)
+                            .instance_id(&instance_id)
+                            .device(device)
+                            .send()
+                    })
+                    .await?;
+                    did.push(format!("attached to {instance_id} at {device}"));
+                }
+                Ok(format!("{volume_id}: {}", did.join(", ")))
+            }
+            Op::DeleteVolume { volume_id, detach } => {
+                if let Some((instance_id, device)) = detach {
+                    self.detach(volume_id, instance_id, device).await?;
+                }
+                match ec2
+                    .call("DeleteVolume", false, || {
+                        c.delete_volume().volume_id(volume_id).send()
+                    })
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(e),
+                }
+                Ok(format!("deleted {volume_id}"))
+            }
+            Op::AllocateAddress { instance, tags } => {
+                let instance_id = self.resolve(instance)?;
+                // AllocateAddress takes no client token: look for one an
+                // interrupted run allocated before making another.
+                let found = ec2
+                    .call("DescribeAddresses", false, || {
+                        c.describe_addresses()
+                            .filters(filter(
+                                &format!("tag:{}", model::STACK_TAG),
+                                [self.stack.as_str()],
+                            ))
+                            .filters(filter(
+                                &format!("tag:{}", model::NAME_TAG),
+                                [step.resource.tag_value()],
+                            ))
+                            .send()
+                    })
+                    .await?;
+                let (allocation_id, ip) = match found.addresses().first() {
+                    Some(a) => (
+                        a.allocation_id().unwrap_or_default().to_string(),
+                        a.public_ip().unwrap_or_default().to_string(),
+                    ),
+                    None => {
+                        let out = ec2
+                            .call("AllocateAddress", false, || {
+                                c.allocate_address()
+                                    .domain(DomainType::Vpc)
+                                    .tag_specifications(tag_spec(ResourceType::ElasticIp, tags))
+                                    .send()
+                            })
+                            .await?;
+                        (
+                            out.allocation_id().unwrap_or_default().to_string(),
+                            out.public_ip().unwrap_or_default().to_string(),
+                        )
+                    }
+                };
+                self.record(&step.resource, &allocation_id);
+                self.associate(&allocation_id, &instance_id).await?;
+                Ok(format!(
+                    "allocated {ip} ({allocation_id}) for {instance_id}"
+                ))
+            }
+            Op::AssociateAddress {
+                allocation_id,
+                instance,
+            } => {
+                let instance_id = self.resolve(instance)?;
+                self.associate(allocation_id, &instance_id).await?;
+                Ok(format!("associated {allocation_id} with {instance_id}"))
+            }
+            Op::ReleaseAddress {
+                allocation_id,
+                association_id,
+            } => {
+                if let Some(assoc) = association_id {
+                    match ec2
+                        .call("DisassociateAddress", false, || {
+                            c.disassociate_address().association_id(assoc).send()
+                        })
+                        .await
+                    {
+                        Ok(_) => {}
+                        Err(e) if e.is_not_found() => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                ec2.call("ReleaseAddress", false, || {
+                    c.release_address().allocation_id(allocation_id).send()
+                })
+                .await?;
+                Ok(format!("released {allocation_id}"))
+            }
+        }
+    }
+
+    async fn associate(&self, allocation_id: &str, instance_id: &str) -> Result<(), Ec2Error> {
+        self.ensure_running(instance_id).await?;
+        self.ec2
+            .call("AssociateAddress", true, || {
+                self.ec2
+                    .client
+                    .associate_address()
+                    .allocation_id(allocation_id)
+                    .instance_id(instance_id)
+                    .allow_reassociation(true)
+                    .send()
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn detach(
+        &self,
+        volume_id: &str,
+        instance_id: &str,
+        device: &str,
+    ) -> Result<(), Ec2Error> {
+        // Instance and device are passed: EC2 needs only the volume, but
+        // naming the attachment makes a stale plan fail instead of detaching
+        // something else.
+        match self
+            .ec2
+            .call("DetachVolume", false, || {
+                self.ec2
+                    .client
+                    .detach_volume()
+                    .volume_id(volume_id)
+                    .instance_id(instance_id)
+                    .device(device)
+                    .send()
+            })
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if e.code == "IncorrectState" || e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+        self.wait_volume(volume_id, "available").await
+    }
+
+    async fn wait_volume(&self, volume_id: &str, state: &str) -> Result<(), Ec2Error> {
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(200);
+        loop {
+            let out = self
+                .ec2
+                .call("DescribeVolumes", true, || {
+                    self.ec2
+                        .client
+                        .describe_volumes()
+                        .volume_ids(volume_id)
+                        .send()
+                })
+                .await?;
+            let now = out
+                .volumes()
+                .first()
+                .and_then(|v| v.state())
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default();
+            if now == state {
+                return Ok(());
+            }
+            if start.elapsed() > WAIT_TIMEOUT {
+                return Err(Ec2Error {
+                    action: "DescribeVolumes",
+                    code: "WaitTimeout".into(),
+                    message: format!("volume {volume_id} is {now}, not {state}"),
+                });
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    async fn find_tagged_volume(&self, id: &ResourceId) -> Result<Option<String>, Ec2Error> {
+        let out = self
+            .ec2
+            .call("DescribeVolumes", false, || {
+                self.ec2
+                    .client
+                    .describe_volumes()
+                    .filters(filter(
+                        &format!("tag:{}", model::STACK_TAG),
+                        [self.stack.as_str()],
+                    ))
+                    .filters(filter(
+                        &format!("tag:{}", model::NAME_TAG),
+                        [id.tag_value()],
+                    ))
+                    .send()
+            })
+            .await?;
+        Ok(out
+            .volumes()
+            .iter()
+            .find(|v| !matches!(v.state().map(|s| s.as_str()), Some("deleting" | "deleted")))
+            .and_then(|v| v.volume_id())
+            .map(str::to_string))
+    }
+
+    async fn zone_of(&self, instance_id: &str) -> Result<String, Ec2Error> {
+        self.ensure_running(instance_id).await?;
+        Ok(self
+            .zones
+            .lock()
+            .expect("zones lock")
+            .get(instance_id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn set_rules(
+        &self,
+        group_id: &str,
+        authorize_ingress: &[RuleRef],
+        revoke_ingress: &[RuleRef],
+        authorize_egress: &[RuleRef],
+        revoke_egress: &[RuleRef],
+    ) -> Result<(), Ec2Error> {
+        let c = &self.ec2.client;
+        let perms = |rules: &[RuleRef]| -> Result<Vec<IpPermission>, Ec2Error> {
+            rules.iter().map(|r| self.permission(r)).collect()
+        };
+        // Revoke first: an egress allow-all replaced by narrower rules must
+        // not be authorized twice, and nothing is ever opened wider in between
+        // than either the old or the new set.
+        let ignore = |code: &str| {
+            code == "InvalidPermission.NotFound" || code == "InvalidPermission.Duplicate"
+        };
+        if !revoke_ingress.is_empty() {
+            let p = perms(revoke_ingress)?;
+            match self
+                .ec2
+                .call("RevokeSecurityGroupIngress", true, || {
+                    c.revoke_security_group_ingress()
+                        .group_id(group_id)
+                        .set_ip_permissions(Some(p.clone()))
+                        .send()
+                })
+                .await
+            {
+                Err(e) if !ignore(&e.code) => return Err(e),
+                _ => {}
+            }
+        }
+        if !revoke_egress.is_empty() {
+            let p = perms(revoke_egress)?;
+            match self
+                .ec2
+                .call("RevokeSecurityGroupEgress", true, || {
+                    c.revoke_security_group_egress()
+                        .group_id(group_id)
+                        .set_ip_permissions(Some(p.clone()))
+                        .send()
+                })
+                .await
+            {
+                Err(e) if !ignore(&e.code) => return Err(e),
+                _ => {}
+            }
+        }
+        if !authorize_ingress.is_empty() {
+            let p = perms(authorize_ingress)?;
+            match self
+                .ec2
+                .call("AuthorizeSecurityGroupIngress", true, || {
+                    c.authorize_security_group_ingress()
+                        .group_id(group_id)
+                        .set_ip_permissions(Some(p.clone()))
+                        .send()
+                })
+                .await
+            {
+                Err(e) if !ignore(&e.code) => return Err(e),
+                _ => {}
+            }
+        }
+        if !authorize_egress.is_empty() {
+            let p = perms(authorize_egress)?;
+            match self
+                .ec2
+                .call("AuthorizeSecurityGroupEgress", true, || {
+                    c.authorize_security_group_egress()
+                        .group_id(group_id)
+                        .set_ip_permissions(Some(p.clone()))
+                        .send()
+                })
+                .await
+            {
+                Err(e) if !ignore(&e.code) => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn permission(&self, r: &RuleRef) -> Result<IpPermission, Ec2Error> {
+        let rule = &r.rule;
+        let mut p = IpPermission::builder().ip_protocol(rule.protocol.ec2_name());
+        if rule.protocol != model::Protocol::All {
+            p = p.from_port(rule.from_port).to_port(rule.to_port);
+        }
+        p = match (&r.group, &rule.peer) {
+            (Some(g), _) => p.user_id_group_pairs(
+                UserIdGroupPair::builder()
+                    .group_id(self.resolve(g)?)
+                    .build(),
+            ),
+            (None, Peer::Cidr4(c)) => p.ip_ranges(IpRange::builder().cidr_ip(c).build()),
+            (None, Peer::Cidr6(c)) => p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).build()),
+            (None, Peer::Group(g) | Peer::GroupId(g)) => {
+                p.user_id_group_pairs(UserIdGroupPair::builder().group_id(g).build())
+            }
+        };
+        Ok(p.build())
+    }
+
+    async fn run_instance(&self, step: &Step, launch: &Launch) -> Result<String, Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        // Look up by tag first: moto (and a client token older than EC2's
+        // idempotency window) would otherwise let a rerun make a second one.
+        let found = ec2
+            .call("DescribeInstances", false, || {
+                c.describe_instances()
+                    .filters(filter(
+                        &format!("tag:{}", model::STACK_TAG),
+                        [self.stack.as_str()],
+                    ))
+                    .filters(filter(
+                        &format!("tag:{}", model::NAME_TAG),
+                        [step.resource.tag_value()],
+                    ))
+                    .filters(filter(
+                        "instance-state-name",
+                        ["pending", "running", "stopping", "stopped"],
+                    ))
+                    .send()
+            })
+            .await;
+        let adopted = match found {
+            Ok(out) => out
+                .reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .find_map(|i| i.instance_id())
+                .map(str::to_string),
+            Err(e) => return Err(e),
+        };
+        let groups: Vec<String> = launch
+            .groups
+            .iter()
+            .map(|g| self.resolve(g))
+            .collect::<Result<_, _>>()?;
+        let instance_id = match adopted {
+            Some(id) => id,
+            None => {
+                let user_data = launch
+                    .user_data
+                    .as_ref()
+                    .map(|u| base64::engine::general_purpose::STANDARD.encode(u));
+                let mut root_tags = model::identity_tags(
+                    &self.stack,
+                    &ResourceId::new(model::Kind::Volume, format!("{}/root", step.resource.name)),
+                );
+                if launch.protect {
+                    root_tags.insert(model::PROTECT_TAG.into(), "true".into());
+                }
+                let out = ec2
+                    .call("RunInstances", false, || {
+                        let mut req = c
+                            .run_instances()
+                            .image_id(&launch.image)
+                            .instance_type(InstanceType::from(launch.instance_type.as_str()))
+                            .min_count(1)
+                            .max_count(1)
+                            .client_token(&launch.client_token)
+                            .set_subnet_id(launch.subnet.clone())
+                            .set_security_group_ids(Some(groups.clone()))
+                            .set_key_name(launch.key_name.clone())
+                            .set_user_data(user_data.clone())
+                            .disable_api_termination(launch.protect)
+                            .tag_specifications(tag_spec(ResourceType::Instance, &launch.tags))
+                            .tag_specifications(tag_spec(ResourceType::Volume, &root_tags));
+                        if let Some((device, rv)) = &launch.root_volume {
+                            req = req.block_device_mappings(
+                                BlockDeviceMapping::builder()
+                                    .device_name(device)
+                                    .ebs(
+                                        EbsBlockDevice::builder()
+                                            .volume_size(rv.size_gb)
+                                            .volume_type(VolumeType::from(rv.volume_type.as_str()))
+                                            .delete_on_termination(true)
+                                            .build(),
+                                    )
+                                    .build(),
+                            );
+                        }
+                        req.send()
+                    })
+                    .await?;
+                let i = out.instances().first();
+                if let (Some(id), Some(z)) = (
+                    i.and_then(|i| i.instance_id()),
+                    i.and_then(|i| i.placement())
+                        .and_then(|p| p.availability_zone()),
+                ) {
+                    self.zones
+                        .lock()
+                        .expect("zones lock")
+                        .insert(id.to_string(), z.to_string());
+                }
+                i.and_then(|i| i.instance_id())
+                    .unwrap_or_default()
+                    .to_string()
+            }
+        };
+        self.record(&step.resource, &instance_id);
+        // Not waited for here: every launch of the run is waited for at the
+        // end with one poll, and dependants wait through `ensure_running`.
+        Ok(format!("launched {instance_id} ({})", launch.instance_type))
+    }
+
+    /// Waits until an instance runs (attachments and associations need it).
+    async fn ensure_running(&self, instance_id: &str) -> Result<(), Ec2Error> {
+        if self
+            .running
+            .lock()
+            .expect("running lock")
+            .contains(instance_id)
+        {
+            return Ok(());
+        }
+        let facts = self
+            .ec2
+            .wait_for(
+                &[instance_id.to_string()],
+                "running",
+                WAIT_TIMEOUT,
+                &self.wait_progress("running"),
+            )
+            .await?;
+        if let Some(z) = facts
+            .get(instance_id)
+            .and_then(|f| f.availability_zone.clone())
+        {
+            self.zones
+                .lock()
+                .expect("zones lock")
+                .insert(instance_id.to_string(), z);
+        }
+        self.running
+            .lock()
+            .expect("running lock")
+            .insert(instance_id.to_string());
+        Ok(())
+    }
+
+    async fn update_instance(&self, id: &str, u: &InstanceUpdate) -> Result<String, Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        let mut did = vec![];
+        if u.needs_stop() {
+            ec2.call("StopInstances", true, || {
+                c.stop_instances().instance_ids(id).send()
+            })
+            .await?;
+            ec2.wait_for(
+                &[id.to_string()],
+                "stopped",
+                WAIT_TIMEOUT,
+                &self.wait_progress("stopped"),
+            )
+            .await?;
+            did.push("stopped".to_string());
+            if let Some(t) = &u.instance_type {
+                ec2.call("ModifyInstanceAttribute", false, || {
+                    c.modify_instance_attribute()
+                        .instance_id(id)
+                        .instance_type(AttributeValue::builder().value(t).build())
+                        .send()
+                })
+                .await?;
+                did.push(format!("type {t}"));
+            }
+            if let Some((text, digest)) = &u.user_data {
+                ec2.call("ModifyInstanceAttribute", false, || {
+                    c.modify_instance_attribute()
+                        .instance_id(id)
+                        .user_data(
+                            SecureBlobAttributeValue::builder()
+                                .value(Blob::new(text.as_bytes()))
+                                .build(),
+                        )
+                        .send()
+                })
+                .await?;
+                ec2.call("CreateTags", false, || {
+                    c.create_tags()
+                        .resources(id)
+                        .tags(tag(model::USER_DATA_TAG, digest))
+                        .send()
+                })
+                .await?;
+                did.push("user data".to_string());
+            }
+        }
+        if let Some(groups) = &u.groups {
+            let ids: Vec<String> = groups
+                .iter()
+                .map(|g| self.resolve(g))
+                .collect::<Result<_, _>>()?;
+            ec2.call("ModifyInstanceAttribute", false, || {
+                c.modify_instance_attribute()
+                    .instance_id(id)
+                    .set_groups(Some(ids.clone()))
+                    .send()
+            })
+            .await?;
+            did.push("security groups".to_string());
+        }
+        if let Some(protect) = u.protect {
+            ec2.call("ModifyInstanceAttribute", false, || {
+                c.modify_instance_attribute()
+                    .instance_id(id)
+                    .disable_api_termination(
+                        AttributeBooleanValue::builder().value(protect).build(),
+                    )
+                    .send()
+            })
+            .await?;
+            did.push(format!(
+                "termination protection {}",
+                if protect { "on" } else { "off" }
+            ));
+        }
+        let mut set = u.set_tags.clone();
+        let mut remove = u.remove_tags.clone();
+        match u.protect {
+            Some(true) => {
+                set.insert(model::PROTECT_TAG.into(), "true".into());
+            }
+            Some(false) => remove.push(model::PROTECT_TAG.into()),
+            None => {}
+        }
+        if !set.is_empty() {
+            ec2.call("CreateTags", false, || {
+                c.create_tags()
+                    .resources(id)
+                    .set_tags(Some(set.iter().map(|(k, v)| tag(k, v)).collect()))
+                    .send()
+            })
+            .await?;
+        }
+        if !remove.is_empty() {
+            ec2.call("DeleteTags", false, || {
+                c.delete_tags()
+                    .resources(id)
+                    .set_tags(Some(
+                        remove
+                            .iter()
+                            .map(|k| Tag::builder().key(k).build())
+                            .collect(),
+                    ))
+                    .send()
+            })
+            .await?;
+        }
+        if !u.set_tags.is_empty() || !u.remove_tags.is_empty() {
+            did.push("tags".to_string());
+        }
+        if let Some((vid, size, kind)) = &u.root_volume {
+            ec2.call("ModifyVolume", false, || {
+                c.modify_volume()
+                    .volume_id(vid)
+                    .size(*size)
+                    .volume_type(VolumeType::from(kind.as_str()))
+                    .send()
+            })
+            .await?;
+            did.push(format!("root volume {size} GiB {kind}"));
+        }
+        if u.needs_stop() || u.start {
+            ec2.call("StartInstances", true, || {
+                c.start_instances().instance_ids(id).send()
+            })
+            .await?;
+            ec2.wait_for(
+                &[id.to_string()],
+                "running",
+                WAIT_TIMEOUT,
+                &self.wait_progress("running"),
+            )
+            .await?;
+            did.push("started".to_string());
+        }
+        Ok(format!("{id}: {}", did.join(", ")))
+    }
+}

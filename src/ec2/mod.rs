@@ -1,0 +1,62 @@
+//! The EC2 adapter: reads live state and executes steps. I/O only; every
+//! decision is made in `plan`.
+
+mod apply;
+mod call;
+mod limits;
+mod read;
+mod wait;
+
+pub(crate) use read::filter as read_filter;
+
+pub use apply::{Outcome, Progress, StepResult, execute};
+pub use call::Ec2Error;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+
+use limits::Limits;
+
+/// A connection to EC2 in one region, with request-rate limits.
+#[derive(Clone)]
+pub struct Ec2 {
+    client: aws_sdk_ec2::Client,
+    limits: Arc<Limits>,
+    region: String,
+}
+
+impl Ec2 {
+    /// Connects with the standard AWS chain (environment, profile, SSO, web
+    /// identity / OIDC, instance role). `AWS_ENDPOINT_URL` points it at an
+    /// emulator.
+    pub async fn connect(region: &str) -> Self {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_string()))
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(8)
+                    .with_initial_backoff(Duration::from_millis(200))
+                    .with_max_backoff(Duration::from_secs(20)),
+            )
+            .load()
+            .await;
+        Self::from_client(aws_sdk_ec2::Client::new(&config), region)
+    }
+
+    /// Wraps a client built elsewhere (tests build one against moto).
+    pub fn from_client(client: aws_sdk_ec2::Client, region: &str) -> Self {
+        Self {
+            client,
+            limits: Arc::new(Limits::default()),
+            region: region.to_string(),
+        }
+    }
+
+    /// The region this connection talks to.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+}

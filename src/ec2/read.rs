@@ -1,0 +1,432 @@
+//! Reading a stack's live state: one paginated, tag-filtered `Describe*` per
+//! kind, all at once; never a call per resource.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{Filter, IpPermission, Tag};
+
+use super::{Ec2, Ec2Error};
+use crate::model::{
+    self, Kind, Live, LiveAddress, LiveGroup, LiveInstance, LiveKeyPair, LiveVolume, Peer,
+    Protocol, Region, ResourceId, Rule,
+};
+
+pub(crate) fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
+    Filter::builder()
+        .name(name)
+        .set_values(Some(values.into_iter().map(Into::into).collect()))
+        .build()
+}
+
+fn stack_filter(stack: &str) -> Filter {
+    filter(&format!("tag:{}", model::STACK_TAG), [stack])
+}
+
+fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// The logical name of a resource of `kind` from its tags.
+fn logical_name(tags: &BTreeMap<String, String>, kind: Kind) -> Option<String> {
+    let id = ResourceId::from_tag_value(tags.get(model::NAME_TAG)?)?;
+    (id.kind == kind).then_some(id.name)
+}
+
+fn rules(perms: &[IpPermission]) -> Vec<Rule> {
+    let mut out = Vec::new();
+    for p in perms {
+        let Some(protocol) = p.ip_protocol().and_then(Protocol::from_ec2) else {
+            continue;
+        };
+        let (from_port, to_port) = match protocol {
+            Protocol::All => (-1, -1),
+            _ => (p.from_port().unwrap_or(-1), p.to_port().unwrap_or(-1)),
+        };
+        let rule = |peer| Rule {
+            protocol,
+            from_port,
+            to_port,
+            peer,
+        };
+        out.extend(
+            p.ip_ranges()
+                .iter()
+                .filter_map(|r| r.cidr_ip())
+                .map(|c| rule(Peer::Cidr4(c.to_string()))),
+        );
+        out.extend(
+            p.ipv6_ranges()
+                .iter()
+                .filter_map(|r| r.cidr_ipv6())
+                .map(|c| rule(Peer::Cidr6(c.to_string()))),
+        );
+        out.extend(
+            p.user_id_group_pairs()
+                .iter()
+                .filter_map(|g| g.group_id())
+                .map(|g| rule(Peer::GroupId(g.to_string()))),
+        );
+    }
+    out.sort();
+    out
+}
+
+impl Ec2 {
+    /// Reads every resource tagged for `stack`. Five calls for a small stack;
+    /// one more per 1,000 instances or groups and per 500 volumes.
+    pub async fn read_live(&self, stack: &str) -> Result<Live, Ec2Error> {
+        let (instances, groups, volumes, addresses, key_pairs) = tokio::try_join!(
+            self.read_instances(stack),
+            self.read_groups(stack),
+            self.read_volumes(stack),
+            self.read_addresses(stack),
+            self.read_key_pairs(stack),
+        )?;
+        let (instances, terminated) = instances;
+        Ok(Live {
+            key_pairs,
+            security_groups: groups,
+            instances,
+            volumes,
+            addresses,
+            terminated,
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    async fn read_instances(
+        &self,
+        stack: &str,
+    ) -> Result<(Vec<LiveInstance>, BTreeMap<String, Vec<String>>), Ec2Error> {
+        let mut out = Vec::new();
+        let mut terminated: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .call("DescribeInstances", false, || {
+                    self.client
+                        .describe_instances()
+                        .filters(stack_filter(stack))
+                        .max_results(1000)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await?;
+            for i in page.reservations().iter().flat_map(|r| r.instances()) {
+                let tags = tag_map(i.tags());
+                let Some(name) = logical_name(&tags, Kind::Instance) else {
+                    continue;
+                };
+                let id = i.instance_id().unwrap_or_default().to_string();
+                let state = i
+                    .state()
+                    .and_then(|s| s.name())
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default();
+                if state == "terminated" || state == "shutting-down" {
+                    terminated.entry(name).or_default().push(id);
+                    continue;
+                }
+                out.push(LiveInstance {
+                    name,
+                    id,
+                    state,
+                    image: i.image_id().unwrap_or_default().to_string(),
+                    instance_type: i
+                        .instance_type()
+                        .map(|t| t.as_str().to_string())
+                        .unwrap_or_default(),
+                    subnet: i.subnet_id().map(str::to_string),
+                    vpc: i.vpc_id().map(str::to_string),
+                    availability_zone: i
+                        .placement()
+                        .and_then(|p| p.availability_zone())
+                        .map(str::to_string),
+                    key_name: i.key_name().map(str::to_string),
+                    security_group_ids: i
+                        .security_groups()
+                        .iter()
+                        .filter_map(|g| g.group_id())
+                        .map(str::to_string)
+                        .collect(),
+                    root_device: i.root_device_name().map(str::to_string),
+                    block_devices: i
+                        .block_device_mappings()
+                        .iter()
+                        .filter_map(|b| {
+                            Some((
+                                b.device_name()?.to_string(),
+                                b.ebs()?.volume_id()?.to_string(),
+                            ))
+                        })
+                        .collect(),
+                    public_ip: i.public_ip_address().map(str::to_string),
+                    private_ip: i.private_ip_address().map(str::to_string),
+                    tags,
+                });
+            }
+            token = page
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        Ok((out, terminated))
+    }
+
+    async fn read_groups(&self, stack: &str) -> Result<Vec<LiveGroup>, Ec2Error> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .call("DescribeSecurityGroups", false, || {
+                    self.client
+                        .describe_security_groups()
+                        .filters(stack_filter(stack))
+                        .max_results(1000)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await?;
+            for g in page.security_groups() {
+                let tags = tag_map(g.tags());
+                let Some(name) = logical_name(&tags, Kind::SecurityGroup) else {
+                    continue;
+                };
+                out.push(LiveGroup {
+                    name,
+                    id: g.group_id().unwrap_or_default().to_string(),
+                    group_name: g.group_name().unwrap_or_default().to_string(),
+                    description: g.description().unwrap_or_default().to_string(),
+                    vpc_id: g.vpc_id().unwrap_or_default().to_string(),
+                    ingress: rules(g.ip_permissions()),
+                    egress: rules(g.ip_permissions_egress()),
+                    tags,
+                });
+            }
+            token = page
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        Ok(out)
+    }
+
+    async fn read_volumes(&self, stack: &str) -> Result<Vec<LiveVolume>, Ec2Error> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .call("DescribeVolumes", false, || {
+                    self.client
+                        .describe_volumes()
+                        .filters(stack_filter(stack))
+                        .max_results(500)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await?;
+            for v in page.volumes() {
+                let state = v.state().map(|s| s.as_str()).unwrap_or_default();
+                if state == "deleting" || state == "deleted" {
+                    continue;
+                }
+                let tags = tag_map(v.tags());
+                let Some(name) = logical_name(&tags, Kind::Volume) else {
+                    continue;
+                };
+                let attachment = v
+                    .attachments()
+                    .iter()
+                    .find(|a| {
+                        a.state()
+                            .is_none_or(|s| matches!(s.as_str(), "attached" | "attaching"))
+                    })
+                    .and_then(|a| Some((a.instance_id()?.to_string(), a.device()?.to_string())));
+                out.push(LiveVolume {
+                    name,
+                    id: v.volume_id().unwrap_or_default().to_string(),
+                    size_gb: v.size().unwrap_or_default(),
+                    volume_type: v
+                        .volume_type()
+                        .map(|t| t.as_str().to_string())
+                        .unwrap_or_default(),
+                    availability_zone: v.availability_zone().unwrap_or_default().to_string(),
+                    attachment,
+                    tags,
+                });
+            }
+            token = page
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        Ok(out)
+    }
+
+    async fn read_addresses(&self, stack: &str) -> Result<Vec<LiveAddress>, Ec2Error> {
+        // DescribeAddresses is not paginated: one call returns them all.
+        let page = self
+            .call("DescribeAddresses", false, || {
+                self.client
+                    .describe_addresses()
+                    .filters(stack_filter(stack))
+                    .send()
+            })
+            .await?;
+        let mut out: Vec<LiveAddress> = page
+            .addresses()
+            .iter()
+            .filter_map(|a| {
+                let tags = tag_map(a.tags());
+                Some(LiveAddress {
+                    name: logical_name(&tags, Kind::ElasticIp)?,
+                    allocation_id: a.allocation_id()?.to_string(),
+                    public_ip: a.public_ip().unwrap_or_default().to_string(),
+                    instance_id: a
+                        .instance_id()
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string),
+                    association_id: a.association_id().map(str::to_string),
+                    tags,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.name, &a.allocation_id).cmp(&(&b.name, &b.allocation_id)));
+        Ok(out)
+    }
+
+    async fn read_key_pairs(&self, stack: &str) -> Result<Vec<LiveKeyPair>, Ec2Error> {
+        // DescribeKeyPairs is not paginated either.
+        let page = self
+            .call("DescribeKeyPairs", false, || {
+                self.client
+                    .describe_key_pairs()
+                    .filters(stack_filter(stack))
+                    .include_public_key(true)
+                    .send()
+            })
+            .await?;
+        let mut out: Vec<LiveKeyPair> = page
+            .key_pairs()
+            .iter()
+            .filter_map(|k| {
+                let tags = tag_map(k.tags());
+                Some(LiveKeyPair {
+                    name: logical_name(&tags, Kind::KeyPair)?,
+                    id: k.key_pair_id()?.to_string(),
+                    key_name: k.key_name().unwrap_or_default().to_string(),
+                    public_key: k.public_key().map(|p| p.trim().to_string()),
+                    tags,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        Ok(out)
+    }
+
+    /// Checks, in one call per kind, that the images, subnets and VPCs the
+    /// stack names exist, and finds the default VPC.
+    pub async fn read_region(
+        &self,
+        images: Vec<String>,
+        subnets: Vec<String>,
+    ) -> Result<Region, Ec2Error> {
+        let images_call = async {
+            if images.is_empty() {
+                return Ok(BTreeMap::new());
+            }
+            // A filter, not ImageIds: an unknown id must not fail the call.
+            let out = self
+                .call("DescribeImages", false, || {
+                    self.client
+                        .describe_images()
+                        .filters(filter("image-id", images.clone()))
+                        .send()
+                })
+                .await?;
+            Ok::<_, Ec2Error>(
+                out.images()
+                    .iter()
+                    .filter_map(|i| {
+                        Some((
+                            i.image_id()?.to_string(),
+                            i.root_device_name().unwrap_or("/dev/xvda").to_string(),
+                        ))
+                    })
+                    .collect(),
+            )
+        };
+        let subnets_call = async {
+            if subnets.is_empty() {
+                return Ok(BTreeMap::new());
+            }
+            let out = self
+                .call("DescribeSubnets", false, || {
+                    self.client
+                        .describe_subnets()
+                        .filters(filter("subnet-id", subnets.clone()))
+                        .send()
+                })
+                .await?;
+            Ok::<_, Ec2Error>(
+                out.subnets()
+                    .iter()
+                    .filter_map(|s| {
+                        Some((
+                            s.subnet_id()?.to_string(),
+                            (
+                                s.vpc_id().unwrap_or_default().to_string(),
+                                s.availability_zone().unwrap_or_default().to_string(),
+                            ),
+                        ))
+                    })
+                    .collect(),
+            )
+        };
+        let vpcs_call = async {
+            let out = self
+                .call("DescribeVpcs", false, || self.client.describe_vpcs().send())
+                .await?;
+            let default = out
+                .vpcs()
+                .iter()
+                .find(|v| v.is_default() == Some(true))
+                .and_then(|v| v.vpc_id())
+                .map(str::to_string);
+            let all = out
+                .vpcs()
+                .iter()
+                .filter_map(|v| v.vpc_id())
+                .map(str::to_string)
+                .collect();
+            Ok::<_, Ec2Error>((all, default))
+        };
+        let (images, subnets, (vpcs, default_vpc)) =
+            tokio::try_join!(images_call, subnets_call, vpcs_call)?;
+        Ok(Region {
+            images,
+            subnets,
+            vpcs,
+            default_vpc,
+        })
+    }
+}

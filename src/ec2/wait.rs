@@ -1,0 +1,100 @@
+//! Waiting for instances: one `DescribeInstances` per poll for every
+//! instance being waited on, never one per instance.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::{Ec2, Ec2Error};
+use crate::ec2::read_filter;
+
+/// What a waited-for instance looked like when it reached its state.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceFacts {
+    /// Availability zone.
+    pub availability_zone: Option<String>,
+    /// Public IPv4.
+    pub public_ip: Option<String>,
+}
+
+impl Ec2 {
+    /// Waits until every instance in `ids` is in `state` (`running`,
+    /// `stopped`, `terminated`), polling all of them with one call.
+    /// `on_poll(pending, elapsed)` reports progress.
+    pub async fn wait_for(
+        &self,
+        ids: &[String],
+        state: &str,
+        timeout: Duration,
+        on_poll: &(dyn Fn(usize, Duration) + Sync),
+    ) -> Result<BTreeMap<String, InstanceFacts>, Ec2Error> {
+        let start = Instant::now();
+        let mut done = BTreeMap::new();
+        let mut delay = Duration::from_millis(200);
+        loop {
+            let pending: Vec<String> = ids
+                .iter()
+                .filter(|i| !done.contains_key(*i))
+                .cloned()
+                .collect();
+            if pending.is_empty() {
+                return Ok(done);
+            }
+            on_poll(pending.len(), start.elapsed());
+            // A filter, not InstanceIds: an instance not visible yet must not
+            // fail the whole poll.
+            let out = self
+                .call("DescribeInstances", false, || {
+                    self.client
+                        .describe_instances()
+                        .filters(read_filter("instance-id", pending.clone()))
+                        .max_results(1000)
+                        .send()
+                })
+                .await?;
+            for i in out.reservations().iter().flat_map(|r| r.instances()) {
+                let now = i
+                    .state()
+                    .and_then(|s| s.name())
+                    .map(|s| s.as_str())
+                    .unwrap_or("");
+                if now == state || (state == "terminated" && now.is_empty()) {
+                    done.insert(
+                        i.instance_id().unwrap_or_default().to_string(),
+                        InstanceFacts {
+                            availability_zone: i
+                                .placement()
+                                .and_then(|p| p.availability_zone())
+                                .map(str::to_string),
+                            public_ip: i.public_ip_address().map(str::to_string),
+                        },
+                    );
+                } else if state == "running" && matches!(now, "terminated" | "shutting-down") {
+                    return Err(Ec2Error {
+                        action: "RunInstances",
+                        code: "InstanceTerminated".into(),
+                        message: format!(
+                            "instance {} went to {now} while starting: {}",
+                            i.instance_id().unwrap_or_default(),
+                            i.state_reason()
+                                .and_then(|r| r.message())
+                                .unwrap_or("no reason given")
+                        ),
+                    });
+                }
+            }
+            if start.elapsed() > timeout {
+                return Err(Ec2Error {
+                    action: "DescribeInstances",
+                    code: "WaitTimeout".into(),
+                    message: format!(
+                        "{} instance(s) not {state} after {}s",
+                        ids.len() - done.len(),
+                        timeout.as_secs()
+                    ),
+                });
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! ec2-gitops: EC2 infrastructure as YAML, planned on pull requests and
+//! applied on merge.
+//!
+//! Pure decision code (`config`, `model`, `plan`, `render`) is kept apart from
+//! I/O (`ec2`, `workspace`); `cli` wires them together.
+
+pub mod cli;
+pub mod config;
+pub mod ec2;
+pub mod model;
+pub mod plan;
+pub mod render;
+pub mod workspace;

@@ -1,0 +1,495 @@
+//! The two sides of a plan: the desired stack (from YAML, defaults merged and
+//! `count` expanded) and the live stack (what EC2 returns for the stack's tag).
+//!
+//! Pure data: no I/O. `config` builds [`Desired`], `ec2::read` builds [`Live`],
+//! `plan` compares them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Tag key naming the stack that owns a resource.
+pub const STACK_TAG: &str = "ec2-gitops:stack";
+/// Tag key naming a resource inside its stack, as `<kind>/<name>`.
+pub const NAME_TAG: &str = "ec2-gitops:name";
+/// Tag key holding the SHA-256 of an instance's user data (EC2 does not return
+/// user data in `DescribeInstances`, and one call per instance is not allowed).
+pub const USER_DATA_TAG: &str = "ec2-gitops:user-data-sha256";
+/// Tag key recording `protect: true` (termination protection is not returned by
+/// `DescribeInstances` either).
+pub const PROTECT_TAG: &str = "ec2-gitops:protect";
+/// Tag key of a security group holding the hash of its replace-only settings.
+pub const SPEC_TAG: &str = "ec2-gitops:spec";
+
+/// The kinds of resource a stack owns, in creation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// An EC2 key pair (imported public key).
+    KeyPair,
+    /// A security group with its rules.
+    SecurityGroup,
+    /// An EC2 instance.
+    Instance,
+    /// An EBS data volume attached to an instance.
+    Volume,
+    /// An elastic IP address.
+    ElasticIp,
+}
+
+impl Kind {
+    /// The name used in tags, plans and messages (`security_group`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::KeyPair => "key_pair",
+            Kind::SecurityGroup => "security_group",
+            Kind::Instance => "instance",
+            Kind::Volume => "volume",
+            Kind::ElasticIp => "elastic_ip",
+        }
+    }
+
+    /// Parses the kind part of a `ec2-gitops:name` tag.
+    pub fn parse(s: &str) -> Option<Kind> {
+        [
+            Kind::KeyPair,
+            Kind::SecurityGroup,
+            Kind::Instance,
+            Kind::Volume,
+            Kind::ElasticIp,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A resource's identity inside its stack: kind plus logical name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ResourceId {
+    /// What kind of resource.
+    pub kind: Kind,
+    /// Its logical name (`web-1`, `web-1/data`).
+    pub name: String,
+}
+
+impl ResourceId {
+    /// Builds an id.
+    pub fn new(kind: Kind, name: impl Into<String>) -> Self {
+        Self {
+            kind,
+            name: name.into(),
+        }
+    }
+
+    /// The value of the `ec2-gitops:name` tag (`instance/web-1`).
+    pub fn tag_value(&self) -> String {
+        format!("{}/{}", self.kind, self.name)
+    }
+
+    /// Parses a `ec2-gitops:name` tag value.
+    pub fn from_tag_value(v: &str) -> Option<Self> {
+        let (kind, name) = v.split_once('/')?;
+        Some(Self::new(Kind::parse(kind)?, name))
+    }
+}
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.kind, self.name)
+    }
+}
+
+/// Where something was written in a YAML file, for messages.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+pub struct Location {
+    /// The file, as given on the command line.
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+// ---------------------------------------------------------------- desired ---
+
+/// A validated stack, ready to plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    /// Stack name: the value of the `ec2-gitops:stack` tag.
+    pub stack: String,
+    /// AWS region.
+    pub region: String,
+    /// The file it came from.
+    pub file: String,
+    /// Key pairs by logical name.
+    pub key_pairs: BTreeMap<String, KeyPairSpec>,
+    /// Security groups by logical name.
+    pub security_groups: BTreeMap<String, GroupSpec>,
+    /// Instances by expanded name (`web-1`).
+    pub instances: BTreeMap<String, InstanceSpec>,
+    /// Data volumes by `<instance>/<volume>`.
+    pub volumes: BTreeMap<String, VolumeSpec>,
+    /// Elastic IPs by logical name.
+    pub elastic_ips: BTreeMap<String, AddressSpec>,
+}
+
+/// A key pair to import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyPairSpec {
+    /// The OpenSSH public key line.
+    pub public_key: String,
+    /// Where it was declared.
+    pub at: Location,
+}
+
+/// A security group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupSpec {
+    /// Group description (replace-only in EC2).
+    pub description: String,
+    /// VPC id, or `None` for the region's default VPC.
+    pub vpc: Option<String>,
+    /// Inbound rules, one entry per source.
+    pub ingress: Vec<Rule>,
+    /// Outbound rules; `None` keeps EC2's default allow-all.
+    pub egress: Option<Vec<Rule>>,
+    /// Where it was declared.
+    pub at: Location,
+}
+
+/// One security-group permission with exactly one source.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Rule {
+    /// `tcp`, `udp`, `icmp`, `icmpv6` or `all`.
+    pub protocol: Protocol,
+    /// First port (ICMP: type; -1 for all).
+    pub from_port: i32,
+    /// Last port (ICMP: code; -1 for all).
+    pub to_port: i32,
+    /// Where traffic comes from (ingress) or goes to (egress).
+    pub peer: Peer,
+}
+
+/// A rule's protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// ICMP (IPv4).
+    Icmp,
+    /// ICMPv6.
+    Icmpv6,
+    /// Every protocol (`-1` in EC2).
+    All,
+}
+
+impl Protocol {
+    /// The `IpProtocol` value EC2 uses.
+    pub fn ec2_name(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+            Protocol::Icmp => "icmp",
+            Protocol::Icmpv6 => "icmpv6",
+            Protocol::All => "-1",
+        }
+    }
+
+    /// Parses EC2's `IpProtocol` (names or numbers).
+    pub fn from_ec2(s: &str) -> Option<Protocol> {
+        Some(match s {
+            "tcp" | "6" => Protocol::Tcp,
+            "udp" | "17" => Protocol::Udp,
+            "icmp" | "1" => Protocol::Icmp,
+            "icmpv6" | "58" => Protocol::Icmpv6,
+            "-1" | "all" => Protocol::All,
+            _ => return None,
+        })
+    }
+}
+
+/// The other end of a rule.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Peer {
+    /// An IPv4 CIDR, normalised (`10.0.0.0/8`).
+    Cidr4(String),
+    /// An IPv6 CIDR, normalised.
+    Cidr6(String),
+    /// Another security group of this stack, by logical name.
+    Group(String),
+    /// A security group outside the stack, by id (only ever seen live).
+    GroupId(String),
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ports = match (self.protocol, self.from_port, self.to_port) {
+            (Protocol::All, _, _) => "all".to_string(),
+            (_, -1, _) => "all".to_string(),
+            (_, a, b) if a == b => a.to_string(),
+            (_, a, b) => format!("{a}-{b}"),
+        };
+        let peer = match &self.peer {
+            Peer::Cidr4(c) | Peer::Cidr6(c) => c.clone(),
+            Peer::Group(g) => format!("group {g}"),
+            Peer::GroupId(g) => format!("group {g}"),
+        };
+        let proto = match self.protocol {
+            Protocol::All => "all",
+            p => p.ec2_name(),
+        };
+        write!(f, "{proto} {ports} {peer}")
+    }
+}
+
+/// An instance after defaults and `count` are applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InstanceSpec {
+    /// AMI id.
+    pub image: String,
+    /// Instance type (`t3.micro`).
+    pub instance_type: String,
+    /// Subnet id, or `None` for a default subnet.
+    pub subnet: Option<String>,
+    /// Security groups of the stack, by logical name.
+    pub security_groups: Vec<String>,
+    /// Key pair of the stack, by logical name.
+    pub key_pair: Option<String>,
+    /// User data text (from `user_data` or `user_data_file`).
+    pub user_data: Option<String>,
+    /// Root volume settings; `None` keeps the AMI's.
+    pub root_volume: Option<RootVolume>,
+    /// User tags (the tool's own tags are added on top).
+    pub tags: BTreeMap<String, String>,
+    /// `protect: true`: never destroyed or replaced; termination protection on.
+    pub protect: bool,
+    /// Where it was declared.
+    pub at: Location,
+}
+
+/// Root volume settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RootVolume {
+    /// Size in GiB.
+    pub size_gb: i32,
+    /// EBS type (`gp3`).
+    pub volume_type: String,
+}
+
+/// A data volume, attached to one instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VolumeSpec {
+    /// The instance's expanded name.
+    pub instance: String,
+    /// Device name (`/dev/sdf`).
+    pub device: String,
+    /// Size in GiB.
+    pub size_gb: i32,
+    /// EBS type.
+    pub volume_type: String,
+    /// Inherited from the instance.
+    pub protect: bool,
+    /// Where it was declared.
+    pub at: Location,
+}
+
+/// An elastic IP associated with an instance of the stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddressSpec {
+    /// The instance's expanded name.
+    pub instance: String,
+    /// Where it was declared.
+    pub at: Location,
+}
+
+// ------------------------------------------------------------------- live ---
+
+/// What EC2 holds for one stack (tagged resources only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Live {
+    /// Key pairs tagged for the stack.
+    pub key_pairs: Vec<LiveKeyPair>,
+    /// Security groups tagged for the stack.
+    pub security_groups: Vec<LiveGroup>,
+    /// Instances tagged for the stack, terminated ones excluded.
+    pub instances: Vec<LiveInstance>,
+    /// Volumes tagged for the stack (root volumes included).
+    pub volumes: Vec<LiveVolume>,
+    /// Elastic IPs tagged for the stack.
+    pub addresses: Vec<LiveAddress>,
+    /// Ids of terminated instances per logical name: they change the client
+    /// token of a new instance of that name, so a re-creation is never answered
+    /// with the terminated one.
+    pub terminated: BTreeMap<String, Vec<String>>,
+}
+
+/// A live key pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveKeyPair {
+    /// Logical name from the tag.
+    pub name: String,
+    /// EC2 key pair id.
+    pub id: String,
+    /// EC2 key name.
+    pub key_name: String,
+    /// Public key as EC2 returns it (may be absent).
+    pub public_key: Option<String>,
+    /// All tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A live security group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveGroup {
+    /// Logical name from the tag.
+    pub name: String,
+    /// `sg-…`.
+    pub id: String,
+    /// EC2 group name.
+    pub group_name: String,
+    /// Description.
+    pub description: String,
+    /// VPC id.
+    pub vpc_id: String,
+    /// Inbound rules, one per source, references mapped to logical names.
+    pub ingress: Vec<Rule>,
+    /// Outbound rules, likewise.
+    pub egress: Vec<Rule>,
+    /// All tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A live instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveInstance {
+    /// Logical name from the tag.
+    pub name: String,
+    /// `i-…`.
+    pub id: String,
+    /// `pending`, `running`, `stopping`, `stopped`, `shutting-down`.
+    pub state: String,
+    /// AMI id.
+    pub image: String,
+    /// Instance type.
+    pub instance_type: String,
+    /// Subnet id.
+    pub subnet: Option<String>,
+    /// VPC id.
+    pub vpc: Option<String>,
+    /// Availability zone.
+    pub availability_zone: Option<String>,
+    /// EC2 key name.
+    pub key_name: Option<String>,
+    /// Security group ids.
+    pub security_group_ids: Vec<String>,
+    /// Root device name (`/dev/xvda`).
+    pub root_device: Option<String>,
+    /// Attached EBS volumes: device → volume id.
+    pub block_devices: BTreeMap<String, String>,
+    /// Public IPv4 address.
+    pub public_ip: Option<String>,
+    /// Private IPv4 address.
+    pub private_ip: Option<String>,
+    /// All tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A live EBS volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveVolume {
+    /// Logical name from the tag (`web-1/data`, `web-1/root`), if tagged.
+    pub name: String,
+    /// `vol-…`.
+    pub id: String,
+    /// Size in GiB.
+    pub size_gb: i32,
+    /// EBS type.
+    pub volume_type: String,
+    /// Availability zone.
+    pub availability_zone: String,
+    /// Attachment: instance id and device.
+    pub attachment: Option<(String, String)>,
+    /// All tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A live elastic IP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveAddress {
+    /// Logical name from the tag.
+    pub name: String,
+    /// `eipalloc-…`.
+    pub allocation_id: String,
+    /// The address.
+    pub public_ip: String,
+    /// Associated instance id.
+    pub instance_id: Option<String>,
+    /// `eipassoc-…`.
+    pub association_id: Option<String>,
+    /// All tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Facts about the region that the plan needs and that are not owned by any
+/// stack: referenced images, subnets and VPCs (one batched call each).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Region {
+    /// Known images: id → root device name.
+    pub images: BTreeMap<String, String>,
+    /// Known subnets: id → (vpc id, availability zone).
+    pub subnets: BTreeMap<String, (String, String)>,
+    /// Known VPC ids.
+    pub vpcs: Vec<String>,
+    /// The default VPC, if the region has one.
+    pub default_vpc: Option<String>,
+}
+
+/// The tags every resource of a stack carries.
+pub fn identity_tags(stack: &str, id: &ResourceId) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (STACK_TAG.to_string(), stack.to_string()),
+        (NAME_TAG.to_string(), id.tag_value()),
+        ("Name".to_string(), format!("{stack}-{}", id.name)),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_value_round_trips() {
+        let id = ResourceId::new(Kind::Volume, "web-1/data");
+        assert_eq!(id.tag_value(), "volume/web-1/data");
+        assert_eq!(ResourceId::from_tag_value("volume/web-1/data"), Some(id));
+        assert_eq!(ResourceId::from_tag_value("bucket/x"), None);
+    }
+
+    #[test]
+    fn rule_display_reads_like_yaml() {
+        let r = Rule {
+            protocol: Protocol::Tcp,
+            from_port: 8000,
+            to_port: 8080,
+            peer: Peer::Cidr4("10.0.0.0/8".into()),
+        };
+        assert_eq!(r.to_string(), "tcp 8000-8080 10.0.0.0/8");
+    }
+}

@@ -1,0 +1,815 @@
+//! Desired against live, resource by resource and field by field.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::security::admin_port_warnings;
+use super::{Action, Change, Effect, FieldChange, Inputs, Plan, PlanError, Summary, Value};
+use crate::model::{
+    self, Desired, GroupSpec, InstanceSpec, Kind, Live, LiveGroup, LiveInstance, Peer, ResourceId,
+    Rule,
+};
+
+/// Computes the plan of one stack.
+pub fn compute(inputs: &Inputs<'_>) -> Plan {
+    let mut p = Planner {
+        inputs,
+        changes: Vec::new(),
+        errors: Vec::new(),
+        unchanged: 0,
+    };
+    p.check_region();
+    p.key_pairs();
+    p.security_groups();
+    p.instances();
+    p.volumes();
+    p.addresses();
+
+    let Planner {
+        mut changes,
+        errors,
+        unchanged,
+        ..
+    } = p;
+    changes.sort_by(|a, b| {
+        (a.action == Action::Destroy, &a.resource, &a.live_id).cmp(&(
+            b.action == Action::Destroy,
+            &b.resource,
+            &b.live_id,
+        ))
+    });
+    let warnings = admin_port_warnings(inputs.desired, &changes);
+    let summary = summarize(&changes, unchanged);
+    let mut plan = Plan {
+        format_version: super::FORMAT_VERSION,
+        stack: inputs.desired.stack.clone(),
+        region: inputs.desired.region.clone(),
+        file: inputs.desired.file.clone(),
+        fingerprint: String::new(),
+        summary,
+        changes,
+        warnings,
+        errors,
+    };
+    plan.fingerprint = super::fingerprint::of(&plan);
+    plan
+}
+
+fn summarize(changes: &[Change], unchanged: usize) -> Summary {
+    let mut s = Summary {
+        unchanged,
+        ..Summary::default()
+    };
+    for c in changes {
+        if c.blocked.is_some() {
+            s.blocked += 1;
+        }
+        match c.action {
+            Action::NoOp => {}
+            Action::Create => s.create += 1,
+            Action::Update => s.update += 1,
+            Action::UpdateWithRestart => {
+                s.update += 1;
+                s.restart += 1;
+            }
+            Action::Replace => s.replace += 1,
+            Action::Destroy => s.destroy += 1,
+        }
+    }
+    s
+}
+
+struct Planner<'a> {
+    inputs: &'a Inputs<'a>,
+    changes: Vec<Change>,
+    errors: Vec<PlanError>,
+    unchanged: usize,
+}
+
+/// Tags the tool manages itself; user `tags:` never include them.
+fn is_reserved_tag(key: &str) -> bool {
+    key == "Name" || key.starts_with("ec2-gitops:") || key.starts_with("aws:")
+}
+
+/// The EC2 key name of a stack key pair.
+pub fn key_name(stack: &str, name: &str) -> String {
+    format!("{stack}-{name}")
+}
+
+/// Hex SHA-256 of user data, as kept in the [`model::USER_DATA_TAG`] tag.
+pub fn user_data_digest(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+fn field(
+    field: &str,
+    before: Value,
+    after: Value,
+    effect: Effect,
+    reason: &str,
+) -> Option<FieldChange> {
+    (before != after).then(|| FieldChange {
+        field: field.to_string(),
+        before,
+        after,
+        effect,
+        reason: reason.to_string(),
+    })
+}
+
+fn action_of(fields: &[FieldChange]) -> Action {
+    match fields.iter().map(|f| f.effect).max() {
+        None => Action::NoOp,
+        Some(Effect::InPlace) => Action::Update,
+        Some(Effect::Restart) => Action::UpdateWithRestart,
+        Some(Effect::Replace) => Action::Replace,
+    }
+}
+
+impl<'a> Planner<'a> {
+    fn desired(&self) -> &'a Desired {
+        self.inputs.desired
+    }
+
+    fn live(&self) -> &'a Live {
+        self.inputs.live
+    }
+
+    fn push(&mut self, change: Change) {
+        if change.action == Action::NoOp {
+            self.unchanged += 1;
+        } else {
+            self.changes.push(change);
+        }
+    }
+
+    fn create(&mut self, id: ResourceId) {
+        self.push(Change {
+            resource: id,
+            action: Action::Create,
+            live_id: None,
+            fields: vec![],
+            reason: None,
+            blocked: None,
+        });
+    }
+
+    fn destroy(&mut self, id: ResourceId, live_id: &str, reason: &str, protected: bool) {
+        self.push(Change {
+            resource: id,
+            action: Action::Destroy,
+            live_id: Some(live_id.to_string()),
+            fields: vec![],
+            reason: Some(reason.to_string()),
+            blocked: protected.then(|| {
+                "protected: set `protect: false` and apply that first, then remove it".to_string()
+            }),
+        });
+    }
+
+    fn update(&mut self, id: ResourceId, live_id: &str, fields: Vec<FieldChange>, protect: bool) {
+        let action = action_of(&fields);
+        let blocked = (protect && action == Action::Replace).then(|| {
+            "protected: `protect: true` forbids replacing this resource; revert the change or set `protect: false` first".to_string()
+        });
+        self.push(Change {
+            resource: id,
+            action,
+            live_id: Some(live_id.to_string()),
+            fields,
+            reason: None,
+            blocked,
+        });
+    }
+
+    fn error(&mut self, id: ResourceId, at: &model::Location, message: String, hint: &str) {
+        self.errors.push(PlanError {
+            resource: id,
+            at: Some(at.clone()),
+            message,
+            hint: Some(hint.to_string()),
+        });
+    }
+
+    /// Images, subnets and VPCs the YAML names must exist in the region.
+    fn check_region(&mut self) {
+        let region = self.inputs.region;
+        let name = self.desired().region.clone();
+        let mut errors = Vec::new();
+        for (n, i) in &self.desired().instances {
+            let id = ResourceId::new(Kind::Instance, n);
+            if !region.images.contains_key(&i.image) {
+                errors.push((
+                    id.clone(),
+                    i.at.clone(),
+                    format!(
+                        "image {} does not exist in {name} (or is not visible to this account)",
+                        i.image
+                    ),
+                    "AMI ids differ per region: look the image up in this region",
+                ));
+            }
+            if let Some(s) = &i.subnet
+                && !region.subnets.contains_key(s)
+            {
+                errors.push((
+                    id,
+                    i.at.clone(),
+                    format!("subnet {s} does not exist in {name}"),
+                    "omit `subnet` to use a default subnet",
+                ));
+            }
+        }
+        for (n, g) in &self.desired().security_groups {
+            let id = ResourceId::new(Kind::SecurityGroup, n);
+            match &g.vpc {
+                Some(v) if !region.vpcs.contains(v) => errors.push((
+                    id,
+                    g.at.clone(),
+                    format!("VPC {v} does not exist in {name}"),
+                    "omit `vpc` to use the region's default VPC",
+                )),
+                None if region.default_vpc.is_none() => errors.push((
+                    id,
+                    g.at.clone(),
+                    format!("{name} has no default VPC"),
+                    "set `vpc:` on the security group",
+                )),
+                _ => {}
+            }
+        }
+        for (id, at, message, hint) in errors {
+            self.error(id, &at, message, hint);
+        }
+    }
+
+    fn key_pairs(&mut self) {
+        let stack = self.desired().stack.clone();
+        let mut live: BTreeMap<&str, Vec<_>> = BTreeMap::new();
+        for k in &self.live().key_pairs {
+            live.entry(k.name.as_str()).or_default().push(k);
+        }
+        for (name, spec) in &self.desired().key_pairs {
+            let id = ResourceId::new(Kind::KeyPair, name);
+            let Some(found) = live.remove(name.as_str()) else {
+                self.create(id);
+                continue;
+            };
+            let (k, dups) = found.split_first().expect("non-empty");
+            let before = k.public_key.as_deref().map(key_material);
+            let fields = field(
+                "public_key",
+                Value::opt(before),
+                Value::Text(key_material(&spec.public_key)),
+                Effect::Replace,
+                "EC2 cannot change a key pair's key: it is deleted and imported again (running instances keep the key they booted with)",
+            )
+            .filter(|_| k.public_key.is_some())
+            .into_iter()
+            .chain(field(
+                "key_name",
+                Value::Text(k.key_name.clone()),
+                Value::Text(key_name(&stack, name)),
+                Effect::Replace,
+                "the EC2 key name is derived from stack and name",
+            ))
+            .collect();
+            self.update(id.clone(), &k.id, fields, false);
+            for d in dups {
+                self.destroy(
+                    id.clone(),
+                    &d.id,
+                    "duplicate: another key pair has this name",
+                    false,
+                );
+            }
+        }
+        for (name, ks) in live {
+            for k in ks {
+                self.destroy(
+                    ResourceId::new(Kind::KeyPair, name),
+                    &k.id,
+                    "no longer in the YAML",
+                    false,
+                );
+            }
+        }
+    }
+
+    fn security_groups(&mut self) {
+        let mut live: BTreeMap<&str, Vec<&LiveGroup>> = BTreeMap::new();
+        for g in &self.live().security_groups {
+            live.entry(g.name.as_str()).or_default().push(g);
+        }
+        let kept = kept_groups(self.inputs);
+        for (name, spec) in &self.desired().security_groups {
+            let id = ResourceId::new(Kind::SecurityGroup, name);
+            let Some(mut found) = live.remove(name.as_str()) else {
+                self.create(id);
+                continue;
+            };
+            sort_groups(self.inputs, spec, &mut found);
+            let (g, dups) = found.split_first().expect("non-empty");
+            let fields = group_fields(self.inputs, spec, g, &kept);
+            self.update(id.clone(), &g.id, fields, false);
+            for d in dups {
+                self.destroy(
+                    id.clone(),
+                    &d.id,
+                    "duplicate: left by an interrupted replace",
+                    false,
+                );
+            }
+        }
+        for (name, gs) in live {
+            for g in gs {
+                self.destroy(
+                    ResourceId::new(Kind::SecurityGroup, name),
+                    &g.id,
+                    "no longer in the YAML",
+                    false,
+                );
+            }
+        }
+    }
+
+    fn instances(&mut self) {
+        let mut live: BTreeMap<&str, Vec<&LiveInstance>> = BTreeMap::new();
+        for i in &self.live().instances {
+            live.entry(i.name.as_str()).or_default().push(i);
+        }
+        for (name, spec) in &self.desired().instances {
+            let id = ResourceId::new(Kind::Instance, name);
+            let Some(mut found) = live.remove(name.as_str()) else {
+                self.create(id);
+                continue;
+            };
+            // Of several instances with one name (an interrupted replace),
+            // keep the one closest to the YAML and destroy the others.
+            found.sort_by_key(|i| {
+                let f = self.instance_fields(spec, i);
+                (action_of(&f), f.len(), i.id.clone())
+            });
+            let (i, dups) = found.split_first().expect("non-empty");
+            let fields = self.instance_fields(spec, i);
+            self.update(id.clone(), &i.id, fields, spec.protect);
+            for d in dups {
+                self.destroy(
+                    id.clone(),
+                    &d.id,
+                    &format!(
+                        "duplicate of {} ({}): left by an interrupted replace",
+                        name, i.id
+                    ),
+                    d.tags.get(model::PROTECT_TAG).is_some_and(|v| v == "true"),
+                );
+            }
+        }
+        for (name, is) in live {
+            for i in is {
+                self.destroy(
+                    ResourceId::new(Kind::Instance, name),
+                    &i.id,
+                    "no longer in the YAML",
+                    i.tags.get(model::PROTECT_TAG).is_some_and(|v| v == "true"),
+                );
+            }
+        }
+    }
+
+    fn instance_fields(&self, spec: &InstanceSpec, i: &LiveInstance) -> Vec<FieldChange> {
+        let stack = &self.desired().stack;
+        let names = kept_groups(self.inputs);
+        let mut live_groups: Vec<String> = i
+            .security_group_ids
+            .iter()
+            .map(|g| {
+                names
+                    .get(g.as_str())
+                    .map_or_else(|| g.clone(), |n| n.to_string())
+            })
+            .collect();
+        live_groups.sort();
+        let mut want_groups = spec.security_groups.clone();
+        want_groups.sort();
+        let live_tags: Vec<String> = i
+            .tags
+            .iter()
+            .filter(|(k, _)| !is_reserved_tag(k))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let want_tags: Vec<String> = spec.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let live_ud = i.tags.get(model::USER_DATA_TAG).cloned();
+        let want_ud = spec.user_data.as_deref().map(user_data_digest);
+        let ud_value = |digest: Option<String>, bytes: Option<usize>| match digest {
+            None => Value::None,
+            Some(sha256) => Value::Digest {
+                sha256,
+                bytes: bytes.unwrap_or(0),
+            },
+        };
+        let mut fields = vec![
+            field(
+                "image",
+                Value::Text(i.image.clone()),
+                Value::Text(spec.image.clone()),
+                Effect::Replace,
+                "an instance boots from its image once: a new image needs a new instance",
+            ),
+            field(
+                "type",
+                Value::Text(i.instance_type.clone()),
+                Value::Text(spec.instance_type.clone()),
+                Effect::Restart,
+                "EC2 changes the instance type only while the instance is stopped",
+            ),
+            spec.subnet.as_ref().and_then(|s| {
+                field(
+                    "subnet",
+                    Value::opt(i.subnet.clone()),
+                    Value::Text(s.clone()),
+                    Effect::Replace,
+                    "an instance cannot move to another subnet",
+                )
+            }),
+            field(
+                "key_pair",
+                Value::opt(i.key_name.clone()),
+                Value::opt(spec.key_pair.as_deref().map(|k| key_name(stack, k))),
+                Effect::Replace,
+                "EC2 installs the key pair only at launch",
+            ),
+            // Sizes of live user data are unknown (only the digest is kept).
+            if live_ud == want_ud {
+                None
+            } else {
+                field(
+                    "user_data",
+                    ud_value(live_ud, None),
+                    ud_value(want_ud, spec.user_data.as_ref().map(String::len)),
+                    Effect::Restart,
+                    "EC2 changes user data only while the instance is stopped (cloud-init runs it again only if it is written to)",
+                )
+            },
+            field(
+                "security_groups",
+                Value::List(live_groups),
+                Value::List(want_groups),
+                Effect::InPlace,
+                "security-group membership changes in place",
+            ),
+            field(
+                "tags",
+                Value::List(live_tags),
+                Value::List(want_tags),
+                Effect::InPlace,
+                "tags change in place",
+            ),
+            field(
+                "protect",
+                Value::Text(
+                    i.tags
+                        .get(model::PROTECT_TAG)
+                        .map_or("false", |v| v.as_str())
+                        .to_string(),
+                ),
+                Value::Text(spec.protect.to_string()),
+                Effect::InPlace,
+                "termination protection is switched in place",
+            ),
+            (i.state == "stopped" || i.state == "stopping")
+                .then(|| {
+                    field(
+                        "state",
+                        Value::Text(i.state.clone()),
+                        Value::Text("running".into()),
+                        Effect::InPlace,
+                        "the stack's instances run; this one was stopped outside ec2-gitops",
+                    )
+                })
+                .flatten(),
+        ];
+        if let Some(rv) = &spec.root_volume {
+            let root = i
+                .root_device
+                .as_ref()
+                .and_then(|d| i.block_devices.get(d))
+                .and_then(|vid| self.live().volumes.iter().find(|v| &v.id == vid));
+            if let Some(root) = root {
+                fields.push(field(
+                    "root_volume.type",
+                    Value::Text(root.volume_type.clone()),
+                    Value::Text(rv.volume_type.clone()),
+                    Effect::InPlace,
+                    "EBS changes the volume type in place",
+                ));
+                fields.push(field(
+                    "root_volume.size_gb",
+                    Value::Text(root.size_gb.to_string()),
+                    Value::Text(rv.size_gb.to_string()),
+                    Effect::InPlace,
+                    "EBS grows a volume in place (grow the file system afterwards)",
+                ));
+            }
+        }
+        fields.into_iter().flatten().collect()
+    }
+
+    fn volumes(&mut self) {
+        let mut live: BTreeMap<&str, Vec<&model::LiveVolume>> = BTreeMap::new();
+        for v in &self.live().volumes {
+            if !v.name.ends_with("/root") {
+                live.entry(v.name.as_str()).or_default().push(v);
+            }
+        }
+        let instance_ids = self.instance_ids();
+        let mut errors = Vec::new();
+        for (name, spec) in &self.desired().volumes {
+            let id = ResourceId::new(Kind::Volume, name);
+            let Some(found) = live.remove(name.as_str()) else {
+                self.create(id);
+                continue;
+            };
+            let (v, dups) = found.split_first().expect("non-empty");
+            if spec.size_gb < v.size_gb {
+                errors.push((
+                    id.clone(),
+                    spec.at.clone(),
+                    format!(
+                        "volume {name} cannot shrink from {} GiB to {} GiB",
+                        v.size_gb, spec.size_gb
+                    ),
+                ));
+            }
+            let want_attach = instance_ids
+                .get(spec.instance.as_str())
+                .map(|iid| format!("{iid} {}", spec.device))
+                .unwrap_or_else(|| format!("{} (new) {}", spec.instance, spec.device));
+            let fields = [
+                field(
+                    "type",
+                    Value::Text(v.volume_type.clone()),
+                    Value::Text(spec.volume_type.clone()),
+                    Effect::InPlace,
+                    "EBS changes the volume type in place",
+                ),
+                (spec.size_gb > v.size_gb)
+                    .then(|| {
+                        field(
+                            "size_gb",
+                            Value::Text(v.size_gb.to_string()),
+                            Value::Text(spec.size_gb.to_string()),
+                            Effect::InPlace,
+                            "EBS grows a volume in place (grow the file system afterwards)",
+                        )
+                    })
+                    .flatten(),
+                field(
+                    "attachment",
+                    Value::opt(v.attachment.as_ref().map(|(i, d)| format!("{i} {d}"))),
+                    Value::Text(want_attach),
+                    Effect::InPlace,
+                    "the volume is detached and attached in place; its data is kept",
+                ),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            self.update(id.clone(), &v.id, fields, spec.protect);
+            for d in dups {
+                self.destroy(
+                    id.clone(),
+                    &d.id,
+                    "duplicate: another volume has this name",
+                    spec.protect,
+                );
+            }
+        }
+        for (id, at, message) in errors {
+            self.error(
+                id,
+                &at,
+                message,
+                "EBS volumes can only grow; restore the size in the YAML",
+            );
+        }
+        for (name, vs) in live {
+            for v in vs {
+                let protected = v.tags.get(model::PROTECT_TAG).is_some_and(|p| p == "true");
+                self.destroy(
+                    ResourceId::new(Kind::Volume, name),
+                    &v.id,
+                    "no longer in the YAML: its data is deleted",
+                    protected,
+                );
+            }
+        }
+    }
+
+    /// Live ids of instances that stay (not replaced, not created).
+    fn instance_ids(&self) -> BTreeMap<String, String> {
+        let replaced: BTreeSet<&str> = self
+            .changes
+            .iter()
+            .filter(|c| c.resource.kind == Kind::Instance && c.action == Action::Replace)
+            .map(|c| c.resource.name.as_str())
+            .collect();
+        let mut out = BTreeMap::new();
+        for c in self
+            .changes
+            .iter()
+            .filter(|c| c.resource.kind == Kind::Instance)
+        {
+            if c.action == Action::Destroy || replaced.contains(c.resource.name.as_str()) {
+                continue;
+            }
+            if let Some(id) = &c.live_id {
+                out.insert(c.resource.name.clone(), id.clone());
+            }
+        }
+        // No-op instances are not in `changes`: take them from live.
+        for i in &self.live().instances {
+            if self.desired().instances.contains_key(&i.name)
+                && !replaced.contains(i.name.as_str())
+                && !self
+                    .changes
+                    .iter()
+                    .any(|c| c.resource.kind == Kind::Instance && c.resource.name == i.name)
+            {
+                out.insert(i.name.clone(), i.id.clone());
+            }
+        }
+        out
+    }
+
+    fn addresses(&mut self) {
+        let mut live: BTreeMap<&str, Vec<&model::LiveAddress>> = BTreeMap::new();
+        for a in &self.live().addresses {
+            live.entry(a.name.as_str()).or_default().push(a);
+        }
+        let instance_ids = self.instance_ids();
+        for (name, spec) in &self.desired().elastic_ips {
+            let id = ResourceId::new(Kind::ElasticIp, name);
+            let Some(found) = live.remove(name.as_str()) else {
+                self.create(id);
+                continue;
+            };
+            let (a, dups) = found.split_first().expect("non-empty");
+            let want = instance_ids
+                .get(&spec.instance)
+                .cloned()
+                .unwrap_or_else(|| format!("{} (new)", spec.instance));
+            let fields: Vec<FieldChange> = field(
+                "instance",
+                Value::opt(a.instance_id.clone()),
+                Value::Text(want),
+                Effect::InPlace,
+                "the address is re-associated in place (its IP is kept)",
+            )
+            .into_iter()
+            .collect();
+            self.update(id.clone(), &a.allocation_id, fields, false);
+            for d in dups {
+                self.destroy(
+                    id.clone(),
+                    &d.allocation_id,
+                    "duplicate: another address has this name",
+                    false,
+                );
+            }
+        }
+        for (name, addrs) in live {
+            for a in addrs {
+                self.destroy(
+                    ResourceId::new(Kind::ElasticIp, name),
+                    &a.allocation_id,
+                    &format!("no longer in the YAML: {} is released", a.public_ip),
+                    false,
+                );
+            }
+        }
+    }
+}
+
+/// What EC2 gives a new security group: all traffic out to anywhere (IPv4).
+pub fn default_egress() -> Vec<Rule> {
+    vec![Rule {
+        protocol: model::Protocol::All,
+        from_port: -1,
+        to_port: -1,
+        peer: Peer::Cidr4("0.0.0.0/0".into()),
+    }]
+}
+
+/// The OpenSSH key without its comment: EC2 drops comments on import.
+fn key_material(line: &str) -> String {
+    line.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The expected VPC of a group: its own, or the region's default.
+fn expected_vpc(inputs: &Inputs<'_>, spec: &GroupSpec) -> Option<String> {
+    spec.vpc
+        .clone()
+        .or_else(|| inputs.region.default_vpc.clone())
+}
+
+/// Whether a live group can serve a desired one without replacement.
+fn group_needs_replace(inputs: &Inputs<'_>, spec: &GroupSpec, g: &LiveGroup) -> bool {
+    g.description != spec.description || Some(&g.vpc_id) != expected_vpc(inputs, spec).as_ref()
+}
+
+/// Orders the live groups of one name so the one to keep comes first (an
+/// interrupted replace leaves two).
+fn sort_groups(inputs: &Inputs<'_>, spec: &GroupSpec, found: &mut [&LiveGroup]) {
+    found.sort_by_key(|g| (group_needs_replace(inputs, spec, g), g.id.clone()));
+}
+
+/// Live group id → logical name, for the groups that stay (neither replaced
+/// nor destroyed). Instances and rules that point at any other group id point
+/// at something that is going away.
+pub fn kept_groups(inputs: &Inputs<'_>) -> BTreeMap<String, String> {
+    let mut by_name: BTreeMap<&str, Vec<&LiveGroup>> = BTreeMap::new();
+    for g in &inputs.live.security_groups {
+        by_name.entry(g.name.as_str()).or_default().push(g);
+    }
+    let mut out = BTreeMap::new();
+    for (name, spec) in &inputs.desired.security_groups {
+        if let Some(found) = by_name.get_mut(name.as_str()) {
+            sort_groups(inputs, spec, found);
+            if let Some(g) = found
+                .first()
+                .filter(|g| !group_needs_replace(inputs, spec, g))
+            {
+                out.insert(g.id.clone(), name.clone());
+            }
+        }
+    }
+    out
+}
+
+/// A live rule with the ids of kept stack groups turned into their names.
+pub fn name_peer(rule: &Rule, kept: &BTreeMap<String, String>) -> Rule {
+    match &rule.peer {
+        Peer::GroupId(id) => match kept.get(id) {
+            Some(name) => Rule {
+                peer: Peer::Group(name.clone()),
+                ..rule.clone()
+            },
+            None => rule.clone(),
+        },
+        _ => rule.clone(),
+    }
+}
+
+/// The rules a group should have out (`None` in the YAML: EC2's default).
+pub fn desired_egress(spec: &GroupSpec) -> Vec<Rule> {
+    spec.egress.clone().unwrap_or_else(default_egress)
+}
+
+fn group_fields(
+    inputs: &Inputs<'_>,
+    spec: &GroupSpec,
+    g: &LiveGroup,
+    kept: &BTreeMap<String, String>,
+) -> Vec<FieldChange> {
+    let rules = |rs: &[Rule]| -> Vec<String> {
+        let set: BTreeSet<String> = rs.iter().map(|r| name_peer(r, kept).to_string()).collect();
+        set.into_iter().collect()
+    };
+    [
+        field(
+            "description",
+            Value::Text(g.description.clone()),
+            Value::Text(spec.description.clone()),
+            Effect::Replace,
+            "EC2 cannot change a security group's description",
+        ),
+        field(
+            "vpc",
+            Value::Text(g.vpc_id.clone()),
+            Value::opt(expected_vpc(inputs, spec)),
+            Effect::Replace,
+            "a security group cannot move to another VPC",
+        ),
+        field(
+            "ingress",
+            Value::List(rules(&g.ingress)),
+            Value::List(rules(&spec.ingress)),
+            Effect::InPlace,
+            "rules are authorized and revoked in place",
+        ),
+        field(
+            "egress",
+            Value::List(rules(&g.egress)),
+            Value::List(rules(&desired_egress(spec))),
+            Effect::InPlace,
+            "rules are authorized and revoked in place",
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}

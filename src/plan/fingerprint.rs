@@ -1,0 +1,23 @@
+//! The plan's fingerprint: what a reviewer approved, in 16 hex digits.
+//!
+//! It hashes every change (before values are the live values the plan was
+//! computed from, after values the desired ones), the warnings and the errors,
+//! so a plan computed against moved live state gets another fingerprint.
+
+use sha2::{Digest, Sha256};
+
+use super::Plan;
+
+/// Computes the fingerprint of a plan (its own `fingerprint` field ignored).
+pub fn of(plan: &Plan) -> String {
+    let mut h = Sha256::new();
+    let canonical = serde_json::json!({
+        "format_version": plan.format_version,
+        "stack": plan.stack,
+        "region": plan.region,
+        "changes": plan.changes,
+        "errors": plan.errors,
+    });
+    h.update(canonical.to_string().as_bytes());
+    hex::encode(&h.finalize()[..8])
+}

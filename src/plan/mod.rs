@@ -1,0 +1,236 @@
+//! The plan: desired (YAML) against live (EC2), per resource and per field.
+//!
+//! Pure code. [`compute`] builds a [`Plan`] from plain values; `render` shows
+//! it; `ec2::apply` executes the [`steps`] derived from it.
+
+mod diff;
+pub mod fingerprint;
+mod security;
+pub mod steps;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Desired, Live, Location, Region, ResourceId};
+
+pub use diff::compute;
+
+/// Version of the JSON plan format (`--out plan.json`).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What happens to one resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Nothing to do.
+    NoOp,
+    /// Created.
+    Create,
+    /// Changed in place, no downtime.
+    Update,
+    /// Changed while stopped: downtime.
+    UpdateWithRestart,
+    /// A new resource is made, then the old one destroyed.
+    Replace,
+    /// Destroyed.
+    Destroy,
+}
+
+impl Action {
+    /// The word used in plans (`update-with-restart`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::NoOp => "no-op",
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::UpdateWithRestart => "update-with-restart",
+            Action::Replace => "replace",
+            Action::Destroy => "destroy",
+        }
+    }
+}
+
+/// What a changed field needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Effect {
+    /// Changed in place.
+    InPlace,
+    /// Changed while the instance is stopped.
+    Restart,
+    /// Needs a new resource.
+    Replace,
+}
+
+/// A value as shown in a plan. User data is only ever a digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+pub enum Value {
+    /// Absent.
+    None,
+    /// A single value.
+    Text(String),
+    /// A list of values (rules, groups, tags as `k=v`).
+    List(Vec<String>),
+    /// A sensitive value, shown by its hash and size only.
+    Digest {
+        /// Hex SHA-256 of the value.
+        sha256: String,
+        /// Size in bytes.
+        bytes: usize,
+    },
+}
+
+impl Value {
+    /// A text value, or `None` when absent.
+    pub fn opt(v: Option<impl Into<String>>) -> Value {
+        v.map_or(Value::None, |s| Value::Text(s.into()))
+    }
+
+    /// The value as lines, for diffs and tables.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            Value::None => vec![],
+            Value::Text(s) => vec![s.clone()],
+            Value::List(v) => v.clone(),
+            Value::Digest { sha256, bytes } => {
+                vec![format!(
+                    "(sensitive: {bytes} bytes, sha256 {})",
+                    &sha256[..12]
+                )]
+            }
+        }
+    }
+}
+
+/// One changed field of a resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// Field name as written in the YAML (`type`, `root_volume.size_gb`).
+    pub field: String,
+    /// Live value.
+    pub before: Value,
+    /// Desired value.
+    pub after: Value,
+    /// What the change needs.
+    pub effect: Effect,
+    /// Why it needs that, in a sentence.
+    pub reason: String,
+}
+
+impl FieldChange {
+    /// What the change needs, in words (`in place`, `restart`, `replace`).
+    pub fn effect_word(&self) -> &'static str {
+        match self.effect {
+            Effect::InPlace => "in place",
+            Effect::Restart => "restart",
+            Effect::Replace => "replace",
+        }
+    }
+}
+
+/// The plan for one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// Which resource.
+    pub resource: ResourceId,
+    /// What happens to it.
+    pub action: Action,
+    /// The live EC2 id, when it exists.
+    pub live_id: Option<String>,
+    /// Changed fields (empty for create and destroy).
+    pub fields: Vec<FieldChange>,
+    /// Why a create or destroy happens, when it is not obvious.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Set when `protect: true` forbids this change: apply refuses it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
+}
+
+/// A finding a reviewer must see (an admin port open to the internet).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// The resource it concerns.
+    pub resource: ResourceId,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A problem that makes the plan impossible to apply (an AMI that does not
+/// exist, a volume that would shrink).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanError {
+    /// The resource it concerns.
+    pub resource: ResourceId,
+    /// Where the offending value is written, when known.
+    pub at: Option<Location>,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub hint: Option<String>,
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Resources created.
+    pub create: usize,
+    /// Resources updated (restarts included).
+    pub update: usize,
+    /// Of those, updates that restart an instance.
+    pub restart: usize,
+    /// Resources replaced.
+    pub replace: usize,
+    /// Resources destroyed.
+    pub destroy: usize,
+    /// Resources left as they are.
+    pub unchanged: usize,
+    /// Changes refused because of `protect: true`.
+    pub blocked: usize,
+}
+
+/// The plan of one stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// JSON format version ([`FORMAT_VERSION`]).
+    pub format_version: u32,
+    /// Stack name.
+    pub stack: String,
+    /// Region.
+    pub region: String,
+    /// The YAML file.
+    pub file: String,
+    /// Hash of the changes and of the live values they were computed from.
+    pub fingerprint: String,
+    /// Counts.
+    pub summary: Summary,
+    /// Every resource that changes, in apply order.
+    pub changes: Vec<Change>,
+    /// Findings for reviewers.
+    pub warnings: Vec<Warning>,
+    /// Problems that make the plan impossible to apply.
+    pub errors: Vec<PlanError>,
+}
+
+impl Plan {
+    /// True when applying would change nothing.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// True when apply must refuse (errors or blocked changes).
+    pub fn is_applicable(&self) -> bool {
+        self.errors.is_empty() && self.changes.iter().all(|c| c.blocked.is_none())
+    }
+}
+
+/// Everything a plan was computed from, kept so apply can derive its steps.
+#[derive(Debug, Clone)]
+pub struct Inputs<'a> {
+    /// The YAML side.
+    pub desired: &'a Desired,
+    /// The EC2 side.
+    pub live: &'a Live,
+    /// Region facts (images, subnets, VPCs).
+    pub region: &'a Region,
+}

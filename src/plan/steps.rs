@@ -1,0 +1,687 @@
+//! The steps that carry out a plan, in dependency order.
+//!
+//! Pure: derived from the [`Plan`] (only what the plan shows is done) and the
+//! inputs it was computed from (for the values the API calls need). Ids of
+//! resources created during the run are [`Ref::New`] and resolved by the
+//! executor.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sha2::{Digest, Sha256};
+
+use super::diff::{desired_egress, kept_groups, key_name, name_peer, user_data_digest};
+use super::{Action, Change, Inputs, Plan};
+use crate::model::{self, Kind, Peer, ResourceId, Rule};
+
+/// A resource id known now, or one created earlier in the same run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Ref {
+    /// An EC2 id that exists.
+    Existing(String),
+    /// The resource this run creates (resolved by the executor).
+    New(ResourceId),
+}
+
+/// A rule whose group reference may point at a group made in this run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RuleRef {
+    /// The rule (its `peer` is ignored when `group` is set).
+    pub rule: Rule,
+    /// The referenced group, for group rules.
+    pub group: Option<Ref>,
+}
+
+/// Everything RunInstances needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launch {
+    /// AMI.
+    pub image: String,
+    /// Instance type.
+    pub instance_type: String,
+    /// Subnet, or a default one.
+    pub subnet: Option<String>,
+    /// Security groups.
+    pub groups: Vec<Ref>,
+    /// EC2 key name.
+    pub key_name: Option<String>,
+    /// User data text.
+    pub user_data: Option<String>,
+    /// Root device name of the AMI and the wanted root volume.
+    pub root_volume: Option<(String, model::RootVolume)>,
+    /// All tags (user tags and the tool's own).
+    pub tags: BTreeMap<String, String>,
+    /// Termination protection.
+    pub protect: bool,
+    /// Deterministic idempotency token.
+    pub client_token: String,
+}
+
+/// Changes to an existing instance.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstanceUpdate {
+    /// New type (needs a stop).
+    pub instance_type: Option<String>,
+    /// New user data text and its digest (needs a stop).
+    pub user_data: Option<(String, String)>,
+    /// New security groups.
+    pub groups: Option<Vec<Ref>>,
+    /// Tags to set.
+    pub set_tags: BTreeMap<String, String>,
+    /// Tags to remove.
+    pub remove_tags: Vec<String>,
+    /// New termination protection.
+    pub protect: Option<bool>,
+    /// Start the instance (it was stopped).
+    pub start: bool,
+    /// Root volume id, new size and type.
+    pub root_volume: Option<(String, i32, String)>,
+}
+
+impl InstanceUpdate {
+    /// Whether the instance must be stopped for this update.
+    pub fn needs_stop(&self) -> bool {
+        self.instance_type.is_some() || self.user_data.is_some()
+    }
+}
+
+/// One API-level operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Import a public key.
+    ImportKeyPair {
+        /// EC2 key name.
+        key_name: String,
+        /// OpenSSH public key.
+        public_key: String,
+        /// Tags.
+        tags: BTreeMap<String, String>,
+    },
+    /// Delete a key pair.
+    DeleteKeyPair {
+        /// `key-…`.
+        key_pair_id: String,
+    },
+    /// Create a security group (EC2 adds its default egress rule).
+    CreateGroup {
+        /// EC2 group name (deterministic).
+        group_name: String,
+        /// Description.
+        description: String,
+        /// VPC id.
+        vpc_id: String,
+        /// Tags.
+        tags: BTreeMap<String, String>,
+    },
+    /// Authorize and revoke rules of one group.
+    SetRules {
+        /// The group.
+        group: Ref,
+        /// Ingress rules to authorize.
+        authorize_ingress: Vec<RuleRef>,
+        /// Ingress rules to revoke.
+        revoke_ingress: Vec<RuleRef>,
+        /// Egress rules to authorize.
+        authorize_egress: Vec<RuleRef>,
+        /// Egress rules to revoke.
+        revoke_egress: Vec<RuleRef>,
+    },
+    /// Delete a security group.
+    DeleteGroup {
+        /// `sg-…`.
+        group_id: String,
+    },
+    /// Launch one instance.
+    RunInstance(Box<Launch>),
+    /// Change an instance.
+    UpdateInstance {
+        /// `i-…`.
+        instance_id: String,
+        /// What changes.
+        update: Box<InstanceUpdate>,
+    },
+    /// Terminate an instance (switching its protection tag off is not needed:
+    /// protected instances are never planned for destruction).
+    TerminateInstance {
+        /// `i-…`.
+        instance_id: String,
+    },
+    /// Create a data volume in the instance's zone and attach it.
+    CreateVolume {
+        /// The instance.
+        instance: Ref,
+        /// Device name.
+        device: String,
+        /// GiB.
+        size_gb: i32,
+        /// EBS type.
+        volume_type: String,
+        /// Tags.
+        tags: BTreeMap<String, String>,
+        /// Deterministic idempotency token.
+        client_token: String,
+    },
+    /// Modify and/or move a data volume.
+    UpdateVolume {
+        /// `vol-…`.
+        volume_id: String,
+        /// New size and type.
+        modify: Option<(i32, String)>,
+        /// Detach first from (instance, device).
+        detach: Option<(String, String)>,
+        /// Attach to (instance, device).
+        attach: Option<(Ref, String)>,
+    },
+    /// Detach (if attached) and delete a volume.
+    DeleteVolume {
+        /// `vol-…`.
+        volume_id: String,
+        /// Current attachment.
+        detach: Option<(String, String)>,
+    },
+    /// Allocate an address and associate it.
+    AllocateAddress {
+        /// The instance to associate.
+        instance: Ref,
+        /// Tags.
+        tags: BTreeMap<String, String>,
+    },
+    /// Associate an existing address.
+    AssociateAddress {
+        /// `eipalloc-…`.
+        allocation_id: String,
+        /// The instance.
+        instance: Ref,
+    },
+    /// Disassociate (if needed) and release an address.
+    ReleaseAddress {
+        /// `eipalloc-…`.
+        allocation_id: String,
+        /// `eipassoc-…`, when associated.
+        association_id: Option<String>,
+    },
+}
+
+/// One step: an operation on one resource, after the steps it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// Position in the list.
+    pub index: usize,
+    /// The resource it acts on.
+    pub resource: ResourceId,
+    /// The operation.
+    pub op: Op,
+    /// Steps that must succeed first.
+    pub needs: Vec<usize>,
+    /// Whether it destroys something (shown apart in reports).
+    pub destroys: bool,
+}
+
+/// A deterministic token from stack, resource, configuration and history,
+/// so a retried call creates nothing twice and a re-creation after a
+/// termination is never answered with the terminated resource.
+pub fn client_token(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    format!("ec2-gitops-{}", &hex::encode(h.finalize())[..40])
+}
+
+/// The EC2 name of a stack's security group: deterministic, and different
+/// when the group is replaced (EC2 names are unique per VPC).
+pub fn group_name(stack: &str, name: &str, description: &str, vpc: &str) -> String {
+    let suffix = &client_token(&[description, vpc])[11..19];
+    format!("{stack}-{name}-{suffix}")
+}
+
+struct Builder<'a> {
+    inputs: &'a Inputs<'a>,
+    steps: Vec<Step>,
+    /// Step that creates each resource made in this run.
+    created: BTreeMap<ResourceId, usize>,
+}
+
+impl Builder<'_> {
+    fn add(&mut self, resource: ResourceId, op: Op, needs: Vec<usize>, destroys: bool) -> usize {
+        let index = self.steps.len();
+        let mut needs = needs;
+        needs.sort_unstable();
+        needs.dedup();
+        self.steps.push(Step {
+            index,
+            resource,
+            op,
+            needs,
+            destroys,
+        });
+        index
+    }
+
+    fn tags(&self, id: &ResourceId) -> BTreeMap<String, String> {
+        model::identity_tags(&self.inputs.desired.stack, id)
+    }
+
+    /// A reference to a stack resource: new in this run, or live.
+    fn reference(&self, id: &ResourceId, live: Option<String>) -> (Ref, Option<usize>) {
+        match self.created.get(id) {
+            Some(&step) => (Ref::New(id.clone()), Some(step)),
+            None => (
+                Ref::Existing(live.unwrap_or_else(|| format!("<missing {id}>"))),
+                None,
+            ),
+        }
+    }
+
+    fn group_ref(&self, name: &str) -> (Ref, Option<usize>) {
+        let kept = kept_groups(self.inputs);
+        let live = kept
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(id, _)| id.clone());
+        self.reference(&ResourceId::new(Kind::SecurityGroup, name), live)
+    }
+
+    fn instance_ref(&self, name: &str, live: &BTreeMap<String, String>) -> (Ref, Option<usize>) {
+        self.reference(
+            &ResourceId::new(Kind::Instance, name),
+            live.get(name).cloned(),
+        )
+    }
+}
+
+/// Derives the steps of an applicable plan.
+pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
+    let mut b = Builder {
+        inputs,
+        steps: Vec::new(),
+        created: BTreeMap::new(),
+    };
+    let desired = inputs.desired;
+    let live = inputs.live;
+    let stack = desired.stack.as_str();
+    let by_kind = |kind: Kind| plan.changes.iter().filter(move |c| c.resource.kind == kind);
+    let is_creation = |c: &Change| matches!(c.action, Action::Create | Action::Replace);
+
+    // Key pairs: a replace deletes first (EC2 key names are unique).
+    for c in by_kind(Kind::KeyPair).filter(|c| is_creation(c)) {
+        let spec = &desired.key_pairs[&c.resource.name];
+        let mut needs = vec![];
+        if c.action == Action::Replace {
+            let id = c.live_id.clone().expect("replace has a live id");
+            needs.push(b.add(
+                c.resource.clone(),
+                Op::DeleteKeyPair { key_pair_id: id },
+                vec![],
+                true,
+            ));
+        }
+        let op = Op::ImportKeyPair {
+            key_name: key_name(stack, &c.resource.name),
+            public_key: spec.public_key.clone(),
+            tags: b.tags(&c.resource),
+        };
+        let s = b.add(c.resource.clone(), op, needs, false);
+        b.created.insert(c.resource.clone(), s);
+    }
+
+    // Security groups: create all, then set rules (rules may reference any).
+    for c in by_kind(Kind::SecurityGroup).filter(|c| is_creation(c)) {
+        let spec = &desired.security_groups[&c.resource.name];
+        let vpc = spec
+            .vpc
+            .clone()
+            .or_else(|| inputs.region.default_vpc.clone())
+            .unwrap_or_default();
+        let op = Op::CreateGroup {
+            group_name: group_name(stack, &c.resource.name, &spec.description, &vpc),
+            description: spec.description.clone(),
+            vpc_id: vpc,
+            tags: b.tags(&c.resource),
+        };
+        let s = b.add(c.resource.clone(), op, vec![], false);
+        b.created.insert(c.resource.clone(), s);
+    }
+    let kept = kept_groups(inputs);
+    let mut rule_steps: BTreeMap<String, usize> = BTreeMap::new();
+    for c in by_kind(Kind::SecurityGroup).filter(|c| c.action != Action::Destroy) {
+        let name = &c.resource.name;
+        let spec = &desired.security_groups[name];
+        let (live_in, live_out) = if is_creation(c) {
+            (vec![], super::diff::default_egress())
+        } else {
+            let g = live
+                .security_groups
+                .iter()
+                .find(|g| Some(&g.id) == c.live_id.as_ref())
+                .expect("updated group is live");
+            let named = |rs: &[Rule]| rs.iter().map(|r| name_peer(r, &kept)).collect::<Vec<_>>();
+            (named(&g.ingress), named(&g.egress))
+        };
+        let mut needs = vec![];
+        let (group, s) = b.group_ref(name);
+        needs.extend(s);
+        let mut delta = |want: &[Rule], have: &[Rule]| -> (Vec<RuleRef>, Vec<RuleRef>) {
+            let want: BTreeSet<&Rule> = want.iter().collect();
+            let have: BTreeSet<&Rule> = have.iter().collect();
+            let to_ref = |r: &Rule, needs: &mut Vec<usize>| RuleRef {
+                rule: r.clone(),
+                group: match &r.peer {
+                    Peer::Group(g) => {
+                        let (gr, s) = b.group_ref(g);
+                        needs.extend(s);
+                        Some(gr)
+                    }
+                    Peer::GroupId(id) => Some(Ref::Existing(id.clone())),
+                    _ => None,
+                },
+            };
+            let add = want
+                .difference(&have)
+                .map(|r| to_ref(r, &mut needs))
+                .collect();
+            let remove = have
+                .difference(&want)
+                .map(|r| to_ref(r, &mut needs))
+                .collect();
+            (add, remove)
+        };
+        let (authorize_ingress, revoke_ingress) = delta(&spec.ingress, &live_in);
+        let (authorize_egress, revoke_egress) = delta(&desired_egress(spec), &live_out);
+        if authorize_ingress.is_empty()
+            && revoke_ingress.is_empty()
+            && authorize_egress.is_empty()
+            && revoke_egress.is_empty()
+        {
+            continue;
+        }
+        let op = Op::SetRules {
+            group,
+            authorize_ingress,
+            revoke_ingress,
+            authorize_egress,
+            revoke_egress,
+        };
+        let s = b.add(c.resource.clone(), op, needs, false);
+        rule_steps.insert(name.clone(), s);
+    }
+
+    // Instances.
+    let live_instance_ids: BTreeMap<String, String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.resource.kind == Kind::Instance && c.action != Action::Destroy)
+        .filter_map(|c| Some((c.resource.name.clone(), c.live_id.clone()?)))
+        .chain(
+            live.instances
+                .iter()
+                .filter(|i| {
+                    !plan
+                        .changes
+                        .iter()
+                        .any(|c| c.resource.kind == Kind::Instance && c.resource.name == i.name)
+                })
+                .map(|i| (i.name.clone(), i.id.clone())),
+        )
+        .collect();
+    let mut replaced_instances = BTreeMap::new();
+    for c in by_kind(Kind::Instance).filter(|c| c.action != Action::Destroy) {
+        let name = &c.resource.name;
+        let spec = &desired.instances[name];
+        let mut needs = vec![];
+        let groups: Vec<Ref> = spec
+            .security_groups
+            .iter()
+            .map(|g| {
+                let (r, s) = b.group_ref(g);
+                needs.extend(s);
+                needs.extend(rule_steps.get(g).copied());
+                r
+            })
+            .collect();
+        if is_creation(c) {
+            if let Some(k) = &spec.key_pair {
+                needs.extend(b.created.get(&ResourceId::new(Kind::KeyPair, k)).copied());
+            }
+            let mut tags = spec.tags.clone();
+            tags.extend(b.tags(&c.resource));
+            if let Some(ud) = &spec.user_data {
+                tags.insert(model::USER_DATA_TAG.into(), user_data_digest(ud));
+            }
+            if spec.protect {
+                tags.insert(model::PROTECT_TAG.into(), "true".into());
+            }
+            let terminated = live
+                .terminated
+                .get(name)
+                .cloned()
+                .unwrap_or_default()
+                .join(",");
+            let replaced = c.live_id.clone().unwrap_or_default();
+            let launch = Launch {
+                image: spec.image.clone(),
+                instance_type: spec.instance_type.clone(),
+                subnet: spec.subnet.clone(),
+                groups,
+                key_name: spec.key_pair.as_deref().map(|k| key_name(stack, k)),
+                user_data: spec.user_data.clone(),
+                root_volume: spec.root_volume.clone().map(|rv| {
+                    let dev = inputs
+                        .region
+                        .images
+                        .get(&spec.image)
+                        .cloned()
+                        .unwrap_or_else(|| "/dev/xvda".into());
+                    (dev, rv)
+                }),
+                client_token: client_token(&[
+                    stack,
+                    &c.resource.tag_value(),
+                    &format!("{spec:?}"),
+                    &terminated,
+                    &replaced,
+                ]),
+                tags,
+                protect: spec.protect,
+            };
+            let s = b.add(
+                c.resource.clone(),
+                Op::RunInstance(Box::new(launch)),
+                needs,
+                false,
+            );
+            b.created.insert(c.resource.clone(), s);
+            if let (Action::Replace, Some(old)) = (c.action, &c.live_id) {
+                replaced_instances.insert(old.clone(), s);
+            }
+        } else {
+            let update = instance_update(c, spec, groups, inputs);
+            let op = Op::UpdateInstance {
+                instance_id: c.live_id.clone().expect("update has a live id"),
+                update: Box::new(update),
+            };
+            b.add(c.resource.clone(), op, needs, false);
+        }
+    }
+
+    // Volumes and addresses follow their instance.
+    for c in by_kind(Kind::Volume).filter(|c| c.action != Action::Destroy) {
+        let spec = &desired.volumes[&c.resource.name];
+        let (instance, s) = b.instance_ref(&spec.instance, &live_instance_ids);
+        let needs: Vec<usize> = s.into_iter().collect();
+        let op = if c.action == Action::Create {
+            Op::CreateVolume {
+                client_token: client_token(&[
+                    stack,
+                    &c.resource.tag_value(),
+                    &format!("{spec:?}"),
+                    &format!("{instance:?}"),
+                ]),
+                instance,
+                device: spec.device.clone(),
+                size_gb: spec.size_gb,
+                volume_type: spec.volume_type.clone(),
+                tags: {
+                    let mut t = b.tags(&c.resource);
+                    if spec.protect {
+                        t.insert(model::PROTECT_TAG.into(), "true".into());
+                    }
+                    t
+                },
+            }
+        } else {
+            let v = live
+                .volumes
+                .iter()
+                .find(|v| Some(&v.id) == c.live_id.as_ref())
+                .expect("updated volume is live");
+            let changed = |f: &str| c.fields.iter().any(|x| x.field == f);
+            let reattach = changed("attachment");
+            Op::UpdateVolume {
+                volume_id: v.id.clone(),
+                modify: (changed("size_gb") || changed("type"))
+                    .then(|| (spec.size_gb.max(v.size_gb), spec.volume_type.clone())),
+                detach: v.attachment.clone().filter(|_| reattach),
+                attach: reattach.then(|| (instance, spec.device.clone())),
+            }
+        };
+        b.add(c.resource.clone(), op, needs, false);
+    }
+    for c in by_kind(Kind::ElasticIp).filter(|c| c.action != Action::Destroy) {
+        let spec = &desired.elastic_ips[&c.resource.name];
+        let (instance, s) = b.instance_ref(&spec.instance, &live_instance_ids);
+        let needs: Vec<usize> = s.into_iter().collect();
+        let op = match &c.live_id {
+            None => Op::AllocateAddress {
+                instance,
+                tags: b.tags(&c.resource),
+            },
+            Some(a) => Op::AssociateAddress {
+                allocation_id: a.clone(),
+                instance,
+            },
+        };
+        b.add(c.resource.clone(), op, needs, false);
+    }
+
+    // Destroys, in reverse order of creation; each waits for what replaces it.
+    let all_so_far: Vec<usize> = (0..b.steps.len()).collect();
+    let mut release = vec![];
+    for c in by_kind(Kind::ElasticIp).filter(|c| c.action == Action::Destroy) {
+        let a = live
+            .addresses
+            .iter()
+            .find(|a| Some(&a.allocation_id) == c.live_id.as_ref())
+            .expect("destroyed address is live");
+        release.push(b.add(
+            c.resource.clone(),
+            Op::ReleaseAddress {
+                allocation_id: a.allocation_id.clone(),
+                association_id: a.association_id.clone(),
+            },
+            all_so_far.clone(),
+            true,
+        ));
+    }
+    let mut volume_deletes = vec![];
+    for c in by_kind(Kind::Volume).filter(|c| c.action == Action::Destroy) {
+        let v = live
+            .volumes
+            .iter()
+            .find(|v| Some(&v.id) == c.live_id.as_ref())
+            .expect("destroyed volume is live");
+        volume_deletes.push(b.add(
+            c.resource.clone(),
+            Op::DeleteVolume {
+                volume_id: v.id.clone(),
+                detach: v.attachment.clone(),
+            },
+            all_so_far.clone(),
+            true,
+        ));
+    }
+    let mut terminations = vec![];
+    let old_instances = by_kind(Kind::Instance)
+        .filter(|c| matches!(c.action, Action::Destroy | Action::Replace))
+        .filter_map(|c| Some((c.resource.clone(), c.live_id.clone()?)));
+    for (id, instance_id) in old_instances {
+        let mut needs = all_so_far.clone();
+        needs.extend(release.iter().chain(&volume_deletes));
+        needs.extend(replaced_instances.get(&instance_id).copied());
+        terminations.push(b.add(id, Op::TerminateInstance { instance_id }, needs, true));
+    }
+    let old_groups = by_kind(Kind::SecurityGroup)
+        .filter(|c| matches!(c.action, Action::Destroy | Action::Replace))
+        .filter_map(|c| Some((c.resource.clone(), c.live_id.clone()?)));
+    for (id, group_id) in old_groups.collect::<Vec<_>>() {
+        let mut needs = all_so_far.clone();
+        needs.extend(&terminations);
+        b.add(id, Op::DeleteGroup { group_id }, needs, true);
+    }
+    for c in by_kind(Kind::KeyPair).filter(|c| c.action == Action::Destroy) {
+        let mut needs = all_so_far.clone();
+        needs.extend(&terminations);
+        let key_pair_id = c.live_id.clone().expect("destroyed key pair is live");
+        b.add(
+            c.resource.clone(),
+            Op::DeleteKeyPair { key_pair_id },
+            needs,
+            true,
+        );
+    }
+    b.steps
+}
+
+fn instance_update(
+    c: &Change,
+    spec: &model::InstanceSpec,
+    groups: Vec<Ref>,
+    inputs: &Inputs<'_>,
+) -> InstanceUpdate {
+    let changed = |f: &str| c.fields.iter().any(|x| x.field == f);
+    let live = inputs
+        .live
+        .instances
+        .iter()
+        .find(|i| Some(&i.id) == c.live_id.as_ref())
+        .expect("updated instance is live");
+    let mut u = InstanceUpdate::default();
+    if changed("type") {
+        u.instance_type = Some(spec.instance_type.clone());
+    }
+    if changed("user_data") {
+        let text = spec.user_data.clone().unwrap_or_default();
+        let digest = user_data_digest(&text);
+        u.user_data = Some((text, digest));
+    }
+    if changed("security_groups") {
+        u.groups = Some(groups);
+    }
+    if changed("tags") {
+        u.set_tags = spec.tags.clone();
+        u.remove_tags = live
+            .tags
+            .keys()
+            .filter(|k| !k.starts_with("ec2-gitops:") && !k.starts_with("aws:") && *k != "Name")
+            .filter(|k| !spec.tags.contains_key(*k))
+            .cloned()
+            .collect();
+    }
+    if changed("protect") {
+        u.protect = Some(spec.protect);
+    }
+    if changed("state") {
+        u.start = true;
+    }
+    if changed("root_volume.size_gb") || changed("root_volume.type") {
+        let rv = spec.root_volume.as_ref().expect("root volume in spec");
+        let vid = live
+            .root_device
+            .as_ref()
+            .and_then(|d| live.block_devices.get(d))
+            .cloned()
+            .unwrap_or_default();
+        u.root_volume = Some((vid, rv.size_gb, rv.volume_type.clone()));
+    }
+    u
+}

@@ -1,0 +1,231 @@
+//! The plan as the pull-request comment body (SPEC §3): summary line first,
+//! destroys, replacements and restarts called out, then a `diff` block per
+//! resource, long parts folded in `<details>`.
+
+use std::fmt::Write as _;
+
+use super::diff::field_lines;
+use super::summary_line;
+use crate::plan::{Action, Plan};
+
+/// GitHub rejects comments over 65,536 characters; stay well below.
+pub const COMMENT_LIMIT: usize = 60_000;
+/// A resource's diff longer than this many lines is folded.
+const FOLD_LINES: usize = 15;
+
+/// The hidden marker that identifies a stack's plan in a comment.
+pub fn marker(p: &Plan) -> String {
+    format!(
+        "<!-- ec2-gitops:plan stack={} region={} fingerprint={} -->",
+        p.stack, p.region, p.fingerprint
+    )
+}
+
+/// Renders one stack's plan as Markdown, shortened to fit `limit` characters:
+/// per-resource diffs go first, the summary and every destroy and replace
+/// line always stay.
+pub fn plan(p: &Plan, limit: usize) -> String {
+    let full = render(p, true);
+    if full.len() <= limit {
+        return full;
+    }
+    let short = render(p, false);
+    if short.len() <= limit {
+        return short;
+    }
+    // Even the resource list is too long: keep summary and callouts.
+    let mut s = header(p);
+    s.push_str(&callouts(p));
+    s.push_str(&format!(
+        "\n_{} changed resources are not listed here: the full plan is in the job summary._\n",
+        p.changes.len()
+    ));
+    s
+}
+
+fn header(p: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", marker(p));
+    let _ = writeln!(out, "### Stack `{}` ({})\n", p.stack, p.region);
+    if !p.errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "**Plan failed: {} error(s)** in `{}`\n",
+            p.errors.len(),
+            p.file
+        );
+        for e in &p.errors {
+            let at =
+                e.at.as_ref()
+                    .map(|l| format!("`{l}`: "))
+                    .unwrap_or_default();
+            let hint = e
+                .hint
+                .as_ref()
+                .map(|h| format!(" — {h}"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "- {at}{}{hint}", e.message);
+        }
+        out.push('\n');
+        return out;
+    }
+    if p.is_empty() {
+        let _ = writeln!(
+            out,
+            "**No changes.** EC2 matches the YAML ({} resources).\n",
+            p.summary.unchanged
+        );
+    } else {
+        let _ = writeln!(out, "**{}**\n", summary_line(&p.summary));
+    }
+    out
+}
+
+fn callouts(p: &Plan) -> String {
+    let mut out = String::new();
+    let list = |action: Action| -> Vec<String> {
+        p.changes
+            .iter()
+            .filter(|c| c.action == action)
+            .map(|c| {
+                let id = c
+                    .live_id
+                    .as_deref()
+                    .map(|i| format!(" ({i})"))
+                    .unwrap_or_default();
+                let why = c
+                    .reason
+                    .clone()
+                    .or_else(|| {
+                        let fields: Vec<&str> = c
+                            .fields
+                            .iter()
+                            .filter(|f| match action {
+                                Action::Replace => f.effect == crate::plan::Effect::Replace,
+                                _ => f.effect == crate::plan::Effect::Restart,
+                            })
+                            .map(|f| f.field.as_str())
+                            .collect();
+                        (!fields.is_empty()).then(|| format!("because of {}", fields.join(", ")))
+                    })
+                    .map(|r| format!(" — {r}"))
+                    .unwrap_or_default();
+                let blocked = if c.blocked.is_some() {
+                    " **(blocked: protected)**"
+                } else {
+                    ""
+                };
+                format!("- `{}`{id}{why}{blocked}", c.resource)
+            })
+            .collect()
+    };
+    for (action, title, kind) in [
+        (Action::Destroy, "Destroyed", "CAUTION"),
+        (
+            Action::Replace,
+            "Replaced (new resource, then the old one destroyed)",
+            "WARNING",
+        ),
+        (Action::UpdateWithRestart, "Restarted (downtime)", "WARNING"),
+    ] {
+        let items = list(action);
+        if !items.is_empty() {
+            let _ = writeln!(out, "> [!{kind}]\n> **{title}:**");
+            for i in items {
+                let _ = writeln!(out, "> {i}");
+            }
+            out.push('\n');
+        }
+    }
+    let blocked: Vec<_> = p.changes.iter().filter(|c| c.blocked.is_some()).collect();
+    if !blocked.is_empty() {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> **Blocked — apply will refuse this plan:**"
+        );
+        for c in blocked {
+            let _ = writeln!(
+                out,
+                "> - `{}`: {}",
+                c.resource,
+                c.blocked.as_deref().unwrap_or_default()
+            );
+        }
+        out.push('\n');
+    }
+    if !p.warnings.is_empty() {
+        let _ = writeln!(out, "> [!WARNING]\n> **Security:**");
+        for w in &p.warnings {
+            let _ = writeln!(out, "> - `{}`: {}", w.resource, w.message);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn render(p: &Plan, with_diffs: bool) -> String {
+    let mut out = header(p);
+    if !p.errors.is_empty() {
+        return out;
+    }
+    out.push_str(&callouts(p));
+    for c in &p.changes {
+        let id = c
+            .live_id
+            .as_deref()
+            .map(|i| format!(" `{i}`"))
+            .unwrap_or_default();
+        let reason = c
+            .reason
+            .as_deref()
+            .map(|r| format!(" — {r}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "**{} `{}`**{id} — {}{reason}",
+            super::text::symbol(c.action),
+            c.resource,
+            c.action.as_str()
+        );
+        if !with_diffs || c.fields.is_empty() {
+            out.push('\n');
+            continue;
+        }
+        let mut body = String::from("```diff\n");
+        let mut lines = 0;
+        for f in &c.fields {
+            for l in field_lines(f) {
+                body.push_str(&l);
+                body.push('\n');
+                lines += 1;
+            }
+        }
+        body.push_str("```\n");
+        let reasons: Vec<String> = c
+            .fields
+            .iter()
+            .map(|f| format!("- `{}` ({}): {}", f.field, f.effect_word(), f.reason))
+            .collect();
+        if lines > FOLD_LINES {
+            let _ = writeln!(
+                out,
+                "<details><summary>{lines} changed lines</summary>\n\n{body}\n</details>\n"
+            );
+        } else {
+            let _ = writeln!(out, "\n{body}");
+        }
+        let _ = writeln!(out, "{}\n", reasons.join("\n"));
+    }
+    if !with_diffs {
+        let _ = writeln!(
+            out,
+            "_Per-resource diffs are left out to fit GitHub's comment limit: the full plan is in the job summary._\n"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<sub>Fingerprint `{}` · `{}`</sub>",
+        p.fingerprint, p.file
+    );
+    out
+}

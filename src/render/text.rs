@@ -1,0 +1,186 @@
+//! The plan for a terminal: Terraform-like symbols, colour only when asked
+//! (the caller decides: a TTY and no `NO_COLOR`).
+
+use std::fmt::Write as _;
+
+use super::diff::field_lines;
+use super::summary_line;
+use crate::plan::{Action, Plan};
+
+struct Paint(bool);
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn action(&self, a: Action, s: &str) -> String {
+        let code = match a {
+            Action::Create => "32",
+            Action::Update => "33",
+            Action::UpdateWithRestart => "33;1",
+            Action::Replace => "35;1",
+            Action::Destroy => "31;1",
+            Action::NoOp => "0",
+        };
+        self.wrap(code, s)
+    }
+}
+
+/// The symbol of an action (`+`, `~`, `-/+`, `-`).
+pub fn symbol(a: Action) -> &'static str {
+    match a {
+        Action::Create => "+",
+        Action::Update => "~",
+        Action::UpdateWithRestart => "~!",
+        Action::Replace => "-/+",
+        Action::Destroy => "-",
+        Action::NoOp => " ",
+    }
+}
+
+/// Renders one plan as terminal text.
+pub fn plan(p: &Plan, color: bool) -> String {
+    let paint = Paint(color);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        paint.wrap(
+            "1",
+            &format!("Stack {} ({}) — {}", p.stack, p.region, p.file)
+        )
+    );
+    if !p.errors.is_empty() {
+        for e in &p.errors {
+            let at = e.at.as_ref().map(|l| format!("{l}: ")).unwrap_or_default();
+            let _ = writeln!(out, "  {}{at}{}", paint.wrap("31;1", "error: "), e.message);
+            if let Some(h) = &e.hint {
+                let _ = writeln!(out, "      hint: {h}");
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\nThe plan cannot be applied until these errors are fixed."
+        );
+        return out;
+    }
+    if p.is_empty() {
+        let _ = writeln!(
+            out,
+            "  No changes: EC2 matches the YAML ({} resources).",
+            p.summary.unchanged
+        );
+        let _ = writeln!(out, "Fingerprint: {}", p.fingerprint);
+        return out;
+    }
+    for c in &p.changes {
+        let id = c
+            .live_id
+            .as_deref()
+            .map(|i| format!(" ({i})"))
+            .unwrap_or_default();
+        let head = format!("{:>3} {}{id}", symbol(c.action), c.resource);
+        let _ = write!(
+            out,
+            "{}  {}",
+            paint.action(c.action, &head),
+            c.action.as_str()
+        );
+        if let Some(r) = &c.reason {
+            let _ = write!(out, ": {r}");
+        }
+        out.push('\n');
+        if let Some(b) = &c.blocked {
+            let _ = writeln!(out, "      {} {b}", paint.wrap("31;1", "BLOCKED:"));
+        }
+        for f in &c.fields {
+            for line in field_lines(f) {
+                let colored = match line.chars().next() {
+                    Some('-') => paint.wrap("31", &line),
+                    Some('+') => paint.wrap("32", &line),
+                    _ => line.clone(),
+                };
+                let _ = writeln!(out, "      {colored}");
+            }
+            let _ = writeln!(out, "        ({}: {})", f.effect_word(), f.reason);
+        }
+    }
+    for w in &p.warnings {
+        let _ = writeln!(
+            out,
+            "{} {}: {}",
+            paint.wrap("33;1", "warning:"),
+            w.resource,
+            w.message
+        );
+    }
+    let _ = writeln!(out, "\n{}", paint.wrap("1", &summary_line(&p.summary)));
+    let _ = writeln!(out, "Fingerprint: {}", p.fingerprint);
+    out
+}
+
+/// Why `apply --plan` refuses: the live state moved since the reviewed plan
+/// was made. Lists each resource whose planned change differs.
+pub fn plan_changed(reviewed: &Plan, fresh: &Plan) -> String {
+    use std::collections::BTreeMap;
+    let key = |c: &crate::plan::Change| (c.resource.to_string(), c.live_id.clone());
+    let old: BTreeMap<_, _> = reviewed.changes.iter().map(|c| (key(c), c)).collect();
+    let new: BTreeMap<_, _> = fresh.changes.iter().map(|c| (key(c), c)).collect();
+    let mut out = format!(
+        "error: stack {}: the plan changed since it was reviewed (fingerprint {} → {}); nothing was applied.\n\
+         EC2 or the YAML moved after review. Differences:\n",
+        fresh.stack, reviewed.fingerprint, fresh.fingerprint
+    );
+    let describe = |c: &crate::plan::Change| {
+        let fields: Vec<&str> = c.fields.iter().map(|f| f.field.as_str()).collect();
+        if fields.is_empty() {
+            c.action.as_str().to_string()
+        } else {
+            format!("{} ({})", c.action.as_str(), fields.join(", "))
+        }
+    };
+    for (k, c) in &old {
+        match new.get(k) {
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  {}: reviewed {}, now nothing to do",
+                    k.0,
+                    describe(c)
+                );
+            }
+            Some(n) if n != c => {
+                let _ = writeln!(
+                    out,
+                    "  {}: reviewed {}, now {}",
+                    k.0,
+                    describe(c),
+                    describe(n)
+                );
+            }
+            _ => {}
+        }
+    }
+    for (k, c) in &new {
+        if !old.contains_key(k) {
+            let _ = writeln!(
+                out,
+                "  {}: not in the reviewed plan, now {}",
+                k.0,
+                describe(c)
+            );
+        }
+    }
+    if reviewed.errors != fresh.errors {
+        let _ = writeln!(out, "  the plan's errors differ");
+    }
+    let _ = writeln!(
+        out,
+        "Review the new plan (`ec2-gitops plan`) and apply that one."
+    );
+    out
+}
