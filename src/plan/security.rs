@@ -46,13 +46,13 @@ pub fn admin_port_warnings(desired: &Desired, changes: &[Change]) -> Vec<Warning
         let Some(g) = desired.security_groups.get(&c.resource.name) else {
             continue;
         };
-        let before: Vec<String> = c
-            .fields
-            .iter()
-            .find(|f| f.field == "ingress")
-            .map(|f| f.before.lines())
-            .unwrap_or_default();
+        let ingress = c.fields.iter().find(|f| f.field == "ingress");
         let created = c.action == Action::Create || c.action == Action::Replace;
+        if !created && ingress.is_none() {
+            // Its ingress rules stay as they are: none of them is new.
+            continue;
+        }
+        let before: Vec<String> = ingress.map(|f| f.before.lines()).unwrap_or_default();
         for rule in g.ingress.iter().filter(|r| is_internet(&r.peer)) {
             let new = created || !before.contains(&rule.to_string());
             let ports = admin_ports(rule);
