@@ -627,14 +627,15 @@ impl<'a> Planner<'a> {
                 out.insert(c.resource.name.clone(), id.clone());
             }
         }
-        // No-op instances are not in `changes`: take them from live.
+        // No-op instances are not in `changes`: take them from live. (A kept
+        // instance may share its name with a destroyed duplicate: match ids.)
         for i in &self.live().instances {
             if self.desired().instances.contains_key(&i.name)
                 && !replaced.contains(i.name.as_str())
                 && !self
                     .changes
                     .iter()
-                    .any(|c| c.resource.kind == Kind::Instance && c.resource.name == i.name)
+                    .any(|c| c.resource.kind == Kind::Instance && c.live_id.as_ref() == Some(&i.id))
             {
                 out.insert(i.name.clone(), i.id.clone());
             }

@@ -416,10 +416,9 @@ pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
             live.instances
                 .iter()
                 .filter(|i| {
-                    !plan
-                        .changes
-                        .iter()
-                        .any(|c| c.resource.kind == Kind::Instance && c.resource.name == i.name)
+                    !plan.changes.iter().any(|c| {
+                        c.resource.kind == Kind::Instance && c.live_id.as_ref() == Some(&i.id)
+                    })
                 })
                 .map(|i| (i.name.clone(), i.id.clone())),
         )
