@@ -476,7 +476,7 @@ pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
                 client_token: client_token(&[
                     stack,
                     &c.resource.tag_value(),
-                    &format!("{spec:?}"),
+                    &format!("{:?}", unlocated_instance(spec)),
                     &terminated,
                     &replaced,
                 ]),
@@ -513,7 +513,7 @@ pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
                 client_token: client_token(&[
                     stack,
                     &c.resource.tag_value(),
-                    &format!("{spec:?}"),
+                    &format!("{:?}", unlocated_volume(spec)),
                     &format!("{instance:?}"),
                 ]),
                 instance,
@@ -629,6 +629,23 @@ pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
         );
     }
     b.steps
+}
+
+/// The configuration of an instance without where it is written: moving it
+/// in the file, or naming the file another way, changes no client token.
+fn unlocated_instance(spec: &model::InstanceSpec) -> model::InstanceSpec {
+    model::InstanceSpec {
+        at: model::Location::default(),
+        ..spec.clone()
+    }
+}
+
+/// [`unlocated_instance`] for a volume.
+fn unlocated_volume(spec: &model::VolumeSpec) -> model::VolumeSpec {
+    model::VolumeSpec {
+        at: model::Location::default(),
+        ..spec.clone()
+    }
 }
 
 fn instance_update(
