@@ -33,14 +33,94 @@ pub fn plan(p: &Plan, limit: usize) -> String {
     if short.len() <= limit {
         return short;
     }
-    // Even the resource list is too long: keep summary and callouts.
-    let mut s = header(p);
-    s.push_str(&callouts(p));
-    s.push_str(&format!(
+    // Even the resource list is too long: keep summary and callouts, as
+    // names only when the callouts themselves are too long.
+    let footer = format!(
         "\n_{} changed resources are not listed here: the full plan is in the job summary._\n",
         p.changes.len()
-    ));
+    );
+    let mut s = header(p);
+    let full_callouts = callouts(p);
+    if s.len() + full_callouts.len() + footer.len() <= limit {
+        s.push_str(&full_callouts);
+    } else {
+        let budget = limit.saturating_sub(s.len() + footer.len());
+        s.push_str(&compact_callouts(p, budget));
+    }
+    s.push_str(&footer);
     s
+}
+
+/// The callouts as lists of names, as many as fit in `budget` bytes, the rest
+/// counted: destroys first, then replacements, blocked changes and restarts.
+fn compact_callouts(p: &Plan, budget: usize) -> String {
+    let names = |keep: &dyn Fn(&crate::plan::Change) -> bool| -> Vec<String> {
+        p.changes
+            .iter()
+            .filter(|c| keep(c))
+            .map(|c| format!("`{}`", c.resource))
+            .collect()
+    };
+    let sections = [
+        (
+            "CAUTION",
+            "Destroyed",
+            names(&|c| c.action == Action::Destroy),
+        ),
+        (
+            "WARNING",
+            "Replaced (new resource, then the old one destroyed)",
+            names(&|c| c.action == Action::Replace),
+        ),
+        (
+            "CAUTION",
+            "Blocked — apply will refuse this plan",
+            names(&|c| c.blocked.is_some()),
+        ),
+        (
+            "WARNING",
+            "Restarted (downtime)",
+            names(&|c| c.action == Action::UpdateWithRestart),
+        ),
+    ];
+    // Room kept for a section's `, and N more` and its blank line.
+    const TAIL: usize = 32;
+    let mut out = String::new();
+    for (kind, title, names) in sections {
+        if names.is_empty() {
+            continue;
+        }
+        let mut line = format!("> [!{kind}]\n> **{title} ({}):** ", names.len());
+        let mut shown = 0;
+        for n in &names {
+            let sep = if shown == 0 { "" } else { ", " };
+            if out.len() + line.len() + sep.len() + n.len() + TAIL > budget {
+                break;
+            }
+            line.push_str(sep);
+            line.push_str(n);
+            shown += 1;
+        }
+        if shown < names.len() {
+            let sep = if shown == 0 { "" } else { ", " };
+            let _ = write!(line, "{sep}and {} more", names.len() - shown);
+        }
+        line.push_str("\n\n");
+        if out.len() + line.len() > budget {
+            break;
+        }
+        out.push_str(&line);
+    }
+    if !p.warnings.is_empty() {
+        let line = format!(
+            "> [!WARNING]\n> **Security:** {} warning(s), listed in the job summary.\n\n",
+            p.warnings.len()
+        );
+        if out.len() + line.len() <= budget {
+            out.push_str(&line);
+        }
+    }
+    out
 }
 
 fn header(p: &Plan) -> String {
