@@ -93,10 +93,9 @@ impl Value {
             Value::Text(s) => vec![s.clone()],
             Value::List(v) => v.clone(),
             Value::Digest { sha256, bytes } => {
-                vec![format!(
-                    "(sensitive: {bytes} bytes, sha256 {})",
-                    &sha256[..12]
-                )]
+                // A live digest comes from a tag anyone can edit: any length.
+                let short = sha256.get(..12).unwrap_or(sha256);
+                vec![format!("(sensitive: {bytes} bytes, sha256 {short})")]
             }
         }
     }
