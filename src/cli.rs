@@ -11,10 +11,10 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::ec2::{Ec2, Progress, StepResult};
-use crate::model::{Desired, Live, Region};
+use crate::model::Desired;
+use crate::plan::Plan;
 use crate::plan::steps::Step;
-use crate::plan::{self, Inputs, Plan};
-use crate::{config, render, workspace};
+use crate::{app, config, render, workspace};
 
 /// Exit code: success, no changes.
 const EXIT_OK: u8 = 0;
@@ -159,7 +159,8 @@ async fn run(cli: Cli) -> Result<u8> {
             };
             let mut plans = Vec::new();
             for desired in &stacks {
-                let (plan, _, _) = plan_stack(desired).await?;
+                let ec2 = Ec2::connect(&desired.region).await;
+                let (plan, _, _) = app::plan(&ec2, desired).await?;
                 plans.push(plan);
             }
             let rendered = match format {
@@ -228,46 +229,6 @@ fn load(paths: &[String], github_annotations: bool) -> Result<Option<Vec<Desired
     }
 }
 
-/// Reads the live state of a stack and plans it.
-pub async fn plan_stack(desired: &Desired) -> Result<(Plan, Live, Region)> {
-    let ec2 = Ec2::connect(&desired.region).await;
-    plan_with(&ec2, desired).await
-}
-
-/// Plans a stack with a given connection (tests pass one aimed at moto).
-pub async fn plan_with(ec2: &Ec2, desired: &Desired) -> Result<(Plan, Live, Region)> {
-    let mut images: Vec<String> = desired
-        .instances
-        .values()
-        .map(|i| i.image.clone())
-        .collect();
-    images.sort();
-    images.dedup();
-    let mut subnets: Vec<String> = desired
-        .instances
-        .values()
-        .filter_map(|i| i.subnet.clone())
-        .collect();
-    subnets.sort();
-    subnets.dedup();
-    let (live, region) = tokio::try_join!(
-        ec2.read_live(&desired.stack),
-        ec2.read_region(images, subnets)
-    )
-    .with_context(|| {
-        format!(
-            "cannot read stack {} from EC2 in {}",
-            desired.stack, desired.region
-        )
-    })?;
-    let plan = plan::compute(&Inputs {
-        desired,
-        live: &live,
-        region: &region,
-    });
-    Ok((plan, live, region))
-}
-
 fn read_plan_file(path: &PathBuf) -> Result<Vec<Plan>> {
     #[derive(serde::Deserialize)]
     struct File {
@@ -290,7 +251,7 @@ async fn apply_stack(
     reviewed: Option<&[Plan]>,
 ) -> Result<u8> {
     let ec2 = Ec2::connect(&desired.region).await;
-    let (fresh, live, region) = plan_with(&ec2, desired).await?;
+    let (fresh, live, region) = app::plan(&ec2, desired).await?;
     let out = std::io::stdout();
     if let Some(reviewed) = reviewed {
         let Some(old) = reviewed
@@ -324,17 +285,9 @@ async fn apply_stack(
         eprintln!("Apply cancelled: nothing was changed.");
         return Ok(EXIT_ERROR);
     }
-    let steps = plan::steps::steps(
-        &fresh,
-        &Inputs {
-            desired,
-            live: &live,
-            region: &region,
-        },
-    );
     let start = Instant::now();
     let progress = LineProgress::new();
-    let results = crate::ec2::execute(&ec2, &desired.stack, &live, steps, &progress).await;
+    let results = app::apply(&ec2, desired, &fresh, &live, &region, &progress).await;
     progress.clear();
     let mut o = out.lock();
     write!(

@@ -4,6 +4,7 @@
 //! Pure decision code (`config`, `model`, `plan`, `render`) is kept apart from
 //! I/O (`ec2`, `workspace`); `cli` wires them together.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod ec2;

@@ -137,7 +137,7 @@ pub async fn execute(
                 let _permit = semaphore.acquire().await.expect("semaphore open");
                 run.progress.started(&step);
                 let start = Instant::now();
-                let outcome = match run.step(&step).await {
+                let outcome = match Box::pin(run.step(&step)).await {
                     Ok(text) => Outcome::Done(text),
                     Err(e) => Outcome::Failed(e),
                 };
@@ -240,10 +240,9 @@ impl Run<'_> {
                     if let (Some(r), Some(ip)) = (
                         results.get_mut(&index),
                         facts.get(&id).and_then(|f| f.public_ip.clone()),
-                    ) {
-                        if let Outcome::Done(text) = &mut r.outcome {
-                            text.push_str(&format!(", running, public IP {ip}"));
-                        }
+                    ) && let Outcome::Done(text) = &mut r.outcome
+                    {
+                        text.push_str(&format!(", running, public IP {ip}"));
                     }
                 }
             }
@@ -337,9 +336,12 @@ impl Run<'_> {
                 self.record(&step.resource, &id);
                 Ok(format!("imported key pair {key_name} ({id})"))
             }
-            Op::DeleteKeyPair { key_pair_id } => {
+            Op::DeleteKeyPair {
+                key_pair_id,
+                key_name,
+            } => {
                 ec2.call("DeleteKeyPair", false, || {
-                    c.delete_key_pair().key_pair_id(key_pair_id).send()
+                    c.delete_key_pair().key_name(key_name).send()
                 })
                 .await?;
                 Ok(format!("deleted key pair {key_pair_id}"))
@@ -882,7 +884,8 @@ impl Run<'_> {
                 .reservations()
                 .iter()
                 .flat_map(|r| r.instances())
-                .find_map(|i| i.instance_id())
+                .filter_map(|i| i.instance_id())
+                .find(|id| !launch.not_these.iter().any(|n| n == id))
                 .map(str::to_string),
             Err(e) => return Err(e),
         };
@@ -1026,9 +1029,14 @@ impl Run<'_> {
                 ec2.call("ModifyInstanceAttribute", false, || {
                     c.modify_instance_attribute()
                         .instance_id(id)
+                        // The attribute's value is the base64 text of the user
+                        // data (as RunInstances takes it); the SDK encodes the
+                        // blob once more for the wire.
                         .user_data(
                             SecureBlobAttributeValue::builder()
-                                .value(Blob::new(text.as_bytes()))
+                                .value(Blob::new(
+                                    base64::engine::general_purpose::STANDARD.encode(text),
+                                ))
                                 .build(),
                         )
                         .send()

@@ -75,7 +75,8 @@ pub enum Value {
     Digest {
         /// Hex SHA-256 of the value.
         sha256: String,
-        /// Size in bytes.
+        /// Size in bytes; 0 when unknown (of live user data EC2 keeps only
+        /// the digest tag).
         bytes: usize,
     },
 }
@@ -95,7 +96,10 @@ impl Value {
             Value::Digest { sha256, bytes } => {
                 // A live digest comes from a tag anyone can edit: any length.
                 let short = sha256.get(..12).unwrap_or(sha256);
-                vec![format!("(sensitive: {bytes} bytes, sha256 {short})")]
+                vec![match bytes {
+                    0 => format!("(sensitive: sha256 {short})"),
+                    _ => format!("(sensitive: {bytes} bytes, sha256 {short})"),
+                }]
             }
         }
     }
@@ -233,3 +237,6 @@ pub struct Inputs<'a> {
     /// Region facts (images, subnets, VPCs).
     pub region: &'a Region,
 }
+
+#[cfg(test)]
+mod tests;

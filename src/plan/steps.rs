@@ -54,6 +54,9 @@ pub struct Launch {
     pub protect: bool,
     /// Deterministic idempotency token.
     pub client_token: String,
+    /// Instances of this name that existed when the plan was made (the one
+    /// being replaced, duplicates): never adopted as the new one.
+    pub not_these: Vec<String>,
 }
 
 /// Changes to an existing instance.
@@ -96,10 +99,12 @@ pub enum Op {
         /// Tags.
         tags: BTreeMap<String, String>,
     },
-    /// Delete a key pair.
+    /// Delete a key pair (by name: EC2 names are unique per region).
     DeleteKeyPair {
         /// `key-…`.
         key_pair_id: String,
+        /// The EC2 key name.
+        key_name: String,
     },
     /// Create a security group (EC2 adds its default egress rule).
     CreateGroup {
@@ -311,7 +316,10 @@ pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
             let id = c.live_id.clone().expect("replace has a live id");
             needs.push(b.add(
                 c.resource.clone(),
-                Op::DeleteKeyPair { key_pair_id: id },
+                Op::DeleteKeyPair {
+                    key_name: live_key_name(live, &id),
+                    key_pair_id: id,
+                },
                 vec![],
                 true,
             ));
@@ -482,6 +490,12 @@ pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
                 ]),
                 tags,
                 protect: spec.protect,
+                not_these: live
+                    .instances
+                    .iter()
+                    .filter(|i| &i.name == name)
+                    .map(|i| i.id.clone())
+                    .collect(),
             };
             let s = b.add(
                 c.resource.clone(),
@@ -623,7 +637,10 @@ pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
         let key_pair_id = c.live_id.clone().expect("destroyed key pair is live");
         b.add(
             c.resource.clone(),
-            Op::DeleteKeyPair { key_pair_id },
+            Op::DeleteKeyPair {
+                key_name: live_key_name(live, &key_pair_id),
+                key_pair_id,
+            },
             needs,
             true,
         );
@@ -646,6 +663,14 @@ fn unlocated_volume(spec: &model::VolumeSpec) -> model::VolumeSpec {
         at: model::Location::default(),
         ..spec.clone()
     }
+}
+
+fn live_key_name(live: &model::Live, id: &str) -> String {
+    live.key_pairs
+        .iter()
+        .find(|k| k.id == id)
+        .map(|k| k.key_name.clone())
+        .expect("planned key pair is live")
 }
 
 fn instance_update(

@@ -37,3 +37,6 @@ pub fn json(plans: &[Plan]) -> String {
     s.push('\n');
     s
 }
+
+#[cfg(test)]
+mod tests;

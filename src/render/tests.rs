@@ -1,0 +1,668 @@
+//! Snapshots of everything a person reads about a plan or an apply, built
+//! from fixed plan values (no planner, no clock, no EC2).
+
+use std::time::Duration;
+
+use super::markdown::COMMENT_LIMIT;
+use super::{json, markdown, report, summary_line, text};
+use crate::ec2::{Ec2Error, Outcome, StepResult};
+use crate::model::{Kind, Location, ResourceId};
+use crate::plan::steps::{Op, Ref, Step};
+use crate::plan::{
+    Action, Change, Effect, FORMAT_VERSION, FieldChange, Plan, PlanError, Summary, Value, Warning,
+};
+
+// ---------------------------------------------------------------- helpers ---
+
+fn id(kind: Kind, name: &str) -> ResourceId {
+    ResourceId::new(kind, name)
+}
+
+fn text_value(s: &str) -> Value {
+    Value::Text(s.into())
+}
+
+fn list(items: &[&str]) -> Value {
+    Value::List(items.iter().map(|s| s.to_string()).collect())
+}
+
+fn field(name: &str, before: Value, after: Value, effect: Effect, reason: &str) -> FieldChange {
+    FieldChange {
+        field: name.into(),
+        before,
+        after,
+        effect,
+        reason: reason.into(),
+    }
+}
+
+fn change(resource: ResourceId, action: Action, live_id: Option<&str>) -> Change {
+    Change {
+        resource,
+        action,
+        live_id: live_id.map(String::from),
+        fields: vec![],
+        reason: None,
+        blocked: None,
+    }
+}
+
+fn plan(changes: Vec<Change>, warnings: Vec<Warning>, errors: Vec<PlanError>) -> Plan {
+    let mut summary = Summary {
+        unchanged: 4,
+        ..Summary::default()
+    };
+    for c in &changes {
+        summary.blocked += usize::from(c.blocked.is_some());
+        match c.action {
+            Action::NoOp => {}
+            Action::Create => summary.create += 1,
+            Action::Update => summary.update += 1,
+            Action::UpdateWithRestart => {
+                summary.update += 1;
+                summary.restart += 1;
+            }
+            Action::Replace => summary.replace += 1,
+            Action::Destroy => summary.destroy += 1,
+        }
+    }
+    Plan {
+        format_version: FORMAT_VERSION,
+        stack: "web".into(),
+        region: "us-east-1".into(),
+        file: "infra/web.yaml".into(),
+        fingerprint: "0123456789abcdef".into(),
+        summary,
+        changes,
+        warnings,
+        errors,
+    }
+}
+
+/// A plan with every action kind, a warning, a blocked replace, a short and
+/// a long (folded) list diff, and user data shown by digest.
+fn full_plan() -> Plan {
+    let mut rules: Vec<String> = (0..12)
+        .map(|i| format!("tcp {} 10.0.{i}.0/24", 8000 + i))
+        .collect();
+    rules.sort();
+    let before: Vec<&str> = rules.iter().map(String::as_str).collect();
+    let mut after_rules = rules.clone();
+    after_rules.retain(|r| !r.starts_with("tcp 8003 "));
+    after_rules.push("tcp 22 0.0.0.0/0".into());
+    after_rules.push("tcp 443 0.0.0.0/0".into());
+    after_rules.sort();
+    let after: Vec<&str> = after_rules.iter().map(String::as_str).collect();
+
+    let mut api = change(
+        id(Kind::SecurityGroup, "api"),
+        Action::Update,
+        Some("sg-0api"),
+    );
+    api.fields = vec![
+        field(
+            "ingress",
+            list(&before),
+            list(&after),
+            Effect::InPlace,
+            "rules are authorized and revoked in place",
+        ),
+        field(
+            "egress",
+            list(&["all all 0.0.0.0/0"]),
+            list(&["tcp 443 0.0.0.0/0", "udp 53 10.0.0.2/32"]),
+            Effect::InPlace,
+            "rules are authorized and revoked in place",
+        ),
+    ];
+    let mut web_sg = change(
+        id(Kind::SecurityGroup, "web"),
+        Action::Update,
+        Some("sg-0web"),
+    );
+    web_sg.fields = vec![field(
+        "ingress",
+        list(&["tcp 80 0.0.0.0/0"]),
+        list(&["tcp 443 0.0.0.0/0", "tcp 80 0.0.0.0/0"]),
+        Effect::InPlace,
+        "rules are authorized and revoked in place",
+    )];
+    let mut db = change(id(Kind::Instance, "db-1"), Action::Replace, Some("i-0db1"));
+    db.fields = vec![field(
+        "image",
+        text_value("ami-0aaa"),
+        text_value("ami-0bbb"),
+        Effect::Replace,
+        "an instance boots from its image once: a new image needs a new instance",
+    )];
+    db.blocked = Some(
+        "protected: `protect: true` forbids replacing this resource; revert the change or set `protect: false` first"
+            .into(),
+    );
+    let mut web1 = change(
+        id(Kind::Instance, "web-1"),
+        Action::UpdateWithRestart,
+        Some("i-0web1"),
+    );
+    web1.fields = vec![
+        field(
+            "type",
+            text_value("t3.micro"),
+            text_value("t3.small"),
+            Effect::Restart,
+            "EC2 changes the instance type only while the instance is stopped",
+        ),
+        field(
+            "user_data",
+            Value::Digest {
+                sha256: "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef".into(),
+                bytes: 0,
+            },
+            Value::Digest {
+                sha256: "b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae4944c".into(),
+                bytes: 412,
+            },
+            Effect::Restart,
+            "EC2 changes user data only while the instance is stopped (cloud-init runs it again only if it is written to)",
+        ),
+        field(
+            "tags",
+            list(&["role=web"]),
+            list(&["env=prod", "role=web"]),
+            Effect::InPlace,
+            "tags change in place",
+        ),
+    ];
+    let mut web2 = change(
+        id(Kind::Instance, "web-2"),
+        Action::Replace,
+        Some("i-0web2"),
+    );
+    web2.fields = vec![
+        field(
+            "subnet",
+            text_value("subnet-0a"),
+            text_value("subnet-0b"),
+            Effect::Replace,
+            "an instance cannot move to another subnet",
+        ),
+        field(
+            "protect",
+            text_value("false"),
+            text_value("true"),
+            Effect::InPlace,
+            "termination protection is switched in place",
+        ),
+    ];
+    let mut eip = change(
+        id(Kind::ElasticIp, "web-ip"),
+        Action::Update,
+        Some("eipalloc-0a"),
+    );
+    eip.fields = vec![field(
+        "instance",
+        Value::None,
+        text_value("web-2 (new)"),
+        Effect::InPlace,
+        "the address is re-associated in place (its IP is kept)",
+    )];
+    let mut old = change(
+        id(Kind::Instance, "old-1"),
+        Action::Destroy,
+        Some("i-0old1"),
+    );
+    old.reason = Some("no longer in the YAML".into());
+    let mut data = change(
+        id(Kind::Volume, "old-1/data"),
+        Action::Destroy,
+        Some("vol-0data"),
+    );
+    data.reason = Some("no longer in the YAML: its data is deleted".into());
+    plan(
+        vec![
+            change(id(Kind::KeyPair, "deploy"), Action::Create, None),
+            api,
+            web_sg,
+            db,
+            web1,
+            web2,
+            change(id(Kind::Instance, "web-3"), Action::Create, None),
+            eip,
+            old,
+            data,
+        ],
+        vec![Warning {
+            resource: id(Kind::SecurityGroup, "api"),
+            message: "`tcp 22 0.0.0.0/0` opens 22 (SSH) to the whole internet; restrict `cidr` to your admin network or use a bastion group with `from:`".into(),
+        }],
+        vec![],
+    )
+}
+
+fn empty_plan() -> Plan {
+    let mut p = plan(vec![], vec![], vec![]);
+    p.fingerprint = "fedcba9876543210".into();
+    p
+}
+
+fn error_plan() -> Plan {
+    plan(
+        vec![],
+        vec![],
+        vec![
+            PlanError {
+                resource: id(Kind::Instance, "web-1"),
+                at: Some(Location {
+                    file: "infra/web.yaml".into(),
+                    line: 31,
+                    column: 5,
+                }),
+                message: "image ami-0nope does not exist in us-east-1 (or is not visible to this account)".into(),
+                hint: Some("AMI ids differ per region: look the image up in this region".into()),
+            },
+            PlanError {
+                resource: id(Kind::Volume, "db-1/data"),
+                at: None,
+                message: "volume db-1/data cannot shrink from 100 GiB to 50 GiB".into(),
+                hint: None,
+            },
+        ],
+    )
+}
+
+// ---------------------------------------------------------- terminal text ---
+
+#[test]
+fn summary_line_counts_restarts_and_blocked() {
+    assert_eq!(
+        summary_line(&full_plan().summary),
+        "Plan: 2 to create, 4 to update (1 restart), 2 to replace, 2 to destroy, 1 blocked"
+    );
+    assert_eq!(
+        summary_line(&Summary::default()),
+        "Plan: 0 to create, 0 to update, 0 to replace, 0 to destroy"
+    );
+}
+
+#[test]
+fn text_plan() {
+    insta::assert_snapshot!(text::plan(&full_plan(), false));
+}
+
+#[test]
+fn text_plan_without_changes() {
+    insta::assert_snapshot!(text::plan(&empty_plan(), false));
+}
+
+#[test]
+fn text_plan_with_errors() {
+    insta::assert_snapshot!(text::plan(&error_plan(), false));
+}
+
+#[test]
+fn text_plan_in_colour() {
+    let p = plan(
+        full_plan()
+            .changes
+            .into_iter()
+            .filter(|c| c.resource.name != "api")
+            .collect(),
+        vec![],
+        vec![],
+    );
+    let out = text::plan(&p, true);
+    assert!(out.contains("\x1b[31;1m"));
+    // The escapes made visible, so the snapshot is readable.
+    insta::assert_snapshot!(out.replace('\x1b', "␛"));
+    let plain = text::plan(&p, false);
+    assert!(!plain.contains('\x1b'));
+}
+
+#[test]
+fn text_plan_changed_since_review() {
+    let reviewed = full_plan();
+    let mut fresh = full_plan();
+    fresh.fingerprint = "aaaabbbbccccdddd".into();
+    // web-1's type was changed by hand to what the YAML wants: no restart.
+    let web1 = fresh
+        .changes
+        .iter_mut()
+        .find(|c| c.resource.name == "web-1")
+        .unwrap();
+    web1.fields.retain(|f| f.field != "type");
+    web1.action = Action::UpdateWithRestart;
+    // old-1 was terminated by hand; a new orphan appeared.
+    fresh.changes.retain(|c| c.resource.name != "old-1");
+    let mut stray = change(
+        id(Kind::Instance, "stray-1"),
+        Action::Destroy,
+        Some("i-0stray"),
+    );
+    stray.reason = Some("no longer in the YAML".into());
+    fresh.changes.push(stray);
+    insta::assert_snapshot!(text::plan_changed(&reviewed, &fresh));
+}
+
+// --------------------------------------------------------------- markdown ---
+
+#[test]
+fn markdown_plan() {
+    let out = markdown::plan(&full_plan(), COMMENT_LIMIT);
+    assert!(out.starts_with(&markdown::marker(&full_plan())));
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn markdown_plan_without_changes() {
+    insta::assert_snapshot!(markdown::plan(&empty_plan(), COMMENT_LIMIT));
+}
+
+#[test]
+fn markdown_plan_with_errors() {
+    insta::assert_snapshot!(markdown::plan(&error_plan(), COMMENT_LIMIT));
+}
+
+#[test]
+fn markdown_marker_carries_the_fingerprint() {
+    assert_eq!(
+        markdown::marker(&full_plan()),
+        "<!-- ec2-gitops:plan stack=web region=us-east-1 fingerprint=0123456789abcdef -->"
+    );
+}
+
+/// `n` instances: every fifth replaced, every fifth destroyed, the others
+/// updated with a restart and a few tags.
+fn big_plan(n: usize) -> Plan {
+    let changes = (1..=n)
+        .map(|i| {
+            let name = format!("app-{i:04}");
+            let live = format!("i-0{i:016x}");
+            match i % 5 {
+                0 => {
+                    let mut c = change(id(Kind::Instance, &name), Action::Replace, Some(&live));
+                    c.fields = vec![field(
+                        "image",
+                        text_value("ami-0aaaaaaaaaaaaaaaa"),
+                        text_value("ami-0bbbbbbbbbbbbbbbb"),
+                        Effect::Replace,
+                        "an instance boots from its image once: a new image needs a new instance",
+                    )];
+                    c
+                }
+                1 => {
+                    let mut c = change(id(Kind::Instance, &name), Action::Destroy, Some(&live));
+                    c.reason = Some("no longer in the YAML".into());
+                    c
+                }
+                _ => {
+                    let mut c = change(
+                        id(Kind::Instance, &name),
+                        Action::UpdateWithRestart,
+                        Some(&live),
+                    );
+                    c.fields = vec![
+                        field(
+                            "type",
+                            text_value("t3.micro"),
+                            text_value("t3.large"),
+                            Effect::Restart,
+                            "EC2 changes the instance type only while the instance is stopped",
+                        ),
+                        field(
+                            "tags",
+                            list(&["role=app", "team=a"]),
+                            list(&["env=prod", "role=app", "team=b"]),
+                            Effect::InPlace,
+                            "tags change in place",
+                        ),
+                    ];
+                    c
+                }
+            }
+        })
+        .collect();
+    plan(changes, vec![], vec![])
+}
+
+fn assert_fits_with_callouts(p: &Plan) {
+    let out = markdown::plan(p, COMMENT_LIMIT);
+    assert!(
+        out.chars().count() <= COMMENT_LIMIT,
+        "{} characters",
+        out.chars().count()
+    );
+    assert!(out.starts_with(&markdown::marker(p)));
+    assert!(out.contains(&summary_line(&p.summary)));
+    for c in &p.changes {
+        if matches!(c.action, Action::Destroy | Action::Replace) {
+            assert!(
+                out.contains(&format!("`{}`", c.resource)),
+                "{} missing",
+                c.resource
+            );
+        }
+    }
+}
+
+#[test]
+fn markdown_of_a_2000_instance_plan_fits_in_a_comment() {
+    let p = big_plan(2000);
+    assert_fits_with_callouts(&p);
+    let out = markdown::plan(&p, COMMENT_LIMIT);
+    assert!(out.contains("job summary"), "says where the rest is");
+}
+
+#[test]
+fn markdown_of_2000_destroys_fits_in_a_comment() {
+    let changes = (1..=2000)
+        .map(|i| {
+            let mut c = change(
+                id(Kind::Instance, &format!("app-{i:04}")),
+                Action::Destroy,
+                Some(&format!("i-0{i:016x}")),
+            );
+            c.reason = Some("no longer in the YAML".into());
+            c
+        })
+        .collect();
+    assert_fits_with_callouts(&plan(changes, vec![], vec![]));
+}
+
+#[test]
+fn markdown_never_exceeds_the_limit() {
+    // More destroys than any comment can name: the limit still holds and the
+    // summary and marker stay.
+    let changes = (1..=20_000)
+        .map(|i| {
+            let mut c = change(
+                id(Kind::Instance, &format!("app-{i:05}")),
+                Action::Destroy,
+                Some(&format!("i-0{i:016x}")),
+            );
+            c.reason = Some("no longer in the YAML".into());
+            c
+        })
+        .collect();
+    let p = plan(changes, vec![], vec![]);
+    let out = markdown::plan(&p, COMMENT_LIMIT);
+    assert!(
+        out.chars().count() <= COMMENT_LIMIT,
+        "{}",
+        out.chars().count()
+    );
+    assert!(out.starts_with(&markdown::marker(&p)));
+    assert!(out.contains(&summary_line(&p.summary)));
+    assert!(out.contains("job summary"));
+}
+
+// ------------------------------------------------------------------- json ---
+
+#[test]
+fn json_plan() {
+    let out = json(&[full_plan(), error_plan()]);
+    // Round-trips: what `apply --plan` reads back is what was written.
+    let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let plans: Vec<Plan> = serde_json::from_value(back["plans"].clone()).unwrap();
+    assert_eq!(plans, [full_plan(), error_plan()]);
+    insta::assert_snapshot!(out);
+}
+
+// ----------------------------------------------------------------- report ---
+
+fn step(index: usize, resource: ResourceId, op: Op, needs: Vec<usize>) -> Step {
+    let destroys = matches!(op, Op::TerminateInstance { .. } | Op::DeleteGroup { .. });
+    Step {
+        index,
+        resource,
+        op,
+        needs,
+        destroys,
+    }
+}
+
+fn results(failed: bool) -> Vec<StepResult> {
+    let group = step(
+        0,
+        id(Kind::SecurityGroup, "web"),
+        Op::SetRules {
+            group: Ref::Existing("sg-0web".into()),
+            authorize_ingress: vec![],
+            revoke_ingress: vec![],
+            authorize_egress: vec![],
+            revoke_egress: vec![],
+        },
+        vec![],
+    );
+    let update = step(
+        1,
+        id(Kind::Instance, "web-1"),
+        Op::UpdateInstance {
+            instance_id: "i-0web1".into(),
+            update: Box::default(),
+        },
+        vec![0],
+    );
+    let volume = step(
+        2,
+        id(Kind::Volume, "web-1/data"),
+        Op::UpdateVolume {
+            volume_id: "vol-0data".into(),
+            modify: Some((200, "gp3".into())),
+            detach: None,
+            attach: None,
+        },
+        vec![1],
+    );
+    let terminate = step(
+        3,
+        id(Kind::Instance, "old-1"),
+        Op::TerminateInstance {
+            instance_id: "i-0old1".into(),
+        },
+        vec![0, 1, 2],
+    );
+    let done = |step: Step, what: &str, ms: u64| StepResult {
+        step,
+        outcome: Outcome::Done(what.into()),
+        elapsed: Duration::from_millis(ms),
+    };
+    if !failed {
+        return vec![
+            done(group, "authorized 1 rule, revoked 0", 310),
+            done(update, "i-0web1 stopped, type t3.small, started", 48_250),
+            done(volume, "vol-0data modifying to 200 GiB gp3", 820),
+            done(terminate, "i-0old1 terminated", 15_040),
+        ];
+    }
+    vec![
+        done(group, "authorized 1 rule, revoked 0", 310),
+        StepResult {
+            step: update,
+            outcome: Outcome::Failed(Ec2Error {
+                action: "ModifyInstanceAttribute",
+                code: "InsufficientInstanceCapacity".into(),
+                message: "We currently do not have sufficient t3.small capacity in us-east-1a."
+                    .into(),
+            }),
+            elapsed: Duration::from_millis(2_400),
+        },
+        StepResult {
+            step: volume,
+            outcome: Outcome::Skipped("needs instance.web-1, which failed".into()),
+            elapsed: Duration::ZERO,
+        },
+        StepResult {
+            step: terminate,
+            outcome: Outcome::Skipped("needs instance.web-1, which failed".into()),
+            elapsed: Duration::ZERO,
+        },
+    ]
+}
+
+#[test]
+fn report_all_done() {
+    let r = results(false);
+    assert_eq!(
+        report::tally(&r),
+        report::Tally {
+            done: 4,
+            failed: 0,
+            skipped: 0
+        }
+    );
+    insta::assert_snapshot!(report::text("web", &r, 64.4));
+}
+
+#[test]
+fn report_with_failed_and_skipped_steps() {
+    let r = results(true);
+    assert_eq!(
+        report::tally(&r),
+        report::Tally {
+            done: 1,
+            failed: 1,
+            skipped: 2
+        }
+    );
+    insta::assert_snapshot!(report::text("web", &r, 3.2));
+}
+
+#[test]
+fn step_lines() {
+    let r = results(true);
+    let lines: Vec<String> = r.iter().map(report::step_line).collect();
+    assert_eq!(
+        lines,
+        [
+            "  done     security_group.web: authorized 1 rule, revoked 0 (0.3s)",
+            "  FAILED   instance.web-1: ModifyInstanceAttribute failed: InsufficientInstanceCapacity: We currently do not have sufficient t3.small capacity in us-east-1a.",
+            "  skipped  volume.web-1/data: needs instance.web-1, which failed",
+            "  skipped  instance.old-1: needs instance.web-1, which failed",
+        ]
+    );
+}
+
+#[test]
+fn a_hand_edited_digest_tag_does_not_break_rendering() {
+    let mut c = change(
+        id(Kind::Instance, "web-1"),
+        Action::UpdateWithRestart,
+        Some("i-0web1"),
+    );
+    c.fields = vec![field(
+        "user_data",
+        Value::Digest {
+            sha256: "é-edited".into(),
+            bytes: 0,
+        },
+        Value::Digest {
+            sha256: "b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae4944c".into(),
+            bytes: 412,
+        },
+        Effect::Restart,
+        "EC2 changes user data only while the instance is stopped",
+    )];
+    let p = plan(vec![c], vec![], vec![]);
+    assert!(text::plan(&p, false).contains("sha256 é-edited)"));
+    assert!(markdown::plan(&p, COMMENT_LIMIT).contains("sha256 b5bb9d8014a0)"));
+}
