@@ -273,8 +273,10 @@ fn render(p: &Plan, with_diffs: bool) -> String {
         }
         let mut body = String::from("```diff\n");
         let mut lines = 0;
+        let mut changed = 0;
         for f in &c.fields {
             for l in field_lines(f) {
+                changed += usize::from(l.starts_with(['+', '-']));
                 body.push_str(&l);
                 body.push('\n');
                 lines += 1;
@@ -289,7 +291,7 @@ fn render(p: &Plan, with_diffs: bool) -> String {
         if lines > FOLD_LINES {
             let _ = writeln!(
                 out,
-                "<details><summary>{lines} changed lines</summary>\n\n{body}\n</details>\n"
+                "<details><summary>{changed} changed lines</summary>\n\n{body}\n</details>\n"
             );
         } else {
             let _ = writeln!(out, "\n{body}");
