@@ -3,5 +3,6 @@
 
 mod support;
 
+mod cli_help;
 mod engine;
 mod moto_smoke;
