@@ -73,7 +73,8 @@ enum Command {
         /// Do not ask for confirmation.
         #[arg(long)]
         auto_approve: bool,
-        /// Apply only if the fresh plan has this reviewed plan's fingerprint.
+        /// Apply only if the fresh plan has this reviewed plan's fingerprint
+        /// (from `plan --out`); no confirmation is asked then.
         #[arg(long, value_name = "FILE")]
         plan: Option<PathBuf>,
     },
@@ -281,7 +282,8 @@ async fn apply_stack(
         println!("Nothing to apply.");
         return Ok(EXIT_OK);
     }
-    if !auto_approve && !confirm(&fresh)? {
+    // A reviewed plan file is the approval (as with Terraform's saved plans).
+    if !auto_approve && reviewed.is_none() && !confirm(&fresh)? {
         eprintln!("Apply cancelled: nothing was changed.");
         return Ok(EXIT_ERROR);
     }

@@ -4,5 +4,6 @@
 mod support;
 
 mod cli_help;
+mod crash;
 mod engine;
 mod moto_smoke;
