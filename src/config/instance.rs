@@ -367,6 +367,14 @@ fn volumes(ctx: &mut Ctx, n: &Node, what: &str) -> Vec<VolumeDecl> {
             .and_then(|n| ctx.pattern(n, &fields::DEVICE));
         let (size, ty) = size_and_type(ctx, e.value("size_gb"), e.value("type"));
         let mut unique = true;
+        if let (Some("root"), Some(k)) = (name, e.value("name")) {
+            ctx.error(
+                k,
+                "volume name `root` is reserved for the instance's root volume",
+                Some("set the root volume with `root_volume:`; name data volumes otherwise (`data`, `logs`)".into()),
+            );
+            unique = false;
+        }
         if let (Some(name), Some(k)) = (name, e.value("name")) {
             if let Some((_, line)) = names.iter().find(|(n, _)| n == name) {
                 ctx.error(

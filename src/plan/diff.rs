@@ -451,13 +451,16 @@ impl<'a> Planner<'a> {
                     "EC2 changes user data only while the instance is stopped (cloud-init runs it again only if it is written to)",
                 )
             },
+            // No groups in the YAML: EC2 puts the instance in the VPC's
+            // default group, which is then left alone.
             field(
                 "security_groups",
                 Value::List(live_groups),
                 Value::List(want_groups),
                 Effect::InPlace,
                 "security-group membership changes in place",
-            ),
+            )
+            .filter(|_| !spec.security_groups.is_empty()),
             field(
                 "tags",
                 Value::List(live_tags),
