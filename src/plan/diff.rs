@@ -143,12 +143,25 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn create(&mut self, id: ResourceId) {
+    /// A creation, with the values it creates: they are what the reviewer
+    /// approves, so they are shown and fingerprinted like any change.
+    fn create(&mut self, id: ResourceId, values: Vec<(&str, Value)>) {
+        let fields = values
+            .into_iter()
+            .filter(|(_, v)| *v != Value::None)
+            .map(|(name, after)| FieldChange {
+                field: name.to_string(),
+                before: Value::None,
+                after,
+                effect: Effect::InPlace,
+                reason: "set at creation".to_string(),
+            })
+            .collect();
         self.push(Change {
             resource: id,
             action: Action::Create,
             live_id: None,
-            fields: vec![],
+            fields,
             reason: None,
             blocked: None,
         });
@@ -252,7 +265,13 @@ impl<'a> Planner<'a> {
         for (name, spec) in &self.desired().key_pairs {
             let id = ResourceId::new(Kind::KeyPair, name);
             let Some(found) = live.remove(name.as_str()) else {
-                self.create(id);
+                self.create(
+                    id,
+                    vec![
+                        ("key_name", Value::Text(key_name(&stack, name))),
+                        ("public_key", Value::Text(key_material(&spec.public_key))),
+                    ],
+                );
                 continue;
             };
             let (k, dups) = found.split_first().expect("non-empty");
@@ -305,7 +324,19 @@ impl<'a> Planner<'a> {
         for (name, spec) in &self.desired().security_groups {
             let id = ResourceId::new(Kind::SecurityGroup, name);
             let Some(mut found) = live.remove(name.as_str()) else {
-                self.create(id);
+                let rules = |rs: &[Rule]| {
+                    let set: BTreeSet<String> = rs.iter().map(ToString::to_string).collect();
+                    Value::List(set.into_iter().collect())
+                };
+                self.create(
+                    id,
+                    vec![
+                        ("description", Value::Text(spec.description.clone())),
+                        ("vpc", Value::opt(expected_vpc(self.inputs, spec))),
+                        ("ingress", rules(&spec.ingress)),
+                        ("egress", rules(&desired_egress(spec))),
+                    ],
+                );
                 continue;
             };
             sort_groups(self.inputs, spec, &mut found);
@@ -341,7 +372,8 @@ impl<'a> Planner<'a> {
         for (name, spec) in &self.desired().instances {
             let id = ResourceId::new(Kind::Instance, name);
             let Some(mut found) = live.remove(name.as_str()) else {
-                self.create(id);
+                let values = self.instance_values(spec);
+                self.create(id, values);
                 continue;
             };
             // Of several instances with one name (an interrupted replace),
@@ -375,6 +407,42 @@ impl<'a> Planner<'a> {
                 );
             }
         }
+    }
+
+    /// The values a new instance is launched with.
+    fn instance_values(&self, spec: &InstanceSpec) -> Vec<(&'static str, Value)> {
+        let stack = &self.desired().stack;
+        let mut groups = spec.security_groups.clone();
+        groups.sort();
+        let mut v = vec![
+            ("image", Value::Text(spec.image.clone())),
+            ("type", Value::Text(spec.instance_type.clone())),
+            ("subnet", Value::opt(spec.subnet.clone())),
+            (
+                "key_pair",
+                Value::opt(spec.key_pair.as_deref().map(|k| key_name(stack, k))),
+            ),
+            (
+                "user_data",
+                spec.user_data
+                    .as_ref()
+                    .map_or(Value::None, |u| Value::Digest {
+                        sha256: user_data_digest(u),
+                        bytes: u.len(),
+                    }),
+            ),
+            ("security_groups", Value::List(groups)),
+            (
+                "tags",
+                Value::List(spec.tags.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            ),
+            ("protect", Value::Text(spec.protect.to_string())),
+        ];
+        if let Some(rv) = &spec.root_volume {
+            v.push(("root_volume.type", Value::Text(rv.volume_type.clone())));
+            v.push(("root_volume.size_gb", Value::Text(rv.size_gb.to_string())));
+        }
+        v
     }
 
     fn instance_fields(&self, spec: &InstanceSpec, i: &LiveInstance) -> Vec<FieldChange> {
@@ -530,7 +598,18 @@ impl<'a> Planner<'a> {
         for (name, spec) in &self.desired().volumes {
             let id = ResourceId::new(Kind::Volume, name);
             let Some(found) = live.remove(name.as_str()) else {
-                self.create(id);
+                let attach = instance_ids
+                    .get(spec.instance.as_str())
+                    .map(|iid| format!("{iid} {}", spec.device))
+                    .unwrap_or_else(|| format!("{} (new) {}", spec.instance, spec.device));
+                self.create(
+                    id,
+                    vec![
+                        ("size_gb", Value::Text(spec.size_gb.to_string())),
+                        ("type", Value::Text(spec.volume_type.clone())),
+                        ("attachment", Value::Text(attach)),
+                    ],
+                );
                 continue;
             };
             let (v, dups) = found.split_first().expect("non-empty");
@@ -655,7 +734,11 @@ impl<'a> Planner<'a> {
         for (name, spec) in &self.desired().elastic_ips {
             let id = ResourceId::new(Kind::ElasticIp, name);
             let Some(found) = live.remove(name.as_str()) else {
-                self.create(id);
+                let want = instance_ids
+                    .get(&spec.instance)
+                    .cloned()
+                    .unwrap_or_else(|| format!("{} (new)", spec.instance));
+                self.create(id, vec![("instance", Value::Text(want))]);
                 continue;
             };
             let (a, dups) = found.split_first().expect("non-empty");

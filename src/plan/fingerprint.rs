@@ -1,7 +1,8 @@
 //! The plan's fingerprint: what a reviewer approved, in 16 hex digits.
 //!
 //! It hashes every change (before values are the live values the plan was
-//! computed from, after values the desired ones), the warnings and the errors,
+//! computed from, after values the desired ones, creations included) and the
+//! errors (warnings follow from the changes),
 //! so a plan computed against moved live state gets another fingerprint.
 
 use sha2::{Digest, Sha256};

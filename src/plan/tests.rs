@@ -578,7 +578,29 @@ fn missing_resources_are_created_in_kind_order() {
             ("instance.web-1".to_string(), Action::Create, None),
         ]
     );
-    assert!(plan.changes.iter().all(|c| c.fields.is_empty()));
+    // A creation lists what it creates, every value "before: none".
+    let web = &plan.changes[2];
+    let fields: Vec<&str> = web.fields.iter().map(|f| f.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "image",
+            "type",
+            "key_pair",
+            "user_data",
+            "security_groups",
+            "tags",
+            "protect",
+            "root_volume.type",
+            "root_volume.size_gb"
+        ]
+    );
+    assert!(
+        plan.changes
+            .iter()
+            .flat_map(|c| &c.fields)
+            .all(|f| f.before == Value::None)
+    );
     assert_eq!(
         plan.summary,
         Summary {
@@ -1323,6 +1345,20 @@ fn admin_ports_open_to_the_internet_warn_only_when_new() {
 }
 
 // ------------------------------------------------------------ fingerprint ---
+
+#[test]
+fn fingerprint_covers_what_a_creation_creates() {
+    let mut w = World::in_sync();
+    w.live = Live::default();
+    let a = w.plan();
+    let spec = w.desired.instances.values_mut().next().unwrap();
+    spec.instance_type = "t3.xlarge".into();
+    let b = w.plan();
+    assert_ne!(
+        a.fingerprint, b.fingerprint,
+        "two creations of different instances must not share a fingerprint"
+    );
+}
 
 #[test]
 fn fingerprint_is_stable_and_follows_live_values() {
