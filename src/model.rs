@@ -251,11 +251,10 @@ impl fmt::Display for Rule {
             Peer::Group(g) => format!("group {g}"),
             Peer::GroupId(g) => format!("group {g}"),
         };
-        let proto = match self.protocol {
-            Protocol::All => "all",
-            p => p.ec2_name(),
-        };
-        write!(f, "{proto} {ports} {peer}")
+        match self.protocol {
+            Protocol::All => write!(f, "all traffic {peer}"),
+            p => write!(f, "{} {ports} {peer}", p.ec2_name()),
+        }
     }
 }
 

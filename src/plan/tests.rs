@@ -969,8 +969,8 @@ fn omitted_egress_means_the_ec2_default() {
     assert_eq!(
         (&c.fields[0].before, &c.fields[0].after),
         (
-            &list(&["all all 0.0.0.0/0", "tcp 25 0.0.0.0/0"]),
-            &list(&["all all 0.0.0.0/0"])
+            &list(&["all traffic 0.0.0.0/0", "tcp 25 0.0.0.0/0"]),
+            &list(&["all traffic 0.0.0.0/0"])
         )
     );
 
@@ -981,7 +981,7 @@ fn omitted_egress_means_the_ec2_default() {
     assert_eq!(c.action, Action::Update);
     assert_eq!(
         (&c.fields[0].before, &c.fields[0].after),
-        (&list(&["all all 0.0.0.0/0"]), &list(&["tcp 443 0.0.0.0/0"]))
+        (&list(&["all traffic 0.0.0.0/0"]), &list(&["tcp 443 0.0.0.0/0"]))
     );
 
     // An explicit empty egress closes the group.

@@ -18,8 +18,14 @@ pub fn field_lines(f: &FieldChange) -> Vec<String> {
         }
         return out;
     }
-    let old = before.join("\n") + "\n";
-    let new = after.join("\n") + "\n";
+    let text = |lines: &[String]| {
+        if lines.is_empty() {
+            String::new()
+        } else {
+            lines.join("\n") + "\n"
+        }
+    };
+    let (old, new) = (text(&before), text(&after));
     let diff = TextDiff::from_lines(&old, &new);
     let mut out = vec![format!("  {}:", f.field)];
     for change in diff.iter_all_changes() {

@@ -296,7 +296,10 @@ fn render(p: &Plan, with_diffs: bool) -> String {
         } else {
             let _ = writeln!(out, "\n{body}");
         }
-        let _ = writeln!(out, "{}\n", reasons.join("\n"));
+        // A creation's values need no reason each.
+        if c.action != Action::Create {
+            let _ = writeln!(out, "{}\n", reasons.join("\n"));
+        }
     }
     if !with_diffs {
         let _ = writeln!(

@@ -106,7 +106,9 @@ pub fn plan(p: &Plan, color: bool) -> String {
                 };
                 let _ = writeln!(out, "      {colored}");
             }
-            let _ = writeln!(out, "        ({}: {})", f.effect_word(), f.reason);
+            if c.action != Action::Create {
+                let _ = writeln!(out, "        ({}: {})", f.effect_word(), f.reason);
+            }
         }
     }
     for w in &p.warnings {
