@@ -981,7 +981,10 @@ fn omitted_egress_means_the_ec2_default() {
     assert_eq!(c.action, Action::Update);
     assert_eq!(
         (&c.fields[0].before, &c.fields[0].after),
-        (&list(&["all traffic 0.0.0.0/0"]), &list(&["tcp 443 0.0.0.0/0"]))
+        (
+            &list(&["all traffic 0.0.0.0/0"]),
+            &list(&["tcp 443 0.0.0.0/0"])
+        )
     );
 
     // An explicit empty egress closes the group.
