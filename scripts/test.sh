@@ -37,12 +37,13 @@ cargo clippy --locked --all-targets -- -D warnings
 section "Demo: validate, plan, apply and re-plan the example stack (scripts/demo.sh)"
 bash scripts/demo.sh
 
-# The test runner goes last so that its summary closes the output.
+# The test runner goes last so that its summary closes the output. Benchmarks
+# (benches/) are not tests: they run with `cargo bench`.
 if cargo nextest --version >/dev/null 2>&1; then
     section "cargo nextest run"
-    cargo nextest run --locked --all-targets --profile ci
+    cargo nextest run --locked --lib --bins --tests --profile ci
 else
     section "cargo test (cargo-nextest not installed)"
-    cargo test --locked --all-targets
+    cargo test --locked --lib --bins --tests
 fi
 
