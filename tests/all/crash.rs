@@ -285,3 +285,73 @@ async fn apply_refuses_a_plan_that_changed_since_review_and_changes_nothing() {
     let again = run(&proxy.endpoint(), &["plan", &file, "--detailed-exitcode"]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_during_a_replace_then_rerun_leaves_one_instance_per_name() {
+    let moto = Moto::start();
+    let proxy = Ec2Proxy::start(&moto.endpoint());
+    let direct = moto.ec2_client("us-east-1");
+    let dir = tempfile::tempdir().unwrap();
+
+    // Killed after the new instance was launched (old one still there), and
+    // after the old one's termination was sent.
+    for (i, kill_on) in ["RunInstances", "TerminateInstances"]
+        .into_iter()
+        .enumerate()
+    {
+        let stack = format!("repl{i}");
+        let file = write_stack(dir.path(), &stack);
+        let first = run(&proxy.endpoint(), &["apply", &file, "--auto-approve"]);
+        assert!(first.status.success(), "{}", text(&first));
+        std::fs::write(
+            &file,
+            stack_yaml(&stack).replace(
+                "  web:\n    count: 2",
+                &format!(
+                    "  web:\n    count: 2\n    image: {}",
+                    crate::engine::IMAGE_2
+                ),
+            ),
+        )
+        .unwrap();
+
+        let pid = Arc::new(AtomicU32::new(0));
+        let fired = Arc::new(AtomicUsize::new(0));
+        {
+            let (pid, fired) = (pid.clone(), fired.clone());
+            proxy.set_hook(move |req| {
+                if req.action == kill_on && fired.fetch_add(1, Ordering::SeqCst) == 0 {
+                    let p = pid.load(Ordering::SeqCst);
+                    let _ = Command::new("kill").args(["-9", &p.to_string()]).status();
+                }
+                None
+            });
+        }
+        let mut child = command(&proxy.endpoint(), &["apply", &file, "--auto-approve"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        pid.store(child.id(), Ordering::SeqCst);
+        let status = child.wait().unwrap();
+        proxy.clear_hook();
+        assert!(
+            !status.success() && fired.load(Ordering::SeqCst) > 0,
+            "no kill on {kill_on}"
+        );
+
+        let rerun = run(&proxy.endpoint(), &["apply", &file, "--auto-approve"]);
+        assert!(
+            rerun.status.success(),
+            "rerun after a kill on {kill_on}: {}",
+            text(&rerun)
+        );
+        let plan = run(&proxy.endpoint(), &["plan", &file, "--detailed-exitcode"]);
+        assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+        let by_name = instances_by_name(&direct, &stack).await;
+        assert!(
+            by_name.values().all(|ids| ids.len() == 1) && by_name.len() == 3,
+            "killed on {kill_on}: {by_name:?}"
+        );
+    }
+}

@@ -606,3 +606,89 @@ async fn throttling_is_retried_and_the_end_state_is_the_same() {
     let by_name = instances_by_name(&env.direct, "thr").await;
     assert!(by_name.values().all(|ids| ids.len() == 1), "{by_name:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_permanent_error_skips_only_what_depends_on_it() {
+    let env = Env::start();
+    // EC2 refuses to launch db (a permanent 400, not retried).
+    env.proxy.set_hook(|req| {
+        (req.action == "RunInstances" && req.param("InstanceType") == Some("t3.small")).then(|| {
+            ProxyResponse::ec2_error(
+                400,
+                "InsufficientInstanceCapacity",
+                "no t3.small capacity in us-east-1a",
+            )
+        })
+    });
+    let d = desired(&stack_yaml("perm"));
+    let (plan, live, region) = app::plan(&env.ec2, &d).await.unwrap();
+    let results = app::apply(&env.ec2, &d, &plan, &live, &region, &Recorder::default()).await;
+    let outcome = |name: &str| {
+        results
+            .iter()
+            .filter(|r| r.step.resource.to_string() == name)
+            .map(|r| match &r.outcome {
+                Outcome::Done(_) => "done".to_string(),
+                Outcome::Failed(e) => format!("failed: {}", e.code),
+                Outcome::Skipped(why) => format!("skipped: {why}"),
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        outcome("instance.db"),
+        ["failed: InsufficientInstanceCapacity"]
+    );
+    assert_eq!(
+        outcome("volume.db/data"),
+        ["skipped: instance.db did not succeed"]
+    );
+    for independent in [
+        "instance.web-1",
+        "instance.web-2",
+        "elastic_ip.web-ip",
+        "key_pair.deploy",
+    ] {
+        assert_eq!(outcome(independent), ["done"], "{independent}");
+    }
+    let report = ec2_gitops::render::report::text("perm", &results, 1.0);
+    assert!(
+        report.contains("FAILED: 8 done, 1 failed, 1 skipped"),
+        "{report}"
+    );
+
+    // Capacity is back: the rerun does only what is left.
+    env.proxy.clear_hook();
+    env.proxy.clear();
+    let plan = env.converge(&d).await;
+    assert_eq!(
+        actions(&plan),
+        BTreeMap::from([
+            ("instance.db".into(), Action::Create),
+            ("volume.db/data".into(), Action::Create),
+        ])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn subnets_are_checked_in_one_call() {
+    let env = Env::start();
+    let subnets = env.direct.describe_subnets().send().await.unwrap();
+    let subnet = subnets.subnets()[0].subnet_id().unwrap().to_string();
+    let yaml = stack_yaml("sub").replace(
+        "    type: t3.small\n",
+        &format!("    type: t3.small\n    subnet: {subnet}\n"),
+    );
+    env.converge(&desired(&yaml)).await;
+    env.proxy.clear();
+    assert!(env.plan(&desired(&yaml)).await.is_empty());
+    assert_eq!(env.proxy.count("DescribeSubnets"), 1);
+
+    let missing = yaml.replace(&subnet, "subnet-0123456789abcdef0");
+    let plan = env.plan(&desired(&missing)).await;
+    assert_eq!(plan.errors.len(), 1, "{:?}", plan.errors);
+    assert!(
+        plan.errors[0]
+            .message
+            .contains("subnet-0123456789abcdef0 does not exist")
+    );
+}
