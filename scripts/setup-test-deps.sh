@@ -1,14 +1,44 @@
 #!/usr/bin/env bash
-# Installs the test suite's Python tools (moto's EC2 emulator) into a venv.
+# Installs the test suite's tools: the npm test fixtures (real GitHub webhook
+# payloads and GitHub's OpenAPI description, pinned by package-lock.json) into
+# node_modules/, and the Python tools (moto's EC2 emulator) into a venv.
 #
 #   scripts/setup-test-deps.sh        # venv at ${EC2_GITOPS_VENV:-$HOME/.cache/ec2-gitops-venv}
 #
-# Idempotent and quick when nothing changed: the venv records a hash of
-# scripts/requirements-test.txt (and of the Python it was built with) in a
-# stamp file, and pip only runs when that hash differs. Needs only `python3`.
+# Idempotent and quick when nothing changed: node_modules/ and the venv each
+# record a hash of what they were installed from (package-lock.json;
+# scripts/requirements-test.txt and the Python) in a stamp file, and npm or pip
+# only runs when that hash differs. Needs `npm` and `python3`.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# --- npm fixtures (tests/all/support/webhooks.rs, tests/all/support/github.rs) ---
+npm_stamp="$repo_root/node_modules/.ec2-gitops-package-lock.sha256"
+npm_want="$(sha256sum "$repo_root/package-lock.json" | cut -d' ' -f1)"
+if [[ ! -f "$npm_stamp" || "$(cat "$npm_stamp")" != "$npm_want" ]]; then
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "error: npm not found; the GitHub tests need the npm packages in package-lock.json." >&2
+        echo "       Install Node.js 18 or newer with npm (Debian/Ubuntu: apt-get install npm), then rerun $0" >&2
+        exit 1
+    fi
+    # test.sh and demo.sh may run at once: let one install, the other wait.
+    exec 8>"${TMPDIR:-/tmp}/ec2-gitops-npm-$(printf '%s' "$repo_root" | sha256sum | cut -c1-12).lock"
+    if command -v flock >/dev/null 2>&1; then
+        flock 8
+    fi
+    if [[ ! -f "$npm_stamp" || "$(cat "$npm_stamp")" != "$npm_want" ]]; then
+        echo "setup-test-deps: npm ci (package-lock.json changed or node_modules missing)" >&2
+        # --ignore-scripts: the packages are data; nothing of theirs needs to run.
+        if ! (cd "$repo_root" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error); then
+            echo "error: 'npm ci' failed in $repo_root; check that the npm registry is reachable" >&2
+            echo "       and that package-lock.json matches package.json (fix with 'npm install --ignore-scripts')" >&2
+            exit 1
+        fi
+        echo "$npm_want" >"$npm_stamp"
+    fi
+    exec 8>&-
+fi
 requirements="$repo_root/scripts/requirements-test.txt"
 venv="${EC2_GITOPS_VENV:-$HOME/.cache/ec2-gitops-venv}"
 stamp="$venv/.ec2-gitops-requirements.sha256"
