@@ -37,6 +37,9 @@ cargo clippy --locked --all-targets -- -D warnings
 section "Demo: validate, plan, apply and re-plan the example stack (scripts/demo.sh)"
 bash scripts/demo.sh
 
+section "Lints of the GitHub-facing files: actionlint, zizmor, hadolint, check-jsonschema (scripts/lint-github.sh)"
+bash scripts/lint-github.sh
+
 # The test runner goes last so that its summary closes the output. Benchmarks
 # (benches/) are not tests: they run with `cargo bench`.
 if cargo nextest --version >/dev/null 2>&1; then
