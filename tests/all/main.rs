@@ -6,4 +6,5 @@ mod support;
 mod cli_help;
 mod crash;
 mod engine;
+mod github_fake;
 mod moto_smoke;

@@ -1,12 +1,16 @@
-//! Shared test support: moto's EC2 emulator and a recording proxy in front of it.
+//! Shared test support: moto's EC2 emulator and a recording proxy in front of it;
+//! a stateful fake of GitHub's REST API and real webhook payloads.
 
 // Each test binary module uses a different subset of the helpers.
 #![allow(dead_code, unused_imports)]
 
 pub mod ec2_proxy;
+pub mod github;
 pub mod moto;
+pub mod webhooks;
 
 pub use ec2_proxy::{Ec2Proxy, Request as ProxyRequest, Response as ProxyResponse};
+pub use github::{FakeGitHub, PullSpec};
 pub use moto::{Moto, ec2_client_at, ec2_config_at};
 
 /// The example stack every README points at, relative to the crate root.
