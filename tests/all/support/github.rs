@@ -723,10 +723,16 @@ impl Inner {
             status: reply.status,
         };
         if (400..500).contains(&reply.status) && !reply.injected {
-            let reason = reply.body["message"]
+            let mut reason = reply.body["message"]
                 .as_str()
                 .unwrap_or("")
                 .replace('\n', " ");
+            for error in reply.body["errors"].as_array().into_iter().flatten() {
+                if let Some(m) = error["message"].as_str() {
+                    reason.push_str(": ");
+                    reason.push_str(m);
+                }
+            }
             self.unexpected
                 .push(format!("{} → {} {}", recorded.line(), reply.status, reason));
         }

@@ -81,6 +81,11 @@ pub fn issue_comment_on_pr(body: &str, user: &str) -> Value {
         "merged_at": null,
     });
     payload["comment"]["body"] = json!(body);
+    let comment_html = payload["comment"]["html_url"]
+        .as_str()
+        .unwrap_or_default()
+        .replace("/issues/", "/pull/");
+    payload["comment"]["html_url"] = json!(comment_html);
     set_login(&mut payload["comment"]["user"], user);
     set_login(&mut payload["sender"], user);
     // The comment's author may be anyone: what GitHub says about them here is
@@ -170,8 +175,9 @@ fn set_repo_object(repo: &mut Value, owner: &str, name: &str) {
     }
 }
 
-/// Sets the pull request's number, head SHA and base branch (in `pull_request`
-/// or, for `issue_comment`, in `issue`).
+/// Sets the pull request's number, head SHA and base branch in a
+/// `pull_request` payload; in an `issue_comment` payload, which carries no
+/// SHA or branch (the bot asks `GET /pulls/{n}`), only the number.
 pub fn set_pr(payload: &mut Value, number: u64, head_sha: &str, base_ref: &str) {
     if payload.get("pull_request").is_some() {
         let old_number = payload["pull_request"]["number"]
