@@ -4,16 +4,14 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::ec2::{Ec2, Progress, StepResult};
+use crate::ec2::Ec2;
 use crate::model::Desired;
 use crate::plan::Plan;
-use crate::plan::steps::Step;
 use crate::{app, config, render, workspace};
 
 /// Exit code: success, no changes.
@@ -80,6 +78,9 @@ enum Command {
     },
     /// Print the JSON Schema of the stack file format.
     Schema,
+    /// Handle the GitHub Actions event of this run (what the action's
+    /// container runs): reads GITHUB_* and INPUT_* variables.
+    Action,
 }
 
 /// Runs the command line; the binary's `main`.
@@ -122,6 +123,11 @@ fn color_stdout() -> bool {
 
 async fn run(cli: Cli) -> Result<u8> {
     match cli.command {
+        Command::Action => {
+            let env = crate::action::env::ActionEnv::from_vars(|k| std::env::var(k).ok())?;
+            crate::action::enter_workspace(&env.workspace)?;
+            crate::action::run(&env, crate::github::RetryPolicy::default()).await
+        }
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&config::json_schema())?);
             Ok(EXIT_OK)
@@ -288,7 +294,7 @@ async fn apply_stack(
         return Ok(EXIT_ERROR);
     }
     let start = Instant::now();
-    let progress = LineProgress::new();
+    let progress = crate::progress::LineProgress::new();
     let results = app::apply(&ec2, desired, &fresh, &live, &region, &progress).await;
     progress.clear();
     let mut o = out.lock();
@@ -319,54 +325,4 @@ fn confirm(p: &Plan) -> Result<bool> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     Ok(line.trim() == "yes")
-}
-
-/// Progress on stderr: a rewritten line on a TTY, a line every 10 s in CI.
-struct LineProgress {
-    tty: bool,
-    last: Mutex<Option<Instant>>,
-}
-
-impl LineProgress {
-    fn new() -> Self {
-        Self {
-            tty: std::io::stderr().is_terminal(),
-            last: Mutex::new(None),
-        }
-    }
-
-    fn clear(&self) {
-        if self.tty {
-            eprint!("\r\x1b[2K");
-        }
-    }
-}
-
-impl Progress for LineProgress {
-    fn started(&self, step: &Step) {
-        tracing::info!(resource = %step.resource, "step started");
-    }
-
-    fn finished(&self, result: &StepResult) {
-        self.clear();
-        eprintln!("{}", render::report::step_line(result));
-    }
-
-    fn waiting(&self, pending: usize, state: &str, elapsed: Duration) {
-        let line = format!(
-            "waiting for {pending} instance(s) to be {state} ({}s)",
-            elapsed.as_secs()
-        );
-        if self.tty {
-            const SPIN: [char; 4] = ['|', '/', '-', '\\'];
-            let c = SPIN[(elapsed.as_millis() / 250) as usize % 4];
-            eprint!("\r\x1b[2K{c} {line}");
-            return;
-        }
-        let mut last = self.last.lock().expect("progress lock");
-        if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
-            eprintln!("{line}");
-            *last = Some(Instant::now());
-        }
-    }
 }

@@ -4,11 +4,14 @@
 //! Pure decision code (`config`, `model`, `plan`, `render`) is kept apart from
 //! I/O (`ec2`, `workspace`); `cli` wires them together.
 
+pub mod action;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod ec2;
+pub mod github;
 pub mod model;
 pub mod plan;
+pub mod progress;
 pub mod render;
 pub mod workspace;

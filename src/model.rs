@@ -134,6 +134,9 @@ pub struct Desired {
     pub region: String,
     /// The file it came from.
     pub file: String,
+    /// Other files it is built from (`user_data_file`s), as paths joined to
+    /// the stack file's directory: a change to one changes the stack.
+    pub sources: Vec<String>,
     /// Key pairs by logical name.
     pub key_pairs: BTreeMap<String, KeyPairSpec>,
     /// Security groups by logical name.

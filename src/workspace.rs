@@ -226,7 +226,11 @@ fn load(path: &Path) -> (Option<String>, Result<Desired, Vec<Diagnostic>>) {
         }
     };
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let sources = std::cell::RefCell::new(Vec::new());
     let read_user_data = |rel: &str| -> Result<String, String> {
+        sources
+            .borrow_mut()
+            .push(dir.join(rel).display().to_string());
         // Anything far above EC2's limit is refused without reading it all;
         // the exact limit is checked by `config`.
         match read_text(&dir.join(rel), 1024 * 1024) {
@@ -240,7 +244,10 @@ fn load(path: &Path) -> (Option<String>, Result<Desired, Vec<Diagnostic>>) {
             )),
         }
     };
-    let result = config::parse_stack(&source, &file, &read_user_data);
+    let result = config::parse_stack(&source, &file, &read_user_data).map(|mut d| {
+        d.sources = sources.take();
+        d
+    });
     (Some(source), result)
 }
 

@@ -53,6 +53,7 @@ pub fn decode(
         stack: String::new(),
         region: String::new(),
         file: file.to_string(),
+        sources: Vec::new(),
         key_pairs: BTreeMap::new(),
         security_groups: BTreeMap::new(),
         instances: BTreeMap::new(),

@@ -114,6 +114,7 @@ fn full_stack_decodes_exactly() {
         stack: "web".into(),
         region: "us-east-1".into(),
         file: "infra/web.yaml".into(),
+        sources: vec![],
         key_pairs: BTreeMap::from([(
             "deploy".into(),
             KeyPairSpec {

@@ -201,6 +201,7 @@ impl World {
                 stack: STACK.into(),
                 region: "us-east-1".into(),
                 file: FILE.into(),
+                sources: vec![],
                 key_pairs: BTreeMap::new(),
                 security_groups: BTreeMap::new(),
                 instances: BTreeMap::new(),

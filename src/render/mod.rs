@@ -1,6 +1,7 @@
 //! Everything a person reads: plans (terminal text, Markdown, JSON), apply
 //! reports and validation errors. Pure: values in, strings out.
 
+pub mod comment;
 pub mod diagnostics;
 mod diff;
 pub mod markdown;

@@ -1,0 +1,209 @@
+//! The runner environment (`GITHUB_*`, `INPUT_*`), parsed from a lookup
+//! function so it is tested with plain maps.
+
+use std::path::PathBuf;
+
+use crate::github::Repo;
+
+/// When `/apply` in a comment is allowed (input `apply-on-comment`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyOnComment {
+    /// Never: only merges apply.
+    Never,
+    /// Only on a merged PR whose merge-apply was refused because the plan
+    /// changed: it applies the plan the latest comment shows, nothing else.
+    AfterRefusedMerge,
+    /// On any PR, once its plan comment is current.
+    Always,
+}
+
+/// The action's inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inputs {
+    /// Glob(s) of stack files, space or newline separated.
+    pub config: Vec<String>,
+    /// When `/apply` is allowed.
+    pub apply_on_comment: ApplyOnComment,
+    /// Prefix of comment commands.
+    pub command_prefix: String,
+    /// Re-plan open PRs made stale by an apply.
+    pub replan_stale: bool,
+}
+
+/// Everything the action reads from its environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionEnv {
+    /// `GITHUB_EVENT_NAME`.
+    pub event_name: String,
+    /// `GITHUB_EVENT_PATH`.
+    pub event_path: PathBuf,
+    /// `GITHUB_REPOSITORY`.
+    pub repo: Repo,
+    /// `GITHUB_API_URL` (default `https://api.github.com`).
+    pub api_url: String,
+    /// Link to this run, for statuses (`GITHUB_SERVER_URL`/…/runs/`GITHUB_RUN_ID`).
+    pub run_url: Option<String>,
+    /// `GITHUB_SHA`.
+    pub sha: String,
+    /// `GITHUB_REF`.
+    pub git_ref: String,
+    /// `GITHUB_WORKSPACE` (default: the current directory).
+    pub workspace: PathBuf,
+    /// `GITHUB_STEP_SUMMARY`.
+    pub step_summary: Option<PathBuf>,
+    /// `GITHUB_OUTPUT`.
+    pub output: Option<PathBuf>,
+    /// `INPUT_GITHUB-TOKEN` or `GITHUB_TOKEN`.
+    pub token: String,
+    /// The inputs.
+    pub inputs: Inputs,
+}
+
+/// What is missing or wrong in the environment.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EnvError(pub String);
+
+impl ActionEnv {
+    /// Reads the environment through `var`.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
+        let get = |k: &str| var(k).filter(|v| !v.trim().is_empty());
+        let need = |k: &str| {
+            get(k).ok_or_else(|| {
+                EnvError(format!(
+                    "{k} is not set: `ec2-gitops action` runs inside GitHub Actions (or a runner that sets the same variables)"
+                ))
+            })
+        };
+        // GitHub passes inputs as INPUT_<NAME> with the name upper-cased and
+        // hyphens kept; some runners turn them into underscores.
+        let input = |name: &str| {
+            let upper = name.to_ascii_uppercase();
+            get(&format!("INPUT_{upper}"))
+                .or_else(|| get(&format!("INPUT_{}", upper.replace('-', "_"))))
+        };
+        let repository = need("GITHUB_REPOSITORY")?;
+        let repo = Repo::parse(&repository).ok_or_else(|| {
+            EnvError(format!(
+                "GITHUB_REPOSITORY must be owner/name, found {repository:?}"
+            ))
+        })?;
+        let token = input("github-token").or_else(|| get("GITHUB_TOKEN")).ok_or_else(|| {
+            EnvError("no GitHub token: set the `github-token` input (default `${{ github.token }}`) or GITHUB_TOKEN".into())
+        })?;
+        let apply_on_comment = match input("apply-on-comment").as_deref().map(str::trim) {
+            None | Some("after-refused-merge") => ApplyOnComment::AfterRefusedMerge,
+            Some("never") => ApplyOnComment::Never,
+            Some("always") => ApplyOnComment::Always,
+            Some(other) => {
+                return Err(EnvError(format!(
+                    "input apply-on-comment must be never, after-refused-merge or always, found {other:?}"
+                )));
+            }
+        };
+        let replan_stale = match input("replan-stale").as_deref().map(str::trim) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(EnvError(format!(
+                    "input replan-stale must be true or false, found {other:?}"
+                )));
+            }
+        };
+        let config: Vec<String> = input("config")
+            .map(|c| c.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_else(|| vec![crate::workspace::DEFAULT_GLOB.to_string()]);
+        let run_url = match (get("GITHUB_SERVER_URL"), get("GITHUB_RUN_ID")) {
+            (Some(server), Some(run)) => Some(format!(
+                "{}/{repository}/actions/runs/{run}",
+                server.trim_end_matches('/')
+            )),
+            _ => None,
+        };
+        Ok(Self {
+            event_name: need("GITHUB_EVENT_NAME")?,
+            event_path: PathBuf::from(need("GITHUB_EVENT_PATH")?),
+            repo,
+            api_url: get("GITHUB_API_URL").unwrap_or_else(|| "https://api.github.com".into()),
+            run_url,
+            sha: get("GITHUB_SHA").unwrap_or_default(),
+            git_ref: get("GITHUB_REF").unwrap_or_default(),
+            workspace: get("GITHUB_WORKSPACE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(".")),
+            step_summary: get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
+            output: get("GITHUB_OUTPUT").map(PathBuf::from),
+            token,
+            inputs: Inputs {
+                config,
+                apply_on_comment,
+                command_prefix: input("command-prefix").unwrap_or_else(|| "/".into()),
+                replan_stale,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> Result<ActionEnv, EnvError> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ActionEnv::from_vars(|k| m.get(k).cloned())
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("GITHUB_EVENT_NAME", "pull_request"),
+        ("GITHUB_EVENT_PATH", "/tmp/event.json"),
+        ("GITHUB_REPOSITORY", "octo/infra"),
+        ("GITHUB_TOKEN", "t"),
+    ];
+
+    #[test]
+    fn defaults() {
+        let e = env(BASE).unwrap();
+        assert_eq!(e.api_url, "https://api.github.com");
+        assert_eq!(e.inputs.config, ["infra/**/*.yaml"]);
+        assert_eq!(e.inputs.apply_on_comment, ApplyOnComment::AfterRefusedMerge);
+        assert_eq!(e.inputs.command_prefix, "/");
+        assert!(!e.inputs.replan_stale);
+    }
+
+    #[test]
+    fn inputs_with_hyphens_or_underscores() {
+        let mut v = BASE.to_vec();
+        v.push(("INPUT_APPLY-ON-COMMENT", "never"));
+        v.push(("INPUT_REPLAN_STALE", "true"));
+        v.push(("INPUT_CONFIG", "infra/*.yaml\nother/*.yml"));
+        v.push(("INPUT_GITHUB-TOKEN", "from-input"));
+        let e = env(&v).unwrap();
+        assert_eq!(e.inputs.apply_on_comment, ApplyOnComment::Never);
+        assert!(e.inputs.replan_stale);
+        assert_eq!(e.inputs.config, ["infra/*.yaml", "other/*.yml"]);
+        assert_eq!(e.token, "from-input");
+    }
+
+    #[test]
+    fn clear_errors() {
+        assert!(
+            env(&BASE[1..])
+                .unwrap_err()
+                .0
+                .contains("GITHUB_EVENT_NAME is not set")
+        );
+        let mut v = BASE.to_vec();
+        v.push(("INPUT_APPLY-ON-COMMENT", "sometimes"));
+        assert!(env(&v).unwrap_err().0.contains("apply-on-comment"));
+        let no_token: Vec<_> = BASE
+            .iter()
+            .filter(|(k, _)| *k != "GITHUB_TOKEN")
+            .cloned()
+            .collect();
+        assert!(env(&no_token).unwrap_err().0.contains("github-token"));
+    }
+}

@@ -1,0 +1,523 @@
+//! The GitHub adapter: one client with domain-level methods (post a comment,
+//! set a status, ask a permission…), built on octocrab from an injectable base
+//! URL (github.com, GitHub Enterprise, or a local fake). I/O only.
+//!
+//! Every call is retried on 5xx, on 429 and on secondary rate limits,
+//! honouring `retry-after`.
+
+use std::time::Duration;
+
+use http::{Method, StatusCode};
+use octocrab::Octocrab;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// A GitHub call that failed for good.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("GitHub {method} {path} failed: {detail}")]
+pub struct GitHubError {
+    /// HTTP method.
+    pub method: String,
+    /// Path called.
+    pub path: String,
+    /// HTTP status, when an answer came.
+    pub status: Option<u16>,
+    /// GitHub's message or the transport error.
+    pub detail: String,
+}
+
+/// `owner/name` of a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repo {
+    /// Owner (user or organisation).
+    pub owner: String,
+    /// Repository name.
+    pub name: String,
+}
+
+impl Repo {
+    /// Parses `owner/name` (`GITHUB_REPOSITORY`).
+    pub fn parse(s: &str) -> Option<Repo> {
+        let (owner, name) = s.split_once('/')?;
+        (!owner.is_empty() && !name.is_empty() && !name.contains('/')).then(|| Repo {
+            owner: owner.to_string(),
+            name: name.to_string(),
+        })
+    }
+}
+
+/// A branch tip of a pull request.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct GitRef {
+    /// Commit SHA.
+    pub sha: String,
+    /// Branch name.
+    #[serde(rename = "ref")]
+    pub branch: String,
+}
+
+/// The fields of a pull request the bot uses.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct PullRequest {
+    /// PR number.
+    pub number: u64,
+    /// `open` or `closed`.
+    pub state: String,
+    /// Whether it was merged (absent in list answers: see `merged_at`).
+    #[serde(default)]
+    pub merged: Option<bool>,
+    /// When it was merged.
+    #[serde(default)]
+    pub merged_at: Option<String>,
+    /// The merge commit.
+    #[serde(default)]
+    pub merge_commit_sha: Option<String>,
+    /// Head branch and SHA.
+    pub head: GitRef,
+    /// Base branch.
+    pub base: GitRef,
+}
+
+impl PullRequest {
+    /// True once merged.
+    pub fn is_merged(&self) -> bool {
+        self.merged.unwrap_or(false) || self.merged_at.is_some()
+    }
+}
+
+/// A comment's author.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct User {
+    /// Login.
+    pub login: String,
+    /// `User` or `Bot`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+/// An issue or pull-request comment.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Comment {
+    /// Comment id.
+    pub id: u64,
+    /// Markdown body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Author.
+    pub user: User,
+}
+
+/// A file a pull request changes.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct ChangedFile {
+    /// Path from the repository root.
+    pub filename: String,
+    /// `added`, `modified`, `removed`, `renamed`, …
+    pub status: String,
+    /// The old path of a renamed file.
+    #[serde(default)]
+    pub previous_filename: Option<String>,
+}
+
+/// A reaction the bot gives a command comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reaction {
+    /// 👀 received.
+    Eyes,
+    /// 🚀 done.
+    Rocket,
+    /// 😕 refused or failed.
+    Confused,
+}
+
+impl Reaction {
+    fn content(self) -> &'static str {
+        match self {
+            Reaction::Eyes => "eyes",
+            Reaction::Rocket => "rocket",
+            Reaction::Confused => "confused",
+        }
+    }
+}
+
+/// How hard to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts per call, the first included.
+    pub attempts: u32,
+    /// First backoff (doubled each time) when GitHub gives no `retry-after`.
+    pub backoff: Duration,
+    /// Longest wait honoured from `retry-after`.
+    pub max_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 5,
+            backoff: Duration::from_secs(1),
+            max_wait: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The GitHub client of one repository.
+#[derive(Clone)]
+pub struct GitHub {
+    client: Octocrab,
+    repo: Repo,
+    retry: RetryPolicy,
+}
+
+/// Pages fetched at most when listing (100 items a page).
+const MAX_PAGES: u32 = 30;
+
+impl GitHub {
+    /// Connects to `api_url` (`GITHUB_API_URL`) with a token.
+    pub fn new(
+        api_url: &str,
+        token: &str,
+        repo: Repo,
+        retry: RetryPolicy,
+    ) -> Result<Self, GitHubError> {
+        let err = |detail: String| GitHubError {
+            method: "-".into(),
+            path: api_url.to_string(),
+            status: None,
+            detail,
+        };
+        let client = Octocrab::builder()
+            .base_uri(api_url.trim_end_matches('/'))
+            .map_err(|e| err(format!("bad API URL: {e}")))?
+            .personal_token(token.to_string())
+            .set_connect_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .build()
+            .map_err(|e| err(e.to_string()))?;
+        Ok(Self {
+            client,
+            repo,
+            retry,
+        })
+    }
+
+    /// The repository.
+    pub fn repo(&self) -> &Repo {
+        &self.repo
+    }
+
+    fn path(&self, rest: &str) -> String {
+        format!("/repos/{}/{}{rest}", self.repo.owner, self.repo.name)
+    }
+
+    /// One call with retries; returns status, `Link` header and body.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(StatusCode, Option<String>, String), GitHubError> {
+        let mut delay = self.retry.backoff;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let fail = |status: Option<u16>, detail: String| GitHubError {
+                method: method.to_string(),
+                path: path.to_string(),
+                status,
+                detail,
+            };
+            let sent = match method {
+                Method::GET => self.client._get(path).await,
+                Method::POST => self.client._post(path, body).await,
+                Method::PATCH => self.client._patch(path, body).await,
+                _ => unreachable!("only GET, POST and PATCH are used"),
+            };
+            let response = match sent {
+                Ok(r) => r,
+                Err(e) if attempt < self.retry.attempts => {
+                    tracing::warn!(%path, error = %e, attempt, "GitHub unreachable; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    continue;
+                }
+                Err(e) => return Err(fail(None, format!("unreachable: {e}"))),
+            };
+            let status = response.status();
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            };
+            let retry_after = header("retry-after").and_then(|s| s.trim().parse::<u64>().ok());
+            let link = header("link");
+            let rate_limited = status == StatusCode::TOO_MANY_REQUESTS
+                || (status == StatusCode::FORBIDDEN
+                    && (retry_after.is_some()
+                        || header("x-ratelimit-remaining").as_deref() == Some("0")));
+            let text = self
+                .client
+                .body_to_string(response)
+                .await
+                .unwrap_or_default();
+            if status.is_success() {
+                return Ok((status, link, text));
+            }
+            if (status.is_server_error() || rate_limited) && attempt < self.retry.attempts {
+                let wait = retry_after
+                    .map(Duration::from_secs)
+                    .unwrap_or(delay)
+                    .min(self.retry.max_wait);
+                tracing::warn!(%path, %status, attempt, wait_ms = wait.as_millis() as u64, "GitHub asked to retry");
+                tokio::time::sleep(wait).await;
+                delay *= 2;
+                continue;
+            }
+            let message = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| {
+                    v.get("message")
+                        .and_then(|m| m.as_str())
+                        .map(str::to_string)
+                })
+                .unwrap_or(text);
+            return Err(fail(Some(status.as_u16()), format!("{status}: {message}")));
+        }
+    }
+
+    async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<T, GitHubError> {
+        let (_, _, text) = self.call(method.clone(), path, body).await?;
+        serde_json::from_str(&text).map_err(|e| GitHubError {
+            method: method.to_string(),
+            path: path.to_string(),
+            status: None,
+            detail: format!("unexpected answer: {e}"),
+        })
+    }
+
+    /// Every page of a list (100 a page, following `Link: rel="next"`);
+    /// `stop` ends early once an item is found.
+    async fn list<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        stop: impl Fn(&T) -> bool,
+    ) -> Result<Vec<T>, GitHubError> {
+        let mut out = Vec::new();
+        let sep = if path.contains('?') { '&' } else { '?' };
+        for page in 1..=MAX_PAGES {
+            let p = format!("{path}{sep}per_page=100&page={page}");
+            let (_, link, text) = self.call(Method::GET, &p, None).await?;
+            let items: Vec<T> = serde_json::from_str(&text).map_err(|e| GitHubError {
+                method: "GET".into(),
+                path: p.clone(),
+                status: None,
+                detail: format!("unexpected answer: {e}"),
+            })?;
+            let done = items.iter().any(&stop);
+            out.extend(items);
+            let has_next = link.is_some_and(|l| l.contains("rel=\"next\""));
+            if done || !has_next {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// A pull request.
+    pub async fn pull(&self, number: u64) -> Result<PullRequest, GitHubError> {
+        self.json(Method::GET, &self.path(&format!("/pulls/{number}")), None)
+            .await
+    }
+
+    /// The files a pull request changes.
+    pub async fn pull_files(&self, number: u64) -> Result<Vec<ChangedFile>, GitHubError> {
+        self.list(&self.path(&format!("/pulls/{number}/files")), |_| false)
+            .await
+    }
+
+    /// The first comment on an issue or PR whose body contains `marker`, by a
+    /// bot (so a human quoting the marker is never edited).
+    pub async fn find_comment(
+        &self,
+        number: u64,
+        marker: &str,
+    ) -> Result<Option<Comment>, GitHubError> {
+        let is_ours = |c: &Comment| {
+            c.user.kind == "Bot" && c.body.as_deref().is_some_and(|b| b.contains(marker))
+        };
+        let all: Vec<Comment> = self
+            .list(&self.path(&format!("/issues/{number}/comments")), is_ours)
+            .await?;
+        Ok(all.into_iter().find(is_ours))
+    }
+
+    /// Posts a comment.
+    pub async fn create_comment(&self, number: u64, body: &str) -> Result<Comment, GitHubError> {
+        self.json(
+            Method::POST,
+            &self.path(&format!("/issues/{number}/comments")),
+            Some(&serde_json::json!({ "body": body })),
+        )
+        .await
+    }
+
+    /// Replaces a comment's body.
+    pub async fn update_comment(&self, id: u64, body: &str) -> Result<Comment, GitHubError> {
+        self.json(
+            Method::PATCH,
+            &self.path(&format!("/issues/comments/{id}")),
+            Some(&serde_json::json!({ "body": body })),
+        )
+        .await
+    }
+
+    /// Reacts to a comment.
+    pub async fn react(&self, comment_id: u64, reaction: Reaction) -> Result<(), GitHubError> {
+        self.call(
+            Method::POST,
+            &self.path(&format!("/issues/comments/{comment_id}/reactions")),
+            Some(&serde_json::json!({ "content": reaction.content() })),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// A user's permission on the repository (`admin`, `maintain`, `write`,
+    /// `triage`, `read`, `none`), from the collaborator-permission API.
+    pub async fn permission(&self, user: &str) -> Result<String, GitHubError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            permission: String,
+            #[serde(default)]
+            role_name: Option<String>,
+        }
+        match self
+            .json::<Answer>(
+                Method::GET,
+                &self.path(&format!("/collaborators/{user}/permission")),
+                None,
+            )
+            .await
+        {
+            // role_name is the finer one (`maintain`, `triage`); permission
+            // maps those to write/read.
+            Ok(a) => Ok(a
+                .role_name
+                .filter(|r| !r.is_empty())
+                .unwrap_or(a.permission)),
+            Err(e) if e.status == Some(404) => Ok("none".into()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sets a commit status.
+    pub async fn set_status(
+        &self,
+        sha: &str,
+        state: &str,
+        context: &str,
+        description: &str,
+        target_url: Option<&str>,
+    ) -> Result<(), GitHubError> {
+        // GitHub truncates nothing: it refuses descriptions over 140 chars.
+        let description: String = description.chars().take(140).collect();
+        let mut body =
+            serde_json::json!({ "state": state, "context": context, "description": description });
+        if let Some(u) = target_url {
+            body["target_url"] = serde_json::Value::String(u.to_string());
+        }
+        self.call(
+            Method::POST,
+            &self.path(&format!("/statuses/{sha}")),
+            Some(&body),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The pull requests a commit belongs to (the merged PR of a merge commit).
+    pub async fn pulls_for_commit(&self, sha: &str) -> Result<Vec<PullRequest>, GitHubError> {
+        self.json(
+            Method::GET,
+            &self.path(&format!("/commits/{sha}/pulls")),
+            None,
+        )
+        .await
+    }
+
+    /// Creates a deployment of `git_ref` to `environment`; returns its id.
+    pub async fn create_deployment(
+        &self,
+        git_ref: &str,
+        environment: &str,
+        description: &str,
+    ) -> Result<u64, GitHubError> {
+        #[derive(Deserialize)]
+        struct Created {
+            id: u64,
+        }
+        let created: Created = self
+            .json(
+                Method::POST,
+                &self.path("/deployments"),
+                Some(&serde_json::json!({
+                    "ref": git_ref,
+                    "environment": environment,
+                    "description": description,
+                    "auto_merge": false,
+                    "required_contexts": [],
+                    "production_environment": true,
+                })),
+            )
+            .await?;
+        Ok(created.id)
+    }
+
+    /// Records a deployment's outcome (`success`, `failure`, `in_progress`).
+    pub async fn deployment_status(
+        &self,
+        deployment: u64,
+        state: &str,
+        description: &str,
+        log_url: Option<&str>,
+    ) -> Result<(), GitHubError> {
+        let description: String = description.chars().take(140).collect();
+        let mut body = serde_json::json!({ "state": state, "description": description });
+        if let Some(u) = log_url {
+            body["log_url"] = serde_json::Value::String(u.to_string());
+        }
+        self.call(
+            Method::POST,
+            &self.path(&format!("/deployments/{deployment}/statuses")),
+            Some(&body),
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_parses_owner_and_name_only() {
+        assert_eq!(
+            Repo::parse("octo/infra"),
+            Some(Repo {
+                owner: "octo".into(),
+                name: "infra".into()
+            })
+        );
+        assert_eq!(Repo::parse("octo"), None);
+        assert_eq!(Repo::parse("octo/infra/x"), None);
+        assert_eq!(Repo::parse("/infra"), None);
+    }
+}

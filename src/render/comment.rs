@@ -1,0 +1,367 @@
+//! Every comment the bot posts, each with a hidden marker so the bot finds and
+//! updates its own comment instead of posting another.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::markdown;
+use super::summary_line;
+use crate::ec2::{Outcome, StepResult};
+use crate::plan::Plan;
+
+/// Marks the one plan comment of a pull request.
+pub const PLAN_MARKER: &str = "<!-- ec2-gitops:pr-plan -->";
+/// GitHub's limit is 65,536 characters; keep a margin for the wrapper.
+pub const COMMENT_LIMIT: usize = 60_000;
+
+/// What happened to one stack of a plan run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StackPlan {
+    /// Planned.
+    Planned(Plan),
+    /// The YAML is invalid: the rendered diagnostics.
+    Invalid {
+        /// The stack file.
+        file: String,
+        /// The errors, as text.
+        errors: String,
+    },
+    /// EC2 could not be read.
+    Failed {
+        /// The stack file.
+        file: String,
+        /// What went wrong.
+        error: String,
+    },
+}
+
+impl StackPlan {
+    /// The file of the stack.
+    pub fn file(&self) -> &str {
+        match self {
+            StackPlan::Planned(p) => &p.file,
+            StackPlan::Invalid { file, .. } | StackPlan::Failed { file, .. } => file,
+        }
+    }
+
+    /// True when the stack planned without errors.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, StackPlan::Planned(p) if p.errors.is_empty())
+    }
+}
+
+/// Where the plan comment stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanState {
+    /// Current plan of the PR's head.
+    Planned,
+    /// The merge did not apply: the plan changed after review.
+    MergeRefused {
+        /// Per stack, why.
+        reasons: Vec<String>,
+    },
+    /// Closed without merge.
+    Discarded,
+    /// A later apply of the same stacks made this plan stale.
+    Stale {
+        /// The stacks that changed.
+        stacks: Vec<String>,
+    },
+}
+
+/// The plan comment of a pull request.
+pub fn plan_comment(
+    head_sha: &str,
+    stacks: &[StackPlan],
+    removed_files: &[String],
+    state: &PlanState,
+) -> String {
+    let mut out = String::new();
+    let status = match state {
+        PlanState::Planned => "planned",
+        PlanState::MergeRefused { .. } => "merge-refused",
+        PlanState::Discarded => "discarded",
+        PlanState::Stale { .. } => "stale",
+    };
+    let _ = writeln!(
+        out,
+        "{PLAN_MARKER}\n<!-- ec2-gitops:state status={status} head={head_sha} -->"
+    );
+    let _ = writeln!(out, "## ec2-gitops plan\n");
+    match state {
+        PlanState::Planned => {}
+        PlanState::Discarded => {
+            let _ = writeln!(
+                out,
+                "> [!NOTE]\n> This pull request was closed without merging: the plan below was **discarded** and will not be applied.\n"
+            );
+        }
+        PlanState::MergeRefused { reasons } => {
+            let _ = writeln!(
+                out,
+                "> [!CAUTION]\n> **The merge was not applied**: the plan changed after it was reviewed, so nothing was changed in EC2.\n>"
+            );
+            for r in reasons {
+                let _ = writeln!(out, "> - {r}");
+            }
+            let _ = writeln!(
+                out,
+                ">\n> Review the new plan below. Apply it with `/apply` (where the repository allows it) or with a new pull request.\n"
+            );
+        }
+        PlanState::Stale { stacks } => {
+            let _ = writeln!(
+                out,
+                "> [!WARNING]\n> **Stale:** {} changed since this plan was made; comment `/plan` to refresh it.\n",
+                stacks
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    let short = &head_sha[..head_sha.len().min(7)];
+    let _ = writeln!(
+        out,
+        "Plan of `{short}` for {} stack{}.\n",
+        stacks.len(),
+        if stacks.len() == 1 { "" } else { "s" }
+    );
+    if stacks.len() > 1 {
+        let _ = writeln!(out, "| stack | region | plan |\n| --- | --- | --- |");
+        for s in stacks {
+            let (name, region, summary) = match s {
+                StackPlan::Planned(p) if p.errors.is_empty() => {
+                    (p.stack.clone(), p.region.clone(), summary_line(&p.summary))
+                }
+                StackPlan::Planned(p) => (
+                    p.stack.clone(),
+                    p.region.clone(),
+                    format!("{} error(s)", p.errors.len()),
+                ),
+                StackPlan::Invalid { file, .. } => {
+                    (format!("`{file}`"), "-".into(), "invalid YAML".into())
+                }
+                StackPlan::Failed { file, .. } => (
+                    format!("`{file}`"),
+                    "-".into(),
+                    "could not be planned".into(),
+                ),
+            };
+            let _ = writeln!(out, "| {name} | {region} | {summary} |");
+        }
+        out.push('\n');
+    }
+    for f in removed_files {
+        let _ = writeln!(
+            out,
+            "> [!WARNING]\n> `{f}` is removed: the resources of its stack are **not** destroyed by merging. To destroy them, first merge the file with its resources removed.\n"
+        );
+    }
+    // Share the budget between stacks; each shortens itself to its share.
+    let budget = (COMMENT_LIMIT.saturating_sub(out.len() + 400)) / stacks.len().max(1);
+    for s in stacks {
+        match s {
+            StackPlan::Planned(p) => out.push_str(&markdown::plan(p, budget)),
+            StackPlan::Invalid { file, errors } => {
+                let _ = writeln!(
+                    out,
+                    "### `{file}`: invalid\n\n```\n{}\n```\n",
+                    clip(errors, budget.saturating_sub(100))
+                );
+            }
+            StackPlan::Failed { file, error } => {
+                let _ = writeln!(
+                    out,
+                    "### `{file}`: could not be planned\n\n```\n{}\n```\n",
+                    clip(error, budget.saturating_sub(100))
+                );
+            }
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "---\n<sub>Merging applies exactly these plans: each stack's fingerprint is checked again at merge, and a stack whose plan changed is not applied. Comment `/plan` to re-plan, `/help` for commands.</sub>"
+    );
+    out
+}
+
+fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}\n… (cut: the full text is in the job summary)",
+        &s[..end]
+    )
+}
+
+/// The reviewed fingerprint of each stack, `(stack, region)` → fingerprint,
+/// read back from a plan comment's markers.
+pub fn reviewed_fingerprints(body: &str) -> BTreeMap<(String, String), String> {
+    let mut out = BTreeMap::new();
+    for line in body.lines() {
+        let Some(rest) = line.trim().strip_prefix("<!-- ec2-gitops:plan ") else {
+            continue;
+        };
+        let rest = rest.trim_end_matches("-->").trim();
+        let field = |k: &str| {
+            rest.split_whitespace()
+                .find_map(|kv| kv.strip_prefix(&format!("{k}=")).map(str::to_string))
+        };
+        if let (Some(s), Some(r), Some(f)) = (field("stack"), field("region"), field("fingerprint"))
+        {
+            out.insert((s, r), f);
+        }
+    }
+    out
+}
+
+/// The state recorded in a plan comment (`planned`, `merge-refused`, …).
+pub fn comment_status(body: &str) -> Option<String> {
+    body.lines().find_map(|l| {
+        l.trim()
+            .strip_prefix("<!-- ec2-gitops:state status=")
+            .and_then(|r| r.split_whitespace().next())
+            .map(str::to_string)
+    })
+}
+
+/// The outcome of applying one stack.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StackApply {
+    /// Applied (every step listed).
+    Applied {
+        /// The plan applied.
+        plan: Box<Plan>,
+        /// What each step did.
+        results: Vec<StepResult>,
+        /// Seconds taken.
+        seconds: f64,
+    },
+    /// Nothing to do.
+    NoChanges {
+        /// Stack.
+        stack: String,
+        /// Region.
+        region: String,
+    },
+    /// Not applied: why.
+    NotApplied {
+        /// Stack or file.
+        stack: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl StackApply {
+    /// True when nothing failed or was refused.
+    pub fn is_ok(&self) -> bool {
+        match self {
+            StackApply::Applied { results, .. } => results
+                .iter()
+                .all(|r| matches!(r.outcome, Outcome::Done(_))),
+            StackApply::NoChanges { .. } => true,
+            StackApply::NotApplied { .. } => false,
+        }
+    }
+}
+
+/// The result of a merge-apply, posted on the merged PR (and the job summary).
+pub fn apply_comment(sha: &str, stacks: &[StackApply]) -> String {
+    let ok = stacks.iter().all(StackApply::is_ok);
+    let short = &sha[..sha.len().min(7)];
+    let mut out = format!("<!-- ec2-gitops:apply sha={sha} -->\n");
+    let _ = writeln!(
+        out,
+        "## ec2-gitops apply {}\n\nMerge commit `{short}`.\n",
+        if ok { "succeeded" } else { "FAILED" }
+    );
+    for s in stacks {
+        match s {
+            StackApply::NoChanges { stack, region } => {
+                let _ = writeln!(out, "### Stack `{stack}` ({region}): no changes\n");
+            }
+            StackApply::NotApplied { stack, reason } => {
+                let _ = writeln!(out, "### Stack `{stack}`: not applied\n\n{reason}\n");
+            }
+            StackApply::Applied {
+                plan,
+                results,
+                seconds,
+            } => {
+                let t = super::report::tally(results);
+                let _ = writeln!(
+                    out,
+                    "### Stack `{}` ({}): {} in {seconds:.1}s\n\n{}\n",
+                    plan.stack,
+                    plan.region,
+                    if t.failed == 0 { "applied" } else { "FAILED" },
+                    summary_line(&plan.summary)
+                );
+                let mut lines = Vec::new();
+                for r in results {
+                    let (mark, text) = match &r.outcome {
+                        Outcome::Done(t) => ("✅", t.clone()),
+                        Outcome::Failed(e) => ("❌", e.to_string()),
+                        Outcome::Skipped(why) => ("⏭️", format!("not attempted: {why}")),
+                    };
+                    lines.push(format!("- {mark} `{}` {text}", r.step.resource));
+                }
+                if lines.len() > 40 {
+                    let n = lines.len();
+                    let _ = writeln!(
+                        out,
+                        "<details><summary>{n} steps</summary>\n\n{}\n\n</details>\n",
+                        lines.join("\n")
+                    );
+                } else {
+                    let _ = writeln!(out, "{}\n", lines.join("\n"));
+                }
+                if t.failed > 0 {
+                    let _ = writeln!(
+                        out,
+                        "What was done stays done. Fix the cause and re-run the workflow: it re-plans from EC2 and does only what is left.\n"
+                    );
+                }
+            }
+        }
+    }
+    clip(&out, COMMENT_LIMIT)
+}
+
+/// The reply to a commenter without write permission.
+pub fn not_allowed(user: &str, permission: &str) -> String {
+    format!(
+        "<!-- ec2-gitops:refusal -->\n@{user} thanks — only people with write access to this repository can run ec2-gitops commands (your permission: `{permission}`). Nothing was run. Ask a maintainer to comment the command for you."
+    )
+}
+
+/// `/help`, and the reply to an unknown command.
+pub fn help(prefix: &str, unknown: Option<&str>) -> String {
+    let mut out = String::from("<!-- ec2-gitops:help -->\n");
+    if let Some(u) = unknown {
+        let _ = writeln!(out, "`{prefix}{u}` is not an ec2-gitops command.\n");
+    }
+    let _ = writeln!(
+        out,
+        "**ec2-gitops commands** (one per line, people with write access only):\n\n\
+         | command | what it does |\n| --- | --- |\n\
+         | `{prefix}plan [stack…]` | re-plan this pull request's stacks (or the named ones) at its current head and update the plan comment |\n\
+         | `{prefix}apply [stack…]` | apply the plan shown in the plan comment, where the repository allows it (by default only after a merge whose apply was refused because the plan changed) |\n\
+         | `{prefix}help` | this text |"
+    );
+    out
+}
+
+/// The reply when `/apply` is not allowed here.
+pub fn apply_not_allowed(reason: &str) -> String {
+    format!("<!-- ec2-gitops:refusal -->\n`/apply` was not run: {reason}")
+}
