@@ -126,7 +126,15 @@ async fn run(cli: Cli) -> Result<u8> {
         Command::Action => {
             let env = crate::action::env::ActionEnv::from_vars(|k| std::env::var(k).ok())?;
             crate::action::enter_workspace(&env.workspace)?;
-            crate::action::run(&env, crate::github::RetryPolicy::default()).await
+            let mut retry = crate::github::RetryPolicy::default();
+            // Tests shorten the backoff of a fake GitHub that answers 5xx.
+            if let Some(ms) = std::env::var("EC2_GITOPS_GITHUB_BACKOFF_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+            {
+                retry.backoff = std::time::Duration::from_millis(ms);
+            }
+            crate::action::run(&env, retry).await
         }
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&config::json_schema())?);

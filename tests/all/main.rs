@@ -3,6 +3,7 @@
 
 mod support;
 
+mod action;
 mod cli_help;
 mod crash;
 mod engine;

@@ -1,0 +1,495 @@
+//! `ec2-gitops action` end to end: the real binary, driven by real webhook
+//! payloads, talking to the stateful GitHub fake and to moto.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::engine::{IMAGE, instances_by_name, stack_yaml};
+use crate::support::webhooks::{self, event_file};
+use crate::support::{Ec2Proxy, FakeGitHub, Moto, PullSpec};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ec2-gitops");
+const REPO: &str = "octo/infra";
+const HEAD: &str = "1111111111111111111111111111111111111111";
+const HEAD_2: &str = "2222222222222222222222222222222222222222";
+const MERGE: &str = "3333333333333333333333333333333333333333";
+
+/// A repository checkout with one stack, moto behind a proxy, and the fake.
+struct World {
+    _moto: Moto,
+    proxy: Ec2Proxy,
+    gh: FakeGitHub,
+    dir: tempfile::TempDir,
+    direct: aws_sdk_ec2::Client,
+}
+
+struct Run {
+    out: Output,
+    summary: String,
+    outputs: String,
+}
+
+impl Run {
+    fn code(&self) -> Option<i32> {
+        self.out.status.code()
+    }
+    fn text(&self) -> String {
+        format!(
+            "exit {:?}\nstdout:\n{}\nstderr:\n{}\nsummary:\n{}\noutputs:\n{}",
+            self.out.status.code(),
+            String::from_utf8_lossy(&self.out.stdout),
+            String::from_utf8_lossy(&self.out.stderr),
+            self.summary,
+            self.outputs
+        )
+    }
+}
+
+impl World {
+    fn new(stack: &str) -> World {
+        let moto = Moto::start();
+        let proxy = Ec2Proxy::start(&moto.endpoint());
+        let gh = FakeGitHub::start();
+        gh.add_repo(REPO);
+        gh.set_permission("writer", "write");
+        gh.set_permission("reader", "read");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("infra")).unwrap();
+        std::fs::write(dir.path().join("infra/web.yaml"), stack_yaml(stack)).unwrap();
+        std::fs::write(dir.path().join("README.md"), "docs\n").unwrap();
+        let direct = moto.ec2_client("us-east-1");
+        World {
+            _moto: moto,
+            proxy,
+            gh,
+            dir,
+            direct,
+        }
+    }
+
+    fn write_stack(&self, yaml: &str) {
+        std::fs::write(self.dir.path().join("infra/web.yaml"), yaml).unwrap();
+    }
+
+    fn pull(&self, number: u64, head: &str, files: &[&str]) {
+        self.gh.add_pull(
+            REPO,
+            PullSpec {
+                number,
+                head_sha: head.into(),
+                files: files
+                    .iter()
+                    .map(|f| (f.to_string(), "modified".to_string()))
+                    .collect(),
+                ..PullSpec::default()
+            },
+        );
+    }
+
+    fn run(&self, event: &str, mut payload: Value, sha: &str) -> Run {
+        webhooks::set_repo(&mut payload, "octo", "infra");
+        let file = event_file(&payload);
+        let summary = self.dir.path().join("summary.md");
+        let outputs = self.dir.path().join("outputs.txt");
+        let _ = std::fs::remove_file(&summary);
+        let _ = std::fs::remove_file(&outputs);
+        let out = Command::new(BIN)
+            .arg("action")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("GITHUB_EVENT_NAME", event)
+            .env("GITHUB_EVENT_PATH", file.path())
+            .env("GITHUB_REPOSITORY", REPO)
+            .env("GITHUB_API_URL", self.gh.url())
+            .env("GITHUB_SHA", sha)
+            .env("GITHUB_REF", "refs/heads/main")
+            .env("GITHUB_WORKSPACE", self.dir.path())
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("GITHUB_OUTPUT", &outputs)
+            .env("GITHUB_SERVER_URL", "https://github.com")
+            .env("GITHUB_RUN_ID", "42")
+            .env("INPUT_GITHUB-TOKEN", "ghs_test")
+            .env("EC2_GITOPS_GITHUB_BACKOFF_MS", "20")
+            .env("AWS_ENDPOINT_URL", self.proxy.endpoint())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        Run {
+            out,
+            summary: std::fs::read_to_string(&summary).unwrap_or_default(),
+            outputs: std::fs::read_to_string(&outputs).unwrap_or_default(),
+        }
+    }
+
+    fn pr_event(&self, action: &str, number: u64, head: &str) -> Value {
+        let mut p = webhooks::pull_request(action);
+        webhooks::set_pr(&mut p, number, head, "main");
+        p
+    }
+
+    fn comment_event(&self, number: u64, body: &str, user: &str) -> Value {
+        let mut p = webhooks::issue_comment_on_pr(body, user);
+        webhooks::set_repo(&mut p, "octo", "infra");
+        webhooks::set_pr(&mut p, number, HEAD, "main");
+        // The comment must exist for reactions to land on it.
+        let id = self.gh.add_comment(REPO, number, user, body);
+        webhooks::set_comment_id(&mut p, id);
+        p
+    }
+
+    fn push_event(&self, after: &str, files: &[(&str, &str)]) -> Value {
+        let mut p = webhooks::push("refs/heads/main", HEAD, after, files);
+        p["repository"]["default_branch"] = json!("main");
+        p
+    }
+
+    fn bot_comments(&self, n: u64) -> Vec<crate::support::github::CommentState> {
+        self.gh
+            .comments(n)
+            .into_iter()
+            .filter(|c| c.user.ends_with("[bot]"))
+            .collect()
+    }
+
+    fn mutating_ec2_calls(&self) -> Vec<String> {
+        self.proxy
+            .actions()
+            .into_iter()
+            .filter(|a| !a.starts_with("Describe"))
+            .collect()
+    }
+}
+
+fn path(p: &Path) -> PathBuf {
+    p.to_path_buf()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pr_plan_comment_is_one_and_stays_current_then_merge_applies_and_records() {
+    let w = World::new("gh1");
+    // Opened: one comment, one status.
+    w.pull(7, HEAD, &["infra/web.yaml", "README.md"]);
+    let r = w.run("pull_request", w.pr_event("opened", 7, HEAD), HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let comments = w.bot_comments(7);
+    assert_eq!(comments.len(), 1, "{comments:#?}");
+    let body = &comments[0].body;
+    assert!(body.contains("<!-- ec2-gitops:pr-plan -->"), "{body}");
+    assert!(body.contains("Plan: 8 to create"), "{body}");
+    assert!(body.contains(&format!("head={HEAD}")));
+    let status = w.gh.statuses(HEAD);
+    assert_eq!(status.len(), 1);
+    assert_eq!(
+        (status[0].state.as_str(), status[0].context.as_str()),
+        ("success", "ec2-gitops/plan")
+    );
+    assert!(r.outputs.contains("plan=[{"), "{}", r.text());
+    assert!(
+        w.mutating_ec2_calls().is_empty(),
+        "a plan changed EC2: {:?}",
+        w.mutating_ec2_calls()
+    );
+
+    // New push: the same comment is edited, never a second one.
+    w.write_stack(&stack_yaml("gh1").replace("count: 2", "count: 3"));
+    w.pull(7, HEAD_2, &["infra/web.yaml"]);
+    let r = w.run("pull_request", w.pr_event("synchronize", 7, HEAD_2), HEAD_2);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let comments = w.bot_comments(7);
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].updates, 1);
+    assert!(
+        comments[0].body.contains("Plan: 9 to create"),
+        "{}",
+        comments[0].body
+    );
+    assert!(comments[0].body.contains(&format!("head={HEAD_2}")));
+
+    // Merge: the reviewed plan is applied and recorded everywhere.
+    w.gh.add_pull(
+        REPO,
+        PullSpec {
+            number: 7,
+            head_sha: HEAD_2.into(),
+            merged: true,
+            merge_commit_sha: Some(MERGE.into()),
+            state: "closed".into(),
+            files: vec![("infra/web.yaml".into(), "modified".into())],
+            ..PullSpec::default()
+        },
+    );
+    w.gh.add_commit_pulls(MERGE, &[7]);
+    let r = w.run(
+        "push",
+        w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
+        MERGE,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let by_name = instances_by_name(&w.direct, "gh1").await;
+    assert_eq!(by_name.len(), 4, "{by_name:?}");
+    let comments = w.bot_comments(7);
+    assert_eq!(comments.len(), 2, "plan comment + apply result");
+    assert!(
+        comments[1].body.contains("ec2-gitops apply succeeded"),
+        "{}",
+        comments[1].body
+    );
+    assert!(
+        comments[1].body.contains("launched i-"),
+        "{}",
+        comments[1].body
+    );
+    let status = w.gh.statuses(MERGE);
+    assert_eq!(
+        (status[0].state.as_str(), status[0].context.as_str()),
+        ("success", "ec2-gitops/apply")
+    );
+    let deployments = w.gh.deployments();
+    assert_eq!(deployments.len(), 1);
+    assert_eq!(deployments[0].environment, "gh1");
+    assert_eq!(
+        deployments[0].statuses.last().map(|s| s.state.as_str()),
+        Some("success")
+    );
+    assert!(
+        r.summary.contains("ec2-gitops apply succeeded"),
+        "{}",
+        r.text()
+    );
+    assert!(r.outputs.contains("applied=true"), "{}", r.text());
+    assert!(r.outputs.contains("result-json="), "{}", r.text());
+    let _ = path(w.dir.path());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn live_state_moved_between_review_and_merge_refuses_and_posts_the_new_plan() {
+    let w = World::new("gh2");
+    w.pull(8, HEAD, &["infra/web.yaml"]);
+    let r = w.run("pull_request", w.pr_event("opened", 8, HEAD), HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+
+    // Someone launches a tagged instance of this stack by hand after review.
+    w.direct
+        .run_instances()
+        .image_id(IMAGE)
+        .instance_type("t3.micro".into())
+        .min_count(1)
+        .max_count(1)
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Instance)
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key("ec2-gitops:stack")
+                        .value("gh2")
+                        .build(),
+                )
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key("ec2-gitops:name")
+                        .value("instance/web-1")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    w.proxy.clear();
+    w.gh.add_pull(
+        REPO,
+        PullSpec {
+            number: 8,
+            merged: true,
+            merge_commit_sha: Some(MERGE.into()),
+            state: "closed".into(),
+            files: vec![("infra/web.yaml".into(), "modified".into())],
+            ..PullSpec::default()
+        },
+    );
+    w.gh.add_commit_pulls(MERGE, &[8]);
+    let r = w.run(
+        "push",
+        w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
+        MERGE,
+    );
+    assert_eq!(r.code(), Some(1), "{}", r.text());
+    assert!(
+        w.mutating_ec2_calls().is_empty(),
+        "refused apply changed EC2: {:?}",
+        w.mutating_ec2_calls()
+    );
+    let comments = w.bot_comments(8);
+    let plan = &comments[0].body;
+    assert!(plan.contains("The merge was not applied"), "{plan}");
+    assert!(plan.contains("status=merge-refused"), "{plan}");
+    assert!(
+        comments.last().unwrap().body.contains("not applied"),
+        "{comments:#?}"
+    );
+    assert_eq!(w.gh.statuses(MERGE)[0].state, "failure");
+    assert!(r.outputs.contains("applied=false"), "{}", r.text());
+
+    // /apply by a writer (allowed after a refused merge): applies the new plan.
+    let ev = w.comment_event(8, "/apply", "writer");
+    let r = w.run("issue_comment", ev, MERGE);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let by_name = instances_by_name(&w.direct, "gh2").await;
+    assert!(by_name.values().all(|ids| ids.len() == 1), "{by_name:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plan_command_by_a_writer_reacts_and_updates_by_a_reader_is_refused() {
+    let w = World::new("gh3");
+    w.pull(9, HEAD, &["infra/web.yaml"]);
+    let r = w.run("pull_request", w.pr_event("opened", 9, HEAD), HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    w.proxy.clear();
+
+    // Read user: one polite reply, no EC2 call, 👀 then 😕.
+    let ev = w.comment_event(9, "please\n/plan", "reader");
+    let id = ev["comment"]["id"].as_u64().unwrap();
+    let r = w.run("issue_comment", ev, HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert_eq!(w.proxy.total(), 0, "a refused command called EC2");
+    assert_eq!(w.gh.reactions(id), ["eyes", "confused"]);
+    let replies: Vec<_> = w
+        .bot_comments(9)
+        .into_iter()
+        .filter(|c| c.body.contains("only people with write access"))
+        .collect();
+    assert_eq!(replies.len(), 1);
+
+    // Writer: 👀, re-plan into the same comment, 🚀.
+    w.write_stack(&stack_yaml("gh3").replace("count: 2", "count: 3"));
+    let ev = w.comment_event(9, "/plan", "writer");
+    let id = ev["comment"]["id"].as_u64().unwrap();
+    let r = w.run("issue_comment", ev, HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert_eq!(w.gh.reactions(id), ["eyes", "rocket"]);
+    let plans: Vec<_> = w
+        .bot_comments(9)
+        .into_iter()
+        .filter(|c| c.body.contains("ec2-gitops:pr-plan"))
+        .collect();
+    assert_eq!(plans.len(), 1);
+    assert!(
+        plans[0].body.contains("Plan: 9 to create"),
+        "{}",
+        plans[0].body
+    );
+
+    // A command inside a code block: nothing at all happens.
+    w.gh.clear_requests();
+    let ev = w.comment_event(9, "Run this:\n```\n/plan\n```", "writer");
+    w.gh.clear_requests();
+    let r = w.run("issue_comment", ev, HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert!(w.gh.requests().is_empty(), "{:?}", w.gh.requests());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closed_unmerged_marks_the_plan_discarded_and_a_pr_without_stacks_gets_nothing() {
+    let w = World::new("gh4");
+    w.pull(10, HEAD, &["infra/web.yaml"]);
+    assert_eq!(
+        w.run("pull_request", w.pr_event("opened", 10, HEAD), HEAD)
+            .code(),
+        Some(0)
+    );
+    let mut ev = w.pr_event("closed", 10, HEAD);
+    ev["pull_request"]["merged"] = json!(false);
+    let r = w.run("pull_request", ev, HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let c = &w.bot_comments(10)[0];
+    assert!(c.body.contains("discarded"), "{}", c.body);
+    assert!(c.body.contains("status=discarded"), "{}", c.body);
+
+    // A PR that touches no stack: no comment, no status.
+    w.pull(11, HEAD_2, &["README.md"]);
+    let r = w.run("pull_request", w.pr_event("opened", 11, HEAD_2), HEAD_2);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert!(w.bot_comments(11).is_empty());
+    assert!(w.gh.statuses(HEAD_2).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_200_instance_plan_fits_in_one_comment() {
+    let w = World::new("gh5");
+    w.write_stack(&stack_yaml("gh5").replace("count: 2", "count: 200"));
+    w.pull(12, HEAD, &["infra/web.yaml"]);
+    let r = w.run("pull_request", w.pr_event("opened", 12, HEAD), HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let c = &w.bot_comments(12)[0];
+    assert!(c.body.len() <= 65_536, "{} chars", c.body.len());
+    assert!(
+        c.body.contains("Plan: 206 to create"),
+        "{}",
+        &c.body[..500.min(c.body.len())]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn github_502_is_retried_and_github_down_during_the_result_still_records_it() {
+    let w = World::new("gh6");
+    w.pull(13, HEAD, &["infra/web.yaml"]);
+    w.gh.fail_next("POST", "/repos/octo/infra/issues/13/comments", 502, None, 1);
+    let r = w.run("pull_request", w.pr_event("opened", 13, HEAD), HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert_eq!(w.bot_comments(13).len(), 1, "posted once, after the retry");
+    let posts =
+        w.gh.requests()
+            .into_iter()
+            .filter(|q| q.method == "POST" && q.path.ends_with("/issues/13/comments"))
+            .count();
+    assert_eq!(posts, 2);
+
+    // Merge while GitHub fails the result posts: the apply completes and the
+    // summary, outputs and exit code carry the result.
+    w.gh.add_pull(
+        REPO,
+        PullSpec {
+            number: 13,
+            merged: true,
+            merge_commit_sha: Some(MERGE.into()),
+            state: "closed".into(),
+            files: vec![("infra/web.yaml".into(), "modified".into())],
+            ..PullSpec::default()
+        },
+    );
+    w.gh.add_commit_pulls(MERGE, &[13]);
+    w.gh.fail_next(
+        "POST",
+        "/repos/octo/infra/issues/13/comments",
+        503,
+        None,
+        50,
+    );
+    w.gh.fail_next("POST", "/repos/octo/infra/statuses", 503, None, 50);
+    w.gh.fail_next("POST", "/repos/octo/infra/deployments", 503, None, 50);
+    let r = w.run(
+        "push",
+        w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
+        MERGE,
+    );
+    assert_eq!(
+        r.code(),
+        Some(0),
+        "the apply itself succeeded: {}",
+        r.text()
+    );
+    assert!(
+        r.summary.contains("ec2-gitops apply succeeded"),
+        "{}",
+        r.text()
+    );
+    assert!(r.summary.contains("could not be posted"), "{}", r.text());
+    assert!(r.outputs.contains("applied=true"), "{}", r.text());
+    assert_eq!(instances_by_name(&w.direct, "gh6").await.len(), 3);
+}
