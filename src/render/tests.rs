@@ -666,3 +666,165 @@ fn a_hand_edited_digest_tag_does_not_break_rendering() {
     assert!(text::plan(&p, false).contains("sha256 é-edited)"));
     assert!(markdown::plan(&p, COMMENT_LIMIT).contains("sha256 b5bb9d8014a0)"));
 }
+
+// ------------------------------------------------------------ comments ---
+
+mod comments {
+    use super::*;
+    use crate::render::comment::{self, PlanState, StackApply, StackPlan};
+
+    const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    #[test]
+    fn plan_comment_of_one_stack() {
+        let body = comment::plan_comment(
+            SHA,
+            &[StackPlan::Planned(full_plan())],
+            &[],
+            &PlanState::Planned,
+        );
+        insta::assert_snapshot!(body);
+    }
+
+    #[test]
+    fn plan_comment_of_several_stacks_with_an_invalid_one_and_a_removed_file() {
+        let mut db = empty_plan();
+        db.stack = "db".into();
+        db.file = "infra/db.yaml".into();
+        let stacks = [
+            StackPlan::Planned(full_plan()),
+            StackPlan::Planned(db),
+            StackPlan::Invalid {
+                file: "infra/cache.yaml".into(),
+                errors: "error: unknown key `tpye`\n  --> infra/cache.yaml:7:5".into(),
+            },
+            StackPlan::Failed {
+                file: "infra/eu.yaml".into(),
+                error: "cannot read stack eu from EC2 in eu-west-1: UnauthorizedOperation".into(),
+            },
+        ];
+        let body = comment::plan_comment(
+            SHA,
+            &stacks,
+            &["infra/old.yaml".into()],
+            &PlanState::Planned,
+        );
+        insta::assert_snapshot!(body);
+    }
+
+    #[test]
+    fn plan_comment_states() {
+        let stacks = [StackPlan::Planned(empty_plan())];
+        let refused = comment::plan_comment(
+            SHA,
+            &stacks,
+            &[],
+            &PlanState::MergeRefused {
+                reasons: vec!["`web`: the plan changed since review (fingerprint `aaaa` reviewed, `bbbb` now); nothing was applied.".into()],
+            },
+        );
+        let discarded = comment::plan_comment(SHA, &stacks, &[], &PlanState::Discarded);
+        let stale = comment::plan_comment(
+            SHA,
+            &stacks,
+            &[],
+            &PlanState::Stale {
+                stacks: vec!["web".into()],
+            },
+        );
+        insta::assert_snapshot!("merge_refused", refused);
+        insta::assert_snapshot!("discarded", discarded);
+        insta::assert_snapshot!("stale", stale);
+        assert_eq!(
+            comment::comment_status(&refused).as_deref(),
+            Some("merge-refused")
+        );
+        assert_eq!(
+            comment::comment_status(&discarded).as_deref(),
+            Some("discarded")
+        );
+    }
+
+    #[test]
+    fn reviewed_fingerprints_read_back_what_the_comment_wrote() {
+        let p = full_plan();
+        let body = comment::plan_comment(
+            SHA,
+            &[StackPlan::Planned(p.clone())],
+            &[],
+            &PlanState::Planned,
+        );
+        let read = comment::reviewed_fingerprints(&body);
+        assert_eq!(
+            read.get(&(p.stack.clone(), p.region.clone())),
+            Some(&p.fingerprint)
+        );
+        assert_eq!(read.len(), 1);
+    }
+
+    #[test]
+    fn plan_comment_of_many_big_stacks_stays_under_githubs_limit() {
+        let stacks: Vec<StackPlan> = (0..20)
+            .map(|i| {
+                let mut p = big_plan(300);
+                p.stack = format!("stack-{i}");
+                StackPlan::Planned(p)
+            })
+            .collect();
+        let body = comment::plan_comment(SHA, &stacks, &[], &PlanState::Planned);
+        assert!(body.len() <= 65_536, "{} chars", body.len());
+        for i in 0..20 {
+            assert!(
+                body.contains(&format!("stack=stack-{i} ")),
+                "stack-{i} lost its marker"
+            );
+        }
+    }
+
+    #[test]
+    fn apply_comment_success_and_failure() {
+        let ok = comment::apply_comment(
+            SHA,
+            &[
+                StackApply::Applied {
+                    plan: Box::new(full_plan()),
+                    results: results(false),
+                    seconds: 42.5,
+                },
+                StackApply::NoChanges {
+                    stack: "db".into(),
+                    region: "us-east-1".into(),
+                },
+            ],
+        );
+        insta::assert_snapshot!("apply_ok", ok);
+        let failed = comment::apply_comment(
+            SHA,
+            &[
+                StackApply::Applied {
+                    plan: Box::new(full_plan()),
+                    results: results(true),
+                    seconds: 12.0,
+                },
+                StackApply::NotApplied {
+                    stack: "db".into(),
+                    reason: "the plan changed since review (fingerprint `aaaa` reviewed, `bbbb` now); nothing was applied.".into(),
+                },
+            ],
+        );
+        insta::assert_snapshot!("apply_failed", failed);
+    }
+
+    #[test]
+    fn replies() {
+        insta::assert_snapshot!("not_allowed", comment::not_allowed("octocat", "read"));
+        insta::assert_snapshot!("help", comment::help("/", None));
+        insta::assert_snapshot!("unknown_command", comment::help("/", Some("destroy")));
+        insta::assert_snapshot!(
+            "apply_not_allowed",
+            comment::apply_not_allowed(
+                "this repository applies only on merge (`apply-on-comment: never`)."
+            )
+        );
+    }
+}
