@@ -197,7 +197,8 @@ impl Ctx<'_> {
                     .await?;
             }
             println!("ec2-gitops: pull request #{number} changes no stack: nothing to plan");
-            record.output("plan", "[]");
+            record.output("plan", "");
+            record.output("result-json", "[]");
             return Ok(EXIT_OK);
         }
         let body = comment::plan_comment(head_sha, &stacks, &removed_stacks, &PlanState::Planned);
@@ -220,13 +221,9 @@ impl Ctx<'_> {
                 self.env.run_url.as_deref(),
             )
             .await?;
-        record.summary(&comment::plan_comment(
-            head_sha,
-            &stacks,
-            &removed_stacks,
-            &PlanState::Planned,
-        ));
-        record.output("plan", &plans_json(&stacks));
+        record.summary(&body);
+        record.output("plan", &body);
+        record.output("result-json", &plans_json(&stacks));
         Ok(if ok { EXIT_OK } else { EXIT_FAILED })
     }
 
@@ -695,31 +692,66 @@ fn plan_description(stacks: &[StackPlan]) -> String {
     render::summary_line(&total)
 }
 
+/// `result-json` of a plan run: per stack its summary and fingerprint.
 fn plans_json(stacks: &[StackPlan]) -> String {
-    let plans: Vec<&crate::plan::Plan> = stacks
+    let v: Vec<serde_json::Value> = stacks
         .iter()
-        .filter_map(|s| match s {
-            StackPlan::Planned(p) => Some(p),
-            _ => None,
+        .map(|s| match s {
+            StackPlan::Planned(p) => serde_json::json!({
+                "stack": p.stack, "region": p.region, "file": p.file,
+                "result": if p.errors.is_empty() { "planned" } else { "plan-errors" },
+                "fingerprint": p.fingerprint, "summary": p.summary,
+            }),
+            StackPlan::Invalid { file, errors } => {
+                serde_json::json!({ "file": file, "result": "invalid", "error": errors })
+            }
+            StackPlan::Failed { file, error } => {
+                serde_json::json!({ "file": file, "result": "failed", "error": error })
+            }
         })
         .collect();
-    serde_json::to_string(&plans).unwrap_or_default()
+    serde_json::to_string(&v).unwrap_or_default()
 }
 
 fn results_json(results: &[StackApply]) -> String {
     let v: Vec<serde_json::Value> = results
         .iter()
         .map(|r| match r {
-            StackApply::Applied { plan, results, seconds } => {
+            StackApply::Applied {
+                plan,
+                results,
+                seconds,
+            } => {
                 let t = render::report::tally(results);
+                let steps: Vec<serde_json::Value> = results
+                    .iter()
+                    .map(|r| {
+                        let (outcome, detail) = match &r.outcome {
+                            crate::ec2::Outcome::Done(t) => ("done", t.clone()),
+                            crate::ec2::Outcome::Failed(e) => ("failed", e.to_string()),
+                            crate::ec2::Outcome::Skipped(w) => ("skipped", w.clone()),
+                        };
+                        serde_json::json!({
+                            "resource": r.step.resource.to_string(),
+                            "outcome": outcome,
+                            "detail": detail,
+                        })
+                    })
+                    .collect();
                 serde_json::json!({
-                    "stack": plan.stack, "region": plan.region, "result": if t.failed == 0 { "applied" } else { "failed" },
-                    "fingerprint": plan.fingerprint, "done": t.done, "failed": t.failed, "skipped": t.skipped,
-                    "seconds": seconds,
+                    "stack": plan.stack, "region": plan.region,
+                    "result": if t.failed == 0 { "applied" } else { "failed" },
+                    "fingerprint": plan.fingerprint, "summary": plan.summary,
+                    "done": t.done, "failed": t.failed, "skipped": t.skipped,
+                    "seconds": seconds, "steps": steps,
                 })
             }
-            StackApply::NoChanges { stack, region } => serde_json::json!({ "stack": stack, "region": region, "result": "no-changes" }),
-            StackApply::NotApplied { stack, reason } => serde_json::json!({ "stack": stack, "result": "not-applied", "reason": reason }),
+            StackApply::NoChanges { stack, region } => {
+                serde_json::json!({ "stack": stack, "region": region, "result": "no-changes" })
+            }
+            StackApply::NotApplied { stack, reason } => {
+                serde_json::json!({ "stack": stack, "result": "not-applied", "reason": reason })
+            }
         })
         .collect();
     serde_json::to_string(&v).unwrap_or_default()

@@ -189,7 +189,8 @@ async fn pr_plan_comment_is_one_and_stays_current_then_merge_applies_and_records
         (status[0].state.as_str(), status[0].context.as_str()),
         ("success", "ec2-gitops/plan")
     );
-    assert!(r.outputs.contains("plan=[{"), "{}", r.text());
+    assert!(r.outputs.contains("plan<<"), "{}", r.text());
+    assert!(r.outputs.contains("result-json=[{"), "{}", r.text());
     assert!(
         w.mutating_ec2_calls().is_empty(),
         "a plan changed EC2: {:?}",
