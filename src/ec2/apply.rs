@@ -759,80 +759,69 @@ impl Run<'_> {
         revoke_egress: &[RuleRef],
     ) -> Result<(), Ec2Error> {
         let c = &self.ec2.client;
-        let perms = |rules: &[RuleRef]| -> Result<Vec<IpPermission>, Ec2Error> {
-            rules.iter().map(|r| self.permission(r)).collect()
-        };
         // Revoke first: an egress allow-all replaced by narrower rules must
         // not be authorized twice, and nothing is ever opened wider in between
         // than either the old or the new set.
-        let ignore = |code: &str| {
-            code == "InvalidPermission.NotFound" || code == "InvalidPermission.Duplicate"
-        };
-        if !revoke_ingress.is_empty() {
-            let p = perms(revoke_ingress)?;
-            match self
-                .ec2
-                .call("RevokeSecurityGroupIngress", true, || {
-                    c.revoke_security_group_ingress()
-                        .group_id(group_id)
-                        .set_ip_permissions(Some(p.clone()))
-                        .send()
-                })
-                .await
-            {
-                Err(e) if !ignore(&e.code) => return Err(e),
-                _ => {}
-            }
+        self.rule_call("RevokeSecurityGroupIngress", revoke_ingress, |p| {
+            c.revoke_security_group_ingress()
+                .group_id(group_id)
+                .set_ip_permissions(Some(p))
+                .send()
+        })
+        .await?;
+        self.rule_call("RevokeSecurityGroupEgress", revoke_egress, |p| {
+            c.revoke_security_group_egress()
+                .group_id(group_id)
+                .set_ip_permissions(Some(p))
+                .send()
+        })
+        .await?;
+        self.rule_call("AuthorizeSecurityGroupIngress", authorize_ingress, |p| {
+            c.authorize_security_group_ingress()
+                .group_id(group_id)
+                .set_ip_permissions(Some(p))
+                .send()
+        })
+        .await?;
+        self.rule_call("AuthorizeSecurityGroupEgress", authorize_egress, |p| {
+            c.authorize_security_group_egress()
+                .group_id(group_id)
+                .set_ip_permissions(Some(p))
+                .send()
+        })
+        .await
+    }
+
+    /// One authorize or revoke call for `rules` (none when empty). A rule
+    /// already there (or already gone) is what an interrupted run leaves: fine.
+    async fn rule_call<T, E, R, F, Fut>(
+        &self,
+        action: &'static str,
+        rules: &[RuleRef],
+        send: F,
+    ) -> Result<(), Ec2Error>
+    where
+        F: Fn(Vec<IpPermission>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, aws_sdk_ec2::error::SdkError<E, R>>>,
+        E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        if rules.is_empty() {
+            return Ok(());
         }
-        if !revoke_egress.is_empty() {
-            let p = perms(revoke_egress)?;
-            match self
-                .ec2
-                .call("RevokeSecurityGroupEgress", true, || {
-                    c.revoke_security_group_egress()
-                        .group_id(group_id)
-                        .set_ip_permissions(Some(p.clone()))
-                        .send()
-                })
-                .await
+        let perms: Vec<IpPermission> = rules
+            .iter()
+            .map(|r| self.permission(r))
+            .collect::<Result<_, _>>()?;
+        match self.ec2.call(action, true, || send(perms.clone())).await {
+            Err(e)
+                if e.code != "InvalidPermission.NotFound"
+                    && e.code != "InvalidPermission.Duplicate" =>
             {
-                Err(e) if !ignore(&e.code) => return Err(e),
-                _ => {}
+                Err(e)
             }
+            _ => Ok(()),
         }
-        if !authorize_ingress.is_empty() {
-            let p = perms(authorize_ingress)?;
-            match self
-                .ec2
-                .call("AuthorizeSecurityGroupIngress", true, || {
-                    c.authorize_security_group_ingress()
-                        .group_id(group_id)
-                        .set_ip_permissions(Some(p.clone()))
-                        .send()
-                })
-                .await
-            {
-                Err(e) if !ignore(&e.code) => return Err(e),
-                _ => {}
-            }
-        }
-        if !authorize_egress.is_empty() {
-            let p = perms(authorize_egress)?;
-            match self
-                .ec2
-                .call("AuthorizeSecurityGroupEgress", true, || {
-                    c.authorize_security_group_egress()
-                        .group_id(group_id)
-                        .set_ip_permissions(Some(p.clone()))
-                        .send()
-                })
-                .await
-            {
-                Err(e) if !ignore(&e.code) => return Err(e),
-                _ => {}
-            }
-        }
-        Ok(())
     }
 
     fn permission(&self, r: &RuleRef) -> Result<IpPermission, Ec2Error> {
