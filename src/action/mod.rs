@@ -71,6 +71,7 @@ pub async fn run(env: &ActionEnv, retry: RetryPolicy) -> Result<u8> {
                 EXIT_OK
             }
         }
+        "schedule" | "workflow_dispatch" => ctx.drift(&mut record).await?,
         other => {
             println!("ec2-gitops: nothing to do for event {other}");
             EXIT_OK
@@ -553,11 +554,120 @@ impl Ctx<'_> {
         }
         self.report_apply(pr.as_ref().map(|p| p.number), sha, &results, record)
             .await;
+        let applied: Vec<(String, String)> = results
+            .iter()
+            .filter_map(|r| match r {
+                StackApply::Applied { plan, .. } => Some((plan.stack.clone(), plan.region.clone())),
+                _ => None,
+            })
+            .collect();
+        match self
+            .mark_stale(&applied, pr.as_ref().map(|p| p.number))
+            .await
+        {
+            Ok(n) if n > 0 => record.summary(&format!(
+                "\n{n} other open pull request(s) had plans of these stacks: marked stale.\n"
+            )),
+            Ok(_) => {}
+            Err(e) => eprintln!("::warning::could not mark stale plans: {e}"),
+        }
         Ok(if results.iter().all(StackApply::is_ok) {
             EXIT_OK
         } else {
             EXIT_FAILED
         })
+    }
+
+    /// Drift detection: plans every stack of the checkout (the default
+    /// branch) and keeps ONE issue open while anything drifted.
+    async fn drift(&self, record: &mut Record) -> Result<u8> {
+        let loaded = self.load();
+        let all: Vec<String> = loaded
+            .valid
+            .iter()
+            .map(|d| d.file.clone())
+            .chain(loaded.invalid.iter().map(|(f, _)| f.clone()))
+            .collect();
+        let stacks = self.plan_stacks(&loaded, &all, &[]).await;
+        let drifted = stacks
+            .iter()
+            .any(|s| matches!(s, StackPlan::Planned(p) if !p.is_empty() || !p.errors.is_empty()));
+        let checked_ok = stacks.iter().all(|s| matches!(s, StackPlan::Planned(_)));
+        let existing = self
+            .gh
+            .find_issue(comment::DRIFT_LABEL, comment::DRIFT_MARKER)
+            .await?;
+        let sha = &self.env.sha;
+        if drifted {
+            let body = comment::drift_issue(sha, &stacks);
+            match existing {
+                Some(i) => self.gh.update_issue(i.number, &body, false).await?,
+                None => {
+                    self.gh
+                        .create_issue(comment::DRIFT_TITLE, &body, comment::DRIFT_LABEL)
+                        .await?;
+                }
+            }
+            record.summary(&body);
+        } else {
+            if let Some(i) = existing {
+                let text = comment::drift_resolved(sha, stacks.len());
+                self.gh.create_comment(i.number, &text).await?;
+                self.gh
+                    .update_issue(
+                        i.number,
+                        &format!("{}\n\n{}", i.body.unwrap_or_default(), text),
+                        true,
+                    )
+                    .await?;
+            }
+            record.summary(&format!(
+                "## ec2-gitops drift check\n\nAll {} stack(s) match the YAML.\n",
+                stacks.len()
+            ));
+        }
+        record.output("drifted", if drifted { "true" } else { "false" });
+        record.output("result-json", &plans_json(&stacks));
+        Ok(if checked_ok { EXIT_OK } else { EXIT_FAILED })
+    }
+
+    /// After an apply: every other open PR whose plan covers an applied
+    /// stack gets its comment marked stale (its plan was made against live
+    /// state that has changed).
+    async fn mark_stale(
+        &self,
+        applied: &[(String, String)],
+        merged: Option<u64>,
+    ) -> Result<usize, GitHubError> {
+        if applied.is_empty() {
+            return Ok(0);
+        }
+        let mut marked = 0;
+        for pr in self.gh.open_pulls().await? {
+            if Some(pr.number) == merged {
+                continue;
+            }
+            let Some(c) = self
+                .gh
+                .find_comment(pr.number, comment::PLAN_MARKER)
+                .await?
+            else {
+                continue;
+            };
+            let body = c.body.clone().unwrap_or_default();
+            let covered: Vec<String> = comment::reviewed_fingerprints(&body)
+                .into_keys()
+                .filter(|k| applied.contains(k))
+                .map(|(s, _)| s)
+                .collect();
+            if covered.is_empty() || comment::comment_status(&body).as_deref() == Some("stale") {
+                continue;
+            }
+            let marked_body = mark_state(&body, "stale", &comment::stale_callout(&covered));
+            self.gh.update_comment(c.id, &marked_body).await?;
+            marked += 1;
+        }
+        Ok(marked)
     }
 
     /// Records an apply everywhere: PR comment, commit status, a deployment

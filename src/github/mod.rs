@@ -107,6 +107,21 @@ pub struct Comment {
     pub user: User,
 }
 
+/// An issue as listed.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct IssueRef {
+    /// Number.
+    pub number: u64,
+    /// Body.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Author.
+    pub user: User,
+    /// Present when the issue is a pull request.
+    #[serde(default)]
+    pub pull_request: Option<serde_json::Value>,
+}
+
 /// A file a pull request changes.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct ChangedFile {
@@ -478,6 +493,69 @@ impl GitHub {
             )
             .await?;
         Ok(created.id)
+    }
+
+    /// Open pull requests of the repository.
+    pub async fn open_pulls(&self) -> Result<Vec<PullRequest>, GitHubError> {
+        self.list(&self.path("/pulls?state=open"), |_| false).await
+    }
+
+    /// The open issue (not PR) with `label` whose body carries `marker`, by a bot.
+    pub async fn find_issue(
+        &self,
+        label: &str,
+        marker: &str,
+    ) -> Result<Option<IssueRef>, GitHubError> {
+        let found = |i: &IssueRef| {
+            i.pull_request.is_none()
+                && i.user.kind == "Bot"
+                && i.body.as_deref().is_some_and(|b| b.contains(marker))
+        };
+        let all: Vec<IssueRef> = self
+            .list(
+                &self.path(&format!("/issues?state=open&labels={label}")),
+                found,
+            )
+            .await?;
+        Ok(all.into_iter().find(found))
+    }
+
+    /// Opens an issue with a label; returns its number.
+    pub async fn create_issue(
+        &self,
+        title: &str,
+        body: &str,
+        label: &str,
+    ) -> Result<u64, GitHubError> {
+        let created: IssueRef = self
+            .json(
+                Method::POST,
+                &self.path("/issues"),
+                Some(&serde_json::json!({ "title": title, "body": body, "labels": [label] })),
+            )
+            .await?;
+        Ok(created.number)
+    }
+
+    /// Edits an issue's body, and closes it when `close`.
+    pub async fn update_issue(
+        &self,
+        number: u64,
+        body: &str,
+        close: bool,
+    ) -> Result<(), GitHubError> {
+        let mut patch = serde_json::json!({ "body": body });
+        if close {
+            patch["state"] = "closed".into();
+            patch["state_reason"] = "completed".into();
+        }
+        self.call(
+            Method::PATCH,
+            &self.path(&format!("/issues/{number}")),
+            Some(&patch),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Records a deployment's outcome (`success`, `failure`, `in_progress`).

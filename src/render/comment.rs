@@ -110,15 +110,7 @@ pub fn plan_comment(
             );
         }
         PlanState::Stale { stacks } => {
-            let _ = writeln!(
-                out,
-                "> [!WARNING]\n> **Stale:** {} changed since this plan was made; comment `/plan` to refresh it.\n",
-                stacks
-                    .iter()
-                    .map(|s| format!("`{s}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            let _ = writeln!(out, "{}", stale_callout(stacks));
         }
     }
     let short = &head_sha[..head_sha.len().min(7)];
@@ -364,4 +356,135 @@ pub fn help(prefix: &str, unknown: Option<&str>) -> String {
 /// The reply when `/apply` is not allowed here.
 pub fn apply_not_allowed(reason: &str) -> String {
     format!("<!-- ec2-gitops:refusal -->\n`/apply` was not run: {reason}")
+}
+
+/// Marks the one drift issue of a repository.
+pub const DRIFT_MARKER: &str = "<!-- ec2-gitops:drift -->";
+/// The label of the drift issue.
+pub const DRIFT_LABEL: &str = "ec2-gitops-drift";
+/// The drift issue's title.
+pub const DRIFT_TITLE: &str = "ec2-gitops: EC2 has drifted from the YAML";
+
+/// The drift issue: every drifted resource and field, live against YAML, and
+/// how to fix it.
+pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
+    let short = &sha[..sha.len().min(7)];
+    let drifted: Vec<&Plan> = stacks
+        .iter()
+        .filter_map(|s| match s {
+            StackPlan::Planned(p) if !p.is_empty() || !p.errors.is_empty() => Some(p),
+            _ => None,
+        })
+        .collect();
+    let mut out = format!("{DRIFT_MARKER}\nChecked at `{short}` of the default branch.\n\n");
+    let _ = writeln!(
+        out,
+        "**{} of {} stack(s) drifted**: EC2 no longer matches the YAML.\n",
+        drifted.len(),
+        stacks.len()
+    );
+    for p in &drifted {
+        let _ = writeln!(
+            out,
+            "### Stack `{}` ({}) — `{}`\n",
+            p.stack, p.region, p.file
+        );
+        if !p.errors.is_empty() {
+            for e in &p.errors {
+                let _ = writeln!(out, "- error: {}", e.message);
+            }
+            out.push('\n');
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "| resource | field | in EC2 | in the YAML |\n| --- | --- | --- | --- |"
+        );
+        for c in &p.changes {
+            let id = c
+                .live_id
+                .as_deref()
+                .map(|i| format!(" ({i})"))
+                .unwrap_or_default();
+            match c.action {
+                crate::plan::Action::Create => {
+                    let _ = writeln!(out, "| `{}` | — | missing | declared |", c.resource);
+                }
+                crate::plan::Action::Destroy => {
+                    let _ = writeln!(out, "| `{}`{id} | — | exists | not declared |", c.resource);
+                }
+                _ => {
+                    for f in &c.fields {
+                        // Of two lists only what differs: the rest matches.
+                        let (before, after) = match (&f.before, &f.after) {
+                            (crate::plan::Value::List(b), crate::plan::Value::List(a)) => (
+                                b.iter().filter(|x| !a.contains(x)).cloned().collect(),
+                                a.iter().filter(|x| !b.contains(x)).cloned().collect(),
+                            ),
+                            (b, a) => (b.lines(), a.lines()),
+                        };
+                        let cell = |l: Vec<String>| {
+                            if l.is_empty() {
+                                "—".to_string()
+                            } else {
+                                l.join("<br>").replace('|', "\\|")
+                            }
+                        };
+                        let _ = writeln!(
+                            out,
+                            "| `{}`{id} | `{}` | {} | {} |",
+                            c.resource,
+                            f.field,
+                            cell(before),
+                            cell(after)
+                        );
+                    }
+                }
+            }
+        }
+        out.push('\n');
+    }
+    let problems: Vec<&StackPlan> = stacks
+        .iter()
+        .filter(|s| !matches!(s, StackPlan::Planned(_)))
+        .collect();
+    if !problems.is_empty() {
+        let _ = writeln!(out, "**Not checked:**\n");
+        for s in problems {
+            let _ = writeln!(
+                out,
+                "- `{}`: invalid or unreadable (see the job summary)",
+                s.file()
+            );
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "**How to fix it**, per stack:\n\n\
+         - to put EC2 back as the YAML says: merge a pull request that touches the stack file (even a comment line); its merge re-plans and applies the YAML, and the plan comment shows exactly what that reverts;\n\
+         - to keep what was changed in EC2: change the YAML to the values in the \"in EC2\" column, in a pull request.\n\n\
+         This issue is updated by every drift check and closed when every stack matches again."
+    );
+    clip(&out, COMMENT_LIMIT)
+}
+
+/// The comment that closes the drift issue.
+pub fn drift_resolved(sha: &str, stacks: usize) -> String {
+    let short = &sha[..sha.len().min(7)];
+    format!(
+        "{DRIFT_MARKER}\nAll {stacks} stack(s) match the YAML again (checked at `{short}`). Closing."
+    )
+}
+
+/// The stale callout put at the top of a plan comment.
+pub fn stale_callout(stacks: &[String]) -> String {
+    format!(
+        "> [!WARNING]\n> **Stale:** {} changed since this plan was made (another pull request was applied); comment `/plan` to refresh it.\n",
+        stacks
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }

@@ -827,4 +827,18 @@ mod comments {
             )
         );
     }
+
+    #[test]
+    fn drift_issue_and_its_resolution() {
+        let stacks = [
+            StackPlan::Planned(full_plan()),
+            StackPlan::Planned(empty_plan()),
+            StackPlan::Invalid {
+                file: "infra/cache.yaml".into(),
+                errors: "error: unknown key".into(),
+            },
+        ];
+        insta::assert_snapshot!("drift_issue", comment::drift_issue(SHA, &stacks));
+        insta::assert_snapshot!("drift_resolved", comment::drift_resolved(SHA, 3));
+    }
 }

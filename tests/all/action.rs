@@ -494,3 +494,140 @@ async fn github_502_is_retried_and_github_down_during_the_result_still_records_i
     assert!(r.outputs.contains("applied=true"), "{}", r.text());
     assert_eq!(instances_by_name(&w.direct, "gh6").await.len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_opens_one_issue_updates_it_and_closes_it_when_clean() {
+    let w = World::new("gh7");
+    let dispatch = || {
+        let mut p = webhooks::example("workflow_dispatch", |_| true);
+        p["ref"] = json!("refs/heads/main");
+        p
+    };
+    // Apply the stack (a direct push), then check: clean, no issue.
+    let r = w.run(
+        "push",
+        w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
+        MERGE,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let r = w.run("workflow_dispatch", dispatch(), MERGE);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert!(r.outputs.contains("drifted=false"), "{}", r.text());
+    assert!(w.gh.issues().is_empty());
+
+    // Someone changes an instance by hand: one issue names it.
+    let db = instances_by_name(&w.direct, "gh7").await["instance/db"][0].clone();
+    w.direct
+        .create_tags()
+        .resources(&db)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("owner")
+                .value("alice")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let r = w.run("workflow_dispatch", dispatch(), MERGE);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert!(r.outputs.contains("drifted=true"), "{}", r.text());
+    let issues = w.gh.issues();
+    assert_eq!(issues.len(), 1);
+    let body = issues[0].body.clone().unwrap_or_default();
+    assert!(
+        body.contains("`instance.db`") && body.contains("owner=alice"),
+        "{body}"
+    );
+    assert!(body.contains("How to fix it"), "{body}");
+
+    // More drift: the same issue is edited, never a second one.
+    w.direct
+        .create_tags()
+        .resources(&db)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("team")
+                .value("ops")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let r = w.run("workflow_dispatch", dispatch(), MERGE);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let issues = w.gh.issues();
+    assert_eq!(issues.len(), 1);
+    assert!(
+        issues[0]
+            .body
+            .as_deref()
+            .unwrap_or_default()
+            .contains("team=ops")
+    );
+
+    // Fixed (re-applied): the issue is closed with a comment.
+    let r = w.run(
+        "push",
+        w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
+        MERGE,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let r = w.run("workflow_dispatch", dispatch(), MERGE);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let issues = w.gh.issues();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0].state, "closed");
+    assert!(
+        w.gh.comments(issues[0].number)
+            .iter()
+            .any(|c| c.body.contains("match the YAML again")),
+        "no closing comment"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_apply_marks_other_open_plans_of_the_same_stack_stale() {
+    let w = World::new("gh8");
+    w.pull(20, HEAD, &["infra/web.yaml"]);
+    w.pull(21, HEAD_2, &["infra/web.yaml"]);
+    w.pull(
+        22,
+        "4444444444444444444444444444444444444444",
+        &["README.md"],
+    );
+    for (n, head) in [(20, HEAD), (21, HEAD_2)] {
+        let r = w.run("pull_request", w.pr_event("opened", n, head), head);
+        assert_eq!(r.code(), Some(0), "{}", r.text());
+    }
+    // PR 20 merges and applies.
+    w.gh.add_pull(
+        REPO,
+        PullSpec {
+            number: 20,
+            merged: true,
+            merge_commit_sha: Some(MERGE.into()),
+            state: "closed".into(),
+            files: vec![("infra/web.yaml".into(), "modified".into())],
+            ..PullSpec::default()
+        },
+    );
+    w.gh.add_commit_pulls(MERGE, &[20]);
+    let r = w.run(
+        "push",
+        w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
+        MERGE,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let pr21 = &w.bot_comments(21)[0].body;
+    assert!(
+        pr21.contains("status=stale") && pr21.contains("**Stale:** `gh8`"),
+        "{pr21}"
+    );
+    let pr20 = &w.bot_comments(20)[0].body;
+    assert!(
+        !pr20.contains("Stale"),
+        "the merged PR is not stale: {pr20}"
+    );
+    assert!(w.bot_comments(22).is_empty());
+}
