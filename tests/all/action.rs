@@ -631,3 +631,56 @@ async fn an_apply_marks_other_open_plans_of_the_same_stack_stale() {
     );
     assert!(w.bot_comments(22).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twenty_stacks_in_two_regions_one_comment_with_a_table_and_one_failing_stack() {
+    let w = World::new("main");
+    let mut files = vec!["infra/web.yaml".to_string()];
+    for i in 0..19 {
+        let name = format!("s{i:02}");
+        let mut yaml = stack_yaml(&name);
+        if i % 4 == 0 {
+            // Moto knows this Amazon Linux 2 image in every region.
+            yaml = yaml
+                .replace("region: us-east-1", "region: eu-west-1")
+                .replace(IMAGE, "ami-04681a1dbd79675a5");
+        }
+        std::fs::write(w.dir.path().join(format!("infra/{name}.yaml")), yaml).unwrap();
+        files.push(format!("infra/{name}.yaml"));
+    }
+    // EC2 refuses to describe one stack (a role without access to it).
+    w.proxy.set_hook(|req| {
+        (req.action == "DescribeInstances" && req.params.iter().any(|(_, v)| v == "s07")).then(
+            || {
+                crate::support::ProxyResponse::ec2_error(
+                    403,
+                    "UnauthorizedOperation",
+                    "You are not authorized to perform this operation.",
+                )
+            },
+        )
+    });
+    let refs: Vec<&str> = files.iter().map(String::as_str).collect();
+    w.pull(30, HEAD, &refs);
+    let r = w.run("pull_request", w.pr_event("opened", 30, HEAD), HEAD);
+    assert_eq!(r.code(), Some(1), "one stack failed: {}", r.text());
+    let comments = w.bot_comments(30);
+    assert_eq!(comments.len(), 1);
+    let body = &comments[0].body;
+    assert!(body.contains("Plan of `1111111` for 20 stacks."), "{body}");
+    assert!(body.contains("| stack | region | plan |"), "{body}");
+    assert!(
+        body.contains("| s04 | eu-west-1 | Plan: 8 to create"),
+        "{body}"
+    );
+    assert!(
+        body.contains("`infra/s07.yaml` | - | could not be planned"),
+        "{body}"
+    );
+    assert!(body.contains("UnauthorizedOperation"), "{body}");
+    // Every other stack still has its plan and fingerprint.
+    let marked = body.matches("<!-- ec2-gitops:plan stack=").count();
+    assert_eq!(marked, 19, "{body}");
+    assert!(body.len() <= 65_536);
+    assert_eq!(w.gh.statuses(HEAD)[0].state, "failure");
+}
