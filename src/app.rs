@@ -24,10 +24,17 @@ pub async fn plan(ec2: &Ec2, desired: &Desired) -> Result<(Plan, Live, Region)> 
         .collect();
     subnets.sort();
     subnets.dedup();
+    let mut types: Vec<String> = desired
+        .instances
+        .values()
+        .map(|i| i.instance_type.clone())
+        .collect();
+    types.sort();
+    types.dedup();
     // Boxed: the SDK's futures are large, and a caller's stack need not be.
     let (live, region) = tokio::try_join!(
         Box::pin(ec2.read_live(&desired.stack)),
-        Box::pin(ec2.read_region(images, subnets))
+        Box::pin(ec2.read_region(images, subnets, types, !desired.elastic_ips.is_empty()))
     )
     .with_context(|| {
         format!(

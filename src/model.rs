@@ -461,6 +461,14 @@ pub struct Region {
     pub vpcs: Vec<String>,
     /// The default VPC, if the region has one.
     pub default_vpc: Option<String>,
+    /// Of the instance types the stack names, those the region offers
+    /// (`None`: not checked).
+    #[serde(default)]
+    pub instance_types: Option<std::collections::BTreeSet<String>>,
+    /// Elastic IP quota of the account in the region and how many are
+    /// allocated (`None`: not checked).
+    #[serde(default)]
+    pub address_quota: Option<(usize, usize)>,
 }
 
 /// The tags every resource of a stack carries.

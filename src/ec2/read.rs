@@ -349,6 +349,8 @@ impl Ec2 {
         &self,
         images: Vec<String>,
         subnets: Vec<String>,
+        types: Vec<String>,
+        addresses_wanted: bool,
     ) -> Result<Region, Ec2Error> {
         let images_call = async {
             if images.is_empty() {
@@ -420,13 +422,62 @@ impl Ec2 {
                 .collect();
             Ok::<_, Ec2Error>((all, default))
         };
-        let (images, subnets, (vpcs, default_vpc)) =
-            tokio::try_join!(images_call, subnets_call, vpcs_call)?;
+        let types_call = async {
+            if types.is_empty() {
+                return Ok(None);
+            }
+            let out = self
+                .call("DescribeInstanceTypeOfferings", false, || {
+                    self.client
+                        .describe_instance_type_offerings()
+                        .location_type(aws_sdk_ec2::types::LocationType::Region)
+                        .filters(filter("instance-type", types.clone()))
+                        .send()
+                })
+                .await?;
+            Ok::<_, Ec2Error>(Some(
+                out.instance_type_offerings()
+                    .iter()
+                    .filter_map(|o| o.instance_type().map(|t| t.as_str().to_string()))
+                    .collect(),
+            ))
+        };
+        // The quota matters only to stacks with elastic IPs: two calls, not
+        // one per address.
+        let quota_call = async {
+            if !addresses_wanted {
+                return Ok(None);
+            }
+            let (attrs, all) = tokio::try_join!(
+                self.call("DescribeAccountAttributes", false, || {
+                    self.client
+                        .describe_account_attributes()
+                        .attribute_names(aws_sdk_ec2::types::AccountAttributeName::from(
+                            "vpc-max-elastic-ips",
+                        ))
+                        .send()
+                }),
+                self.call("DescribeAddresses", false, || self
+                    .client
+                    .describe_addresses()
+                    .send()),
+            )?;
+            let max = attrs
+                .account_attributes()
+                .iter()
+                .flat_map(|a| a.attribute_values())
+                .find_map(|v| v.attribute_value()?.parse::<usize>().ok());
+            Ok::<_, Ec2Error>(max.map(|m| (m, all.addresses().len())))
+        };
+        let (images, subnets, (vpcs, default_vpc), instance_types, address_quota) =
+            tokio::try_join!(images_call, subnets_call, vpcs_call, types_call, quota_call)?;
         Ok(Region {
             images,
             subnets,
             vpcs,
             default_vpc,
+            instance_types,
+            address_quota,
         })
     }
 }

@@ -23,6 +23,7 @@ pub fn compute(inputs: &Inputs<'_>) -> Plan {
     p.instances();
     p.volumes();
     p.addresses();
+    p.check_address_quota();
 
     let Planner {
         mut changes,
@@ -233,8 +234,69 @@ impl<'a> Planner<'a> {
                 ));
             }
         }
+        for (n, i) in &self.desired().instances {
+            let id = ResourceId::new(Kind::Instance, n);
+            if let Some(offered) = &region.instance_types
+                && !offered.contains(&i.instance_type)
+            {
+                errors.push((
+                    id.clone(),
+                    i.at.clone(),
+                    format!("instance type {} is not offered in {name}", i.instance_type),
+                    "pick a type this region offers (aws ec2 describe-instance-type-offerings)",
+                ));
+            }
+            // The instance lands in its subnet's VPC (or the default VPC):
+            // its groups must live there too.
+            let instance_vpc = match &i.subnet {
+                Some(s) => region.subnets.get(s).map(|(v, _)| v.clone()),
+                None => region.default_vpc.clone(),
+            };
+            for g in &i.security_groups {
+                let group_vpc = self
+                    .desired()
+                    .security_groups
+                    .get(g)
+                    .and_then(|spec| expected_vpc(self.inputs, spec));
+                if let (Some(iv), Some(gv)) = (&instance_vpc, &group_vpc)
+                    && iv != gv
+                {
+                    errors.push((
+                        id.clone(),
+                        i.at.clone(),
+                        format!(
+                            "security group {g} is in {gv}, but the instance's {} is in {iv}",
+                            i.subnet.as_deref().map_or("default subnet".to_string(), |s| format!("subnet {s}"))
+                        ),
+                        "an instance's groups must be in its subnet's VPC: set `subnet:` or the group's `vpc:` to match",
+                    ));
+                }
+            }
+        }
         for (n, g) in &self.desired().security_groups {
             let id = ResourceId::new(Kind::SecurityGroup, n);
+            let vpc = expected_vpc(self.inputs, g);
+            for r in g.ingress.iter().chain(g.egress.iter().flatten()) {
+                if let Peer::Group(other) = &r.peer {
+                    let other_vpc = self
+                        .desired()
+                        .security_groups
+                        .get(other)
+                        .and_then(|o| expected_vpc(self.inputs, o));
+                    if other_vpc.is_some() && vpc.is_some() && other_vpc != vpc {
+                        errors.push((
+                            id.clone(),
+                            g.at.clone(),
+                            format!(
+                                "rule `{r}` references group {other} in {}, but {n} is in {}",
+                                other_vpc.unwrap_or_default(),
+                                vpc.clone().unwrap_or_default()
+                            ),
+                            "security groups can reference groups of their own VPC only",
+                        ));
+                    }
+                }
+            }
             match &g.vpc {
                 Some(v) if !region.vpcs.contains(v) => errors.push((
                     id,
@@ -253,6 +315,33 @@ impl<'a> Planner<'a> {
         }
         for (id, at, message, hint) in errors {
             self.error(id, &at, message, hint);
+        }
+    }
+
+    /// New elastic IPs must fit in the account's quota for the region.
+    fn check_address_quota(&mut self) {
+        let Some((max, used)) = self.inputs.region.address_quota else {
+            return;
+        };
+        let new: Vec<String> = self
+            .changes
+            .iter()
+            .filter(|c| c.resource.kind == Kind::ElasticIp && c.action == Action::Create)
+            .map(|c| c.resource.name.clone())
+            .collect();
+        if used + new.len() > max {
+            let first = &new[0];
+            let at = self.desired().elastic_ips[first].at.clone();
+            let region = self.desired().region.clone();
+            self.error(
+                ResourceId::new(Kind::ElasticIp, first),
+                &at,
+                format!(
+                    "{} new elastic IP(s) do not fit: the account has {used} of its {max} allowed in {region}",
+                    new.len()
+                ),
+                "release unused addresses or ask AWS for a higher elastic IP quota",
+            );
         }
     }
 

@@ -72,6 +72,8 @@ fn region() -> Region {
         ]),
         vpcs: vec!["vpc-default".into(), "vpc-other".into()],
         default_vpc: Some("vpc-default".into()),
+        instance_types: None,
+        address_quota: None,
     }
 }
 
@@ -1815,4 +1817,73 @@ fn instance_update_steps_carry_only_what_changed() {
         }
     );
     assert!(update.needs_stop());
+}
+
+#[test]
+fn plan_time_checks_that_save_an_apply() {
+    // Instance type not offered in the region.
+    let mut w = World::in_sync();
+    w.region.instance_types = Some(["t3.micro".to_string()].into());
+    w.spec("web-1").instance_type = "p5.48xlarge".into();
+    let plan = w.plan();
+    assert_eq!(plan.errors.len(), 1, "{:?}", plan.errors);
+    assert_eq!(
+        plan.errors[0].message,
+        "instance type p5.48xlarge is not offered in us-east-1"
+    );
+
+    // A group in another VPC than the instance's subnet.
+    let mut w = World::in_sync();
+    w.spec("web-1").subnet = Some("subnet-a".into());
+    w.desired.security_groups.get_mut("web").unwrap().vpc = Some("vpc-other".into());
+    let plan = w.plan();
+    assert!(
+        plan.errors.iter().any(|e| e.message == "security group web is in vpc-other, but the instance's subnet subnet-a is in vpc-default"),
+        "{:?}",
+        plan.errors
+    );
+
+    // A rule referencing a group of another VPC.
+    let mut w = World::in_sync();
+    let mut admin = w.desired.security_groups["web"].clone();
+    admin.vpc = Some("vpc-other".into());
+    admin.ingress.clear();
+    w.desired.security_groups.insert("admin".into(), admin);
+    w.desired
+        .security_groups
+        .get_mut("web")
+        .unwrap()
+        .ingress
+        .push(Rule {
+            protocol: Protocol::Tcp,
+            from_port: 22,
+            to_port: 22,
+            peer: Peer::Group("admin".into()),
+        });
+    let plan = w.plan();
+    assert!(
+        plan.errors.iter().any(|e| e.message == "rule `tcp 22 group admin` references group admin in vpc-other, but web is in vpc-default"),
+        "{:?}",
+        plan.errors
+    );
+
+    // Elastic IPs beyond the account's quota.
+    let mut w = World::in_sync();
+    w.region.address_quota = Some((5, 5));
+    w.desired.elastic_ips.insert(
+        "web-ip".into(),
+        AddressSpec {
+            instance: "web-1".into(),
+            at: at(60),
+        },
+    );
+    let plan = w.plan();
+    assert_eq!(plan.errors.len(), 1, "{:?}", plan.errors);
+    assert_eq!(
+        plan.errors[0].message,
+        "1 new elastic IP(s) do not fit: the account has 5 of its 5 allowed in us-east-1"
+    );
+    assert!(!plan.is_applicable());
+    w.region.address_quota = Some((5, 4));
+    assert!(w.plan().errors.is_empty());
 }

@@ -196,6 +196,8 @@ async fn sigkill_during_apply_then_rerun_converges_without_duplicates() {
         );
         assert_eq!(by_name.len(), 11, "killed during {during}: {by_name:?}"); // 8 + 3 root volumes
         assert_eq!(untagged, 0, "killed during {during}: untagged leftovers");
+        // Each stack allocates an elastic IP; the region's quota is 5.
+        moto.reset();
     }
 }
 
@@ -353,5 +355,6 @@ async fn sigkill_during_a_replace_then_rerun_leaves_one_instance_per_name() {
             by_name.values().all(|ids| ids.len() == 1) && by_name.len() == 3,
             "killed on {kill_on}: {by_name:?}"
         );
+        moto.reset();
     }
 }

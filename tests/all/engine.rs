@@ -202,17 +202,21 @@ async fn apply_converges_and_a_plan_reads_with_a_few_batched_calls() {
     let again = env.plan(&d).await;
     assert!(again.is_empty());
     let counts = env.proxy.counts();
+    // DescribeAddresses twice: the stack's (by tag) and the account's count
+    // for the quota check.
     let expected: BTreeMap<String, usize> = [
-        "DescribeInstances",
-        "DescribeSecurityGroups",
-        "DescribeVolumes",
-        "DescribeAddresses",
-        "DescribeKeyPairs",
-        "DescribeImages",
-        "DescribeVpcs",
+        ("DescribeInstances", 1),
+        ("DescribeSecurityGroups", 1),
+        ("DescribeVolumes", 1),
+        ("DescribeAddresses", 2),
+        ("DescribeKeyPairs", 1),
+        ("DescribeImages", 1),
+        ("DescribeVpcs", 1),
+        ("DescribeInstanceTypeOfferings", 1),
+        ("DescribeAccountAttributes", 1),
     ]
     .into_iter()
-    .map(|a| (a.to_string(), 1))
+    .map(|(a, n)| (a.to_string(), n))
     .collect();
     assert_eq!(counts, expected);
 
