@@ -96,6 +96,18 @@ pub fn key_name(stack: &str, name: &str) -> String {
     format!("{stack}-{name}")
 }
 
+/// The EC2 name of a stack key pair: the live one's (a key pair adopted by
+/// `import` keeps its name), or the derived one for a new key pair.
+pub fn ec2_key_name(inputs: &Inputs<'_>, logical: &str) -> String {
+    inputs
+        .live
+        .key_pairs
+        .iter()
+        .find(|k| k.name == logical)
+        .map(|k| k.key_name.clone())
+        .unwrap_or_else(|| key_name(&inputs.desired.stack, logical))
+}
+
 /// Hex SHA-256 of user data, as kept in the [`model::USER_DATA_TAG`] tag.
 pub fn user_data_digest(text: &str) -> String {
     use sha2::{Digest, Sha256};
@@ -374,13 +386,6 @@ impl<'a> Planner<'a> {
             )
             .filter(|_| k.public_key.is_some())
             .into_iter()
-            .chain(field(
-                "key_name",
-                Value::Text(k.key_name.clone()),
-                Value::Text(key_name(&stack, name)),
-                Effect::Replace,
-                "the EC2 key name is derived from stack and name",
-            ))
             .collect();
             self.update(id.clone(), &k.id, fields, false);
             for d in dups {
@@ -500,7 +505,6 @@ impl<'a> Planner<'a> {
 
     /// The values a new instance is launched with.
     fn instance_values(&self, spec: &InstanceSpec) -> Vec<(&'static str, Value)> {
-        let stack = &self.desired().stack;
         let mut groups = spec.security_groups.clone();
         groups.sort();
         let mut v = vec![
@@ -509,7 +513,11 @@ impl<'a> Planner<'a> {
             ("subnet", Value::opt(spec.subnet.clone())),
             (
                 "key_pair",
-                Value::opt(spec.key_pair.as_deref().map(|k| key_name(stack, k))),
+                Value::opt(
+                    spec.key_pair
+                        .as_deref()
+                        .map(|k| ec2_key_name(self.inputs, k)),
+                ),
             ),
             (
                 "user_data",
@@ -535,7 +543,6 @@ impl<'a> Planner<'a> {
     }
 
     fn instance_fields(&self, spec: &InstanceSpec, i: &LiveInstance) -> Vec<FieldChange> {
-        let stack = &self.desired().stack;
         let names = kept_groups(self.inputs);
         let mut live_groups: Vec<String> = i
             .security_group_ids
@@ -592,7 +599,11 @@ impl<'a> Planner<'a> {
             field(
                 "key_pair",
                 Value::opt(i.key_name.clone()),
-                Value::opt(spec.key_pair.as_deref().map(|k| key_name(stack, k))),
+                Value::opt(
+                    spec.key_pair
+                        .as_deref()
+                        .map(|k| ec2_key_name(self.inputs, k)),
+                ),
                 Effect::Replace,
                 "EC2 installs the key pair only at launch",
             ),

@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 
-use super::diff::{desired_egress, kept_groups, key_name, name_peer, user_data_digest};
+use super::diff::{
+    desired_egress, ec2_key_name, kept_groups, key_name, name_peer, user_data_digest,
+};
 use super::{Action, Change, Inputs, Plan};
 use crate::model::{self, Kind, Peer, ResourceId, Rule};
 
@@ -325,7 +327,11 @@ pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
             ));
         }
         let op = Op::ImportKeyPair {
-            key_name: key_name(stack, &c.resource.name),
+            // A replaced key keeps its EC2 name, so instances still match it.
+            key_name: match (&c.action, &c.live_id) {
+                (Action::Replace, Some(id)) => live_key_name(live, id),
+                _ => key_name(stack, &c.resource.name),
+            },
             public_key: spec.public_key.clone(),
             tags: b.tags(&c.resource),
         };
@@ -470,7 +476,7 @@ pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
                 instance_type: spec.instance_type.clone(),
                 subnet: spec.subnet.clone(),
                 groups,
-                key_name: spec.key_pair.as_deref().map(|k| key_name(stack, k)),
+                key_name: spec.key_pair.as_deref().map(|k| ec2_key_name(inputs, k)),
                 user_data: spec.user_data.clone(),
                 root_volume: spec.root_volume.clone().map(|rv| {
                     let dev = inputs
