@@ -78,6 +78,26 @@ enum Command {
     },
     /// Print the JSON Schema of the stack file format.
     Schema,
+    /// Write the stack YAML of existing, untagged instances and what they
+    /// use (groups, volumes, key pairs, elastic IPs); --apply-tags adopts them.
+    Import {
+        /// Name of the new stack.
+        #[arg(long)]
+        stack: String,
+        /// AWS region [default: AWS_REGION or AWS_DEFAULT_REGION]
+        #[arg(long)]
+        region: Option<String>,
+        /// Which instances: `tag:KEY=VALUE`, `instance-id=i-1,i-2`, or any
+        /// DescribeInstances filter as NAME=VALUE[,VALUE]; repeat to narrow.
+        #[arg(long, value_name = "FILTER", required = true)]
+        filter: Vec<String>,
+        /// Write the YAML to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Adopt the resources: add the stack's ownership tags to each.
+        #[arg(long)]
+        apply_tags: bool,
+    },
     /// Handle the GitHub Actions event of this run (what the action's
     /// container runs): reads GITHUB_* and INPUT_* variables.
     Action,
@@ -135,6 +155,19 @@ async fn run(cli: Cli) -> Result<u8> {
                 retry.backoff = std::time::Duration::from_millis(ms);
             }
             crate::action::run(&env, retry).await
+        }
+        Command::Import {
+            stack,
+            region,
+            filter,
+            out,
+            apply_tags,
+        } => {
+            let region = region
+                .or_else(|| std::env::var("AWS_REGION").ok())
+                .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+                .ok_or_else(|| anyhow::anyhow!("no region: pass --region or set AWS_REGION"))?;
+            import(&stack, &region, &filter, out.as_deref(), apply_tags).await
         }
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&config::json_schema())?);
@@ -242,6 +275,116 @@ fn load(paths: &[String], github_annotations: bool) -> Result<Option<Vec<Desired
             Ok(None)
         }
     }
+}
+
+/// Parses `--filter` values into EC2 filters.
+fn import_filters(args: &[String]) -> Result<Vec<aws_sdk_ec2::types::Filter>> {
+    args.iter()
+        .map(|a| {
+            let (name, values) = a.split_once('=').ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--filter {a:?} must be NAME=VALUE, e.g. tag:team=web or instance-id=i-0abc"
+                )
+            })?;
+            let values: Vec<String> = values.split(',').map(str::to_string).collect();
+            Ok(aws_sdk_ec2::types::Filter::builder()
+                .name(name)
+                .set_values(Some(values))
+                .build())
+        })
+        .collect()
+}
+
+async fn import(
+    stack: &str,
+    region: &str,
+    filters: &[String],
+    out: Option<&std::path::Path>,
+    apply_tags: bool,
+) -> Result<u8> {
+    let filters = import_filters(filters)?;
+    let ec2 = Ec2::connect(region).await;
+    let existing = ec2.read_live(stack).await?;
+    if !existing.instances.is_empty()
+        || !existing.security_groups.is_empty()
+        || !existing.key_pairs.is_empty()
+        || !existing.volumes.is_empty()
+        || !existing.addresses.is_empty()
+    {
+        bail!("stack {stack} already owns resources in {region}: import into a new stack name");
+    }
+    let found = ec2.read_for_import(filters).await?;
+    if found.instances.is_empty() {
+        bail!("no instance matches the filters (instances already owned by a stack are left out)");
+    }
+    let imported = crate::import::build(stack, region, &found)?;
+    let file = out.map_or("<import>".to_string(), |p| p.display().to_string());
+    let desired = config::parse_stack(&imported.yaml, &file, &|_| {
+        Err("import writes no files".into())
+    })
+    .map_err(|d| {
+        anyhow::anyhow!(
+            "the imported YAML does not validate (a bug; please report it):\n{}\n{}",
+            render::diagnostics::text(&d),
+            imported.yaml
+        )
+    })?;
+    // Plan the YAML against the resources as they will be once tagged.
+    let region_facts = ec2
+        .read_region(
+            desired
+                .instances
+                .values()
+                .map(|i| i.image.clone())
+                .collect(),
+            desired
+                .instances
+                .values()
+                .filter_map(|i| i.subnet.clone())
+                .collect(),
+            vec![],
+            false,
+        )
+        .await?;
+    let plan = crate::plan::compute(&crate::plan::Inputs {
+        desired: &desired,
+        live: &imported.live,
+        region: &region_facts,
+    });
+    match out {
+        Some(p) => {
+            std::fs::write(p, &imported.yaml)
+                .with_context(|| format!("cannot write {}", p.display()))?;
+            eprintln!("Wrote {}", p.display());
+        }
+        None => print!("{}", imported.yaml),
+    }
+    if !plan.is_empty() || !plan.errors.is_empty() {
+        eprint!("{}", render::text::plan(&plan, false));
+        eprintln!(
+            "warning: the YAML does not describe these resources exactly (see the plan above); nothing was tagged"
+        );
+        return Ok(EXIT_ERROR);
+    }
+    eprintln!(
+        "Applying this stack changes nothing but tags: {} resource(s) get the ownership tags of stack {stack} (nothing replaced, nothing restarted).",
+        imported.adoptions.len()
+    );
+    for a in &imported.adoptions {
+        eprintln!("  + tags on {} ({})", a.resource, a.ec2_id);
+    }
+    if !apply_tags {
+        eprintln!("Run again with --apply-tags to adopt them.");
+        return Ok(EXIT_OK);
+    }
+    let n = ec2.adopt(&imported.adoptions).await?;
+    let (after, _, _) = app::plan(&ec2, &desired).await?;
+    if !after.is_empty() {
+        eprint!("{}", render::text::plan(&after, false));
+        bail!("adopted {n} resource(s), but the stack's plan is not empty");
+    }
+    eprintln!("Adopted {n} resource(s) into stack {stack}; `ec2-gitops plan` shows no changes.");
+    Ok(EXIT_OK)
 }
 
 fn read_plan_file(path: &PathBuf) -> Result<Vec<Plan>> {

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod ec2;
 pub mod github;
+pub mod import;
 pub mod model;
 pub mod plan;
 pub mod progress;

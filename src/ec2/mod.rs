@@ -3,6 +3,7 @@
 
 mod apply;
 mod call;
+mod import;
 mod limits;
 mod read;
 mod wait;

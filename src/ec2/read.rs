@@ -22,7 +22,7 @@ fn stack_filter(stack: &str) -> Filter {
     filter(&format!("tag:{}", model::STACK_TAG), [stack])
 }
 
-fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+pub(super) fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
         .filter_map(|t| {
             Some((
@@ -31,6 +31,15 @@ fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
             ))
         })
         .collect()
+}
+
+/// The name of a read resource: its logical name from the tag when reading a
+/// stack (`kind` set; others are skipped), or empty for an import.
+fn name_for(tags: &BTreeMap<String, String>, kind: Option<Kind>, expected: Kind) -> Option<String> {
+    match kind {
+        Some(_) => logical_name(tags, expected),
+        None => Some(String::new()),
+    }
 }
 
 /// The logical name of a resource of `kind` from its tags.
@@ -82,12 +91,13 @@ impl Ec2 {
     /// Reads every resource tagged for `stack`. Five calls for a small stack;
     /// one more per 1,000 instances or groups and per 500 volumes.
     pub async fn read_live(&self, stack: &str) -> Result<Live, Ec2Error> {
+        let f = [stack_filter(stack)];
         let (instances, groups, volumes, addresses, key_pairs) = tokio::try_join!(
-            self.read_instances(stack),
-            self.read_groups(stack),
-            self.read_volumes(stack),
-            self.read_addresses(stack),
-            self.read_key_pairs(stack),
+            self.read_instances(&f, Some(Kind::Instance)),
+            self.read_groups(&f, Some(Kind::SecurityGroup)),
+            self.read_volumes(&f, Some(Kind::Volume)),
+            self.read_addresses(&f, Some(Kind::ElasticIp)),
+            self.read_key_pairs(&f, Some(Kind::KeyPair)),
         )?;
         let (instances, terminated) = instances;
         Ok(Live {
@@ -101,9 +111,10 @@ impl Ec2 {
     }
 
     #[allow(clippy::type_complexity)]
-    async fn read_instances(
+    pub(super) async fn read_instances(
         &self,
-        stack: &str,
+        filters: &[Filter],
+        kind: Option<Kind>,
     ) -> Result<(Vec<LiveInstance>, BTreeMap<String, Vec<String>>), Ec2Error> {
         let mut out = Vec::new();
         let mut terminated: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -113,7 +124,7 @@ impl Ec2 {
                 .call("DescribeInstances", false, || {
                     self.client
                         .describe_instances()
-                        .filters(stack_filter(stack))
+                        .set_filters(Some(filters.to_vec()))
                         .max_results(1000)
                         .set_next_token(token.clone())
                         .send()
@@ -121,7 +132,7 @@ impl Ec2 {
                 .await?;
             for i in page.reservations().iter().flat_map(|r| r.instances()) {
                 let tags = tag_map(i.tags());
-                let Some(name) = logical_name(&tags, Kind::Instance) else {
+                let Some(name) = name_for(&tags, kind, Kind::Instance) else {
                     continue;
                 };
                 let id = i.instance_id().unwrap_or_default().to_string();
@@ -184,7 +195,11 @@ impl Ec2 {
         Ok((out, terminated))
     }
 
-    async fn read_groups(&self, stack: &str) -> Result<Vec<LiveGroup>, Ec2Error> {
+    pub(super) async fn read_groups(
+        &self,
+        filters: &[Filter],
+        kind: Option<Kind>,
+    ) -> Result<Vec<LiveGroup>, Ec2Error> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -192,7 +207,7 @@ impl Ec2 {
                 .call("DescribeSecurityGroups", false, || {
                     self.client
                         .describe_security_groups()
-                        .filters(stack_filter(stack))
+                        .set_filters(Some(filters.to_vec()))
                         .max_results(1000)
                         .set_next_token(token.clone())
                         .send()
@@ -200,7 +215,7 @@ impl Ec2 {
                 .await?;
             for g in page.security_groups() {
                 let tags = tag_map(g.tags());
-                let Some(name) = logical_name(&tags, Kind::SecurityGroup) else {
+                let Some(name) = name_for(&tags, kind, Kind::SecurityGroup) else {
                     continue;
                 };
                 out.push(LiveGroup {
@@ -226,7 +241,11 @@ impl Ec2 {
         Ok(out)
     }
 
-    async fn read_volumes(&self, stack: &str) -> Result<Vec<LiveVolume>, Ec2Error> {
+    pub(super) async fn read_volumes(
+        &self,
+        filters: &[Filter],
+        kind: Option<Kind>,
+    ) -> Result<Vec<LiveVolume>, Ec2Error> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -234,7 +253,7 @@ impl Ec2 {
                 .call("DescribeVolumes", false, || {
                     self.client
                         .describe_volumes()
-                        .filters(stack_filter(stack))
+                        .set_filters(Some(filters.to_vec()))
                         .max_results(500)
                         .set_next_token(token.clone())
                         .send()
@@ -246,7 +265,7 @@ impl Ec2 {
                     continue;
                 }
                 let tags = tag_map(v.tags());
-                let Some(name) = logical_name(&tags, Kind::Volume) else {
+                let Some(name) = name_for(&tags, kind, Kind::Volume) else {
                     continue;
                 };
                 let attachment = v
@@ -282,13 +301,17 @@ impl Ec2 {
         Ok(out)
     }
 
-    async fn read_addresses(&self, stack: &str) -> Result<Vec<LiveAddress>, Ec2Error> {
+    pub(super) async fn read_addresses(
+        &self,
+        filters: &[Filter],
+        kind: Option<Kind>,
+    ) -> Result<Vec<LiveAddress>, Ec2Error> {
         // DescribeAddresses is not paginated: one call returns them all.
         let page = self
             .call("DescribeAddresses", false, || {
                 self.client
                     .describe_addresses()
-                    .filters(stack_filter(stack))
+                    .set_filters(Some(filters.to_vec()))
                     .send()
             })
             .await?;
@@ -298,7 +321,7 @@ impl Ec2 {
             .filter_map(|a| {
                 let tags = tag_map(a.tags());
                 Some(LiveAddress {
-                    name: logical_name(&tags, Kind::ElasticIp)?,
+                    name: name_for(&tags, kind, Kind::ElasticIp)?,
                     allocation_id: a.allocation_id()?.to_string(),
                     public_ip: a.public_ip().unwrap_or_default().to_string(),
                     instance_id: a
@@ -314,13 +337,17 @@ impl Ec2 {
         Ok(out)
     }
 
-    async fn read_key_pairs(&self, stack: &str) -> Result<Vec<LiveKeyPair>, Ec2Error> {
+    pub(super) async fn read_key_pairs(
+        &self,
+        filters: &[Filter],
+        kind: Option<Kind>,
+    ) -> Result<Vec<LiveKeyPair>, Ec2Error> {
         // DescribeKeyPairs is not paginated either.
         let page = self
             .call("DescribeKeyPairs", false, || {
                 self.client
                     .describe_key_pairs()
-                    .filters(stack_filter(stack))
+                    .set_filters(Some(filters.to_vec()))
                     .include_public_key(true)
                     .send()
             })
@@ -331,7 +358,7 @@ impl Ec2 {
             .filter_map(|k| {
                 let tags = tag_map(k.tags());
                 Some(LiveKeyPair {
-                    name: logical_name(&tags, Kind::KeyPair)?,
+                    name: name_for(&tags, kind, Kind::KeyPair)?,
                     id: k.key_pair_id()?.to_string(),
                     key_name: k.key_name().unwrap_or_default().to_string(),
                     public_key: k.public_key().map(|p| p.trim().to_string()),

@@ -3,7 +3,7 @@
 //! Pure code. [`compute`] builds a [`Plan`] from plain values; `render` shows
 //! it; `ec2::apply` executes the [`steps`] derived from it.
 
-mod diff;
+pub mod diff;
 pub mod fingerprint;
 mod security;
 pub mod steps;

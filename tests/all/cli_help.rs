@@ -42,6 +42,7 @@ fn help_of_every_command() {
     insta::assert_snapshot!("help_apply", help(&["apply", "--help"]));
     insta::assert_snapshot!("help_schema", help(&["schema", "--help"]));
     insta::assert_snapshot!("help_action", help(&["action", "--help"]));
+    insta::assert_snapshot!("help_import", help(&["import", "--help"]));
 }
 
 #[test]

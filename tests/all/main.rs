@@ -8,4 +8,5 @@ mod cli_help;
 mod crash;
 mod engine;
 mod github_fake;
+mod import;
 mod moto_smoke;

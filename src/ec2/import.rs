@@ -1,0 +1,168 @@
+//! Reading untagged resources for `ec2-gitops import`, and adopting them.
+
+use aws_sdk_ec2::types::{Filter, InstanceAttributeName, Tag};
+use base64::Engine as _;
+
+use super::read::filter;
+use super::{Ec2, Ec2Error};
+use crate::import::{Adoption, Found, FoundInstance};
+use crate::model;
+
+impl Ec2 {
+    /// Reads the instances matching `filters` (not already owned by a stack)
+    /// and everything they use: a handful of batched calls, plus two
+    /// `DescribeInstanceAttribute` per instance (user data and termination
+    /// protection are not returned otherwise) — import runs once.
+    pub async fn read_for_import(&self, mut filters: Vec<Filter>) -> Result<Found, Ec2Error> {
+        filters.push(filter(
+            "instance-state-name",
+            ["pending", "running", "stopping", "stopped"],
+        ));
+        let (instances, _) = self.read_instances(&filters, None).await?;
+        let instances: Vec<model::LiveInstance> = instances
+            .into_iter()
+            .filter(|i| !i.tags.contains_key(model::STACK_TAG))
+            .collect();
+        let mut found = Found::default();
+        if instances.is_empty() {
+            return Ok(found);
+        }
+        let ids: Vec<String> = instances.iter().map(|i| i.id.clone()).collect();
+        let mut group_ids: Vec<String> = instances
+            .iter()
+            .flat_map(|i| i.security_group_ids.clone())
+            .collect();
+        group_ids.sort();
+        group_ids.dedup();
+        let mut key_names: Vec<String> = instances
+            .iter()
+            .filter_map(|i| i.key_name.clone())
+            .collect();
+        key_names.sort();
+        key_names.dedup();
+        let groups_f = [filter("group-id", group_ids)];
+        let volumes_f = [filter("attachment.instance-id", ids.clone())];
+        let addresses_f = [filter("instance-id", ids.clone())];
+        let keys_f = [filter("key-name", key_names.clone())];
+        let (groups, volumes, addresses, key_pairs, vpcs) = tokio::try_join!(
+            self.read_groups(&groups_f, None),
+            self.read_volumes(&volumes_f, None),
+            self.read_addresses(&addresses_f, None),
+            async {
+                if key_names.is_empty() {
+                    Ok(vec![])
+                } else {
+                    self.read_key_pairs(&keys_f, None).await
+                }
+            },
+            self.call("DescribeVpcs", false, || {
+                self.client
+                    .describe_vpcs()
+                    .filters(filter("is-default", ["true"]))
+                    .send()
+            }),
+        )?;
+        found.default_vpc = vpcs
+            .vpcs()
+            .first()
+            .and_then(|v| v.vpc_id())
+            .map(str::to_string);
+        for i in instances {
+            let (ud, protect) = tokio::try_join!(
+                self.call("DescribeInstanceAttribute", false, || {
+                    self.client
+                        .describe_instance_attribute()
+                        .instance_id(&i.id)
+                        .attribute(InstanceAttributeName::UserData)
+                        .send()
+                }),
+                self.call("DescribeInstanceAttribute", false, || {
+                    self.client
+                        .describe_instance_attribute()
+                        .instance_id(&i.id)
+                        .attribute(InstanceAttributeName::DisableApiTermination)
+                        .send()
+                }),
+            )?;
+            let user_data = match ud.user_data().and_then(|u| u.value()) {
+                None | Some("") => None,
+                Some(b64) => {
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(b64.trim())
+                        .map_err(|e| Ec2Error {
+                            action: "DescribeInstanceAttribute",
+                            code: "UserData".into(),
+                            message: format!("user data of {} is not base64: {e}", i.id),
+                        })?;
+                    Some(String::from_utf8(bytes).map_err(|_| Ec2Error {
+                        action: "DescribeInstanceAttribute",
+                        code: "UserData".into(),
+                        message: format!(
+                            "user data of {} is not UTF-8 text; format v1 holds text only",
+                            i.id
+                        ),
+                    })?)
+                }
+            };
+            let protected = protect
+                .disable_api_termination()
+                .and_then(|b| b.value())
+                .unwrap_or(false);
+            found.instances.push(FoundInstance {
+                live: i,
+                user_data,
+                protected,
+            });
+        }
+        // Groups that the groups' rules reference come along (a few rounds,
+        // one batched call each), so `from:` rules can name them.
+        let mut groups = groups;
+        for _ in 0..5 {
+            let known: std::collections::BTreeSet<String> =
+                groups.iter().map(|g| g.id.clone()).collect();
+            let mut missing: Vec<String> = groups
+                .iter()
+                .flat_map(|g| g.ingress.iter().chain(&g.egress))
+                .filter_map(|r| match &r.peer {
+                    model::Peer::GroupId(id) if !known.contains(id) => Some(id.clone()),
+                    _ => None,
+                })
+                .collect();
+            missing.sort();
+            missing.dedup();
+            if missing.is_empty() {
+                break;
+            }
+            groups.extend(
+                self.read_groups(&[filter("group-id", missing)], None)
+                    .await?,
+            );
+        }
+        found.groups = groups;
+        found.volumes = volumes;
+        found.addresses = addresses;
+        found.key_pairs = key_pairs;
+        Ok(found)
+    }
+
+    /// Adds the ownership tags: one `CreateTags` per resource (each gets its
+    /// own name tag).
+    pub async fn adopt(&self, adoptions: &[Adoption]) -> Result<usize, Ec2Error> {
+        for a in adoptions {
+            let tags: Vec<Tag> = a
+                .tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect();
+            self.call("CreateTags", true, || {
+                self.client
+                    .create_tags()
+                    .resources(&a.ec2_id)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+            })
+            .await?;
+        }
+        Ok(adoptions.len())
+    }
+}

@@ -1,0 +1,284 @@
+//! `ec2-gitops import` against moto: resources made by hand through the API
+//! become a stack whose plan changes nothing but tags; `--apply-tags`
+//! adopts them, and the stack then plans empty.
+
+use std::process::{Command, Stdio};
+
+use aws_sdk_ec2::primitives::Blob;
+use aws_sdk_ec2::types::{
+    IpPermission, IpRange, ResourceType, Tag, TagSpecification, UserIdGroupPair,
+};
+use base64::Engine as _;
+
+use crate::engine::IMAGE;
+use crate::support::{Ec2Proxy, Moto};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ec2-gitops");
+const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAHlth9viP3YlUZf/E7QM/+JJDrOV9IwGcBVJdVWOJsk ops@example.com";
+
+fn tags(pairs: &[(&str, &str)], kind: ResourceType) -> TagSpecification {
+    let mut b = TagSpecification::builder().resource_type(kind);
+    for (k, v) in pairs {
+        b = b.tags(Tag::builder().key(*k).value(*v).build());
+    }
+    b.build()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn import_round_trip_changes_nothing_but_tags() {
+    let moto = Moto::start();
+    let proxy = Ec2Proxy::start(&moto.endpoint());
+    let c = moto.ec2_client("us-east-1");
+    // Made by hand, as a team would have: a key, two groups (one referencing
+    // the other), two instances with user data, one protected with a data
+    // volume, and an elastic IP.
+    c.import_key_pair()
+        .key_name("ops-key")
+        .public_key_material(Blob::new(KEY.as_bytes()))
+        .send()
+        .await
+        .unwrap();
+    let admin = c
+        .create_security_group()
+        .group_name("admin")
+        .description("Bastion")
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    let web = c
+        .create_security_group()
+        .group_name("web servers")
+        .description("Public HTTP")
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    c.authorize_security_group_ingress()
+        .group_id(&web)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(80)
+                .to_port(80)
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .user_id_group_pairs(UserIdGroupPair::builder().group_id(&admin).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let user_data =
+        base64::engine::general_purpose::STANDARD.encode("#cloud-config\npackages: [nginx]\n");
+    let mut ids = vec![];
+    for (name, protect) in [("Web A", false), ("db", true)] {
+        let out = c
+            .run_instances()
+            .image_id(IMAGE)
+            .instance_type("t3.micro".into())
+            .min_count(1)
+            .max_count(1)
+            .key_name("ops-key")
+            .security_group_ids(&web)
+            .user_data(&user_data)
+            .disable_api_termination(protect)
+            .tag_specifications(tags(
+                &[("Name", name), ("team", "web")],
+                ResourceType::Instance,
+            ))
+            .send()
+            .await
+            .unwrap();
+        let id = out.instances()[0].instance_id().unwrap().to_string();
+        if protect {
+            c.modify_instance_attribute()
+                .instance_id(&id)
+                .disable_api_termination(
+                    aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                        .value(true)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+        ids.push(id);
+    }
+    let zone = c
+        .describe_instances()
+        .instance_ids(&ids[1])
+        .send()
+        .await
+        .unwrap()
+        .reservations()[0]
+        .instances()[0]
+        .placement()
+        .unwrap()
+        .availability_zone()
+        .unwrap()
+        .to_string();
+    let vol = c
+        .create_volume()
+        .availability_zone(zone)
+        .size(20)
+        .volume_type("gp3".into())
+        .send()
+        .await
+        .unwrap()
+        .volume_id()
+        .unwrap()
+        .to_string();
+    c.attach_volume()
+        .volume_id(&vol)
+        .instance_id(&ids[1])
+        .device("/dev/sdf")
+        .send()
+        .await
+        .unwrap();
+    let eip = c
+        .allocate_address()
+        .send()
+        .await
+        .unwrap()
+        .allocation_id()
+        .unwrap()
+        .to_string();
+    c.associate_address()
+        .allocation_id(&eip)
+        .instance_id(&ids[0])
+        .send()
+        .await
+        .unwrap();
+    // Not matched by the filter: must not be imported.
+    c.run_instances()
+        .image_id(IMAGE)
+        .instance_type("t3.micro".into())
+        .min_count(1)
+        .max_count(1)
+        .tag_specifications(tags(&[("team", "other")], ResourceType::Instance))
+        .send()
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = dir.path().join("imp.yaml");
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("AWS_ENDPOINT_URL", proxy.endpoint())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let text = |o: &std::process::Output| {
+        format!(
+            "exit {:?}\n{}\n{}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let y = yaml.to_str().unwrap();
+    let first = run(&[
+        "import",
+        "--stack",
+        "imp",
+        "--region",
+        "us-east-1",
+        "--filter",
+        "tag:team=web",
+        "--out",
+        y,
+    ]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let written = std::fs::read_to_string(&yaml).unwrap();
+    for needle in [
+        "web-a:",
+        "db:",
+        "protect: true",
+        "from: admin",
+        "device: /dev/sdf",
+        "web-a-ip: { instance: web-a }",
+        "packages: [nginx]",
+    ] {
+        assert!(written.contains(needle), "{needle} missing from\n{written}");
+    }
+    assert!(
+        String::from_utf8_lossy(&first.stderr).contains("changes nothing but tags"),
+        "{}",
+        text(&first)
+    );
+    assert!(
+        proxy.actions().iter().all(|a| a.starts_with("Describe")),
+        "import without --apply-tags changed EC2"
+    );
+
+    let adopt = run(&[
+        "import",
+        "--stack",
+        "imp",
+        "--region",
+        "us-east-1",
+        "--filter",
+        "tag:team=web",
+        "--out",
+        y,
+        "--apply-tags",
+    ]);
+    assert_eq!(adopt.status.code(), Some(0), "{}", text(&adopt));
+    let mutating: Vec<String> = proxy
+        .actions()
+        .into_iter()
+        .filter(|a| !a.starts_with("Describe"))
+        .collect();
+    assert!(
+        mutating.iter().all(|a| a == "CreateTags"),
+        "adopting did more than tag: {mutating:?}"
+    );
+
+    // The stack now plans empty and apply does nothing: nothing replaced.
+    let plan = run(&["plan", y, "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    proxy.clear();
+    let apply = run(&["apply", y, "--auto-approve"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply));
+    assert!(
+        String::from_utf8_lossy(&apply.stdout).contains("Nothing to apply"),
+        "{}",
+        text(&apply)
+    );
+    assert!(proxy.actions().iter().all(|a| a.starts_with("Describe")));
+    let _ = vol;
+
+    // A second import into the same stack is refused.
+    let again = run(&[
+        "import",
+        "--stack",
+        "imp",
+        "--region",
+        "us-east-1",
+        "--filter",
+        "tag:team=web",
+    ]);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already owns resources"),
+        "{}",
+        text(&again)
+    );
+}
