@@ -88,6 +88,32 @@ fn rules(perms: &[IpPermission]) -> Vec<Rule> {
 }
 
 impl Ec2 {
+    /// Every page of a paginated call, following `NextToken` (moto and EC2
+    /// may page below the requested size: never assume one page).
+    async fn pages<T, E, R, F, Fut>(
+        &self,
+        action: &'static str,
+        send: F,
+        next: impl Fn(&T) -> Option<&str>,
+    ) -> Result<Vec<T>, Ec2Error>
+    where
+        F: Fn(Option<String>) -> Fut,
+        Fut: std::future::Future<Output = Result<T, aws_sdk_ec2::error::SdkError<E, R>>>,
+        E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self.call(action, false, || send(token.clone())).await?;
+            token = next(&page).filter(|t| !t.is_empty()).map(str::to_string);
+            out.push(page);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
     /// Reads every resource tagged for `stack`. Five calls for a small stack;
     /// one more per 1,000 instances or groups and per 500 volumes.
     pub async fn read_live(&self, stack: &str) -> Result<Live, Ec2Error> {
@@ -118,18 +144,21 @@ impl Ec2 {
     ) -> Result<(Vec<LiveInstance>, BTreeMap<String, Vec<String>>), Ec2Error> {
         let mut out = Vec::new();
         let mut terminated: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .call("DescribeInstances", false, || {
+        let pages = self
+            .pages(
+                "DescribeInstances",
+                |token| {
                     self.client
                         .describe_instances()
                         .set_filters(Some(filters.to_vec()))
                         .max_results(1000)
-                        .set_next_token(token.clone())
+                        .set_next_token(token)
                         .send()
-                })
-                .await?;
+                },
+                |p| p.next_token(),
+            )
+            .await?;
+        for page in &pages {
             for i in page.reservations().iter().flat_map(|r| r.instances()) {
                 let tags = tag_map(i.tags());
                 let Some(name) = name_for(&tags, kind, Kind::Instance) else {
@@ -183,13 +212,6 @@ impl Ec2 {
                     tags,
                 });
             }
-            token = page
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
-            if token.is_none() {
-                break;
-            }
         }
         out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
         Ok((out, terminated))
@@ -201,18 +223,21 @@ impl Ec2 {
         kind: Option<Kind>,
     ) -> Result<Vec<LiveGroup>, Ec2Error> {
         let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .call("DescribeSecurityGroups", false, || {
+        let pages = self
+            .pages(
+                "DescribeSecurityGroups",
+                |token| {
                     self.client
                         .describe_security_groups()
                         .set_filters(Some(filters.to_vec()))
                         .max_results(1000)
-                        .set_next_token(token.clone())
+                        .set_next_token(token)
                         .send()
-                })
-                .await?;
+                },
+                |p| p.next_token(),
+            )
+            .await?;
+        for page in &pages {
             for g in page.security_groups() {
                 let tags = tag_map(g.tags());
                 let Some(name) = name_for(&tags, kind, Kind::SecurityGroup) else {
@@ -229,13 +254,6 @@ impl Ec2 {
                     tags,
                 });
             }
-            token = page
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
-            if token.is_none() {
-                break;
-            }
         }
         out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
         Ok(out)
@@ -247,18 +265,21 @@ impl Ec2 {
         kind: Option<Kind>,
     ) -> Result<Vec<LiveVolume>, Ec2Error> {
         let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .call("DescribeVolumes", false, || {
+        let pages = self
+            .pages(
+                "DescribeVolumes",
+                |token| {
                     self.client
                         .describe_volumes()
                         .set_filters(Some(filters.to_vec()))
                         .max_results(500)
-                        .set_next_token(token.clone())
+                        .set_next_token(token)
                         .send()
-                })
-                .await?;
+                },
+                |p| p.next_token(),
+            )
+            .await?;
+        for page in &pages {
             for v in page.volumes() {
                 let state = v.state().map(|s| s.as_str()).unwrap_or_default();
                 if state == "deleting" || state == "deleted" {
@@ -288,13 +309,6 @@ impl Ec2 {
                     attachment,
                     tags,
                 });
-            }
-            token = page
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_string);
-            if token.is_none() {
-                break;
             }
         }
         out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
