@@ -684,3 +684,26 @@ async fn twenty_stacks_in_two_regions_one_comment_with_a_table_and_one_failing_s
     assert!(body.len() <= 65_536);
     assert_eq!(w.gh.statuses(HEAD)[0].state, "failure");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_yaml_in_a_pr_fails_the_status_with_annotations_and_calls_no_ec2() {
+    let w = World::new("gh9");
+    w.write_stack(&stack_yaml("gh9").replace("    type: t3.small\n", "    tpye: t3.small\n"));
+    w.pull(40, HEAD, &["infra/web.yaml"]);
+    let r = w.run("pull_request", w.pr_event("opened", 40, HEAD), HEAD);
+    assert_eq!(r.code(), Some(1), "{}", r.text());
+    let stdout = String::from_utf8_lossy(&r.out.stdout);
+    assert!(
+        stdout.contains("::error file=infra/web.yaml,line=") && stdout.contains("tpye"),
+        "{}",
+        r.text()
+    );
+    let status = w.gh.statuses(HEAD);
+    assert_eq!(status[0].state, "failure");
+    let body = &w.bot_comments(40)[0].body;
+    assert!(
+        body.contains("`infra/web.yaml`: invalid") && body.contains("did you mean `type`"),
+        "{body}"
+    );
+    assert_eq!(w.proxy.total(), 0, "invalid YAML must not reach EC2");
+}
