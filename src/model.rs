@@ -19,8 +19,6 @@ pub const USER_DATA_TAG: &str = "ec2-gitops:user-data-sha256";
 /// Tag key recording `protect: true` (termination protection is not returned by
 /// `DescribeInstances` either).
 pub const PROTECT_TAG: &str = "ec2-gitops:protect";
-/// Tag key of a security group holding the hash of its replace-only settings.
-pub const SPEC_TAG: &str = "ec2-gitops:spec";
 
 /// The kinds of resource a stack owns, in creation order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

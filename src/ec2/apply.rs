@@ -3,7 +3,7 @@
 //! depends on it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::primitives::Blob;
@@ -13,7 +13,6 @@ use aws_sdk_ec2::types::{
     TagSpecification, UserIdGroupPair, VolumeType,
 };
 use base64::Engine as _;
-use tokio::sync::Semaphore;
 
 use super::read::filter;
 use super::{Ec2, Ec2Error};
@@ -97,13 +96,16 @@ pub async fn execute(
         running: Mutex::new(running_now),
         stack: stack.to_string(),
     };
-    let semaphore = Arc::new(Semaphore::new(CONCURRENCY));
     let mut results: BTreeMap<usize, StepResult> = BTreeMap::new();
     let mut started: BTreeSet<usize> = BTreeSet::new();
-    let mut running = futures_unordered();
+    // At most CONCURRENCY steps run at once; a new one starts as one ends.
+    let mut running: Vec<StepFuture<'_>> = Vec::new();
     loop {
-        // Start every step whose needs are settled.
+        // Start steps whose needs are settled, while there is room.
         for step in &steps {
+            if running.len() >= CONCURRENCY {
+                break;
+            }
             if started.contains(&step.index) {
                 continue;
             }
@@ -131,10 +133,8 @@ pub async fn execute(
                 continue;
             }
             let run = &run;
-            let semaphore = semaphore.clone();
             let step = step.clone();
             running.push(Box::pin(async move {
-                let _permit = semaphore.acquire().await.expect("semaphore open");
                 run.progress.started(&step);
                 let start = Instant::now();
                 let outcome = match Box::pin(run.step(&step)).await {
@@ -168,10 +168,6 @@ pub async fn execute(
 }
 
 type StepFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = StepResult> + 'a>>;
-
-fn futures_unordered<'a>() -> Vec<StepFuture<'a>> {
-    Vec::new()
-}
 
 /// Polls the running futures and returns the first that finishes.
 async fn next(running: &mut Vec<StepFuture<'_>>) -> Option<StepResult> {
