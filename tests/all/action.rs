@@ -69,6 +69,23 @@ impl World {
         }
     }
 
+    /// PR `number` (head `head`) merged as MERGE, changing the stack file.
+    fn merge(&self, number: u64, head: &str) {
+        self.gh.add_pull(
+            REPO,
+            PullSpec {
+                number,
+                head_sha: head.into(),
+                merged: true,
+                merge_commit_sha: Some(MERGE.into()),
+                state: "closed".into(),
+                files: vec![("infra/web.yaml".into(), "modified".into())],
+                ..PullSpec::default()
+            },
+        );
+        self.gh.add_commit_pulls(MERGE, &[number]);
+    }
+
     fn write_stack(&self, yaml: &str) {
         std::fs::write(self.dir.path().join("infra/web.yaml"), yaml).unwrap();
     }
@@ -213,19 +230,7 @@ async fn pr_plan_comment_is_one_and_stays_current_then_merge_applies_and_records
     assert!(comments[0].body.contains(&format!("head={HEAD_2}")));
 
     // Merge: the reviewed plan is applied and recorded everywhere.
-    w.gh.add_pull(
-        REPO,
-        PullSpec {
-            number: 7,
-            head_sha: HEAD_2.into(),
-            merged: true,
-            merge_commit_sha: Some(MERGE.into()),
-            state: "closed".into(),
-            files: vec![("infra/web.yaml".into(), "modified".into())],
-            ..PullSpec::default()
-        },
-    );
-    w.gh.add_commit_pulls(MERGE, &[7]);
+    w.merge(7, HEAD_2);
     let r = w.run(
         "push",
         w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
@@ -303,18 +308,7 @@ async fn live_state_moved_between_review_and_merge_refuses_and_posts_the_new_pla
         .await
         .unwrap();
     w.proxy.clear();
-    w.gh.add_pull(
-        REPO,
-        PullSpec {
-            number: 8,
-            merged: true,
-            merge_commit_sha: Some(MERGE.into()),
-            state: "closed".into(),
-            files: vec![("infra/web.yaml".into(), "modified".into())],
-            ..PullSpec::default()
-        },
-    );
-    w.gh.add_commit_pulls(MERGE, &[8]);
+    w.merge(8, HEAD);
     let r = w.run(
         "push",
         w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
@@ -453,18 +447,7 @@ async fn github_502_is_retried_and_github_down_during_the_result_still_records_i
 
     // Merge while GitHub fails the result posts: the apply completes and the
     // summary, outputs and exit code carry the result.
-    w.gh.add_pull(
-        REPO,
-        PullSpec {
-            number: 13,
-            merged: true,
-            merge_commit_sha: Some(MERGE.into()),
-            state: "closed".into(),
-            files: vec![("infra/web.yaml".into(), "modified".into())],
-            ..PullSpec::default()
-        },
-    );
-    w.gh.add_commit_pulls(MERGE, &[13]);
+    w.merge(13, HEAD);
     w.gh.fail_next(
         "POST",
         "/repos/octo/infra/issues/13/comments",
@@ -601,18 +584,7 @@ async fn an_apply_marks_other_open_plans_of_the_same_stack_stale() {
         assert_eq!(r.code(), Some(0), "{}", r.text());
     }
     // PR 20 merges and applies.
-    w.gh.add_pull(
-        REPO,
-        PullSpec {
-            number: 20,
-            merged: true,
-            merge_commit_sha: Some(MERGE.into()),
-            state: "closed".into(),
-            files: vec![("infra/web.yaml".into(), "modified".into())],
-            ..PullSpec::default()
-        },
-    );
-    w.gh.add_commit_pulls(MERGE, &[20]);
+    w.merge(20, HEAD);
     let r = w.run(
         "push",
         w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
