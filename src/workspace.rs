@@ -107,7 +107,131 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// Reads and validates one stack file; `user_data_file` paths are read
 /// relative to its directory.
 pub fn load_stack(path: &Path) -> Result<Desired, Vec<Diagnostic>> {
-    load(path).1
+    load(path, &Overlay::default()).1
+}
+
+/// Some files of the workspace replaced by other versions (a pull request's,
+/// fetched from GitHub) or removed; every other file is read from disk.
+/// Paths are repository-relative, compared after [`normalize`].
+#[derive(Debug, Default, Clone)]
+pub struct Overlay {
+    files: HashMap<String, Option<Vec<u8>>>,
+}
+
+impl Overlay {
+    /// `path` reads as `content`.
+    pub fn put(&mut self, path: &str, content: Vec<u8>) {
+        self.files.insert(normalize(path), Some(content));
+    }
+
+    /// `path` does not exist.
+    pub fn remove(&mut self, path: &str) {
+        self.files.insert(normalize(path), None);
+    }
+
+    /// Whether `path` has a version here (or is removed here).
+    pub fn holds(&self, path: &str) -> bool {
+        self.files.contains_key(&normalize(path))
+    }
+
+    /// The stack files under `patterns` (as [`find_stack_files`] finds them
+    /// on disk) with the overlay's removals taken out and its added files
+    /// that match a pattern put in, sorted. Nothing found is no error here.
+    pub fn stack_files(&self, patterns: &[String]) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = find_stack_files(patterns)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|f| {
+                !matches!(
+                    self.files.get(&normalize(&f.display().to_string())),
+                    Some(None)
+                )
+            })
+            .collect();
+        let patterns: Vec<String> = if patterns.is_empty() {
+            vec![DEFAULT_GLOB.to_string()]
+        } else {
+            patterns.to_vec()
+        };
+        let mut added: Vec<PathBuf> = self
+            .files
+            .iter()
+            .filter(|(path, content)| content.is_some() && is_stack_path(path, &patterns))
+            .map(|(path, _)| PathBuf::from(path))
+            .filter(|p| {
+                let n = normalize(&p.display().to_string());
+                !out.iter().any(|f| normalize(&f.display().to_string()) == n)
+            })
+            .collect();
+        added.sort();
+        out.extend(added);
+        out
+    }
+
+    /// Like [`load_stack`], reading through the overlay.
+    pub fn load_stack(&self, path: &Path) -> Result<Desired, Vec<Diagnostic>> {
+        load(path, self).1
+    }
+
+    fn read(&self, path: &Path, limit: u64) -> Option<Result<String, ReadError>> {
+        let content = self.files.get(&normalize(&path.display().to_string()))?;
+        Some(match content {
+            None => Err(ReadError::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "No such file or directory (removed by the pull request)",
+            ))),
+            Some(bytes) if bytes.len() as u64 > limit => {
+                Err(ReadError::TooLarge(bytes.len() as u64))
+            }
+            Some(bytes) => decode(bytes.clone()),
+        })
+    }
+}
+
+/// Whether a repository-relative `path` is a stack file some pattern (a
+/// glob, a directory or a file, as given to [`find_stack_files`]) covers.
+pub fn is_stack_path(path: &str, patterns: &[String]) -> bool {
+    let path = normalize(path);
+    if !(path.ends_with(".yaml") || path.ends_with(".yml")) {
+        return false;
+    }
+    patterns.iter().any(|p| {
+        let p = normalize(p);
+        path == p
+            || path.starts_with(&format!("{p}/"))
+            || glob::Pattern::new(&p).is_ok_and(|g| {
+                g.matches_with(
+                    &path,
+                    glob::MatchOptions {
+                        require_literal_separator: true,
+                        require_literal_leading_dot: true,
+                        ..glob::MatchOptions::new()
+                    },
+                )
+            })
+    })
+}
+
+/// A path with `.` and `..` resolved lexically and `/` separators, so a
+/// stack's `infra/../cloud-init/web.yaml` matches the PR's `cloud-init/web.yaml`.
+/// An absolute path stays absolute.
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    let joined = parts.join("/");
+    if path.starts_with('/') {
+        format!("/{joined}")
+    } else {
+        joined
+    }
 }
 
 /// Loads several stack files, reporting every file's problems, and refuses two
@@ -117,7 +241,7 @@ pub fn load_stacks(paths: &[PathBuf]) -> Result<Vec<Desired>, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let mut seen: HashMap<(String, String), String> = HashMap::new();
     for path in paths {
-        match load(path) {
+        match load(path, &Overlay::default()) {
             (source, Ok(desired)) => {
                 let key = (desired.stack.clone(), desired.region.clone());
                 if let Some(first) = seen.get(&key) {
@@ -178,14 +302,14 @@ fn duplicate_stack(desired: &Desired, first: &str, source: &str) -> Diagnostic {
 }
 
 /// The source (when it could be read) and the result.
-fn load(path: &Path) -> (Option<String>, Result<Desired, Vec<Diagnostic>>) {
+fn load(path: &Path, overlay: &Overlay) -> (Option<String>, Result<Desired, Vec<Diagnostic>>) {
     let file = path.display().to_string();
     let at_start = || Location {
         file: file.clone(),
         line: 1,
         column: 1,
     };
-    let source = match read_text(path, MAX_FILE_BYTES as u64) {
+    let source = match read_text(path, MAX_FILE_BYTES as u64, overlay) {
         Ok(s) => s,
         Err(ReadError::Io(e)) => {
             return (
@@ -233,7 +357,7 @@ fn load(path: &Path) -> (Option<String>, Result<Desired, Vec<Diagnostic>>) {
             .push(dir.join(rel).display().to_string());
         // Anything far above EC2's limit is refused without reading it all;
         // the exact limit is checked by `config`.
-        match read_text(&dir.join(rel), 1024 * 1024) {
+        match read_text(&dir.join(rel), 1024 * 1024, overlay) {
             Ok(s) => Ok(s),
             Err(ReadError::Io(e)) => Err(e.to_string()),
             Err(ReadError::TooLarge(n)) => {
@@ -257,8 +381,12 @@ enum ReadError {
     NotUtf8 { line: usize, column: usize },
 }
 
-/// Reads a UTF-8 text file of at most `limit` bytes (a leading BOM dropped).
-fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
+/// Reads a UTF-8 text file of at most `limit` bytes (a leading BOM
+/// dropped), from the overlay when it holds the file.
+fn read_text(path: &Path, limit: u64, overlay: &Overlay) -> Result<String, ReadError> {
+    if let Some(read) = overlay.read(path, limit) {
+        return read;
+    }
     let f = fs::File::open(path).map_err(ReadError::Io)?;
     let len = f.metadata().map_err(ReadError::Io)?.len();
     if len > limit {
@@ -271,6 +399,10 @@ fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
     if bytes.len() as u64 > limit {
         return Err(ReadError::TooLarge(bytes.len() as u64));
     }
+    decode(bytes)
+}
+
+fn decode(bytes: Vec<u8>) -> Result<String, ReadError> {
     match String::from_utf8(bytes) {
         Ok(s) => Ok(s.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(s)),
         Err(e) => {
@@ -398,6 +530,66 @@ mod tests {
                 .is_some_and(|u| u.starts_with("#cloud-config"))
         );
         assert_eq!(d.volumes["db/data"].size_gb, 100);
+    }
+
+    #[test]
+    fn an_overlay_replaces_adds_and_removes_files() {
+        let dir = tree();
+        let root = dir.path();
+        let at = |rel: &str| root.join(rel).display().to_string();
+        let mut overlay = Overlay::default();
+        overlay.put(
+            &at("infra/prod/init/web.sh"),
+            b"#!/bin/sh\necho head\n".to_vec(),
+        );
+        overlay.put(
+            &at("infra/new.yaml"),
+            b"version: 1\nstack: new\nregion: us-east-1\n".to_vec(),
+        );
+        overlay.put(&at("docs/readme.yaml"), b"not a stack".to_vec());
+        overlay.remove(&at("infra/a.yaml"));
+        let files = overlay.stack_files(&[at("infra/**/*.yaml")]);
+        assert_eq!(
+            names(root, &files),
+            ["infra/prod/web.yaml", "infra/new.yaml"]
+        );
+        let web = overlay
+            .load_stack(&root.join("infra/prod/web.yaml"))
+            .unwrap();
+        assert_eq!(
+            web.instances["web"].user_data.as_deref(),
+            Some("#!/bin/sh\necho head\n")
+        );
+        assert_eq!(
+            overlay
+                .load_stack(&root.join("infra/new.yaml"))
+                .unwrap()
+                .stack,
+            "new"
+        );
+        let gone = overlay.load_stack(&root.join("infra/a.yaml")).unwrap_err();
+        assert!(
+            gone[0].message.contains("removed by the pull request"),
+            "{gone:?}"
+        );
+        // Binary content from GitHub gets the same diagnostic as on disk.
+        overlay.put(&at("infra/a.yaml"), b"version: 1\nstack: \xff\n".to_vec());
+        let bin = overlay.load_stack(&root.join("infra/a.yaml")).unwrap_err();
+        assert_eq!(bin[0].message, "the file is not valid UTF-8 text");
+    }
+
+    #[test]
+    fn stack_paths_follow_globs_directories_and_files() {
+        let pats = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(is_stack_path("infra/a/b.yaml", &pats(&["infra/**/*.yaml"])));
+        assert!(is_stack_path("./infra/b.yml", &pats(&["infra"])));
+        assert!(is_stack_path("stack.yaml", &pats(&["./stack.yaml"])));
+        assert!(!is_stack_path("infra/a/b.yaml", &pats(&["infra/*.yaml"])));
+        assert!(!is_stack_path(
+            "infra/.hidden.yaml",
+            &pats(&["infra/*.yaml"])
+        ));
+        assert!(!is_stack_path("infra/notes.txt", &pats(&["infra"])));
     }
 
     #[test]

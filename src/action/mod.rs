@@ -185,11 +185,8 @@ impl Ctx<'_> {
         let loaded = self.load();
         let stacks = self.plan_stacks(&loaded, &changed, only).await;
         let removed_stacks = touched::removed_stack_files(&removed, &loaded.valid, |p| {
-            p.ends_with(".yaml") || p.ends_with(".yml")
-        })
-        .into_iter()
-        .filter(|f| self.env.inputs.config.iter().any(|g| glob_matches(g, f)))
-        .collect::<Vec<_>>();
+            workspace::is_stack_path(p, &self.env.inputs.config)
+        });
         let existing = self.gh.find_comment(number, comment::PLAN_MARKER).await?;
         if stacks.is_empty() && removed_stacks.is_empty() {
             if let Some(c) = existing {
@@ -775,12 +772,6 @@ fn mark_state(body: &str, status: &str, callout: &str) -> String {
         }
     }
     out
-}
-
-fn glob_matches(pattern: &str, path: &str) -> bool {
-    glob::Pattern::new(pattern.trim_start_matches("./"))
-        .map(|p| p.matches(path))
-        .unwrap_or(false)
 }
 
 fn plan_description(stacks: &[StackPlan]) -> String {

@@ -5,21 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::model::Desired;
 
-/// A path with `.` and `..` resolved lexically and `/` separators, so a
-/// stack's `infra/../cloud-init/web.yaml` matches the PR's `cloud-init/web.yaml`.
-pub fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split(['/', '\\']) {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    parts.join("/")
-}
+pub use crate::workspace::normalize;
 
 /// The stacks among `stacks` that `changed` (repository-relative paths,
 /// old names of renamed files included) touches, in the order given.
