@@ -116,6 +116,8 @@ pub fn load_stack(path: &Path) -> Result<Desired, Vec<Diagnostic>> {
 #[derive(Debug, Default, Clone)]
 pub struct Overlay {
     files: HashMap<String, Option<Vec<u8>>>,
+    /// Every path read through it, found or not.
+    reads: std::cell::RefCell<std::collections::BTreeSet<String>>,
 }
 
 impl Overlay {
@@ -168,13 +170,21 @@ impl Overlay {
         out
     }
 
+    /// The paths (normalized) read through the overlay so far, from disk or
+    /// not, found or not: stack files and the user data they name.
+    pub fn reads(&self) -> std::collections::BTreeSet<String> {
+        self.reads.borrow().clone()
+    }
+
     /// Like [`load_stack`], reading through the overlay.
     pub fn load_stack(&self, path: &Path) -> Result<Desired, Vec<Diagnostic>> {
         load(path, self).1
     }
 
     fn read(&self, path: &Path, limit: u64) -> Option<Result<String, ReadError>> {
-        let content = self.files.get(&normalize(&path.display().to_string()))?;
+        let key = normalize(&path.display().to_string());
+        self.reads.borrow_mut().insert(key.clone());
+        let content = self.files.get(&key)?;
         Some(match content {
             None => Err(ReadError::Io(std::io::Error::new(
                 std::io::ErrorKind::NotFound,

@@ -19,7 +19,8 @@ use crate::ec2::Ec2;
 use crate::github::{GitHub, GitHubError, Reaction, RetryPolicy};
 use crate::model::Desired;
 use crate::render::comment::{self, PlanState, StackApply, StackPlan};
-use crate::{app, render, workspace};
+use crate::workspace::{self, Overlay};
+use crate::{app, render};
 use command::Command;
 use env::{ActionEnv, ApplyOnComment};
 pub use record::Record;
@@ -94,14 +95,20 @@ struct Loaded {
 }
 
 impl Ctx<'_> {
+    /// The checkout's stack files.
     fn load(&self) -> Loaded {
-        let files = workspace::find_stack_files(&self.env.inputs.config).unwrap_or_default();
+        self.load_via(&Overlay::default())
+    }
+
+    /// The stack files of the checkout with `overlay`'s versions over it.
+    fn load_via(&self, overlay: &Overlay) -> Loaded {
+        let files = overlay.stack_files(&self.env.inputs.config);
         let mut out = Loaded {
             valid: vec![],
             invalid: vec![],
         };
         for f in files {
-            match workspace::load_stack(&f) {
+            match overlay.load_stack(&f) {
                 Ok(d) => out.valid.push(d),
                 Err(diags) => out.invalid.push((f.display().to_string(), diags)),
             }
@@ -183,26 +190,72 @@ impl Ctx<'_> {
     ) -> Result<u8> {
         let (changed, removed) = self.changed_files(number).await?;
         let loaded = self.load();
-        let stacks = self.plan_stacks(&loaded, &changed, only).await;
-        let removed_stacks = touched::removed_stack_files(&removed, &loaded.valid, |p| {
-            workspace::is_stack_path(p, &self.env.inputs.config)
-        });
-        let existing = self.gh.find_comment(number, comment::PLAN_MARKER).await?;
-        if stacks.is_empty() && removed_stacks.is_empty() {
-            if let Some(c) = existing {
-                self.gh
-                    .update_comment(c.id, &format!("{}\n## ec2-gitops plan\n\nThis pull request no longer changes any stack.\n", comment::PLAN_MARKER))
-                    .await?;
-            }
+        let existing = || async {
+            self.gh
+                .find_comment(number, comment::PLAN_MARKER)
+                .await
+                .map(|c| c.map(|c| c.id))
+        };
+        let posted = self
+            .post_plan(
+                number,
+                head_sha,
+                (&loaded, &changed, &removed),
+                only,
+                existing,
+                &PlanState::Planned,
+            )
+            .await?;
+        let Some((body, stacks)) = posted else {
             println!("ec2-gitops: pull request #{number} changes no stack: nothing to plan");
             record.output("plan", "");
             record.output("result-json", "[]");
             return Ok(EXIT_OK);
+        };
+        record.summary(&body);
+        record.output("plan", &body);
+        record.output("result-json", &plans_json(&stacks));
+        Ok(if stacks.iter().all(StackPlan::is_ok) {
+            EXIT_OK
+        } else {
+            EXIT_FAILED
+        })
+    }
+
+    /// Plans the stacks a PR's files touch and writes the one plan comment
+    /// (`comment` finds it, called after planning) and the plan status of
+    /// `head_sha`. `None` when the PR changes no stack (an existing comment
+    /// then says so).
+    async fn post_plan<F, Fut>(
+        &self,
+        number: u64,
+        head_sha: &str,
+        (loaded, changed, removed): (&Loaded, &[String], &[String]),
+        only: &[String],
+        comment: F,
+        state: &PlanState,
+    ) -> Result<Option<(String, Vec<StackPlan>)>, GitHubError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<u64>, GitHubError>>,
+    {
+        let stacks = self.plan_stacks(loaded, changed, only).await;
+        let removed_stacks = touched::removed_stack_files(removed, &loaded.valid, |p| {
+            workspace::is_stack_path(p, &self.env.inputs.config)
+        });
+        let existing = comment().await?;
+        if stacks.is_empty() && removed_stacks.is_empty() {
+            if let Some(id) = existing {
+                self.gh
+                    .update_comment(id, &format!("{}\n## ec2-gitops plan\n\nThis pull request no longer changes any stack.\n", comment::PLAN_MARKER))
+                    .await?;
+            }
+            return Ok(None);
         }
-        let body = comment::plan_comment(head_sha, &stacks, &removed_stacks, &PlanState::Planned);
+        let body = comment::plan_comment(head_sha, &stacks, &removed_stacks, state);
         match existing {
-            Some(c) => {
-                self.gh.update_comment(c.id, &body).await?;
+            Some(id) => {
+                self.gh.update_comment(id, &body).await?;
             }
             None => {
                 self.gh.create_comment(number, &body).await?;
@@ -219,10 +272,7 @@ impl Ctx<'_> {
                 self.env.run_url.as_deref(),
             )
             .await?;
-        record.summary(&body);
-        record.output("plan", &body);
-        record.output("result-json", &plans_json(&stacks));
-        Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+        Ok(Some((body, stacks)))
     }
 
     async fn discard(&self, number: u64, record: &mut Record) -> Result<u8> {
@@ -562,9 +612,31 @@ impl Ctx<'_> {
             .mark_stale(&applied, pr.as_ref().map(|p| p.number))
             .await
         {
-            Ok(n) if n > 0 => record.summary(&format!(
-                "\n{n} other open pull request(s) had plans of these stacks: marked stale.\n"
-            )),
+            Ok(marked) if !marked.is_empty() => {
+                let list = marked
+                    .iter()
+                    .map(|m| format!("#{}", m.number))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                record.summary(&format!(
+                    "\nOther open pull requests had plans of these stacks: {list} (marked stale).\n"
+                ));
+                if self.env.inputs.replan_stale {
+                    for m in &marked {
+                        match self.replan(m, sha).await {
+                            Ok(()) => record.summary(&format!(
+                                "- #{}: re-planned at `{}`\n",
+                                m.number,
+                                short(&m.head_sha)
+                            )),
+                            Err(e) => {
+                                eprintln!("::warning::could not re-plan #{}: {e}", m.number);
+                                record.summary(&format!("- #{}: could not be re-planned ({e}); its comment stays marked stale\n", m.number));
+                            }
+                        }
+                    }
+                }
+            }
             Ok(_) => {}
             Err(e) => eprintln!("::warning::could not mark stale plans: {e}"),
         }
@@ -635,11 +707,11 @@ impl Ctx<'_> {
         &self,
         applied: &[(String, String)],
         merged: Option<u64>,
-    ) -> Result<usize, GitHubError> {
+    ) -> Result<Vec<Stale>, GitHubError> {
+        let mut marked = Vec::new();
         if applied.is_empty() {
-            return Ok(0);
+            return Ok(marked);
         }
-        let mut marked = 0;
         for pr in self.gh.open_pulls().await? {
             if Some(pr.number) == merged {
                 continue;
@@ -662,9 +734,66 @@ impl Ctx<'_> {
             }
             let marked_body = mark_state(&body, "stale", &comment::stale_callout(&covered));
             self.gh.update_comment(c.id, &marked_body).await?;
-            marked += 1;
+            marked.push(Stale {
+                number: pr.number,
+                head_sha: pr.head.sha.clone(),
+                comment_id: c.id,
+            });
         }
         Ok(marked)
+    }
+
+    /// Re-plans a PR whose plan an apply made stale: the PR's versions of
+    /// the stack and user-data files it changes, fetched at its head from
+    /// GitHub, over the checkout (the default branch just applied). Its
+    /// comment then shows the fresh plan; on any error it stays stale.
+    async fn replan(&self, pr: &Stale, applied_sha: &str) -> Result<(), GitHubError> {
+        let (changed, removed) = self.changed_files(pr.number).await?;
+        let config = &self.env.inputs.config;
+        let mut overlay = Overlay::default();
+        for r in &removed {
+            overlay.remove(r);
+        }
+        let mut loaded = self.load_via(&overlay);
+        // The changed stack files, and the changed files a stack reads (its
+        // user data); a stack file of the PR may name user data the
+        // checkout's does not: fetch until every changed file read is the PR's.
+        let mut wanted: Vec<&String> = changed
+            .iter()
+            .filter(|f| !overlay.holds(f))
+            .filter(|f| {
+                workspace::is_stack_path(f, config)
+                    || overlay.reads().contains(&workspace::normalize(f))
+            })
+            .collect();
+        while !wanted.is_empty() {
+            for f in wanted {
+                match self.gh.file_at(f, &pr.head_sha).await? {
+                    Some(bytes) => overlay.put(f, bytes),
+                    None => overlay.remove(f),
+                }
+            }
+            loaded = self.load_via(&overlay);
+            let read = overlay.reads();
+            wanted = changed
+                .iter()
+                .filter(|f| !overlay.holds(f) && read.contains(&workspace::normalize(f)))
+                .collect();
+        }
+        let state = PlanState::Replanned {
+            after: applied_sha.to_string(),
+        };
+        let id = pr.comment_id;
+        self.post_plan(
+            pr.number,
+            &pr.head_sha,
+            (&loaded, &changed, &removed),
+            &[],
+            || async move { Ok(Some(id)) },
+            &state,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Records an apply everywhere: PR comment, commit status, a deployment
@@ -751,6 +880,17 @@ impl Ctx<'_> {
             }
         }
     }
+}
+
+/// An open PR whose plan comment was marked stale.
+struct Stale {
+    number: u64,
+    head_sha: String,
+    comment_id: u64,
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(7)]
 }
 
 /// Rewrites a plan comment's state marker and puts a callout under its title.

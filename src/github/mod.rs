@@ -357,6 +357,57 @@ impl GitHub {
             .await
     }
 
+    /// A file's bytes at a commit (the contents API); `None` when the file
+    /// does not exist there. Files over 1 MB (which the API does not inline)
+    /// and directories are errors.
+    pub async fn file_at(&self, path: &str, sha: &str) -> Result<Option<Vec<u8>>, GitHubError> {
+        #[derive(Deserialize)]
+        struct Content {
+            #[serde(rename = "type")]
+            kind: String,
+            #[serde(default)]
+            encoding: Option<String>,
+            #[serde(default)]
+            content: Option<String>,
+            #[serde(default)]
+            size: u64,
+        }
+        let route = self.path(&format!(
+            "/contents/{}?ref={}",
+            encode_path(path),
+            encode_path(sha)
+        ));
+        let fail = |detail: String| GitHubError {
+            method: "GET".into(),
+            path: route.clone(),
+            status: None,
+            detail,
+        };
+        let value: serde_json::Value = match self.json(Method::GET, &route, None).await {
+            Ok(v) => v,
+            Err(e) if e.status == Some(404) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if value.is_array() {
+            return Err(fail(format!("{path} is a directory at {sha}")));
+        }
+        let c: Content =
+            serde_json::from_value(value).map_err(|e| fail(format!("unexpected answer: {e}")))?;
+        match (c.kind.as_str(), c.encoding.as_deref(), c.content) {
+            ("file", Some("base64"), Some(text)) => {
+                let compact: String = text.split_whitespace().collect();
+                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, compact)
+                    .map(Some)
+                    .map_err(|e| fail(format!("content is not base64: {e}")))
+            }
+            ("file", _, _) => Err(fail(format!(
+                "{path} is {} bytes at {sha}: the contents API only inlines files up to 1 MB",
+                c.size
+            ))),
+            (other, _, _) => Err(fail(format!("{path} is a {other}, not a file, at {sha}"))),
+        }
+    }
+
     /// The first comment on an issue or PR whose body contains `marker`, by a
     /// bot (so a human quoting the marker is never edited).
     pub async fn find_comment(
@@ -581,9 +632,31 @@ impl GitHub {
     }
 }
 
+/// Percent-encodes a repository path for a URL, keeping `/` between segments.
+fn encode_path(path: &str) -> String {
+    let mut out = String::new();
+    for b in path.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_percent_encoded_between_slashes() {
+        assert_eq!(
+            encode_path("infra/prod web/é#1.yaml"),
+            "infra/prod%20web/%C3%A9%231.yaml"
+        );
+    }
 
     #[test]
     fn repo_parses_owner_and_name_only() {

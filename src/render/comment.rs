@@ -67,6 +67,11 @@ pub enum PlanState {
         /// The stacks that changed.
         stacks: Vec<String>,
     },
+    /// Planned again automatically after an apply made the plan stale.
+    Replanned {
+        /// The commit whose apply made it stale.
+        after: String,
+    },
 }
 
 /// The plan comment of a pull request.
@@ -78,7 +83,7 @@ pub fn plan_comment(
 ) -> String {
     let mut out = String::new();
     let status = match state {
-        PlanState::Planned => "planned",
+        PlanState::Planned | PlanState::Replanned { .. } => "planned",
         PlanState::MergeRefused { .. } => "merge-refused",
         PlanState::Discarded => "discarded",
         PlanState::Stale { .. } => "stale",
@@ -111,6 +116,13 @@ pub fn plan_comment(
         }
         PlanState::Stale { stacks } => {
             let _ = writeln!(out, "{}", stale_callout(stacks));
+        }
+        PlanState::Replanned { after } => {
+            let _ = writeln!(
+                out,
+                "> [!NOTE]\n> Re-planned automatically after `{}` was applied: this plan is against EC2 as it is now, with this pull request's files on top of the default branch.\n",
+                &after[..after.len().min(7)]
+            );
         }
     }
     let short = &head_sha[..head_sha.len().min(7)];

@@ -735,6 +735,19 @@ mod comments {
         insta::assert_snapshot!("merge_refused", refused);
         insta::assert_snapshot!("discarded", discarded);
         insta::assert_snapshot!("stale", stale);
+        let replanned = comment::plan_comment(
+            SHA,
+            &stacks,
+            &[],
+            &PlanState::Replanned {
+                after: "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432".into(),
+            },
+        );
+        insta::assert_snapshot!("replanned", replanned);
+        assert_eq!(
+            comment::comment_status(&replanned).as_deref(),
+            Some("planned")
+        );
         assert_eq!(
             comment::comment_status(&refused).as_deref(),
             Some("merge-refused")

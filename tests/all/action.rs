@@ -105,7 +105,12 @@ impl World {
         );
     }
 
-    fn run(&self, event: &str, mut payload: Value, sha: &str) -> Run {
+    fn run(&self, event: &str, payload: Value, sha: &str) -> Run {
+        self.run_with(event, payload, sha, &[])
+    }
+
+    /// Like `run`, with more environment (action inputs: `INPUT_…`).
+    fn run_with(&self, event: &str, mut payload: Value, sha: &str, env: &[(&str, &str)]) -> Run {
         webhooks::set_repo(&mut payload, "octo", "infra");
         let file = event_file(&payload);
         let summary = self.dir.path().join("summary.md");
@@ -134,6 +139,7 @@ impl World {
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .output()
             .unwrap();
@@ -602,6 +608,129 @@ async fn an_apply_marks_other_open_plans_of_the_same_stack_stale() {
         "the merged PR is not stale: {pr20}"
     );
     assert!(w.bot_comments(22).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replan_stale_replans_other_prs_at_their_heads_and_that_plan_applies_on_merge() {
+    let w = World::new("gh9");
+    // PR 31 adds an instance whose user data is a new file; its versions of
+    // both files exist only at its head (GitHub's contents API).
+    let pr31_stack = stack_yaml("gh9").replace(
+        "elastic_ips:",
+        "  worker:\n    user_data_file: init/worker.sh\nelastic_ips:",
+    );
+    w.gh.set_file(REPO, HEAD_2, "infra/web.yaml", pr31_stack.as_bytes());
+    w.gh.set_file(
+        REPO,
+        HEAD_2,
+        "infra/init/worker.sh",
+        b"#!/bin/sh\necho worker\n",
+    );
+    w.pull(30, HEAD, &["infra/web.yaml"]);
+    w.gh.add_pull(
+        REPO,
+        PullSpec {
+            number: 31,
+            head_sha: HEAD_2.into(),
+            files: vec![
+                ("infra/web.yaml".into(), "modified".into()),
+                ("infra/init/worker.sh".into(), "added".into()),
+            ],
+            ..PullSpec::default()
+        },
+    );
+    for (n, head) in [(30, HEAD), (31, HEAD_2)] {
+        let r = w.run("pull_request", w.pr_event("opened", n, head), head);
+        assert_eq!(r.code(), Some(0), "{}", r.text());
+    }
+    let before = w.bot_comments(31)[0].updates;
+
+    // PR 30 merges: applied, and PR 31 is re-planned at its head.
+    w.merge(30, HEAD);
+    w.gh.clear_requests();
+    let replan = [("INPUT_REPLAN-STALE", "true")];
+    let r = w.run_with(
+        "push",
+        w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
+        MERGE,
+        &replan,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert!(
+        r.summary.contains("- #31: re-planned at `2222222`"),
+        "{}",
+        r.text()
+    );
+    let fetched: Vec<String> =
+        w.gh.requests()
+            .into_iter()
+            .filter(|q| q.path.contains("/contents/"))
+            .map(|q| format!("{}?{}", q.path, q.query))
+            .collect();
+    assert_eq!(
+        fetched,
+        [
+            format!("/repos/{REPO}/contents/infra/web.yaml?ref={HEAD_2}"),
+            format!("/repos/{REPO}/contents/infra/init/worker.sh?ref={HEAD_2}"),
+        ]
+    );
+    let c31 = &w.bot_comments(31)[0];
+    assert_eq!(c31.updates, before + 2, "marked stale, then re-planned");
+    assert!(
+        c31.body.contains(&format!("status=planned head={HEAD_2}")),
+        "{}",
+        c31.body
+    );
+    assert!(
+        c31.body
+            .contains("Re-planned automatically after `3333333`"),
+        "{}",
+        c31.body
+    );
+    // Against EC2 after PR 30's apply, only the new instance is left to do.
+    assert!(c31.body.contains("1 to create"), "{}", c31.body);
+    assert!(c31.body.contains("worker"), "{}", c31.body);
+    let status = w.gh.statuses(HEAD_2);
+    assert_eq!(status.last().map(|s| s.state.as_str()), Some("success"));
+
+    // PR 31 merges (git writes its files into the checkout): the re-planned
+    // fingerprint is the one the merge computes, so it applies.
+    w.write_stack(&pr31_stack);
+    std::fs::create_dir_all(w.dir.path().join("infra/init")).unwrap();
+    std::fs::write(
+        w.dir.path().join("infra/init/worker.sh"),
+        "#!/bin/sh\necho worker\n",
+    )
+    .unwrap();
+    const MERGE_2: &str = "5555555555555555555555555555555555555555";
+    w.gh.add_pull(
+        REPO,
+        PullSpec {
+            number: 31,
+            head_sha: HEAD_2.into(),
+            merged: true,
+            merge_commit_sha: Some(MERGE_2.into()),
+            state: "closed".into(),
+            files: vec![
+                ("infra/web.yaml".into(), "modified".into()),
+                ("infra/init/worker.sh".into(), "added".into()),
+            ],
+            ..PullSpec::default()
+        },
+    );
+    let r = w.run_with(
+        "push",
+        w.push_event(MERGE_2, &[("infra/web.yaml", "modified")]),
+        MERGE_2,
+        &replan,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert!(r.outputs.contains("applied=true"), "{}", r.text());
+    let names: Vec<String> = instances_by_name(&w.direct, "gh9")
+        .await
+        .into_keys()
+        .collect();
+    assert!(names.contains(&"instance/worker".to_string()), "{names:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

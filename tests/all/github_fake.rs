@@ -911,6 +911,7 @@ async fn every_response_has_the_shape_github_documents() {
         let octo = octo.clone();
         async move { octo.get::<Value, _, _>(path, None::<&()>).await.unwrap() }
     };
+    fake.set_file(REPO, HEAD, "infra/web.yaml", b"version: 1\n");
     let checks: Vec<(&str, &str, &str, Value)> = vec![
         (
             "/repos/{owner}/{repo}/pulls/{pull_number}",
@@ -1051,6 +1052,12 @@ async fn every_response_has_the_shape_github_documents() {
             "200",
             labels,
         ),
+        (
+            "/repos/{owner}/{repo}/contents/{path}",
+            "get",
+            "200",
+            get(format!("{r}/contents/infra/web.yaml?ref={HEAD}")).await,
+        ),
     ];
     // The check itself finds a missing field and a wrong type.
     let mut broken = checks[5].3.clone();
@@ -1184,4 +1191,31 @@ fn webhook_examples_load_and_parse_as_octocrab_events() {
     let file = webhooks::event_file(&comment);
     let back: Value = serde_json::from_str(&std::fs::read_to_string(file.path()).unwrap()).unwrap();
     assert_eq!(back, comment);
+}
+
+#[tokio::test]
+async fn contents_serve_files_by_commit_like_github() {
+    use ec2_gitops::github::{GitHub, Repo, RetryPolicy};
+    let fake = fake_with_pr(2);
+    fake.set_file(REPO, HEAD, "infra/prod web/é.yaml", b"stack: web\n");
+    fake.set_file(REPO, HEAD, "big.yaml", &vec![b'#'; 1024 * 1024 + 1]);
+    let gh = GitHub::new(
+        &fake.url(),
+        "t",
+        Repo::parse(REPO).unwrap(),
+        RetryPolicy::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        gh.file_at("infra/prod web/é.yaml", HEAD).await.unwrap(),
+        Some(b"stack: web\n".to_vec())
+    );
+    assert_eq!(
+        gh.file_at("infra/prod web/é.yaml", MERGE).await.unwrap(),
+        None
+    );
+    let big = gh.file_at("big.yaml", HEAD).await.unwrap_err().to_string();
+    assert!(big.contains("only inlines files up to 1 MB"), "{big}");
+    // 404s are answers here, not surprises.
+    fake.take_unexpected();
 }

@@ -332,6 +332,14 @@ impl FakeGitHub {
             .insert(branch.to_string(), sha.to_string());
     }
 
+    /// Stores a file's content at a commit, for `GET /repos/…/contents/{path}?ref=`.
+    pub fn set_file(&self, owner_repo: &str, sha: &str, path: &str, content: &[u8]) {
+        self.inner()
+            .repo_mut(owner_repo)
+            .files
+            .insert((sha.to_string(), path.to_string()), content.to_vec());
+    }
+
     /// Sets a user's role on every repository: `admin`, `maintain`, `write`,
     /// `triage`, `read` or `none` (a known user with no access). The API's
     /// `permission` reports maintain as write and triage as read, `role_name`
@@ -530,6 +538,8 @@ struct Repo {
     created: BTreeMap<u64, String>,
     issues: BTreeMap<u64, IssueState>,
     issue_times: BTreeMap<u64, (String, String, Option<String>)>,
+    /// `(commit, path)` → bytes, for the contents API.
+    files: BTreeMap<(String, String), Vec<u8>>,
 }
 
 impl Repo {
@@ -693,6 +703,7 @@ impl Inner {
                 created: BTreeMap::new(),
                 issues: BTreeMap::new(),
                 issue_times: BTreeMap::new(),
+                files: BTreeMap::new(),
             })
     }
 
@@ -833,6 +844,9 @@ impl Inner {
             ("POST", ["statuses", sha]) => self.create_status(&repo, sha, body),
             ("GET", ["commits", r, "statuses"]) => self.list_statuses(&repo, r, &q, path, query),
             ("GET", ["commits", sha, "pulls"]) => self.commit_pulls(&repo, sha, &q, path, query),
+            ("GET", ["contents", file @ ..]) if !file.is_empty() => {
+                self.get_content(&repo, &file.join("/"), &q)
+            }
             ("GET", ["deployments"]) => self.list_deployments(&repo, &q, path, query),
             ("POST", ["deployments"]) => self.create_deployment(&repo, body),
             ("GET", ["deployments", id]) => self.get_deployment(&repo, number(id)?),
@@ -918,6 +932,52 @@ impl Inner {
             .map(|p| self.pull_json(repo, p, false))
             .collect();
         Ok(self.page(items, q, path, query))
+    }
+
+    // ----- contents -----
+
+    /// A file at `ref` (a commit SHA or a branch name): base64 in lines of
+    /// 60 characters like GitHub, or, over 1 MB, `encoding: none` and no
+    /// content (GitHub's answer for 1–100 MB files).
+    fn get_content(&mut self, repo: &str, encoded_path: &str, q: &Query) -> Answer {
+        use base64::Engine as _;
+        let path = percent_decode(encoded_path);
+        let r = &self.repos[repo];
+        let wanted = q.get("ref").unwrap_or("main");
+        let sha = r.branches.get(wanted).map_or(wanted, String::as_str);
+        let bytes = r
+            .files
+            .get(&(sha.to_string(), path.clone()))
+            .cloned()
+            .ok_or_else(Reply::not_found)?;
+        let name = path.rsplit('/').next().unwrap_or(&path).to_string();
+        let blob = fake_sha(&format!("{sha}:{path}"));
+        let mut value = self.template(
+            "content-file-response-if-content-is-a-file",
+            repo,
+            &[
+                ("octokit/octokit.rb", repo),
+                ("3d21ec53a331a6f037a91c368710b99387d012c1", &blob),
+                ("README.md", &path),
+                ("master", sha),
+            ],
+        );
+        value["name"] = json!(name);
+        value["path"] = json!(path);
+        value["size"] = json!(bytes.len());
+        if bytes.len() > 1024 * 1024 {
+            value["encoding"] = json!("none");
+            value["content"] = json!("");
+        } else {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            let lines: Vec<&str> = b64
+                .as_bytes()
+                .chunks(60)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect();
+            value["content"] = json!(format!("{}\n", lines.join("\n")));
+        }
+        Ok(Reply::json(200, value))
     }
 
     // ----- comments and reactions -----
@@ -2099,6 +2159,27 @@ impl Query {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// `%XX` escapes of a URL path decoded (as UTF-8, lossily).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn number(segment: &str) -> Result<u64, Reply> {
