@@ -58,6 +58,25 @@ pub struct Request {
     pub body: Bytes,
     /// True when a hook answered instead of the upstream emulator.
     pub answered_by_hook: bool,
+    /// What the client got: `Answered`, or a fault (reset, lost answer).
+    pub outcome: Outcome,
+    /// When the request arrived, since the proxy started.
+    pub started: Duration,
+    /// When the answer was sent (or the connection dropped), since the proxy started.
+    pub finished: Duration,
+}
+
+/// What became of a request, as the client saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// An HTTP answer (from the upstream, a hook, or the token cache).
+    Answered,
+    /// The connection was reset before the request reached the upstream.
+    Reset,
+    /// The upstream handled the request; its answer was dropped.
+    Lost,
+    /// Answered from the ClientToken cache without reaching the upstream.
+    Replayed,
 }
 
 impl Request {
@@ -97,7 +116,7 @@ impl Request {
     }
 }
 
-/// An answer a hook gives instead of the upstream emulator.
+/// An answer a hook gives instead of the upstream emulator, or a fault.
 #[derive(Clone, Debug)]
 pub struct Response {
     /// HTTP status code.
@@ -106,6 +125,20 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// The body, usually EC2's XML.
     pub body: Bytes,
+    /// A fault instead of this answer (see the constructors).
+    pub fault: Option<Fault>,
+}
+
+/// Faults a hook can inject instead of answering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Close the connection without answering; the upstream never sees it.
+    Reset,
+    /// Forward to the upstream, then close the connection instead of
+    /// answering: the change happened, the client does not know.
+    Lose,
+    /// Wait, then forward as usual.
+    Delay(Duration),
 }
 
 impl Response {
@@ -115,7 +148,32 @@ impl Response {
             status,
             headers: vec![("content-type".into(), "text/xml;charset=UTF-8".into())],
             body: Bytes::from(body.into()),
+            fault: None,
         }
+    }
+
+    fn faulty(fault: Fault) -> Response {
+        Response {
+            status: 0,
+            headers: Vec::new(),
+            body: Bytes::new(),
+            fault: Some(fault),
+        }
+    }
+
+    /// A connection reset before the request reaches the upstream.
+    pub fn reset() -> Response {
+        Response::faulty(Fault::Reset)
+    }
+
+    /// The request reaches the upstream; its answer is lost (connection reset).
+    pub fn lost() -> Response {
+        Response::faulty(Fault::Lose)
+    }
+
+    /// The request is forwarded after `by`.
+    pub fn delayed(by: Duration) -> Response {
+        Response::faulty(Fault::Delay(by))
     }
 
     /// An error in EC2's own format, as the SDK parses it:
@@ -157,7 +215,15 @@ struct State {
     seq: AtomicU64,
     log: Mutex<Vec<Request>>,
     hook: Mutex<Option<Arc<Hook>>>,
+    epoch: std::time::Instant,
+    /// `Some` when EC2's ClientToken idempotency is emulated: (action,
+    /// token) → the parameters and the successful answer of the first call.
+    tokens: Mutex<Option<TokenCache>>,
 }
+
+type TokenCache = BTreeMap<(String, String), (Vec<(String, String)>, Answer)>;
+
+type Answer = (u16, Vec<(String, String)>, Bytes);
 
 impl Ec2Proxy {
     /// Starts a proxy on a free 127.0.0.1 port forwarding to `upstream`
@@ -174,6 +240,8 @@ impl Ec2Proxy {
             seq: AtomicU64::new(0),
             log: Mutex::new(Vec::new()),
             hook: Mutex::new(None),
+            epoch: std::time::Instant::now(),
+            tokens: Mutex::new(None),
         });
         let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel();
         let thread_state = state.clone();
@@ -213,6 +281,17 @@ impl Ec2Proxy {
         *self.state.hook.lock().unwrap() = Some(Arc::new(hook));
     }
 
+    /// Emulates EC2's `ClientToken` idempotency, which moto lacks: a request
+    /// whose action and token were answered successfully before gets that
+    /// same answer without reaching moto; the same token with other
+    /// parameters gets `IdempotentParameterMismatch`.
+    pub fn emulate_client_tokens(&self) {
+        let mut tokens = self.state.tokens.lock().unwrap();
+        if tokens.is_none() {
+            *tokens = Some(BTreeMap::new());
+        }
+    }
+
     /// Removes the hook: every request goes to the upstream again.
     pub fn clear_hook(&self) {
         *self.state.hook.lock().unwrap() = None;
@@ -233,6 +312,13 @@ impl Ec2Proxy {
             .filter(|r| r.action == action)
             .cloned()
             .collect()
+    }
+
+    /// The longest chain of requests each of which started after the
+    /// previous one had finished: the round trips a run waits for one after
+    /// another, whatever the concurrency.
+    pub fn longest_sequential_chain(&self) -> usize {
+        longest_chain(&self.requests())
     }
 
     /// The recorded actions, in arrival order.
@@ -337,7 +423,12 @@ async fn connection(stream: TcpStream, state: Arc<State>, client: UpstreamClient
             }
         };
         let keep_alive = incoming.keep_alive;
-        let (status, headers, body) = handle(&state, &client, incoming).await;
+        let Some((status, headers, body)) = handle(&state, &client, incoming).await else {
+            // A reset: drop the connection with no answer (SO_LINGER 0 would
+            // send RST; a plain close is what the SDK sees as a dropped
+            // connection all the same).
+            return;
+        };
         if write_response(&mut write, status, &headers, &body, keep_alive)
             .await
             .is_err()
@@ -356,11 +447,7 @@ struct Incoming {
     keep_alive: bool,
 }
 
-async fn handle(
-    state: &State,
-    client: &UpstreamClient,
-    incoming: Incoming,
-) -> (u16, Vec<(String, String)>, Bytes) {
+async fn handle(state: &State, client: &UpstreamClient, incoming: Incoming) -> Option<Answer> {
     let params = form_params(&incoming);
     let action = params
         .iter()
@@ -376,23 +463,124 @@ async fn handle(
         params,
         body: incoming.body,
         answered_by_hook: false,
+        outcome: Outcome::Answered,
+        started: state.epoch.elapsed(),
+        finished: Duration::ZERO,
     };
     let hook = state.hook.lock().unwrap().clone();
     let hooked = hook.and_then(|hook| hook(&request));
-    request.answered_by_hook = hooked.is_some();
     let answer = match hooked {
-        Some(response) => (response.status, response.headers, response.body),
-        None => forward(&state.upstream, client, &request).await,
+        Some(Response {
+            fault: Some(Fault::Reset),
+            ..
+        }) => {
+            request.outcome = Outcome::Reset;
+            None
+        }
+        Some(Response {
+            fault: Some(Fault::Lose),
+            ..
+        }) => {
+            let _ = forward_once(state, client, &request).await;
+            request.outcome = Outcome::Lost;
+            None
+        }
+        Some(Response {
+            fault: Some(Fault::Delay(by)),
+            ..
+        }) => {
+            tokio::time::sleep(by).await;
+            let (answer, replayed) = forward_once(state, client, &request).await;
+            if replayed {
+                request.outcome = Outcome::Replayed;
+            }
+            Some(answer)
+        }
+        Some(response) => {
+            request.answered_by_hook = true;
+            Some((response.status, response.headers, response.body))
+        }
+        None => {
+            let (answer, replayed) = forward_once(state, client, &request).await;
+            if replayed {
+                request.outcome = Outcome::Replayed;
+            }
+            Some(answer)
+        }
     };
+    request.finished = state.epoch.elapsed();
     state.log.lock().unwrap().push(request);
     answer
 }
 
-async fn forward(
-    upstream: &str,
-    client: &UpstreamClient,
-    request: &Request,
-) -> (u16, Vec<(String, String)>, Bytes) {
+/// Forwards, unless the ClientToken cache (when on) already holds the
+/// answer; `true` when answered from the cache.
+async fn forward_once(state: &State, client: &UpstreamClient, request: &Request) -> (Answer, bool) {
+    let token = request
+        .param("ClientToken")
+        .filter(|t| !t.is_empty())
+        .map(|t| (request.action.clone(), t.to_string()));
+    let cached = |tokens: &TokenCache, key: &(String, String)| {
+        tokens.get(key).map(|(params, answer)| {
+            if same_call(params, &request.params) {
+                answer.clone()
+            } else {
+                let r = Response::ec2_error(
+                    400,
+                    "IdempotentParameterMismatch",
+                    "The client token you have provided is associated with a request with different parameters.",
+                );
+                (r.status, r.headers, r.body)
+            }
+        })
+    };
+    if let Some(key) = &token
+        && let Some(tokens) = state.tokens.lock().unwrap().as_ref()
+        && let Some(answer) = cached(tokens, key)
+    {
+        return (answer, true);
+    }
+    let answer = forward(&state.upstream, client, request).await;
+    if let Some(key) = token
+        && (200..300).contains(&answer.0)
+        && let Some(tokens) = state.tokens.lock().unwrap().as_mut()
+    {
+        // Two calls with one token racing: the first answer stays.
+        tokens
+            .entry(key)
+            .or_insert_with(|| (request.params.clone(), answer.clone()));
+    }
+    (answer, false)
+}
+
+/// The same call, ignoring what differs between retries of one call.
+fn same_call(a: &[(String, String)], b: &[(String, String)]) -> bool {
+    let strip = |p: &[(String, String)]| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = p.to_vec();
+        v.sort();
+        v
+    };
+    strip(a) == strip(b)
+}
+
+/// The longest chain of requests each starting after the previous finished.
+fn longest_chain(requests: &[Request]) -> usize {
+    let mut by_end: Vec<&Request> = requests.iter().collect();
+    by_end.sort_by_key(|r| r.finished);
+    // chain[i]: the longest chain ending with by_end[i].
+    let mut chain: Vec<usize> = Vec::with_capacity(by_end.len());
+    for (i, r) in by_end.iter().enumerate() {
+        let best = (0..i)
+            .filter(|&j| by_end[j].finished <= r.started)
+            .map(|j| chain[j])
+            .max()
+            .unwrap_or(0);
+        chain.push(best + 1);
+    }
+    chain.into_iter().max().unwrap_or(0)
+}
+
+async fn forward(upstream: &str, client: &UpstreamClient, request: &Request) -> Answer {
     let uri = format!("{upstream}{}", request.path);
     let mut builder = http::Request::builder()
         .method(request.method.as_str())
@@ -428,7 +616,7 @@ async fn forward(
     }
 }
 
-fn proxy_error(message: String) -> (u16, Vec<(String, String)>, Bytes) {
+fn proxy_error(message: String) -> Answer {
     let response = Response::ec2_error(502, "Ec2ProxyUpstreamError", &message);
     (response.status, response.headers, response.body)
 }
