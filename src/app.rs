@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 
-use crate::ec2::{Ec2, Progress, StepResult};
+use crate::ec2::{Ec2, Holder, Progress, StepResult};
 use crate::model::{Desired, Live, Region};
 use crate::plan::{self, Inputs, Plan};
 
@@ -48,6 +48,58 @@ pub async fn plan(ec2: &Ec2, desired: &Desired) -> Result<(Plan, Live, Region)> 
         region: &region,
     });
     Ok((plan, live, region))
+}
+
+/// How long an apply waits for another apply of the same stack.
+pub const APPLY_LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// What an exclusive apply did.
+pub enum Exclusive {
+    /// The plan was still the one expected, and was executed.
+    Applied(Vec<StepResult>),
+    /// Another run applied it while this one waited: nothing left to do.
+    AlreadyDone,
+    /// Under the lease, the plan is no longer the one expected: nothing was
+    /// changed. The fresh plan says what moved.
+    Moved(Box<Plan>),
+}
+
+/// Applies `expected` (a plan of `desired`, reviewed or confirmed) with the
+/// stack's lease held, so no two applies of one stack overlap: takes the
+/// lease (waiting up to `max_wait` for a running apply), plans again, and
+/// executes only if the plan is still `expected`; then gives the lease back.
+pub async fn apply_exclusive(
+    ec2: &Ec2,
+    desired: &Desired,
+    expected: &Plan,
+    max_wait: std::time::Duration,
+    progress: &dyn Progress,
+) -> Result<Exclusive> {
+    let me = Holder::this_process();
+    let waiting = |holder: &str| {
+        progress.note(&format!(
+            "waiting for another apply of stack {} to finish ({holder})",
+            desired.stack
+        ))
+    };
+    let lease = ec2
+        .acquire_lease(&desired.stack, &me, max_wait, &waiting)
+        .await
+        .with_context(|| format!("cannot take the apply lease of stack {}", desired.stack))?;
+    let outcome = match plan(ec2, desired).await {
+        Err(e) => Err(e),
+        Ok((fresh, _, _)) if fresh.fingerprint != expected.fingerprint && fresh.is_empty() => {
+            Ok(Exclusive::AlreadyDone)
+        }
+        Ok((fresh, _, _)) if fresh.fingerprint != expected.fingerprint => {
+            Ok(Exclusive::Moved(Box::new(fresh)))
+        }
+        Ok((fresh, live, region)) => Ok(Exclusive::Applied(
+            apply(ec2, desired, &fresh, &live, &region, progress).await,
+        )),
+    };
+    lease.release().await;
+    outcome
 }
 
 /// Executes an applicable plan computed from `live` and `region`.

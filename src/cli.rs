@@ -409,7 +409,7 @@ async fn apply_stack(
     reviewed: Option<&[Plan]>,
 ) -> Result<u8> {
     let ec2 = Ec2::connect(&desired.region).await;
-    let (fresh, live, region) = app::plan(&ec2, desired).await?;
+    let (fresh, _, _) = app::plan(&ec2, desired).await?;
     let out = std::io::stdout();
     if let Some(reviewed) = reviewed {
         let Some(old) = reviewed
@@ -446,8 +446,22 @@ async fn apply_stack(
     }
     let start = Instant::now();
     let progress = crate::progress::LineProgress::new();
-    let results = app::apply(&ec2, desired, &fresh, &live, &region, &progress).await;
+    let done = app::apply_exclusive(&ec2, desired, &fresh, app::APPLY_LEASE_WAIT, &progress).await;
     progress.clear();
+    let results = match done? {
+        app::Exclusive::Applied(results) => results,
+        app::Exclusive::AlreadyDone => {
+            println!(
+                "Nothing to apply: another apply of stack {} made these changes while this one waited.",
+                desired.stack
+            );
+            return Ok(EXIT_OK);
+        }
+        app::Exclusive::Moved(now) => {
+            eprint!("{}", render::text::plan_changed(&fresh, &now));
+            return Ok(EXIT_ERROR);
+        }
+    };
     let mut o = out.lock();
     write!(
         o,

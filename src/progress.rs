@@ -58,6 +58,21 @@ impl Progress for LineProgress {
             eprint!("\r\x1b[2K{c} {line}");
             return;
         }
+        self.every_10s(&line);
+    }
+
+    fn note(&self, text: &str) {
+        if self.tty {
+            eprint!("\r\x1b[2K{text}");
+        } else {
+            self.every_10s(text);
+        }
+    }
+}
+
+impl LineProgress {
+    /// CI logs get a repeated line at most every 10 s.
+    fn every_10s(&self, line: &str) {
         let mut last = self.last.lock().expect("progress lock");
         if last.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
             eprintln!("{line}");

@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
+use crate::app::Exclusive;
 use crate::ec2::Ec2;
 use crate::github::{GitHub, GitHubError, Reaction, RetryPolicy};
 use crate::model::Desired;
@@ -428,7 +429,7 @@ impl Ctx<'_> {
         let mut out = Vec::new();
         for d in stacks {
             let ec2 = Ec2::connect(&d.region).await;
-            let (plan, live, region) = match app::plan(&ec2, d).await {
+            let (plan, _, _) = match app::plan(&ec2, d).await {
                 Ok(x) => x,
                 Err(e) => {
                     out.push(StackApply::NotApplied {
@@ -438,6 +439,15 @@ impl Ctx<'_> {
                     continue;
                 }
             };
+            // Nothing to do is always safe, whatever was reviewed (e.g. a
+            // re-run of a merge that was applied already).
+            if plan.is_empty() && plan.is_applicable() {
+                out.push(StackApply::NoChanges {
+                    stack: d.stack.clone(),
+                    region: d.region.clone(),
+                });
+                continue;
+            }
             if let Some(reviewed) = reviewed {
                 match reviewed.get(&(d.stack.clone(), d.region.clone())) {
                     Some(f) if *f == plan.fingerprint => {}
@@ -470,28 +480,31 @@ impl Ctx<'_> {
                 });
                 continue;
             }
-            if plan.is_empty() {
-                out.push(StackApply::NoChanges {
-                    stack: d.stack.clone(),
-                    region: d.region.clone(),
-                });
-                continue;
-            }
             println!("ec2-gitops: applying stack {} ({})", d.stack, d.region);
             let start = Instant::now();
-            let results = app::apply(
-                &ec2,
-                d,
-                &plan,
-                &live,
-                &region,
-                &crate::progress::LineProgress::new(),
-            )
-            .await;
-            out.push(StackApply::Applied {
-                plan: Box::new(plan),
-                results,
-                seconds: start.elapsed().as_secs_f64(),
+            let progress = crate::progress::LineProgress::new();
+            let done = app::apply_exclusive(&ec2, d, &plan, app::APPLY_LEASE_WAIT, &progress).await;
+            out.push(match done {
+                Ok(Exclusive::Applied(results)) => StackApply::Applied {
+                    plan: Box::new(plan),
+                    results,
+                    seconds: start.elapsed().as_secs_f64(),
+                },
+                Ok(Exclusive::AlreadyDone) => StackApply::NoChanges {
+                    stack: d.stack.clone(),
+                    region: d.region.clone(),
+                },
+                Ok(Exclusive::Moved(fresh)) => StackApply::NotApplied {
+                    stack: d.stack.clone(),
+                    reason: format!(
+                        "the plan changed while another apply of this stack ran (fingerprint `{}` reviewed, `{}` now); nothing was applied.",
+                        plan.fingerprint, fresh.fingerprint
+                    ),
+                },
+                Err(e) => StackApply::NotApplied {
+                    stack: d.stack.clone(),
+                    reason: format!("{e:#}; nothing was applied."),
+                },
             });
         }
         out

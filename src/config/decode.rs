@@ -49,7 +49,7 @@ impl<'s> Ctx<'s> {
     pub fn new(file: &'s str, source: &'s str) -> Self {
         Self {
             file,
-            lines: source.lines().collect(),
+            lines: yaml_lines(source),
             diags: Vec::new(),
         }
     }
@@ -67,7 +67,10 @@ impl<'s> Ctx<'s> {
     pub fn error_span(&mut self, start: Pos, end: Pos, message: String, hint: Option<String>) {
         let mut d = Diagnostic::new(self.loc(start), message);
         d.hint = hint;
-        if let Some(line) = self.lines.get(start.line.wrapping_sub(1)) {
+        // Past this column a snippet would only repeat a huge line.
+        if let Some(line) = self.lines.get(start.line.wrapping_sub(1))
+            && start.col <= MAX_SNIPPET_COLUMN
+        {
             let rest = line
                 .chars()
                 .skip(start.col.saturating_sub(1))
@@ -78,7 +81,8 @@ impl<'s> Ctx<'s> {
             } else {
                 rest_len
             };
-            d = d.with_source(line.trim_end_matches('\r'), width);
+            let (shown, width) = snippet(line, start.col, width);
+            d = d.with_source(shown, width);
         }
         self.diags.push(d);
     }
@@ -399,6 +403,50 @@ impl<'s> Ctx<'s> {
         );
         false
     }
+}
+
+/// Errors further right than this get no source snippet.
+const MAX_SNIPPET_COLUMN: usize = 200;
+/// A snippet underlines at most this many characters.
+const MAX_UNDERLINE: usize = 80;
+
+/// The source lines as YAML counts them: `\r\n`, `\n` and a lone `\r` all
+/// end a line.
+fn yaml_lines(source: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = source;
+    while let Some(i) = rest.find(['\n', '\r']) {
+        out.push(&rest[..i]);
+        let skip = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
+        rest = &rest[i + skip..];
+    }
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
+/// The line as shown under an error: control characters (a NUL, an escape
+/// sequence) shown as U+FFFD so they cannot garble a terminal or a log, and
+/// a long line cut a little after the underlined part.
+fn snippet(line: &str, col: usize, width: usize) -> (String, usize) {
+    let width = width.min(MAX_UNDERLINE);
+    let keep = col.saturating_sub(1) + width + 20;
+    let mut shown: String = line
+        .chars()
+        .take(keep)
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if line.chars().count() > keep {
+        shown.push_str(" …");
+    }
+    (shown, width)
 }
 
 fn plural(what: &str) -> String {

@@ -90,7 +90,7 @@ impl Node {
                 Some(Value::Float(_)) | None => {
                     format!("the number {}", self.text().unwrap_or_default())
                 }
-                Some(Value::Str(s)) => format!("the string {s:?}"),
+                Some(Value::Str(s)) => describe_str(s),
             },
         }
     }
@@ -115,6 +115,18 @@ impl Node {
             }
         }
     }
+}
+
+/// `the string "…"`, shortened: a whole HTML page or user data pasted
+/// where a name belongs must not flood the message.
+fn describe_str(s: &str) -> String {
+    const SHOWN: usize = 40;
+    let n = s.chars().count();
+    if n <= SHOWN + 20 {
+        return format!("the string {s:?}");
+    }
+    let head: String = s.chars().take(SHOWN).collect();
+    format!("the string {:?} ({n} characters)", format!("{head}…"))
 }
 
 /// Resolves a plain scalar with the YAML 1.2 core schema.
@@ -334,7 +346,8 @@ impl Builder {
                         return Err(YamlError::new(
                             start,
                             format!("the YAML nests deeper than {MAX_DEPTH} levels"),
-                        ));
+                        )
+                        .hint("a stack file needs only a few levels: is a bracket repeated?"));
                     }
                     self.stack.push(if is_seq {
                         Frame::Seq {
@@ -387,7 +400,8 @@ impl Builder {
                         return Err(YamlError::new(
                             start,
                             "this alias refers to an anchor that is not defined before it",
-                        ));
+                        )
+                        .hint("an anchor (`&name`) must come before its alias (`*name`), and an alias cannot repeat the node it is inside"));
                     };
                     let mut node = target.clone();
                     let n = node.count();
@@ -472,54 +486,162 @@ fn scan_error(src: &str, e: &ScanError) -> YamlError {
                         col: col + 1,
                     },
                     "tabs are not allowed for indentation in YAML; use spaces",
-                );
+                )
+                .hint("replace the tab with spaces (set your editor to indent with spaces)");
             }
         }
-        return YamlError::new(at, "a tab is not allowed here in YAML; use spaces");
+        return YamlError::new(at, "a tab is not allowed here in YAML; use spaces")
+            .hint("replace the tab with a space");
     }
     let char_at = src
         .lines()
         .nth(at.line.saturating_sub(1))
         .and_then(|l| l.chars().nth(at.col - 1));
     if info.contains("':' must be followed by") && char_at == Some('\t') {
-        return YamlError::new(at, "a tab after `:` is not allowed here; use a space");
+        return YamlError::new(at, "a tab after `:` is not allowed here; use a space")
+            .hint("replace the tab with a space");
+    }
+    // A bracket left open makes the scanner fail lines later, with a
+    // message about something else: point at the bracket.
+    if let Some((open, c)) = unclosed_bracket(src, at) {
+        let close = if c == '[' { ']' } else { '}' };
+        return YamlError::new(open, format!("this `{c}` is never closed"))
+            .hint(format!(
+                "close it with `{close}`; YAML gave up at line {}, column {} ({info})",
+                at.line, at.col
+            ));
     }
     let (message, hint) = match info {
         i if i.contains("mapping values are not allowed") => (
             "unexpected `:` here".to_string(),
-            Some("check the indentation, or quote a value that contains `: `"),
+            "check the indentation, or quote a value that contains `: `",
         ),
         i if i.contains("did not find expected '-' indicator") => (
             "expected another `- ` list item at this indentation".to_string(),
-            Some("check the indentation"),
+            "check the indentation",
         ),
         i if i.contains("did not find expected key") => (
             "expected a `key: value` line at this indentation".to_string(),
-            Some("check the indentation"),
+            "check the indentation",
+        ),
+        i if i.contains("while scanning a quoted scalar, found unexpected end of stream") => (
+            "this quoted string is never closed".to_string(),
+            "add the closing quote",
         ),
         i if i.contains("found unexpected end of stream") => (
             format!(
                 "the file ends inside a value ({})",
                 info.trim_start_matches("while ")
             ),
-            Some("a quote or bracket is probably not closed"),
+            "a quote or bracket is probably not closed",
+        ),
+        i if i.contains("invalid indentation in quoted scalar") => (
+            "this quoted string is not closed on its line, and the next line is not indented under it".to_string(),
+            "add the closing quote; a string that goes on over several lines is indented more than its key",
+        ),
+        i if i.contains("simple key expect ':'") || i.contains("simple key expected") => (
+            "expected `:` after this key".to_string(),
+            "a key on one line is at most 1024 characters and is followed by `: ` and its value",
         ),
         i if i.contains("recursion limit exceeded") => (
             format!("the YAML nests deeper than {MAX_DEPTH} levels"),
-            None,
+            "a stack file needs only a few levels: is a bracket repeated?",
         ),
         i if i.contains("found unknown anchor") => (
             "this alias refers to an anchor that is not defined".to_string(),
-            None,
+            "define the anchor (`&name`) before the alias (`*name`) that repeats it",
         ),
-        i if i.contains("':' must be followed by a valid YAML whitespace") => {
-            ("`:` must be followed by a space".to_string(), None)
-        }
-        other => (format!("invalid YAML: {other}"), None),
+        i if i.contains("':' must be followed by a valid YAML whitespace") => (
+            "`:` must be followed by a space".to_string(),
+            "write `key: value`, with a space after the `:`",
+        ),
+        i if i.contains("'-' must be followed by a valid YAML whitespace") => (
+            "`-` must be followed by a space".to_string(),
+            "write list items as `- value`, with a space after the `-`",
+        ),
+        i if i.contains("unknown escape character") || i.contains("Unicode character escape") => (
+            format!("invalid YAML: {info}"),
+            "in double quotes `\\` starts an escape: write `\\\\` for a backslash, or use single quotes",
+        ),
+        other => (
+            format!("invalid YAML: {other}"),
+            "check the syntax at this position: indentation, quotes and brackets",
+        ),
     };
-    let mut err = YamlError::new(at, message);
-    err.hint = hint.map(String::from);
-    err
+    YamlError::new(at, message).hint(hint)
+}
+
+/// The `[` or `{` that is still open at `at` and never closed in the whole
+/// file, if any: the likely cause of a scanner error there. A rough scan
+/// (quotes, comments and block scalars skipped), used only to explain an
+/// error the parser already found.
+fn unclosed_bracket(src: &str, at: Pos) -> Option<(Pos, char)> {
+    let mut open: Vec<(Pos, char)> = Vec::new();
+    let mut unclosed_at_error: Vec<(Pos, char)> = Vec::new();
+    let mut quote: Option<char> = None;
+    // Lines of a block scalar (`|`, `>`) are skipped while indented more
+    // than the line that started it.
+    let mut block_indent: Option<usize> = None;
+    let mut noted = false;
+    for (i, line) in src.lines().enumerate() {
+        let indent = line.chars().take_while(|c| *c == ' ').count();
+        if let Some(b) = block_indent {
+            if line.trim().is_empty() || indent > b {
+                continue;
+            }
+            block_indent = None;
+        }
+        let mut value_start = true;
+        let mut prev = ' ';
+        let chars: Vec<char> = line.chars().collect();
+        for (j, &c) in chars.iter().enumerate() {
+            let here = Pos {
+                line: i + 1,
+                col: j + 1,
+            };
+            if !noted && here >= at {
+                unclosed_at_error = open.clone();
+                noted = true;
+            }
+            if let Some(q) = quote {
+                if c == q && !(q == '"' && prev == '\\') {
+                    quote = None;
+                }
+                prev = if prev == '\\' && c == '\\' { ' ' } else { c };
+                continue;
+            }
+            match c {
+                '#' if prev == ' ' || prev == '\t' || j == 0 => break,
+                '\'' | '"' if value_start => quote = Some(c),
+                '[' | '{' if value_start || !open.is_empty() => open.push((here, c)),
+                ']' | '}' if !open.is_empty() => {
+                    open.pop();
+                }
+                '|' | '>' if value_start && open.is_empty() => {
+                    block_indent = Some(indent);
+                    break;
+                }
+                _ => {}
+            }
+            let next = chars.get(j + 1).copied().unwrap_or(' ');
+            value_start = match c {
+                '[' | '{' | ',' => true,
+                ':' | '-' | '?' => next == ' ' || next == '\t',
+                ' ' | '\t' => value_start,
+                _ => false,
+            };
+            prev = c;
+        }
+    }
+    if !noted {
+        unclosed_at_error = open.clone();
+    }
+    // Only a bracket open at the error and still open at the end of the
+    // file: one closed later is not the cause.
+    unclosed_at_error
+        .into_iter()
+        .rev()
+        .find(|b| open.contains(b) && b.0 < at)
 }
 
 #[cfg(test)]

@@ -55,6 +55,8 @@ pub trait Progress: Sync {
     fn finished(&self, result: &StepResult);
     /// Instances are being waited for.
     fn waiting(&self, pending: usize, state: &str, elapsed: Duration);
+    /// Something else is being waited for (said again while it lasts).
+    fn note(&self, _text: &str) {}
 }
 
 struct Run<'a> {

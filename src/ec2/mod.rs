@@ -4,6 +4,7 @@
 mod apply;
 mod call;
 mod import;
+pub mod lease;
 mod limits;
 mod read;
 mod wait;
@@ -12,6 +13,7 @@ pub(crate) use read::filter as read_filter;
 
 pub use apply::{Outcome, Progress, StepResult, execute};
 pub use call::Ec2Error;
+pub use lease::{Holder, Lease, LeaseError};
 
 use std::sync::Arc;
 use std::time::Duration;
