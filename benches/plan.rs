@@ -12,7 +12,9 @@
 //! runs the real binary's `plan --format json --detailed-exitcode` three
 //! times through the proxy. The plan must be empty: anything else means the
 //! seed or the planner is wrong, and the benchmark fails with the differing
-//! fields. The results table goes to stdout and to `docs/benchmarks/plan.md`.
+//! fields. The results go to stdout, to `docs/benchmarks/plan.md` (and the
+//! `README.md` beside it) and, as a chart, to `docs/benchmarks/plan.png`.
+//! `scripts/bench.sh` runs this and the other benchmarks.
 //!
 //! Not a test: `harness = false`, and never part of `cargo test`.
 
@@ -21,12 +23,11 @@ mod ec2_proxy;
 #[path = "../tests/all/support/moto.rs"]
 #[allow(dead_code)] // the benchmark uses only part of the test helper
 mod moto;
+mod support;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,8 @@ use ec2_gitops::plan::steps::group_name;
 
 use ec2_proxy::Ec2Proxy;
 use moto::Moto;
+use support::chart::{self, Figure, Panel, Series};
+use support::{machine, pages, process};
 
 const STACK: &str = "bench";
 const REGION: &str = "us-east-1";
@@ -74,28 +77,23 @@ const BUDGET_RSS_MB: f64 = 100.0;
 
 fn main() {
     let sizes = sizes();
-    let binary = PathBuf::from(env!("CARGO_BIN_EXE_ec2-gitops"));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("build the benchmark's runtime");
 
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/benchmarks/plan.md");
-    std::fs::create_dir_all(out.parent().expect("docs/benchmarks"))
-        .expect("create docs/benchmarks");
     let mut results = Vec::new();
     for &n in &sizes {
         eprintln!("== N = {n}");
-        let result = runtime.block_on(bench_size(&binary, n));
+        let result = runtime.block_on(bench_size(n));
         eprintln!("{}", result.budget_line());
         results.push(result);
         // Written after each size: the large ones take minutes in moto.
-        std::fs::write(&out, report(&results))
-            .unwrap_or_else(|e| panic!("write {}: {e}", out.display()));
+        write_chart(&results);
+        pages::write("plan", &report(&results));
     }
     println!("\n{}", report(&results));
-    eprintln!("written to {}", out.display());
     let failed: Vec<String> = results
         .iter()
         .filter(|r| !r.budget_ok())
@@ -234,7 +232,6 @@ struct SizeResult {
     groups: usize,
     /// One reservation per instance (apply launches one at a time).
     reservations: usize,
-    addresses: usize,
     runs: Vec<Run>,
 }
 
@@ -413,7 +410,7 @@ fn pass(ok: bool) -> &'static str {
     if ok { "PASS" } else { "FAIL" }
 }
 
-async fn bench_size(binary: &Path, n: usize) -> SizeResult {
+async fn bench_size(n: usize) -> SizeResult {
     let shape = Shape::new(n);
     let moto = Moto::start();
     let proxy = Ec2Proxy::start(&moto.endpoint());
@@ -439,7 +436,7 @@ async fn bench_size(binary: &Path, n: usize) -> SizeResult {
     let mut runs = Vec::new();
     for i in 0..RUNS {
         proxy.clear();
-        let run = plan_once(binary, &yaml, &proxy, &moto);
+        let run = plan_once(&yaml, &proxy, &moto);
         eprintln!(
             "run {}: {:.2} s wall, {:.2} s CPU, {:.1} MB, {} EC2 calls {:?}",
             i + 1,
@@ -469,80 +466,33 @@ async fn bench_size(binary: &Path, n: usize) -> SizeResult {
         data_volumes: shape.data_volumes(),
         groups: 1,
         reservations: shape.instances.len(),
-        addresses: shape.addresses.len(),
         runs,
     }
 }
 
 /// Runs `plan` once as a child process and measures it; panics unless the
 /// plan is empty.
-// The child is reaped with wait4 (for its rusage), which clippy cannot see.
-#[allow(clippy::zombie_processes)]
-fn plan_once(binary: &Path, yaml: &Path, proxy: &Ec2Proxy, moto: &Moto) -> Run {
-    let started = Instant::now();
-    let mut child = Command::new(binary)
+fn plan_once(yaml: &Path, proxy: &Ec2Proxy, moto: &Moto) -> Run {
+    let mut command = process::ec2_command(&proxy.endpoint());
+    command
         .arg("plan")
         .arg(yaml)
-        .args(["--format", "json", "--detailed-exitcode"])
-        .env("AWS_ENDPOINT_URL", proxy.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_REGION")
-        .env_remove("AWS_DEFAULT_REGION")
-        .env_remove("EC2_GITOPS_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()));
-    let pid = child.id() as libc::pid_t;
-    let mut stdout_pipe = child.stdout.take().expect("child stdout");
-    let mut stderr_pipe = child.stderr.take().expect("child stderr");
-    let stderr_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr_pipe.read_to_string(&mut s);
-        s
-    });
-    let mut stdout = String::new();
-    stdout_pipe
-        .read_to_string(&mut stdout)
-        .expect("read the plan's stdout");
-    let stderr = stderr_reader.join().expect("stderr reader");
-
-    // wait4, not Child::wait: it also gives the child's CPU time and peak RSS.
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is plain old data that wait4 fills in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `pid` is our unreaped child, the pointers are valid for writes.
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = started.elapsed();
-    assert_eq!(
-        reaped,
-        pid,
-        "wait4 failed: {}",
-        std::io::Error::last_os_error()
-    );
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-
-    if code != Some(0) {
-        let detail = plan_differences(&stdout);
+        .args(["--format", "json", "--detailed-exitcode"]);
+    let out = process::run(&mut command);
+    if out.code != Some(0) {
+        let detail = plan_differences(&out.stdout);
         panic!(
-            "the plan of the seeded stack is not empty (exit {code:?}): the seed or the \
-             planner is wrong.\n{detail}\nstderr:\n{stderr}\nmoto log (tail):\n{}",
+            "the plan of the seeded stack is not empty (exit {:?}): the seed or the \
+             planner is wrong.\n{detail}\nstderr:\n{}\nmoto log (tail):\n{}",
+            out.code,
+            out.stderr,
             tail(&moto.log_text(), 30)
         );
     }
-    let timeval = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     Run {
-        wall,
-        cpu: timeval(usage.ru_utime) + timeval(usage.ru_stime),
-        // Linux reports ru_maxrss in KiB.
-        rss_mb: usage.ru_maxrss as f64 / 1024.0,
+        wall: out.wall,
+        cpu: out.cpu,
+        rss_mb: out.rss_mb,
         // The proxy records a call before it answers it: all are in.
         requests: proxy.counts(),
     }
@@ -587,8 +537,7 @@ fn plan_differences(stdout: &str) -> String {
 }
 
 fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+    process::tail(text, lines)
 }
 
 fn tags(map: &BTreeMap<String, String>) -> Vec<Tag> {
@@ -758,66 +707,115 @@ async fn seed(ec2: &aws_sdk_ec2::Client, shape: &Shape) {
     }
 }
 
-/// The results as Markdown, with the machine they were measured on.
+/// The results as Markdown (the machine is in `README.md`).
 fn report(results: &[SizeResult]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# Plan benchmark\n");
+    let sizes = results
+        .iter()
+        .map(|r| r.n.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let _ = writeln!(out, "# Plan\n");
     let _ = writeln!(
         out,
         "`ec2-gitops plan --format json --detailed-exitcode` of a stack of N instances \
-         against moto, through a recording proxy (SPEC §7). Made by `benches/plan.rs`:\n\n\
-         ```sh\ncargo bench --bench plan -- {}\n```\n",
-        results
-            .iter()
-            .map(|r| r.n.to_string())
-            .collect::<Vec<_>>()
-            .join(" ")
+         against moto, through the recording proxy (SPEC §7). Made by `benches/plan.rs`:\n\n\
+         ```sh\ncargo bench --bench plan -- {sizes}\n```\n\n{}\n",
+        machine::measured_line()
     );
     let _ = writeln!(
         out,
         "The stack (seeded as `apply` makes it, one RunInstances per instance): \
          N instances of {INSTANCE_TYPE} in the default VPC, one security group, one key pair, \
          a {VOLUME_SIZE_GB} GiB data volume on one instance in {VOLUME_EVERY} (plus every \
-         instance's tagged root volume), {ELASTIC_IPS} elastic IPs. The YAML matches it, so \
-         every plan is empty (checked). Wall time includes moto's time; tool CPU is the \
-         plan process's user+sys time and peak RSS its maximum resident set (`wait4`). \
-         Median of {RUNS} runs (one run where a run takes over a minute).\n"
+         instance's tagged root volume), {ELASTIC_IPS} elastic IPs. `count` is limited to \
+         {MAX_COUNT} by the config, so larger stacks are written as several instance entries \
+         (`web`, `web2`, …). The YAML matches what was seeded, so every plan is empty \
+         (checked: the benchmark fails otherwise). Wall time includes moto's time; tool CPU \
+         is the plan process's user+sys time and peak RSS its maximum resident set \
+         (`wait4`). Median of {RUNS} runs (one run where a run takes over a minute).\n"
     );
     let _ = writeln!(
         out,
-        "| N | instances | volumes (data) | groups | EC2 requests | by action | budget | runs | wall s | tool CPU s | peak RSS MB | seed s |"
+        "![EC2 requests, time and peak memory per plan against the number of instances, \
+         with the SPEC §7 budgets](plan.png)\n"
     );
     let _ = writeln!(
         out,
-        "|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|"
+        "| N instances | volumes (data) | groups | EC2 requests | budget | runs | wall s | tool CPU s | tool CPU / wall | peak RSS MB | seed s |"
+    );
+    let _ = writeln!(
+        out,
+        "|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"
     );
     for r in results {
-        let by_action = r
-            .requests()
-            .iter()
-            .map(|(a, c)| format!("{a} {c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let wall = r.median(|x| x.wall.as_secs_f64());
+        let cpu = r.median(|x| x.cpu.as_secs_f64());
         let _ = writeln!(
             out,
-            "| {} | {} | {} ({}) | {} | {} | {} | ≤ {} {} | {} | {:.2} | {:.2} | {:.1} | {:.0} |",
-            r.n,
+            "| {} | {} ({}) | {} | {} | ≤ {} {} | {} | {:.2} | {:.2} | {:.0} % | {:.1} | {:.0} |",
             r.n,
             r.volumes,
             r.data_volumes,
             r.groups,
             r.total_requests(),
-            by_action,
             r.call_budget(),
             pass(r.calls_ok()),
             r.runs.len(),
-            r.median(|x| x.wall.as_secs_f64()),
-            r.median(|x| x.cpu.as_secs_f64()),
+            wall,
+            cpu,
+            100.0 * cpu / wall,
             r.median(|x| x.rss_mb),
             r.seed.as_secs_f64(),
         );
     }
-    let _ = writeln!(out, "\nBudgets (SPEC §7):\n");
+
+    let _ = writeln!(out, "\n## EC2 requests per plan, by action\n");
+    let _ = writeln!(
+        out,
+        "| action | {} |",
+        results
+            .iter()
+            .map(|r| format!("N = {}", r.n))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(out, "|---|{}", "---:|".repeat(results.len()));
+    let actions: std::collections::BTreeSet<&str> = results
+        .iter()
+        .flat_map(|r| r.requests().keys().map(String::as_str))
+        .collect();
+    for action in actions {
+        let _ = writeln!(
+            out,
+            "| {action} | {} |",
+            results
+                .iter()
+                .map(|r| r.requests().get(action).copied().unwrap_or(0).to_string())
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "| **total** | {} |",
+        results
+            .iter()
+            .map(|r| format!("**{}**", r.total_requests()))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    let _ = writeln!(
+        out,
+        "| budget | {} |",
+        results
+            .iter()
+            .map(|r| format!("≤ {}", r.call_budget()))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+
+    let _ = writeln!(out, "\n## Budgets (SPEC §7)\n");
     for r in results {
         let _ = writeln!(out, "- {}", r.budget_line());
         for finding in r.findings() {
@@ -844,76 +842,117 @@ fn report(results: &[SizeResult]) -> String {
         out,
         "\nRead-call budget: ⌈instances/1000⌉ + ⌈volumes/500⌉ + ⌈groups/1000⌉ + {BUDGET_CONSTANT}, \
          counting every stack-tagged volume (roots included) and every request the proxy saw. \
-         Instances are paged by reservation (moto's `MaxResults` counts reservations; apply \
-         makes one per instance). Everything else (key pairs, the {} elastic IPs, region \
-         checks) does not page and is the constant term.\n",
-        results.first().map_or(0, |r| r.addresses)
+         The constant is the calls that do not grow with the stack: key pairs, the stack's \
+         addresses, the account's addresses and attributes (elastic-IP quota), images, VPCs, \
+         instance-type offerings, and subnets when the YAML names any. Instances are paged \
+         by reservation (moto's `MaxResults` counts reservations; apply makes one per \
+         instance)."
     );
-    let _ = writeln!(out, "## Machine\n");
-    for (k, v) in machine() {
-        let _ = writeln!(out, "- {k}: {v}");
+    if let Some(largest) = results.iter().max_by_key(|r| r.n) {
+        let wall = largest.median(|x| x.wall.as_secs_f64());
+        let cpu = largest.median(|x| x.cpu.as_secs_f64());
+        let _ = writeln!(
+            out,
+            "\nWhere the time goes: at N = {} the plan took {:.1} s of wall time and {:.2} s \
+             of the tool's CPU ({:.1} %); the rest is moto answering (its tag-filtered \
+             DescribeInstances and DescribeVolumes get slower per resource as the account \
+             grows: seeding took {:.0} s) and the tool waiting for it.",
+            largest.n,
+            wall,
+            cpu,
+            100.0 * cpu / wall,
+            largest.seed.as_secs_f64()
+        );
     }
     out
 }
 
-fn machine() -> Vec<(&'static str, String)> {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
-        })
-        .unwrap_or_else(|| "unknown".into());
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let memory = meminfo
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").parse::<f64>().ok())
-        .map_or_else(
-            || "unknown".into(),
-            |kb| format!("{:.1} GiB", kb / 1024.0 / 1024.0),
-        );
-    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let moto_python = moto::moto_server_path().with_file_name("python");
-    vec![
-        (
-            "date (UTC)",
-            command_output(Command::new("date").args(["-u", "+%Y-%m-%d %H:%M"])),
-        ),
-        (
-            "commit",
-            command_output(Command::new("git").args([
-                "-C",
-                env!("CARGO_MANIFEST_DIR"),
-                "describe",
-                "--always",
-                "--dirty",
-            ])),
-        ),
-        ("CPUs (nproc)", nproc.to_string()),
-        ("CPU", cpu),
-        ("memory", memory),
-        (
-            "rustc",
-            command_output(
-                Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
-                    .arg("--version"),
-            ),
-        ),
-        (
-            "moto",
-            command_output(
-                Command::new(moto_python).args(["-c", "import moto; print(moto.__version__)"]),
-            ),
-        ),
-    ]
-}
-
-fn command_output(command: &mut Command) -> String {
-    match command.output() {
-        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_string(),
-        Ok(out) => format!("unknown ({})", String::from_utf8_lossy(&out.stderr).trim()),
-        Err(e) => format!("unknown ({e})"),
+/// `docs/benchmarks/plan.png`: requests, time and memory per plan by size,
+/// each with its SPEC §7 budget.
+fn write_chart(results: &[SizeResult]) {
+    let n = |r: &SizeResult| r.n as f64;
+    let measured = |label: &str, color, f: &dyn Fn(&SizeResult) -> f64| Series {
+        label: label.to_string(),
+        points: results.iter().map(|r| (n(r), f(r))).collect(),
+        color,
+        budget: false,
+    };
+    let budget = |label: &str, points: Vec<(f64, f64)>| Series {
+        label: label.to_string(),
+        points,
+        color: chart::RED,
+        budget: true,
+    };
+    let largest = results.iter().map(|r| r.n).max().unwrap_or(1000).max(1000) as f64;
+    let x = (5.0, largest * 2.0);
+    // The call budget at every size on the axis, as the stack's shape grows
+    // (a root volume per instance, plus the data volumes): a step where it
+    // changes.
+    let calls = |n: usize| {
+        let volumes = n + n / VOLUME_EVERY;
+        (n.div_ceil(1000) + volumes.div_ceil(500) + 1 + BUDGET_CONSTANT) as f64
+    };
+    let mut budget_points = vec![(x.0, calls(x.0 as usize))];
+    for n in x.0 as usize..=x.1 as usize {
+        let (before, now) = (calls(n - 1), calls(n));
+        if before != now {
+            budget_points.push((n as f64, before));
+            budget_points.push((n as f64, now));
+        }
     }
+    budget_points.push((x.1, calls(x.1 as usize)));
+    let figure = Figure {
+        title: "ec2-gitops plan against moto, by stack size".into(),
+        subtitle: format!(
+            "median of up to {RUNS} runs; each instance with a root volume, 1 in {VOLUME_EVERY} \
+             with a data volume, 1 group, {ELASTIC_IPS} elastic IPs; dashed: SPEC §7 budget"
+        ),
+        x_label: "instances in the stack (log scale)".into(),
+        x,
+        panels: vec![
+            Panel {
+                title: "EC2 requests per plan".into(),
+                y_label: "requests (counted by the proxy)".into(),
+                log_y: false,
+                series: vec![
+                    measured("EC2 requests", chart::BLUE, &|r| r.total_requests() as f64),
+                    budget("budget: pages + 8", budget_points),
+                ],
+            },
+            Panel {
+                title: "Time per plan".into(),
+                y_label: "seconds (log scale)".into(),
+                log_y: true,
+                series: vec![
+                    measured("tool CPU (user + sys)", chart::BLUE, &|r| {
+                        r.median(|x| x.cpu.as_secs_f64())
+                    }),
+                    measured("wall, incl. moto", chart::ORANGE, &|r| {
+                        r.median(|x| x.wall.as_secs_f64())
+                    }),
+                    budget(
+                        "budget: tool < 1 s (≤ 1,000)",
+                        vec![
+                            (x.0, BUDGET_CPU.as_secs_f64()),
+                            (1000.0, BUDGET_CPU.as_secs_f64()),
+                        ],
+                    ),
+                ],
+            },
+            Panel {
+                title: "Peak memory of the tool".into(),
+                y_label: "peak RSS, MB".into(),
+                log_y: false,
+                series: vec![
+                    measured("peak RSS", chart::GREEN, &|r| r.median(|x| x.rss_mb)),
+                    budget(
+                        "budget: < 100 MB (≤ 1,000)",
+                        vec![(x.0, BUDGET_RSS_MB), (1000.0, BUDGET_RSS_MB)],
+                    ),
+                ],
+            },
+        ],
+    };
+    let path = pages::dir().join("plan.png");
+    chart::draw(&figure, &path).unwrap_or_else(|e| panic!("draw {}: {e}", path.display()));
 }
