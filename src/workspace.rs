@@ -324,10 +324,10 @@ fn load(path: &Path, overlay: &Overlay) -> (Option<String>, Result<Desired, Vec<
         Err(ReadError::Io(e)) => {
             return (
                 None,
-                Err(vec![Diagnostic::new(
-                    at_start(),
-                    format!("cannot read the file: {e}"),
-                )]),
+                Err(vec![
+                    Diagnostic::new(at_start(), format!("cannot read the file: {e}"))
+                        .with_hint("check that the path names a readable file"),
+                ]),
             );
         }
         Err(ReadError::TooLarge(n)) => {
@@ -342,21 +342,28 @@ fn load(path: &Path, overlay: &Overlay) -> (Option<String>, Result<Desired, Vec<
                 ]),
             );
         }
-        Err(ReadError::NotUtf8 { line, column }) => {
-            return (
-                None,
-                Err(vec![
-                    Diagnostic::new(
-                        Location {
-                            file: file.clone(),
-                            line,
-                            column,
-                        },
-                        "the file is not valid UTF-8 text",
-                    )
-                    .with_hint("is this a binary file? stack files are UTF-8 YAML"),
-                ]),
-            );
+        Err(ReadError::NotUtf8(bad)) => {
+            let at = Location {
+                file: file.clone(),
+                line: bad.line,
+                column: bad.column,
+            };
+            let d = if bad.utf16 {
+                Diagnostic::new(at, "the file is UTF-16 text; stack files are UTF-8")
+                    .with_hint("save it as UTF-8 (in PowerShell: `Out-File -Encoding utf8`)")
+            } else {
+                let d = Diagnostic::new(at, "the file is not valid UTF-8 text").with_hint(
+                    "is it a binary file, or text saved in another encoding (Latin-1, Windows-1252)? stack files are UTF-8",
+                );
+                // Text before the bad byte shows where it is; a binary
+                // file's first line shows nothing useful.
+                if bad.column > 1 {
+                    d.with_source(bad.text, 1)
+                } else {
+                    d
+                }
+            };
+            return (None, Err(vec![d]));
         }
     };
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -373,8 +380,12 @@ fn load(path: &Path, overlay: &Overlay) -> (Option<String>, Result<Desired, Vec<
             Err(ReadError::TooLarge(n)) => {
                 Err(format!("the file is {n} bytes; EC2 accepts at most 16384"))
             }
-            Err(ReadError::NotUtf8 { line, column }) => Err(format!(
-                "the file is not UTF-8 text (line {line}, column {column})"
+            Err(ReadError::NotUtf8(bad)) if bad.utf16 => {
+                Err("the file is UTF-16 text, not UTF-8".to_string())
+            }
+            Err(ReadError::NotUtf8(bad)) => Err(format!(
+                "the file is not UTF-8 text (line {}, column {})",
+                bad.line, bad.column
             )),
         }
     };
@@ -388,7 +399,18 @@ fn load(path: &Path, overlay: &Overlay) -> (Option<String>, Result<Desired, Vec<
 enum ReadError {
     Io(std::io::Error),
     TooLarge(u64),
-    NotUtf8 { line: usize, column: usize },
+    NotUtf8(NotUtf8),
+}
+
+/// Where a file stops being UTF-8.
+struct NotUtf8 {
+    line: usize,
+    column: usize,
+    /// The line up to the bad byte and a little after, bad bytes shown as
+    /// U+FFFD.
+    text: String,
+    /// The file starts with a UTF-16 byte-order mark.
+    utf16: bool,
 }
 
 /// Reads a UTF-8 text file of at most `limit` bytes (a leading BOM
@@ -416,11 +438,27 @@ fn decode(bytes: Vec<u8>) -> Result<String, ReadError> {
     match String::from_utf8(bytes) {
         Ok(s) => Ok(s.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(s)),
         Err(e) => {
-            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-            let text = String::from_utf8_lossy(valid);
-            let line = text.matches('\n').count() + 1;
-            let column = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            Err(ReadError::NotUtf8 { line, column })
+            let bytes = e.as_bytes();
+            let valid_up_to = e.utf8_error().valid_up_to();
+            let valid = String::from_utf8_lossy(&bytes[..valid_up_to]);
+            let line = valid.matches('\n').count() + 1;
+            let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
+            let line_end = bytes[valid_up_to..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(bytes.len(), |i| valid_up_to + i);
+            let text: String = String::from_utf8_lossy(&bytes[line_start..line_end])
+                .chars()
+                .take(column + 40)
+                .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+                .collect();
+            Err(ReadError::NotUtf8(NotUtf8 {
+                line,
+                column,
+                text,
+                utf16: bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]),
+            }))
         }
     }
 }

@@ -54,6 +54,11 @@ impl<'s> Ctx<'s> {
         }
     }
 
+    /// Whether the source holds nothing but whitespace.
+    pub fn is_blank(&self) -> bool {
+        self.lines.iter().all(|l| l.trim().is_empty())
+    }
+
     /// The location of a position.
     pub fn loc(&self, p: Pos) -> Location {
         Location {
@@ -101,23 +106,53 @@ impl<'s> Ctx<'s> {
         self.error_span(at, next, message.into(), hint);
     }
 
-    fn expected(&mut self, node: &Node, what: &str) {
-        let hint = match (&node.kind, node.value()) {
-            (NodeKind::Scalar { .. }, Some(Value::Str(_)))
-            | (NodeKind::Seq(_) | NodeKind::Map(_), _) => None,
-            (NodeKind::Scalar { .. }, Some(Value::Null)) => {
-                Some("write a value after the `:`".to_string())
+    /// Reports a value of the wrong type. `hint` says what to write instead
+    /// of a wrong scalar; null and collections get their own hints.
+    fn expected(&mut self, node: &Node, what: &str, hint: Option<String>) {
+        let hint = match &node.kind {
+            NodeKind::Scalar { .. } if node.value() == Some(Value::Null) => {
+                Some(self.null_hint(node))
             }
-            (NodeKind::Scalar { text, .. }, _) if what == "a string" => {
-                Some(format!("put it in quotes: \"{text}\""))
+            NodeKind::Seq(_) if hint.is_none() => {
+                Some("write a single value here, not a list".into())
             }
-            _ => None,
+            NodeKind::Map(_) if hint.is_none() => {
+                Some("write a single value here, not a map".into())
+            }
+            _ => hint,
         };
         self.error(
             node,
             format!("expected {what}, found {}", node.describe()),
             hint,
         );
+    }
+
+    /// What to do about a null: depends on whether it is a value after
+    /// `key:`, an empty list item, or an empty key.
+    fn null_hint(&self, node: &Node) -> String {
+        let line = self
+            .lines
+            .get(node.start.line.wrapping_sub(1))
+            .copied()
+            .unwrap_or("");
+        // An empty value starts at its `:`; `~` and `null` start after it.
+        let at = line.chars().nth(node.start.col.wrapping_sub(1));
+        let before: String = line
+            .chars()
+            .take(node.start.col.saturating_sub(1))
+            .collect();
+        let before = if at == Some(':') {
+            Some(':')
+        } else {
+            before.trim_end().chars().last()
+        };
+        match before {
+            Some(':') => "write a value after the `:`".into(),
+            Some('-') => "write a value after the `-`, or remove the empty list item".into(),
+            Some('[' | ',') => "write a value, or remove the empty item".into(),
+            _ => "this is empty (null): write a value".into(),
+        }
     }
 
     /// Checks a map against an object's keys: reports a non-map, unknown and
@@ -130,21 +165,40 @@ impl<'s> Ctx<'s> {
         owner: &Node,
     ) -> Option<Entries<'n>> {
         let NodeKind::Map(map) = &node.kind else {
-            self.expected(node, &format!("a map for {what}"));
+            let keys: Vec<&str> = obj.fields().map(|f| f.name).collect();
+            let hint = format!(
+                "write `key: value` pairs; allowed keys: {}",
+                keys.join(", ")
+            );
+            self.expected(node, &format!("a map for {what}"), Some(hint));
             return None;
         };
         let mut items: Vec<(&'static str, &'n Node, &'n Node)> = Vec::new();
         let mut suggested = Vec::new();
         for (k, v) in map {
             let Some(Value::Str(key)) = k.value() else {
+                let hint = match k.text() {
+                    Some(t) if !t.is_empty() && k.value() != Some(Value::Null) => {
+                        format!(
+                            "quote it (\"{t}\") if you meant the text; keys here are words such as `{}`",
+                            first_key(obj)
+                        )
+                    }
+                    _ => format!("keys here are words such as `{}`", first_key(obj)),
+                };
                 self.error(
                     k,
                     format!("keys must be strings, found {}", k.describe()),
-                    None,
+                    Some(hint),
                 );
                 continue;
             };
             let Some(field) = obj.field(key) else {
+                if key == "<<" {
+                    // A merge key would have supplied any of the keys: do not
+                    // report them missing too.
+                    suggested.extend(obj.fields().map(|f| f.name));
+                }
                 suggested.extend(self.unknown_key(k, key, obj, what));
                 continue;
             };
@@ -210,7 +264,10 @@ impl<'s> Ctx<'s> {
             NodeKind::Map(map) => map,
             NodeKind::Scalar { .. } if node.value() == Some(Value::Null) => return Vec::new(),
             _ => {
-                self.expected(node, &format!("a map of {kind} names"));
+                let hint = format!(
+                    "write one `<name>:` entry per {kind}, with its settings indented below it"
+                );
+                self.expected(node, &format!("a map of {kind} names"), Some(hint));
                 return Vec::new();
             }
         };
@@ -237,29 +294,56 @@ impl<'s> Ctx<'s> {
 
     /// A logical name (`web-1`) written by the user.
     pub fn name<'n>(&mut self, node: &'n Node, kind: &str) -> Option<&'n str> {
-        let s = self.str(node)?;
+        let s = match node.value() {
+            Some(Value::Str(s)) => s,
+            Some(Value::Null) => {
+                self.expected(node, &format!("{} name", article(kind)), None);
+                return None;
+            }
+            Some(_) => {
+                let text = node.text().unwrap_or_default();
+                let hint = Some(format!("put it in quotes: \"{text}\""));
+                self.expected(node, &format!("{} name", article(kind)), hint);
+                return None;
+            }
+            None => {
+                let hint = Some("a name is one word such as `web-1`".to_string());
+                self.expected(node, &format!("{} name", article(kind)), hint);
+                return None;
+            }
+        };
         if (super::fields::NAME.check)(s) {
-            Some(s)
-        } else {
-            let hint = if s.chars().any(|c| c.is_ascii_uppercase() || c == '_') {
-                format!(
-                    "names use lowercase letters, digits and `-` (max 63 characters): did you mean `{}`?",
-                    s.to_ascii_lowercase().replace('_', "-")
-                )
-            } else {
-                "names use lowercase letters, digits and `-`, start with a letter or digit, and have at most 63 characters".into()
-            };
-            self.error(node, format!("invalid {kind} name `{s}`"), Some(hint));
-            None
+            return Some(s);
         }
+        let hint = if s.chars().any(|c| c.is_ascii_uppercase() || c == '_') {
+            format!(
+                "names use lowercase letters, digits and `-` (max 63 characters): did you mean `{}`?",
+                s.to_ascii_lowercase().replace('_', "-")
+            )
+        } else {
+            "names use lowercase letters, digits and `-`, start with a letter or digit, and have at most 63 characters".into()
+        };
+        let message = if s.is_empty() {
+            format!("{} name cannot be empty", article(kind))
+        } else {
+            format!("invalid {kind} name `{s}`")
+        };
+        self.error(node, message, Some(hint));
+        None
     }
 
     /// A string.
     pub fn str<'n>(&mut self, node: &'n Node) -> Option<&'n str> {
+        let hint = node.text().map(|t| format!("put it in quotes: \"{t}\""));
+        self.str_or(node, hint)
+    }
+
+    /// A string; `hint` says what to write instead of another scalar.
+    pub fn str_or<'n>(&mut self, node: &'n Node, hint: Option<String>) -> Option<&'n str> {
         match node.value() {
             Some(Value::Str(s)) => Some(s),
             _ => {
-                self.expected(node, "a string");
+                self.expected(node, "a string", hint);
                 None
             }
         }
@@ -267,33 +351,54 @@ impl<'s> Ctx<'s> {
 
     /// A string that must match `p`.
     pub fn pattern(&mut self, node: &Node, p: &Pattern) -> Option<String> {
-        let s = self.str(node)?;
+        let example = format!("{} look like `{}`", plural(p.what), p.example);
+        let s = self.str_or(node, Some(example.clone()))?;
         if (p.check)(s) {
             return Some(s.to_string());
         }
         let hint = if (p.check)(&s.to_ascii_lowercase()) {
             format!("use lowercase: `{}`", s.to_ascii_lowercase())
         } else {
-            format!("{} look like `{}`", plural(p.what), p.example)
+            example
         };
         self.error(node, format!("`{s}` is not a valid {}", p.what), Some(hint));
         None
     }
 
-    /// An integer in `min..=max`.
-    pub fn int(&mut self, node: &Node, min: i64, max: i64, what: &str) -> Option<i64> {
+    /// An integer in `min..=max`; `range_hint` says what to do about one
+    /// outside it.
+    pub fn int(
+        &mut self,
+        node: &Node,
+        (min, max): (i64, i64),
+        what: &str,
+        range_hint: &str,
+    ) -> Option<i64> {
         match node.value() {
             Some(Value::Int(i)) if (min..=max).contains(&i) => Some(i),
             Some(Value::Int(i)) => {
                 self.error(
                     node,
                     format!("{what} must be between {min} and {max}, found {i}"),
-                    None,
+                    Some(range_hint.to_string()),
                 );
                 None
             }
+            Some(Value::Str(s)) => {
+                let digits: String = s.trim().chars().take_while(char::is_ascii_digit).collect();
+                let hint = if s.trim().parse::<i64>().is_ok() {
+                    format!("remove the quotes: `{}`", s.trim())
+                } else if !digits.is_empty() {
+                    format!("write the number alone, without a unit: `{digits}`")
+                } else {
+                    format!("write a whole number from {min} to {max}")
+                };
+                self.expected(node, "an integer", Some(hint));
+                None
+            }
             _ => {
-                self.expected(node, "an integer");
+                let hint = format!("write a whole number from {min} to {max}");
+                self.expected(node, "an integer", Some(hint));
                 None
             }
         }
@@ -316,8 +421,14 @@ impl<'s> Ctx<'s> {
                 );
                 None
             }
+            Some(Value::Str(s @ ("true" | "false"))) => {
+                let hint = format!("remove the quotes: `{s}`");
+                self.expected(node, "true or false", Some(hint));
+                None
+            }
             _ => {
-                self.expected(node, "true or false");
+                let hint = Some("write `true` or `false`".to_string());
+                self.expected(node, "true or false", hint);
                 None
             }
         }
@@ -325,11 +436,11 @@ impl<'s> Ctx<'s> {
 
     /// One of a few strings.
     pub fn one_of(&mut self, node: &Node, allowed: &[&str], what: &str) -> Option<String> {
-        let s = self.str(node)?;
+        let list = allowed.join(", ");
+        let s = self.str_or(node, Some(format!("allowed: {list}")))?;
         if allowed.contains(&s) {
             return Some(s.to_string());
         }
-        let list = allowed.join(", ");
         let hint = match did_you_mean(s, allowed) {
             Some(m) => format!("did you mean `{m}`? allowed: {list}"),
             None => format!("allowed: {list}"),
@@ -342,15 +453,26 @@ impl<'s> Ctx<'s> {
     pub fn list<'n>(&mut self, node: &'n Node) -> Option<&'n [Node]> {
         match &node.kind {
             NodeKind::Seq(items) => Some(items),
-            _ => {
-                self.expected(node, "a list");
+            NodeKind::Map(_) => {
+                let hint = Some("write each item on its own line, starting with `- `".to_string());
+                self.expected(node, "a list", hint);
+                None
+            }
+            NodeKind::Scalar { text, .. } => {
+                let hint = Some(format!("write a list: `[{text}]`"));
+                self.expected(node, "a list", hint);
                 None
             }
         }
     }
 
-    /// A string or a non-empty list of strings, each with its node.
-    pub fn one_or_many<'n>(&mut self, node: &'n Node) -> Option<Vec<(&'n str, &'n Node)>> {
+    /// A string or a non-empty list of strings, each with its node; `hint`
+    /// says what to write instead of another value.
+    pub fn one_or_many<'n>(
+        &mut self,
+        node: &'n Node,
+        hint: &str,
+    ) -> Option<Vec<(&'n str, &'n Node)>> {
         match &node.kind {
             NodeKind::Seq(items) if items.is_empty() => {
                 self.error(
@@ -364,14 +486,16 @@ impl<'s> Ctx<'s> {
                 let mut out = Vec::new();
                 let mut ok = true;
                 for item in items {
-                    match self.str(item) {
+                    match self.str_or(item, Some(hint.to_string())) {
                         Some(s) => out.push((s, item)),
                         None => ok = false,
                     }
                 }
                 ok.then_some(out)
             }
-            _ => self.str(node).map(|s| vec![(s, node)]),
+            _ => self
+                .str_or(node, Some(hint.to_string()))
+                .map(|s| vec![(s, node)]),
         }
     }
 
@@ -387,7 +511,11 @@ impl<'s> Ctx<'s> {
         if defined.contains(&name) {
             return true;
         }
-        let hint = if defined.is_empty() {
+        let hint = if kind == "security group" && name.starts_with("sg-") {
+            "name a group this stack declares under `security_groups:`; a group made outside the stack cannot be used by its id".to_string()
+        } else if kind == "security group" && name == "default" {
+            "leave `security_groups` out (or empty) to use the VPC's default group".to_string()
+        } else if defined.is_empty() {
             format!("this stack defines no {kind}s; declare `{name}` under `{section}:`")
         } else {
             let list = defined.join(", ");
@@ -431,7 +559,7 @@ fn yaml_lines(source: &str) -> Vec<&str> {
 /// a long line cut a little after the underlined part.
 fn snippet(line: &str, col: usize, width: usize) -> (String, usize) {
     let width = width.min(MAX_UNDERLINE);
-    let keep = col.saturating_sub(1) + width + 20;
+    let keep = (col.saturating_sub(1) + width + 20).max(120);
     let mut shown: String = line
         .chars()
         .take(keep)
@@ -447,6 +575,20 @@ fn snippet(line: &str, col: usize, width: usize) -> (String, usize) {
         shown.push_str(" …");
     }
     (shown, width)
+}
+
+/// `a stack`, `an instance`, `an elastic IP`.
+fn article(kind: &str) -> String {
+    if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {kind}")
+    } else {
+        format!("a {kind}")
+    }
+}
+
+/// The first key of an object, as an example in hints.
+fn first_key(obj: &Object) -> &'static str {
+    obj.fields().next().map_or("name", |f| f.name)
 }
 
 fn plural(what: &str) -> String {
@@ -496,6 +638,26 @@ fn levenshtein(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_end_at_every_yaml_line_break() {
+        assert_eq!(yaml_lines("a\r\nb\rc\nd"), ["a", "b", "c", "d"]);
+        assert_eq!(yaml_lines("a\n\n"), ["a", ""]);
+    }
+
+    #[test]
+    fn snippets_hide_control_characters_and_cut_long_lines() {
+        assert_eq!(
+            snippet("a: \u{0}\u{1b}[31m", 4, 1),
+            ("a: \u{FFFD}\u{FFFD}[31m".into(), 1)
+        );
+        let long = "x".repeat(10_000);
+        let (shown, width) = snippet(&long, 5, 10_000);
+        assert_eq!(width, MAX_UNDERLINE);
+        assert_eq!(shown, format!("{} …", "x".repeat(120)));
+        let (shown, _) = snippet(&long, 150, 10_000);
+        assert_eq!(shown, format!("{} …", "x".repeat(149 + MAX_UNDERLINE + 20)));
+    }
 
     #[test]
     fn suggestions() {

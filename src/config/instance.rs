@@ -116,7 +116,20 @@ pub fn settings(
             format!("{what} sets both `user_data` and `user_data_file`"),
             Some("keep one of them".into()),
         ),
-        (Some((_, v)), None) => s.user_data = ctx.str(v).and_then(|t| user_data_size(ctx, v, t)),
+        (Some((_, v)), None) => {
+            let hint = match &v.kind {
+                NodeKind::Scalar { .. } => None,
+                _ => Some(
+                    "user data is text: write `user_data: |` and the lines indented below it"
+                        .to_string(),
+                ),
+            };
+            s.user_data = match hint {
+                Some(h) => ctx.str_or(v, Some(h)),
+                None => ctx.str(v),
+            }
+            .and_then(|t| user_data_size(ctx, v, t))
+        }
         (None, Some((_, v))) => s.user_data = user_data_file(ctx, v, read),
         (None, None) => {}
     }
@@ -131,7 +144,14 @@ pub fn settings(
     }
     s.count = e
         .value("count")
-        .and_then(|n| ctx.int(n, 1, 1000, "`count`"))
+        .and_then(|n| {
+            ctx.int(
+                n,
+                (1, 1000),
+                "`count`",
+                "one declaration makes 1 to 1000 instances: declare another one for more, or remove it for none",
+            )
+        })
         .map(|c| c as u32);
     s.protect = e.value("protect").and_then(|n| ctx.bool(n));
     Some(s)
@@ -247,7 +267,7 @@ fn group_list(ctx: &mut Ctx, n: &Node, refs: &Refs) -> Option<Vec<String>> {
             ctx.error(
                 item,
                 format!("security group `{name}` is listed twice"),
-                None,
+                Some("remove the repeated name".into()),
             );
             ok = false;
         } else {
@@ -257,12 +277,20 @@ fn group_list(ctx: &mut Ctx, n: &Node, refs: &Refs) -> Option<Vec<String>> {
     ok.then_some(out)
 }
 
+/// What to do about user data over EC2's limit (user data is text here, so
+/// gzip is no way out).
+const USER_DATA_TOO_LARGE: &str =
+    "keep the user data small: move the bulk into a script the instance downloads";
+
 fn user_data_size(ctx: &mut Ctx, n: &Node, text: &str) -> Option<String> {
     if text.len() > MAX_USER_DATA {
         ctx.error(
             n,
-            format!("the user data is {} bytes; EC2 accepts at most {MAX_USER_DATA}", text.len()),
-            Some("move the bulk into a script the instance downloads, or compress it (cloud-init reads gzip)".into()),
+            format!(
+                "the user data is {} bytes; EC2 accepts at most {MAX_USER_DATA}",
+                text.len()
+            ),
+            Some(USER_DATA_TOO_LARGE.into()),
         );
         return None;
     }
@@ -286,10 +314,19 @@ fn user_data_file(ctx: &mut Ctx, n: &Node, read: ReadUserData) -> Option<String>
     match read(path) {
         Ok(text) => user_data_size(ctx, n, &text),
         Err(e) => {
+            let hint = if e.contains("os error 21") {
+                "name a file, not a directory"
+            } else if e.contains("UTF-") {
+                "user data is text: save the file as UTF-8"
+            } else if e.contains("EC2 accepts at most") {
+                USER_DATA_TOO_LARGE
+            } else {
+                "the path is relative to the directory of this YAML file"
+            };
             ctx.error(
                 n,
                 format!("cannot read user data file `{path}`: {e}"),
-                Some("the path is relative to the directory of this YAML file".into()),
+                Some(hint.into()),
             );
             None
         }
@@ -317,14 +354,19 @@ fn size_and_type(
         None => Some("gp3".to_string()),
     };
     let size = size.and_then(|n| {
-        let size = ctx.int(n, 1, 16384, "`size_gb`")?;
+        let size = ctx.int(
+            n,
+            (1, 16384),
+            "`size_gb`",
+            "EBS volumes are 1 to 16384 GiB (16 TiB)",
+        )?;
         let t = volume_type.as_deref()?;
         let (min, max) = size_range(t);
         if !(min..=max).contains(&size) {
             ctx.error(
                 n,
                 format!("{t} volumes must be {min}-{max} GiB, found {size}"),
-                None,
+                Some("choose a size in that range, or another volume `type`".into()),
             );
             return None;
         }
@@ -380,7 +422,7 @@ fn volumes(ctx: &mut Ctx, n: &Node, what: &str) -> Vec<VolumeDecl> {
                 ctx.error(
                     k,
                     format!("volume name `{name}` is used twice in {what} (first on line {line})"),
-                    None,
+                    Some("give each volume of an instance its own name".into()),
                 );
                 unique = false;
             } else {
@@ -425,7 +467,7 @@ fn tags(ctx: &mut Ctx, n: &Node) -> BTreeMap<String, String> {
             ctx.error(
                 n,
                 format!("expected a map of tags, found {}", n.describe()),
-                None,
+                Some("write `key: value` pairs, e.g. `tags: { role: web }`".into()),
             );
             return out;
         }
@@ -439,14 +481,17 @@ fn tags(ctx: &mut Ctx, n: &Node) -> BTreeMap<String, String> {
             ctx.error(
                 k,
                 format!("duplicate tag `{key}` (first set on line {line})"),
-                None,
+                Some("remove one of them".into()),
             );
             continue;
         }
         lines.insert(key.clone(), k.start.line);
         let lower = key.to_ascii_lowercase();
         let problem = if key.is_empty() {
-            Some(("a tag key cannot be empty".to_string(), None))
+            Some((
+                "a tag key cannot be empty".to_string(),
+                Some("give the tag a key, e.g. `role`".to_string()),
+            ))
         } else if key == "Name" {
             Some((
                 "the tag `Name` is reserved: ec2-gitops sets it to `<stack>-<name>`".to_string(),
@@ -455,14 +500,14 @@ fn tags(ctx: &mut Ctx, n: &Node) -> BTreeMap<String, String> {
         } else if lower.starts_with("aws:") {
             Some((
                 format!("the tag `{key}` is reserved: keys starting with `aws:` belong to AWS"),
-                None,
+                Some("use another key".to_string()),
             ))
         } else if lower.starts_with("ec2-gitops:") {
             Some((
                 format!(
                     "the tag `{key}` is reserved: keys starting with `ec2-gitops:` are the tool's own"
                 ),
-                None,
+                Some("remove it: ec2-gitops sets these tags itself".to_string()),
             ))
         } else if key.chars().count() > 128 {
             Some((
@@ -470,7 +515,7 @@ fn tags(ctx: &mut Ctx, n: &Node) -> BTreeMap<String, String> {
                     "the tag key is {} characters long; EC2 allows 128",
                     key.chars().count()
                 ),
-                None,
+                Some("shorten the key".to_string()),
             ))
         } else {
             None
@@ -486,7 +531,7 @@ fn tags(ctx: &mut Ctx, n: &Node) -> BTreeMap<String, String> {
                     "the value of tag `{key}` is {} characters long; EC2 allows 256",
                     val.chars().count()
                 ),
-                None,
+                Some("shorten the value".into()),
             );
             continue;
         }
@@ -512,7 +557,7 @@ fn tag_text(ctx: &mut Ctx, n: &Node, part: &str) -> Option<String> {
             ctx.error(
                 n,
                 format!("expected a tag {part} (a string), found {}", n.describe()),
-                None,
+                Some("tags are `key: value` pairs of text".into()),
             );
             None
         }

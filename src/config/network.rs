@@ -7,7 +7,7 @@ use ipnet::IpNet;
 
 use super::decode::Ctx;
 use super::fields::{self, PROTOCOLS};
-use super::yaml::{Node, Pos, Value};
+use super::yaml::{Node, NodeKind, Pos, Value};
 use crate::model::{GroupSpec, Peer, Protocol, Rule};
 
 /// Decodes `security_groups.<name>`; `groups` are the names the stack declares.
@@ -29,14 +29,14 @@ pub fn group(
                     "the description is {} characters long; EC2 allows 255",
                     s.chars().count()
                 ),
-                None,
+                Some("shorten it".into()),
             );
             None
         } else if let Some(c) = s.chars().find(|c| !c.is_ascii() || c.is_ascii_control()) {
             ctx.error(
                 n,
                 format!("the description contains {c:?}; EC2 allows only printable ASCII"),
-                None,
+                Some("use plain ASCII letters, digits, spaces and punctuation".into()),
             );
             None
         } else {
@@ -114,7 +114,7 @@ fn rule<'n>(
     let mut sources: Vec<(Peer, &Node)> = Vec::new();
     let mut ok = true;
     if let Some(n) = e.value("cidr") {
-        match ctx.one_or_many(n) {
+        match ctx.one_or_many(n, CIDR_HINT) {
             Some(list) => {
                 for (s, at) in list {
                     match cidr(ctx, s, at) {
@@ -127,7 +127,7 @@ fn rule<'n>(
         }
     }
     if let Some(n) = e.value("from") {
-        match ctx.one_or_many(n) {
+        match ctx.one_or_many(n, "name a security group of this stack") {
             Some(list) => {
                 for (s, at) in list {
                     if ctx.name(at, "security group").is_some()
@@ -218,13 +218,27 @@ fn ports(
 
 fn port_range(ctx: &mut Ctx, v: &Node) -> Option<(i32, i32)> {
     let bad_syntax = |ctx: &mut Ctx| {
+        let hint = match (&v.kind, v.value()) {
+            (NodeKind::Seq(_), _) => {
+                "write one rule per port, or a range: `ports: \"80-443\"`".to_string()
+            }
+            (_, Some(Value::Str(s))) if s.contains(',') => {
+                "write one rule per port, or a range: `ports: \"80-443\"`".to_string()
+            }
+            (_, Some(Value::Str(s))) if service_port(s).is_some() => format!(
+                "write the port number: `ports: {}`",
+                service_port(s).unwrap_or_default()
+            ),
+            _ => "a port is a number from 0 to 65535; a range is quoted: `ports: \"8000-8080\"`"
+                .to_string(),
+        };
         ctx.error(
             v,
             format!(
                 "expected a port (`80`) or a range (`\"8000-8080\"`), found {}",
                 v.describe()
             ),
-            None,
+            Some(hint),
         );
         None
     };
@@ -252,7 +266,7 @@ fn port_range(ctx: &mut Ctx, v: &Node) -> Option<(i32, i32)> {
         ctx.error(
             v,
             format!("port {p} is out of range: ports are 0-65535"),
-            None,
+            Some("`ports: \"0-65535\"` allows every port".into()),
         );
         return None;
     }
@@ -267,8 +281,36 @@ fn port_range(ctx: &mut Ctx, v: &Node) -> Option<(i32, i32)> {
     Some((a as i32, b as i32))
 }
 
+/// What to write where a CIDR block belongs.
+const CIDR_HINT: &str =
+    "write an IPv4 or IPv6 CIDR block such as 203.0.113.0/24 or \"::/0\" (quoted: it holds `:`)";
+
+/// The port of a service name people write instead of a number.
+fn service_port(name: &str) -> Option<u16> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "http" => 80,
+        "https" => 443,
+        "ssh" => 22,
+        "rdp" => 3389,
+        "dns" => 53,
+        "smtp" => 25,
+        "mysql" => 3306,
+        "postgres" | "postgresql" => 5432,
+        "redis" => 6379,
+        _ => return None,
+    })
+}
+
 /// Parses a CIDR block into a normalised peer.
 fn cidr(ctx: &mut Ctx, s: &str, at: &Node) -> Option<Peer> {
+    if s.trim().is_empty() {
+        ctx.error(
+            at,
+            "an empty string is not a CIDR block",
+            Some(CIDR_HINT.into()),
+        );
+        return None;
+    }
     match s.trim().parse::<IpNet>() {
         Ok(net) if net.trunc() != net => {
             ctx.error(
@@ -287,7 +329,7 @@ fn cidr(ctx: &mut Ctx, s: &str, at: &Node) -> Option<Peer> {
             let hint = match s.trim().parse::<IpAddr>() {
                 Ok(IpAddr::V4(a)) => format!("did you mean {a}/32?"),
                 Ok(IpAddr::V6(a)) => format!("did you mean {a}/128?"),
-                Err(_) => "write an IPv4 or IPv6 CIDR block such as 203.0.113.0/24 or ::/0".into(),
+                Err(_) => CIDR_HINT.into(),
             };
             ctx.error(at, format!("`{s}` is not a valid CIDR block"), Some(hint));
             None

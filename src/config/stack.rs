@@ -17,17 +17,38 @@ pub fn decode(
     file: &str,
     read: ReadUserData,
 ) -> Option<Desired> {
+    let start = "a stack file starts with `version: 1`, `stack: <name>` and `region: <region>`";
     let Some(root) = root else {
-        ctx.error_at(
-            Pos { line: 1, col: 1 },
-            "the file is empty",
-            Some(
-                "a stack file starts with `version: 1`, `stack: <name>` and `region: <region>`"
-                    .into(),
-            ),
-        );
+        let message = if ctx.is_blank() {
+            "the file is empty"
+        } else {
+            "the file holds only comments"
+        };
+        ctx.error_at(Pos { line: 1, col: 1 }, message, Some(start.into()));
         return None;
     };
+    match &root.kind {
+        NodeKind::Map(_) => {}
+        _ if root.value() == Some(Value::Null) => {
+            ctx.error(
+                root,
+                "the file holds an empty YAML document",
+                Some(start.into()),
+            );
+            return None;
+        }
+        _ => {
+            ctx.error(
+                root,
+                format!(
+                    "a stack file is a YAML map of keys, but this file holds {}",
+                    root.describe()
+                ),
+                Some(format!("{start}, each on its own line")),
+            );
+            return None;
+        }
+    }
     if !version_supported(ctx, root) {
         return None;
     }
@@ -36,9 +57,7 @@ pub fn decode(
         .value("stack")
         .and_then(|n| ctx.name(n, "stack"))
         .map(String::from);
-    let region = e
-        .value("region")
-        .and_then(|n| ctx.pattern(n, &fields::REGION));
+    let region = e.value("region").and_then(|n| region(ctx, n));
 
     let key_pair_nodes = section(ctx, e.value("key_pairs"), "key pair");
     let group_nodes = section(ctx, e.value("security_groups"), "security group");
@@ -95,6 +114,23 @@ pub fn decode(
     out.stack = stack?;
     out.region = region?;
     Some(out)
+}
+
+/// The region; an availability zone (`us-east-1a`) names its region in
+/// the hint.
+fn region(ctx: &mut Ctx, n: &Node) -> Option<String> {
+    if let Some(Value::Str(s)) = n.value()
+        && let Some(region) = s.strip_suffix(|c: char| c.is_ascii_lowercase())
+        && (fields::REGION.check)(region)
+    {
+        ctx.error(
+            n,
+            format!("`{s}` is an availability zone, not a region"),
+            Some(format!("write `region: {region}`")),
+        );
+        return None;
+    }
+    ctx.pattern(n, &fields::REGION)
 }
 
 /// Refuses other format versions before anything else, so a newer file gets

@@ -347,7 +347,7 @@ impl Builder {
                             start,
                             format!("the YAML nests deeper than {MAX_DEPTH} levels"),
                         )
-                        .hint("a stack file needs only a few levels: is a bracket repeated?"));
+                        .hint("a stack file needs only a few levels: check the indentation and the brackets"));
                     }
                     self.stack.push(if is_seq {
                         Frame::Seq {
@@ -503,13 +503,39 @@ fn scan_error(src: &str, e: &ScanError) -> YamlError {
     }
     // A bracket left open makes the scanner fail lines later, with a
     // message about something else: point at the bracket.
+    if info.contains("simple key expect") {
+        // Reported where the scanner gave up looking for the `:` (far to
+        // the right, or at the end of the file): point at the key's line.
+        let lines: Vec<&str> = src.lines().collect();
+        let last = at.line.min(lines.len()).max(1);
+        let (i, line) = (0..last)
+            .rev()
+            .map(|i| (i, lines.get(i).copied().unwrap_or("")))
+            .find(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .unwrap_or((0, ""));
+        let indent = line.chars().take_while(|c| *c == ' ').count();
+        let at = Pos {
+            line: i + 1,
+            col: indent + 1,
+        };
+        return if line.chars().count() > 1024 {
+            YamlError::new(at, "this key is longer than YAML allows (1024 characters)")
+                .hint("use a short key")
+        } else {
+            YamlError::new(at, "this line is not `key: value`: the `:` is missing")
+                .hint("write `key: value`, or check the indentation of the line above")
+        };
+    }
+    if info.contains("recursion limit exceeded") {
+        return YamlError::new(at, format!("the YAML nests deeper than {MAX_DEPTH} levels"))
+            .hint("a stack file needs only a few levels: check the indentation and the brackets");
+    }
     if let Some((open, c)) = unclosed_bracket(src, at) {
         let close = if c == '[' { ']' } else { '}' };
-        return YamlError::new(open, format!("this `{c}` is never closed"))
-            .hint(format!(
-                "close it with `{close}`; YAML gave up at line {}, column {} ({info})",
-                at.line, at.col
-            ));
+        return YamlError::new(open, format!("this `{c}` is never closed")).hint(format!(
+            "close it with `{close}`; YAML gave up at line {}, column {} ({info})",
+            at.line, at.col
+        ));
     }
     let (message, hint) = match info {
         i if i.contains("mapping values are not allowed") => (
@@ -539,14 +565,6 @@ fn scan_error(src: &str, e: &ScanError) -> YamlError {
             "this quoted string is not closed on its line, and the next line is not indented under it".to_string(),
             "add the closing quote; a string that goes on over several lines is indented more than its key",
         ),
-        i if i.contains("simple key expect ':'") || i.contains("simple key expected") => (
-            "expected `:` after this key".to_string(),
-            "a key on one line is at most 1024 characters and is followed by `: ` and its value",
-        ),
-        i if i.contains("recursion limit exceeded") => (
-            format!("the YAML nests deeper than {MAX_DEPTH} levels"),
-            "a stack file needs only a few levels: is a bracket repeated?",
-        ),
         i if i.contains("found unknown anchor") => (
             "this alias refers to an anchor that is not defined".to_string(),
             "define the anchor (`&name`) before the alias (`*name`) that repeats it",
@@ -558,6 +576,14 @@ fn scan_error(src: &str, e: &ScanError) -> YamlError {
         i if i.contains("'-' must be followed by a valid YAML whitespace") => (
             "`-` must be followed by a space".to_string(),
             "write list items as `- value`, with a space after the `-`",
+        ),
+        i if i.contains("did not find expected ',' or '}'") => (
+            "expected `,` or `}` here, inside a `{ … }` map".to_string(),
+            "separate entries with `, `, and quote a value that contains `: `",
+        ),
+        i if i.contains("expected ',' or ']'") => (
+            "expected `,` or `]` here, inside a `[ … ]` list".to_string(),
+            "separate items with `, `, and quote an item that contains `: `",
         ),
         i if i.contains("unknown escape character") || i.contains("Unicode character escape") => (
             format!("invalid YAML: {info}"),
@@ -769,6 +795,42 @@ mod tests {
         let src = "#".repeat(MAX_FILE_BYTES + 1);
         let err = parse(&src).unwrap_err();
         assert!(err.message.contains("limited to 5242880 bytes"));
+    }
+
+    #[test]
+    fn an_unclosed_bracket_is_named_where_it_opens() {
+        let err = parse("a: [1, 2\nb: 3\n").unwrap_err();
+        assert_eq!(err.message, "this `[` is never closed");
+        assert_eq!(err.at, Pos { line: 1, col: 4 });
+        // Brackets in block scalars, comments and quotes are not counted.
+        let src = "a: |\n  if [ -f x\n# {\nc: 'x [y'\nb: {c: 1\n";
+        assert_eq!(parse(src).unwrap_err().at, Pos { line: 5, col: 4 });
+    }
+
+    #[test]
+    fn a_bracket_closed_later_is_not_blamed() {
+        let err = parse("a: [\n  {x: 1: 2},\n]\n").unwrap_err();
+        assert!(err.message.contains("inside a `{ … }` map"), "{err:?}");
+        assert_eq!(err.at.line, 2);
+    }
+
+    #[test]
+    fn a_line_without_colon_is_pointed_at() {
+        let err = parse("a:\n  b: 1\n  c 2\n").unwrap_err();
+        assert_eq!(
+            err.message,
+            "this line is not `key: value`: the `:` is missing"
+        );
+        assert_eq!(err.at, Pos { line: 3, col: 3 });
+    }
+
+    #[test]
+    fn long_strings_are_shortened_in_messages() {
+        let n = root(&format!("\"{}\"", "x".repeat(500)));
+        assert_eq!(
+            n.describe(),
+            format!("the string \"{}…\" (500 characters)", "x".repeat(40))
+        );
     }
 
     #[test]

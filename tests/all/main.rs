@@ -4,6 +4,7 @@
 mod support;
 
 mod action;
+mod bad_input;
 mod cli_help;
 mod crash;
 mod engine;
