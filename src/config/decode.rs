@@ -459,7 +459,8 @@ impl<'s> Ctx<'s> {
                 None
             }
             NodeKind::Scalar { text, .. } => {
-                let hint = Some(format!("write a list: `[{text}]`"));
+                let items = text.trim_matches(['[', ']', ' ']);
+                let hint = Some(format!("write a list: `[{items}]`"));
                 self.expected(node, "a list", hint);
                 None
             }

@@ -315,7 +315,9 @@ impl Builder {
                             start,
                             "this file holds several YAML documents; a stack file holds one",
                         )
-                        .hint("remove the `---` separator, or put each stack in its own file"));
+                        .hint(
+                            "remove the `---` (or `...`) marker, or put each stack in its own file",
+                        ));
                     }
                 }
                 Event::Scalar(text, style, anchor, tag) => {
@@ -521,6 +523,9 @@ fn scan_error(src: &str, e: &ScanError) -> YamlError {
         return if line.chars().count() > 1024 {
             YamlError::new(at, "this key is longer than YAML allows (1024 characters)")
                 .hint("use a short key")
+        } else if line.contains(':') {
+            YamlError::new(at, "YAML cannot read this line as `key: value`")
+                .hint("check its indentation, and the lines above for a missing `:` or quote")
         } else {
             YamlError::new(at, "this line is not `key: value`: the `:` is missing")
                 .hint("write `key: value`, or check the indentation of the line above")
@@ -584,6 +589,42 @@ fn scan_error(src: &str, e: &ScanError) -> YamlError {
         i if i.contains("expected ',' or ']'") => (
             "expected `,` or `]` here, inside a `[ … ]` list".to_string(),
             "separate items with `, `, and quote an item that contains `: `",
+        ),
+        i if i.contains("misplaced bracket") => (
+            "this closing bracket has no opening `[` or `{`".to_string(),
+            "remove it, or open the list or map it closes",
+        ),
+        i if i.contains("comment intercepting the multiline text") => (
+            "a `#` comment interrupts a value that goes on over several lines".to_string(),
+            "put the value on one line, or quote it",
+        ),
+        i if i.contains("comments must be separated from other tokens") => (
+            "a `#` comment must have a space before it".to_string(),
+            "put a space before the `#`, or quote the value if `#` is part of it",
+        ),
+        i if i.contains("invalid trailing content after double-quoted scalar") => (
+            "unexpected text after the closing quote".to_string(),
+            "put the whole value inside the quotes",
+        ),
+        i if i.contains("unexpected character") => (
+            format!("a value cannot start with {}", char_at.map_or("this character".to_string(), |c| format!("'{c}'"))),
+            "quote the value: YAML reserves `@`, `` ` `` and `%` at the start of a value",
+        ),
+        i if i.contains("while scanning a block scalar, did not find expected comment") => (
+            "after `|` or `>`, the text starts on the next line".to_string(),
+            "move the text to the next line, indented under the key",
+        ),
+        i if i.contains("block sequence entries are not allowed") => (
+            "a `- ` list item is not allowed here".to_string(),
+            "start the list on the line after its key, indented",
+        ),
+        i if i.contains("did not find expected node content") => (
+            "a value is missing here".to_string(),
+            "check for a stray `,`, `:`, `-` or `?`",
+        ),
+        i if i == "invalid indentation" => (
+            "this line's indentation does not match the lines above".to_string(),
+            "keys of one map, and items of one list, start in the same column",
         ),
         i if i.contains("unknown escape character") || i.contains("Unicode character escape") => (
             format!("invalid YAML: {info}"),
