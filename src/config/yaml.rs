@@ -622,7 +622,7 @@ fn scan_error(src: &str, e: &ScanError) -> YamlError {
             "a value is missing here".to_string(),
             "check for a stray `,`, `:`, `-` or `?`",
         ),
-        i if i == "invalid indentation" => (
+        "invalid indentation" => (
             "this line's indentation does not match the lines above".to_string(),
             "keys of one map, and items of one list, start in the same column",
         ),
