@@ -17,8 +17,12 @@ pub enum Command {
 
 /// At most this many commands are taken from one comment.
 pub const MAX_COMMANDS: usize = 10;
+/// An unknown command word is quoted back at most this long.
+const MAX_WORD: usize = 40;
 
-/// Parses the commands of a comment body, in order.
+/// Parses the commands of a comment body, in order. A command repeated is
+/// taken once, and only the first unknown word is kept: a comment gets one
+/// answer per command, however many lines it has.
 pub fn parse(body: &str, prefix: &str) -> Vec<Command> {
     let mut out = Vec::new();
     let mut fence: Option<String> = None;
@@ -54,17 +58,58 @@ pub fn parse(body: &str, prefix: &str) -> Vec<Command> {
             continue;
         }
         let args: Vec<String> = words.map(str::to_string).collect();
-        out.push(match word.to_ascii_lowercase().as_str() {
+        let command = match word.to_ascii_lowercase().as_str() {
             "plan" => Command::Plan(args),
             "apply" => Command::Apply(args),
             "help" => Command::Help,
-            other => Command::Unknown(other.to_string()),
+            other => Command::Unknown(shorten(other)),
+        };
+        let seen = out.iter().any(|c| {
+            *c == command || matches!((c, &command), (Command::Unknown(_), Command::Unknown(_)))
         });
+        if !seen {
+            out.push(command);
+        }
         if out.len() == MAX_COMMANDS {
             break;
         }
     }
     out
+}
+
+/// A word cut to [`MAX_WORD`] characters, for quoting it back.
+fn shorten(word: &str) -> String {
+    if word.chars().count() <= MAX_WORD {
+        return word.to_string();
+    }
+    let head: String = word.chars().take(MAX_WORD).collect();
+    format!("{head}…")
+}
+
+/// The reply to `/plan` naming stacks the pull request does not change.
+/// What the commenter wrote is quoted safely: cut short, backticks removed,
+/// at most a few names (they are only ever compared, never run).
+pub fn unknown_stacks(prefix: &str, asked: &[String], known: &[String]) -> String {
+    let quote = |names: &[String]| -> String {
+        let mut list: Vec<String> = names
+            .iter()
+            .take(5)
+            .map(|n| format!("`{}`", shorten(&n.replace('`', "'"))))
+            .collect();
+        if names.len() > 5 {
+            list.push(format!("and {} more", names.len() - 5));
+        }
+        list.join(", ")
+    };
+    let stacks = if known.is_empty() {
+        "it changes no stack".to_string()
+    } else {
+        format!("its stacks: {}", quote(known))
+    };
+    format!(
+        "<!-- ec2-gitops:refusal -->\n`{prefix}plan` was not run: this pull request changes no stack named {} ({stacks}). Comment `{prefix}plan` alone to plan all of them. The plan comment was left as it was.",
+        quote(asked)
+    )
 }
 
 #[cfg(test)]
@@ -120,6 +165,44 @@ mod tests {
 
     #[test]
     fn at_most_ten_commands() {
-        assert_eq!(p(&"/plan\n".repeat(1000)).len(), MAX_COMMANDS);
+        let body: String = (0..1000).map(|i| format!("/plan s{i}\n")).collect();
+        assert_eq!(p(&body).len(), MAX_COMMANDS);
+    }
+
+    #[test]
+    fn one_answer_per_command() {
+        assert_eq!(
+            p(&"/help\n/plan\n".repeat(500)),
+            vec![Command::Help, Command::Plan(vec![])]
+        );
+        assert_eq!(
+            p("/plan a\n/destroy\n/nuke\n/plan a\n/plan b"),
+            vec![
+                Command::Plan(vec!["a".into()]),
+                Command::Unknown("destroy".into()),
+                Command::Plan(vec!["b".into()])
+            ]
+        );
+        let long = format!("/{}", "a".repeat(100_000));
+        assert_eq!(
+            p(&long),
+            vec![Command::Unknown(format!("{}…", "a".repeat(40)))]
+        );
+    }
+
+    #[test]
+    fn unknown_stacks_are_quoted_safely() {
+        let asked: Vec<String> = ["$(rm", "-rf", "`id`", "a", "b", "c"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        insta::assert_snapshot!(
+            unknown_stacks("/", &asked, &["web".into(), "db".into()]),
+            @r"
+        <!-- ec2-gitops:refusal -->
+        `/plan` was not run: this pull request changes no stack named `$(rm`, `-rf`, `'id'`, `a`, `b`, and 1 more (its stacks: `web`, `db`). Comment `/plan` alone to plan all of them. The plan comment was left as it was.
+        "
+        );
+        assert!(unknown_stacks("/", &["x".repeat(10_000)], &[]).len() < 300);
     }
 }

@@ -13,6 +13,13 @@ pub struct User {
     pub kind: String,
 }
 
+/// A repository named in a payload.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct RepoRef {
+    /// `owner/name`.
+    pub full_name: String,
+}
+
 /// A branch tip.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct Tip {
@@ -21,6 +28,9 @@ pub struct Tip {
     /// Branch.
     #[serde(rename = "ref")]
     pub branch: String,
+    /// The repository of the branch (`null` when a fork was deleted).
+    #[serde(default)]
+    pub repo: Option<RepoRef>,
 }
 
 /// `pull_request.*` of a `pull_request` event.
@@ -35,6 +45,19 @@ pub struct PullRequest {
     /// Merged (only meaningful on `closed`).
     #[serde(default)]
     pub merged: Option<bool>,
+}
+
+impl PullRequest {
+    /// The repository the head branch lives in, when it is not the base
+    /// repository: the pull request comes from a fork.
+    pub fn fork(&self) -> Option<String> {
+        let base = &self.base.repo.as_ref()?.full_name;
+        match &self.head.repo {
+            Some(head) if head.full_name.eq_ignore_ascii_case(base) => None,
+            Some(head) => Some(head.full_name.clone()),
+            None => Some("a fork that was deleted".into()),
+        }
+    }
 }
 
 /// A `pull_request` event.
@@ -140,7 +163,52 @@ impl PushEvent {
 }
 
 /// Parses a payload, naming the event in the error.
-pub fn parse<T: serde::de::DeserializeOwned>(event: &str, text: &str) -> Result<T, String> {
-    serde_json::from_str(text)
+pub fn parse<T: serde::de::DeserializeOwned>(event: &str, bytes: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(bytes)
         .map_err(|e| format!("the {event} event payload is not what GitHub sends: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pr(head: Option<&str>, base: &str) -> PullRequest {
+        let repo = |n: &str| {
+            Some(RepoRef {
+                full_name: n.into(),
+            })
+        };
+        PullRequest {
+            number: 1,
+            head: Tip {
+                sha: "a".into(),
+                branch: "b".into(),
+                repo: head.and_then(repo),
+            },
+            base: Tip {
+                sha: "c".into(),
+                branch: "main".into(),
+                repo: repo(base),
+            },
+            merged: None,
+        }
+    }
+
+    #[test]
+    fn a_head_in_another_repository_is_a_fork() {
+        assert_eq!(pr(Some("octo/infra"), "octo/infra").fork(), None);
+        assert_eq!(pr(Some("Octo/Infra"), "octo/infra").fork(), None);
+        assert_eq!(
+            pr(Some("mallory/infra"), "octo/infra").fork().as_deref(),
+            Some("mallory/infra")
+        );
+        assert!(pr(None, "octo/infra").fork().is_some());
+    }
+
+    #[test]
+    fn errors_name_the_event_and_the_problem() {
+        let e = parse::<PullRequestEvent>("pull_request", b"{\"action\": \"opened\"}").unwrap_err();
+        assert!(e.starts_with("the pull_request event payload is not what GitHub sends: missing field `pull_request`"), "{e}");
+        assert!(parse::<PushEvent>("push", &[0xff, 0xfe]).is_err());
+    }
 }

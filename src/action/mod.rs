@@ -33,23 +33,42 @@ pub const EXIT_FAILED: u8 = 1;
 
 /// Runs the action for the event in `env`.
 pub async fn run(env: &ActionEnv, retry: RetryPolicy) -> Result<u8> {
-    let payload = std::fs::read_to_string(&env.event_path)
-        .with_context(|| format!("cannot read the event payload {}", env.event_path.display()))?;
+    let payload = std::fs::read(&env.event_path).with_context(|| {
+        format!(
+            "cannot read the event payload {} (GITHUB_EVENT_PATH)",
+            env.event_path.display()
+        )
+    })?;
+    // The runner writes the payload of GITHUB_EVENT_NAME's event: anything
+    // else is a broken or forged run, refused before any request.
+    let unreadable = |e: String| {
+        anyhow::anyhow!(
+            "{e} (read from GITHUB_EVENT_PATH={}; GITHUB_EVENT_NAME `{}` must name the event of this payload)",
+            env.event_path.display(),
+            env.event_name
+        )
+    };
     let gh = GitHub::new(&env.api_url, &env.token, env.repo.clone(), retry)?;
     let mut record = Record::new(env);
     let ctx = Ctx { env, gh: &gh };
     let code = match env.event_name.as_str() {
         "pull_request" | "pull_request_target" => {
             let e: event::PullRequestEvent =
-                event::parse(&env.event_name, &payload).map_err(anyhow::Error::msg)?;
+                event::parse(&env.event_name, &payload).map_err(unreadable)?;
             let pr = &e.pull_request;
-            match e.action.as_str() {
-                "opened" | "synchronize" | "reopened" => {
+            match (e.action.as_str(), pr.fork()) {
+                (_, Some(fork)) => {
+                    ctx.fork(pr.number, &fork, &mut record);
+                    EXIT_OK
+                }
+                ("opened" | "synchronize" | "reopened", None) => {
                     ctx.plan_pr(pr.number, &pr.head.sha, &[], &mut record)
                         .await?
                 }
-                "closed" if pr.merged != Some(true) => ctx.discard(pr.number, &mut record).await?,
-                other => {
+                ("closed", None) if pr.merged != Some(true) => {
+                    ctx.discard(pr.number, &mut record).await?
+                }
+                (other, None) => {
                     println!("ec2-gitops: nothing to do for pull_request {other}");
                     EXIT_OK
                 }
@@ -57,12 +76,12 @@ pub async fn run(env: &ActionEnv, retry: RetryPolicy) -> Result<u8> {
         }
         "issue_comment" => {
             let e: event::IssueCommentEvent =
-                event::parse(&env.event_name, &payload).map_err(anyhow::Error::msg)?;
+                event::parse(&env.event_name, &payload).map_err(unreadable)?;
             ctx.comment(&e, &mut record).await?
         }
         "push" => {
             let e: event::PushEvent =
-                event::parse(&env.event_name, &payload).map_err(anyhow::Error::msg)?;
+                event::parse(&env.event_name, &payload).map_err(unreadable)?;
             if e.is_default_branch() {
                 ctx.apply_push(&e, &mut record).await?
             } else {
@@ -191,6 +210,27 @@ impl Ctx<'_> {
     ) -> Result<u8> {
         let (changed, removed) = self.changed_files(number).await?;
         let loaded = self.load();
+        // `/plan NAME`: a name the PR does not touch must not reach the plan
+        // comment (an empty selection would rewrite it as "no stack").
+        if !only.is_empty() {
+            let known: Vec<String> = touched::touched(&loaded.valid, &changed)
+                .iter()
+                .map(|d| d.stack.clone())
+                .collect();
+            let unknown: Vec<String> = only
+                .iter()
+                .filter(|s| !known.contains(s))
+                .cloned()
+                .collect();
+            if !unknown.is_empty() {
+                let prefix = &self.env.inputs.command_prefix;
+                self.gh
+                    .create_comment(number, &command::unknown_stacks(prefix, &unknown, &known))
+                    .await?;
+                record.summary("`/plan` named a stack this pull request does not change: nothing was planned.\n");
+                return Ok(EXIT_FAILED);
+            }
+        }
         let existing = || async {
             self.gh
                 .find_comment(number, comment::PLAN_MARKER)
@@ -276,6 +316,19 @@ impl Ctx<'_> {
         Ok(Some((body, stacks)))
     }
 
+    /// A pull request from a fork is not planned on its own: in the
+    /// documented workflow its run has no AWS credentials and a read-only
+    /// token. Says so in the log and the job summary, and calls nobody.
+    fn fork(&self, number: u64, fork: &str, record: &mut Record) {
+        let prefix = &self.env.inputs.command_prefix;
+        println!(
+            "ec2-gitops: pull request #{number} comes from the fork {fork}: it is not planned automatically (a fork's run gets no AWS credentials and a read-only token). A maintainer can read its stack files and comment `{prefix}plan` to plan it."
+        );
+        record.summary(&format!(
+            "## ec2-gitops\n\nPull request #{number} comes from the fork `{fork}`: it is not planned automatically (a fork's run gets no AWS credentials and a read-only token). A maintainer can read its stack files and comment `{prefix}plan` to plan it.\n"
+        ));
+    }
+
     async fn discard(&self, number: u64, record: &mut Record) -> Result<u8> {
         let Some(c) = self.gh.find_comment(number, comment::PLAN_MARKER).await? else {
             println!("ec2-gitops: pull request #{number} closed; it had no plan");
@@ -312,6 +365,17 @@ impl Ctx<'_> {
         }
         let number = e.issue.number;
         let user = &e.comment.user.login;
+        // The login goes into an API path: only what GitHub allows in one.
+        if user.is_empty()
+            || user.len() > 39
+            || !user.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            let shown: String = user.chars().take(40).collect();
+            eprintln!(
+                "error: the comment's author {shown:?} is not a GitHub login: the issue_comment payload is not what GitHub sends; nothing was run"
+            );
+            return Ok(EXIT_FAILED);
+        }
         self.gh.react(e.comment.id, Reaction::Eyes).await?;
         let permission = self.gh.permission(user).await?;
         if !matches!(permission.as_str(), "admin" | "maintain" | "write") {

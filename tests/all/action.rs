@@ -10,32 +10,32 @@ use crate::engine::{IMAGE, instances_by_name, stack_yaml};
 use crate::support::webhooks::{self, event_file};
 use crate::support::{Ec2Proxy, FakeGitHub, Moto, PullSpec};
 
-const BIN: &str = env!("CARGO_BIN_EXE_ec2-gitops");
-const REPO: &str = "octo/infra";
-const HEAD: &str = "1111111111111111111111111111111111111111";
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_ec2-gitops");
+pub(crate) const REPO: &str = "octo/infra";
+pub(crate) const HEAD: &str = "1111111111111111111111111111111111111111";
 const HEAD_2: &str = "2222222222222222222222222222222222222222";
 const MERGE: &str = "3333333333333333333333333333333333333333";
 
 /// A repository checkout with one stack, moto behind a proxy, and the fake.
-struct World {
+pub(crate) struct World {
     _moto: Moto,
-    proxy: Ec2Proxy,
-    gh: FakeGitHub,
-    dir: tempfile::TempDir,
+    pub(crate) proxy: Ec2Proxy,
+    pub(crate) gh: FakeGitHub,
+    pub(crate) dir: tempfile::TempDir,
     direct: aws_sdk_ec2::Client,
 }
 
-struct Run {
-    out: Output,
-    summary: String,
-    outputs: String,
+pub(crate) struct Run {
+    pub(crate) out: Output,
+    pub(crate) summary: String,
+    pub(crate) outputs: String,
 }
 
 impl Run {
-    fn code(&self) -> Option<i32> {
+    pub(crate) fn code(&self) -> Option<i32> {
         self.out.status.code()
     }
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         format!(
             "exit {:?}\nstdout:\n{}\nstderr:\n{}\nsummary:\n{}\noutputs:\n{}",
             self.out.status.code(),
@@ -48,7 +48,7 @@ impl Run {
 }
 
 impl World {
-    fn new(stack: &str) -> World {
+    pub(crate) fn new(stack: &str) -> World {
         let moto = Moto::start();
         let proxy = Ec2Proxy::start(&moto.endpoint());
         let gh = FakeGitHub::start();
@@ -90,7 +90,7 @@ impl World {
         std::fs::write(self.dir.path().join("infra/web.yaml"), yaml).unwrap();
     }
 
-    fn pull(&self, number: u64, head: &str, files: &[&str]) {
+    pub(crate) fn pull(&self, number: u64, head: &str, files: &[&str]) {
         self.gh.add_pull(
             REPO,
             PullSpec {
@@ -105,7 +105,7 @@ impl World {
         );
     }
 
-    fn run(&self, event: &str, payload: Value, sha: &str) -> Run {
+    pub(crate) fn run(&self, event: &str, payload: Value, sha: &str) -> Run {
         self.run_with(event, payload, sha, &[])
     }
 
@@ -150,13 +150,13 @@ impl World {
         }
     }
 
-    fn pr_event(&self, action: &str, number: u64, head: &str) -> Value {
+    pub(crate) fn pr_event(&self, action: &str, number: u64, head: &str) -> Value {
         let mut p = webhooks::pull_request(action);
         webhooks::set_pr(&mut p, number, head, "main");
         p
     }
 
-    fn comment_event(&self, number: u64, body: &str, user: &str) -> Value {
+    pub(crate) fn comment_event(&self, number: u64, body: &str, user: &str) -> Value {
         let mut p = webhooks::issue_comment_on_pr(body, user);
         webhooks::set_repo(&mut p, "octo", "infra");
         webhooks::set_pr(&mut p, number, HEAD, "main");
@@ -172,7 +172,7 @@ impl World {
         p
     }
 
-    fn bot_comments(&self, n: u64) -> Vec<crate::support::github::CommentState> {
+    pub(crate) fn bot_comments(&self, n: u64) -> Vec<crate::support::github::CommentState> {
         self.gh
             .comments(n)
             .into_iter()

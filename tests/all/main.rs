@@ -9,5 +9,6 @@ mod cli_help;
 mod crash;
 mod engine;
 mod github_fake;
+mod hostile;
 mod import;
 mod moto_smoke;
