@@ -27,22 +27,20 @@ pub struct Measured {
 }
 
 /// A `Command` for the binary that reaches EC2 at `endpoint` (the recording
-/// proxy) with dummy credentials, and nothing from the caller's AWS setup.
+/// proxy) with dummy credentials, and nothing else from the caller's
+/// environment (no AWS profile, no `GITHUB_*`) but `PATH`.
 pub fn ec2_command(endpoint: &str) -> Command {
     let mut command = Command::new(binary());
     command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/nonexistent")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("NO_COLOR", "1")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_REGION")
-        .env_remove("AWS_DEFAULT_REGION")
-        .env_remove("EC2_GITOPS_LOG");
+        .env("NO_COLOR", "1");
     command
 }
 
