@@ -55,8 +55,13 @@ pub const APPLY_LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs
 
 /// What an exclusive apply did.
 pub enum Exclusive {
-    /// The plan was still the one expected, and was executed.
-    Applied(Vec<StepResult>),
+    /// The plan (the one expected, when one was) was executed.
+    Applied {
+        /// The plan executed.
+        plan: Box<Plan>,
+        /// Per step.
+        results: Vec<StepResult>,
+    },
     /// Another run applied it while this one waited: nothing left to do.
     AlreadyDone,
     /// Under the lease, the plan is no longer the one expected: nothing was
@@ -64,14 +69,15 @@ pub enum Exclusive {
     Moved(Box<Plan>),
 }
 
-/// Applies `expected` (a plan of `desired`, reviewed or confirmed) with the
-/// stack's lease held, so no two applies of one stack overlap: takes the
-/// lease (waiting up to `max_wait` for a running apply), plans again, and
-/// executes only if the plan is still `expected`; then gives the lease back.
+/// Applies a plan of `desired` with the stack's lease held, so no two
+/// applies of one stack overlap: takes the lease (waiting up to `max_wait`
+/// for a running apply), plans again, and executes that plan — only if it
+/// is still `expected` (a reviewed or confirmed plan) when one is given;
+/// then gives the lease back.
 pub async fn apply_exclusive(
     ec2: &Ec2,
     desired: &Desired,
-    expected: &Plan,
+    expected: Option<&Plan>,
     max_wait: std::time::Duration,
     progress: &dyn Progress,
 ) -> Result<Exclusive> {
@@ -86,17 +92,22 @@ pub async fn apply_exclusive(
         .acquire_lease(&desired.stack, &me, max_wait, &waiting)
         .await
         .with_context(|| format!("cannot take the apply lease of stack {}", desired.stack))?;
+    let moved = |fresh: &Plan| expected.is_some_and(|e| e.fingerprint != fresh.fingerprint);
     let outcome = match plan(ec2, desired).await {
         Err(e) => Err(e),
-        Ok((fresh, _, _)) if fresh.fingerprint != expected.fingerprint && fresh.is_empty() => {
+        Ok((fresh, _, _)) if fresh.is_empty() && fresh.is_applicable() => {
             Ok(Exclusive::AlreadyDone)
         }
-        Ok((fresh, _, _)) if fresh.fingerprint != expected.fingerprint => {
+        Ok((fresh, _, _)) if moved(&fresh) || !fresh.is_applicable() => {
             Ok(Exclusive::Moved(Box::new(fresh)))
         }
-        Ok((fresh, live, region)) => Ok(Exclusive::Applied(
-            apply(ec2, desired, &fresh, &live, &region, progress).await,
-        )),
+        Ok((fresh, live, region)) => {
+            let results = apply(ec2, desired, &fresh, &live, &region, progress).await;
+            Ok(Exclusive::Applied {
+                plan: Box::new(fresh),
+                results,
+            })
+        }
     };
     lease.release().await;
     outcome

@@ -446,10 +446,22 @@ async fn apply_stack(
     }
     let start = Instant::now();
     let progress = crate::progress::LineProgress::new();
-    let done = app::apply_exclusive(&ec2, desired, &fresh, app::APPLY_LEASE_WAIT, &progress).await;
+    // --auto-approve without a plan file approves whatever the plan is when
+    // the lease is held; a confirmed or reviewed plan must still be it.
+    let expected = (reviewed.is_some() || !auto_approve).then_some(&fresh);
+    let done =
+        app::apply_exclusive(&ec2, desired, expected, app::APPLY_LEASE_WAIT, &progress).await;
     progress.clear();
     let results = match done? {
-        app::Exclusive::Applied(results) => results,
+        app::Exclusive::Applied { plan, results } => {
+            if plan.fingerprint != fresh.fingerprint {
+                println!(
+                    "The plan changed while this apply waited for the stack's lease; applied this one:"
+                );
+                print!("{}", render::text::plan(&plan, color_stdout()));
+            }
+            results
+        }
         app::Exclusive::AlreadyDone => {
             println!(
                 "Nothing to apply: another apply of stack {} made these changes while this one waited.",

@@ -547,10 +547,11 @@ impl Ctx<'_> {
             println!("ec2-gitops: applying stack {} ({})", d.stack, d.region);
             let start = Instant::now();
             let progress = crate::progress::LineProgress::new();
-            let done = app::apply_exclusive(&ec2, d, &plan, app::APPLY_LEASE_WAIT, &progress).await;
+            let done =
+                app::apply_exclusive(&ec2, d, Some(&plan), app::APPLY_LEASE_WAIT, &progress).await;
             out.push(match done {
-                Ok(Exclusive::Applied(results)) => StackApply::Applied {
-                    plan: Box::new(plan),
+                Ok(Exclusive::Applied { plan, results }) => StackApply::Applied {
+                    plan,
                     results,
                     seconds: start.elapsed().as_secs_f64(),
                 },

@@ -490,14 +490,7 @@ impl Run<'_> {
                 };
                 self.record(&step.resource, &volume_id);
                 self.wait_volume(&volume_id, "available").await?;
-                ec2.call("AttachVolume", true, || {
-                    c.attach_volume()
-                        .volume_id(&volume_id)
-                        .instance_id(&instance_id)
-                        .device(device)
-                        .send()
-                })
-                .await?;
+                self.attach(&volume_id, &instance_id, device).await?;
                 Ok(format!(
                     "created {volume_id} ({size_gb} GiB {volume_type}) attached to {instance_id} at {device}"
                 ))
@@ -526,14 +519,7 @@ impl Run<'_> {
                 }
                 if let Some((instance, device)) = attach {
                     let instance_id = self.resolve(instance)?;
-                    ec2.call("AttachVolume", true, || {
-                        c.attach_volume()
-                            .volume_id(volume_id)
-                            .instance_id(&instance_id)
-                            .device(device)
-                            .send()
-                    })
-                    .await?;
+                    self.attach(volume_id, &instance_id, device).await?;
                     did.push(format!("attached to {instance_id} at {device}"));
                 }
                 Ok(format!("{volume_id}: {}", did.join(", ")))
@@ -577,20 +563,7 @@ impl Run<'_> {
                         a.allocation_id().unwrap_or_default().to_string(),
                         a.public_ip().unwrap_or_default().to_string(),
                     ),
-                    None => {
-                        let out = ec2
-                            .call("AllocateAddress", false, || {
-                                c.allocate_address()
-                                    .domain(DomainType::Vpc)
-                                    .tag_specifications(tag_spec(ResourceType::ElasticIp, tags))
-                                    .send()
-                            })
-                            .await?;
-                        (
-                            out.allocation_id().unwrap_or_default().to_string(),
-                            out.public_ip().unwrap_or_default().to_string(),
-                        )
-                    }
+                    None => self.allocate(&step.resource, tags).await?,
                 };
                 self.record(&step.resource, &allocation_id);
                 self.associate(&allocation_id, &instance_id).await?;
@@ -628,6 +601,110 @@ impl Run<'_> {
                 .await?;
                 Ok(format!("released {allocation_id}"))
             }
+        }
+    }
+
+    /// AllocateAddress takes no client token, so a call whose answer was
+    /// lost must not simply be sent again (that makes a second address):
+    /// the SDK does not retry it; after a failure that may have allocated,
+    /// the address is looked up by its tags (set at allocation) first.
+    async fn allocate(
+        &self,
+        id: &ResourceId,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(String, String), Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        let mut delay = Duration::from_millis(500);
+        for attempt in 1.. {
+            let sent = ec2
+                .call("AllocateAddress", false, || {
+                    c.allocate_address()
+                        .domain(DomainType::Vpc)
+                        .tag_specifications(tag_spec(ResourceType::ElasticIp, tags))
+                        .customize()
+                        .config_override(
+                            aws_sdk_ec2::config::Config::builder()
+                                .retry_config(aws_config::retry::RetryConfig::disabled()),
+                        )
+                        .send()
+                })
+                .await;
+            let err = match sent {
+                Ok(out) => {
+                    return Ok((
+                        out.allocation_id().unwrap_or_default().to_string(),
+                        out.public_ip().unwrap_or_default().to_string(),
+                    ));
+                }
+                Err(e) if e.is_transient() && attempt < 8 => e,
+                Err(e) => return Err(e),
+            };
+            tracing::warn!(error = %err, attempt, "AllocateAddress failed; looking for an address it may have made");
+            // Tags are set with the allocation: if it happened, the address
+            // shows up under them (given a moment to propagate).
+            for _ in 0..3 {
+                tokio::time::sleep(delay).await;
+                let found = ec2
+                    .call("DescribeAddresses", false, || {
+                        c.describe_addresses()
+                            .filters(filter(
+                                &format!("tag:{}", model::STACK_TAG),
+                                [self.stack.as_str()],
+                            ))
+                            .filters(filter(
+                                &format!("tag:{}", model::NAME_TAG),
+                                [id.tag_value()],
+                            ))
+                            .send()
+                    })
+                    .await?;
+                if let Some(a) = found.addresses().first() {
+                    return Ok((
+                        a.allocation_id().unwrap_or_default().to_string(),
+                        a.public_ip().unwrap_or_default().to_string(),
+                    ));
+                }
+            }
+            delay = (delay * 2).min(Duration::from_secs(8));
+        }
+        unreachable!("the loop returns")
+    }
+
+    /// Attaches a volume. An attachment that is already there (a retried
+    /// call whose first answer was lost gets `VolumeInUse`) is success.
+    async fn attach(
+        &self,
+        volume_id: &str,
+        instance_id: &str,
+        device: &str,
+    ) -> Result<(), Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        let sent = ec2
+            .call("AttachVolume", true, || {
+                c.attach_volume()
+                    .volume_id(volume_id)
+                    .instance_id(instance_id)
+                    .device(device)
+                    .send()
+            })
+            .await;
+        match sent {
+            Ok(_) => Ok(()),
+            Err(e) if e.code == "VolumeInUse" || e.code == "IncorrectState" => {
+                let out = ec2
+                    .call("DescribeVolumes", false, || {
+                        c.describe_volumes().volume_ids(volume_id).send()
+                    })
+                    .await?;
+                let attached_here =
+                    out.volumes().iter().flat_map(|v| v.attachments()).any(|a| {
+                        a.instance_id() == Some(instance_id) && a.device() == Some(device)
+                    });
+                if attached_here { Ok(()) } else { Err(e) }
+            }
+            Err(e) => Err(e),
         }
     }
 

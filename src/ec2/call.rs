@@ -47,6 +47,22 @@ impl Ec2Error {
         }
     }
 
+    /// True when the call may or may not have taken effect and may be
+    /// tried again: throttling, a server error, a lost connection.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.code.as_str(),
+            "RequestLimitExceeded"
+                | "Throttling"
+                | "ThrottlingException"
+                | "InternalError"
+                | "InternalFailure"
+                | "ServiceUnavailable"
+                | "Unavailable"
+                | "Unknown"
+        )
+    }
+
     /// True for the `*.NotFound` codes EC2 answers while a new resource
     /// propagates.
     pub fn is_not_found(&self) -> bool {

@@ -196,16 +196,15 @@ impl Ec2 {
     ) -> Result<Lease, LeaseError> {
         let name = lease_name(stack);
         let start = std::time::Instant::now();
+        let held = |key_pair_id: String| Lease {
+            ec2: self.clone(),
+            renew: tokio::spawn(renew(self.clone(), key_pair_id.clone())),
+            name: name.clone(),
+            key_pair_id,
+        };
         loop {
             match self.create_lease(&name, stack, me).await {
-                Ok(key_pair_id) => {
-                    return Ok(Lease {
-                        ec2: self.clone(),
-                        renew: tokio::spawn(renew(self.clone(), key_pair_id.clone())),
-                        name,
-                        key_pair_id,
-                    });
-                }
+                Ok(key_pair_id) => return Ok(held(key_pair_id)),
                 Err(e) if e.code == "InvalidKeyPair.Duplicate" => {}
                 Err(e) => return Err(e.into()),
             }
@@ -217,6 +216,10 @@ impl Ec2 {
                     name,
                     stack: stack.to_string(),
                 });
+            }
+            if seen.holder.as_ref() == Some(me) {
+                // Ours: a retried CreateKeyPair whose first answer was lost.
+                return Ok(held(seen.key_pair_id));
             }
             if is_stale(&seen, now_secs(), me, process_alive) {
                 let who = seen.holder.as_ref().map(Holder::tag_value);

@@ -15,7 +15,7 @@ use crate::support::{Ec2Proxy, Moto};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ec2-gitops");
 
-fn command(endpoint: &str, args: &[&str]) -> Command {
+pub(crate) fn command(endpoint: &str, args: &[&str]) -> Command {
     let mut c = Command::new(BIN);
     c.args(args)
         .env("AWS_ENDPOINT_URL", endpoint)
@@ -28,11 +28,11 @@ fn command(endpoint: &str, args: &[&str]) -> Command {
     c
 }
 
-fn run(endpoint: &str, args: &[&str]) -> Output {
+pub(crate) fn run(endpoint: &str, args: &[&str]) -> Output {
     command(endpoint, args).output().expect("run ec2-gitops")
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",
         o.status.code(),
@@ -42,7 +42,10 @@ fn text(o: &Output) -> String {
 }
 
 /// Counts resources of `stack` per name tag, and resources with no tag at all.
-async fn census(c: &aws_sdk_ec2::Client, stack: &str) -> (BTreeMap<String, usize>, usize) {
+pub(crate) async fn census(
+    c: &aws_sdk_ec2::Client,
+    stack: &str,
+) -> (BTreeMap<String, usize>, usize) {
     let filter = Filter::builder()
         .name("tag:ec2-gitops:stack")
         .values(stack)

@@ -16,7 +16,7 @@ use crate::support::{Ec2Proxy, Moto, ProxyResponse, ec2_client_at};
 
 pub const IMAGE: &str = "ami-0e1e769742d1cfb49";
 pub const IMAGE_2: &str = "ami-02b9a589195146a8f";
-const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAHlth9viP3YlUZf/E7QM/+JJDrOV9IwGcBVJdVWOJsk ops@example.com";
+pub const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAHlth9viP3YlUZf/E7QM/+JJDrOV9IwGcBVJdVWOJsk ops@example.com";
 const KEY_2: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPLiifhBY/efyDf1Y2t+VXpVviaajAprUpMW69tDrhIe new@example.com";
 
 /// A stack using every kind of resource; `{stack}` is replaced by its name.

@@ -219,6 +219,11 @@ struct State {
     /// `Some` when EC2's ClientToken idempotency is emulated: (action,
     /// token) → the parameters and the successful answer of the first call.
     tokens: Mutex<Option<TokenCache>>,
+    /// Held while a create-by-unique-name call is at the upstream: moto
+    /// checks the name and inserts without a lock, so two concurrent
+    /// CreateKeyPair calls of one name can both succeed there; EC2 refuses
+    /// the second (`InvalidKeyPair.Duplicate`), and so does moto, one at a time.
+    unique_names: tokio::sync::Mutex<()>,
 }
 
 type TokenCache = BTreeMap<(String, String), (Vec<(String, String)>, Answer)>;
@@ -242,6 +247,7 @@ impl Ec2Proxy {
             hook: Mutex::new(None),
             epoch: std::time::Instant::now(),
             tokens: Mutex::new(None),
+            unique_names: tokio::sync::Mutex::new(()),
         });
         let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel();
         let thread_state = state.clone();
@@ -540,7 +546,16 @@ async fn forward_once(state: &State, client: &UpstreamClient, request: &Request)
     {
         return (answer, true);
     }
-    let answer = forward(&state.upstream, client, request).await;
+    let by_name = matches!(
+        request.action.as_str(),
+        "CreateKeyPair" | "ImportKeyPair" | "CreateSecurityGroup"
+    );
+    let answer = if by_name {
+        let _one_at_a_time = state.unique_names.lock().await;
+        forward(&state.upstream, client, request).await
+    } else {
+        forward(&state.upstream, client, request).await
+    };
     if let Some(key) = token
         && (200..300).contains(&answer.0)
         && let Some(tokens) = state.tokens.lock().unwrap().as_mut()
