@@ -415,11 +415,12 @@ fn report(costs: &[EventCost]) -> String {
                  {PLAN_BUDGET_CALLS} and {PLAN_BUDGET_WRITES}). SPEC §5 itself asks for more \
                  writes than the budget allows: a 👀 reaction on receipt and a 🚀 (or 😕) \
                  after are two writes, the ONE plan comment kept current is a third and the \
-                 `ec2-gitops/plan` commit status on the head SHA a fourth; and for reads, \
+                 `ec2-gitops/plan` commit status on the head SHA (set with every plan) a \
+                 fourth; and for reads, \
                  the permission from the collaborator-permission API, the pull request (an \
                  `issue_comment` payload has no head SHA), its files (which stacks it \
-                 touches) and the comments (to find the plan comment by its marker). So the \
-                 budget cannot be met without changing §5, or the budget."
+                 touches) and the comments (to find the plan comment by its marker). Meeting \
+                 the budget needs a change to §5 or to the budget."
             );
         }
     }

@@ -43,8 +43,8 @@ fn readme_text(latest: &str) -> String {
          action, counted by the stateful GitHub fake of the test suite. Every \
          figure and the chart are written by the benchmarks themselves. Run them all \
          (and rewrite this page) with:\n\n\
-         ```sh\n{COMMAND}              # plan at 10, 100, 1000 and 5000 instances, apply, GitHub\n\
-         {COMMAND} 10 100 1000    # the same with other plan sizes (5000 takes ~15 min of moto)\n\
+         ```sh\n{COMMAND}                # plan at 10, 100, 1000 and 5000 instances, apply, GitHub\n\
+         {COMMAND} 10 100 1000    # other plan sizes (5000 takes ~15 min of moto)\n\
          ```\n\n\
          or one at a time: `cargo bench --bench plan -- 10 100 1000 5000`, \
          `cargo bench --bench apply`, `cargo bench --bench github`. They need moto \
@@ -52,7 +52,7 @@ fn readme_text(latest: &str) -> String {
          (`scripts/test.sh`, `cargo test`).\n\n\
          Wall times include moto's own time (one Python process, much slower than \
          EC2 for large accounts), so they are an upper bound of the tool's; the \
-         tool's CPU time and peak memory are its own.\n"
+         tool's CPU time and peak memory are its own."
     );
     for name in PAGES {
         let path = dir().join(format!("{name}.md"));
