@@ -82,6 +82,10 @@ impl Ec2 {
                     });
                 }
             }
+            // Done as soon as the poll shows it: no sleep, no timeout after.
+            if ids.iter().all(|i| done.contains_key(i)) {
+                return Ok(done);
+            }
             if start.elapsed() > timeout {
                 return Err(Ec2Error {
                     action: "DescribeInstances",
