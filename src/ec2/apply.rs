@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::primitives::Blob;
 use aws_sdk_ec2::types::{
-    AttributeBooleanValue, AttributeValue, BlockDeviceMapping, DomainType, EbsBlockDevice,
+    AttributeBooleanValue, AttributeValue, BlockDeviceMapping, DomainType, EbsBlockDevice, Filter,
     InstanceType, IpPermission, IpRange, Ipv6Range, ResourceType, SecureBlobAttributeValue, Tag,
     TagSpecification, UserIdGroupPair, VolumeType,
 };
@@ -544,25 +544,8 @@ impl Run<'_> {
                 let instance_id = self.resolve(instance)?;
                 // AllocateAddress takes no client token: look for one an
                 // interrupted run allocated before making another.
-                let found = ec2
-                    .call("DescribeAddresses", false, || {
-                        c.describe_addresses()
-                            .filters(filter(
-                                &format!("tag:{}", model::STACK_TAG),
-                                [self.stack.as_str()],
-                            ))
-                            .filters(filter(
-                                &format!("tag:{}", model::NAME_TAG),
-                                [step.resource.tag_value()],
-                            ))
-                            .send()
-                    })
-                    .await?;
-                let (allocation_id, ip) = match found.addresses().first() {
-                    Some(a) => (
-                        a.allocation_id().unwrap_or_default().to_string(),
-                        a.public_ip().unwrap_or_default().to_string(),
-                    ),
+                let (allocation_id, ip) = match self.find_tagged_address(&step.resource).await? {
+                    Some(found) => found,
                     None => self.allocate(&step.resource, tags).await?,
                 };
                 self.record(&step.resource, &allocation_id);
@@ -645,25 +628,8 @@ impl Run<'_> {
             // shows up under them (given a moment to propagate).
             for _ in 0..3 {
                 tokio::time::sleep(delay).await;
-                let found = ec2
-                    .call("DescribeAddresses", false, || {
-                        c.describe_addresses()
-                            .filters(filter(
-                                &format!("tag:{}", model::STACK_TAG),
-                                [self.stack.as_str()],
-                            ))
-                            .filters(filter(
-                                &format!("tag:{}", model::NAME_TAG),
-                                [id.tag_value()],
-                            ))
-                            .send()
-                    })
-                    .await?;
-                if let Some(a) = found.addresses().first() {
-                    return Ok((
-                        a.allocation_id().unwrap_or_default().to_string(),
-                        a.public_ip().unwrap_or_default().to_string(),
-                    ));
+                if let Some(found) = self.find_tagged_address(id).await? {
+                    return Ok(found);
                 }
             }
             delay = (delay * 2).min(Duration::from_secs(8));
@@ -788,6 +754,37 @@ impl Run<'_> {
         }
     }
 
+    /// The stack's tag filters that find one resource by its name.
+    fn identity_filters(&self, id: &ResourceId) -> [Filter; 2] {
+        [
+            filter(&format!("tag:{}", model::STACK_TAG), [self.stack.as_str()]),
+            filter(&format!("tag:{}", model::NAME_TAG), [id.tag_value()]),
+        ]
+    }
+
+    /// An elastic IP of the stack with this name: (allocation id, address).
+    async fn find_tagged_address(
+        &self,
+        id: &ResourceId,
+    ) -> Result<Option<(String, String)>, Ec2Error> {
+        let out = self
+            .ec2
+            .call("DescribeAddresses", false, || {
+                self.ec2
+                    .client
+                    .describe_addresses()
+                    .set_filters(Some(self.identity_filters(id).to_vec()))
+                    .send()
+            })
+            .await?;
+        Ok(out.addresses().first().map(|a| {
+            (
+                a.allocation_id().unwrap_or_default().to_string(),
+                a.public_ip().unwrap_or_default().to_string(),
+            )
+        }))
+    }
+
     async fn find_tagged_volume(&self, id: &ResourceId) -> Result<Option<String>, Ec2Error> {
         let out = self
             .ec2
@@ -795,14 +792,7 @@ impl Run<'_> {
                 self.ec2
                     .client
                     .describe_volumes()
-                    .filters(filter(
-                        &format!("tag:{}", model::STACK_TAG),
-                        [self.stack.as_str()],
-                    ))
-                    .filters(filter(
-                        &format!("tag:{}", model::NAME_TAG),
-                        [id.tag_value()],
-                    ))
+                    .set_filters(Some(self.identity_filters(id).to_vec()))
                     .send()
             })
             .await?;
@@ -928,14 +918,7 @@ impl Run<'_> {
         let found = ec2
             .call("DescribeInstances", false, || {
                 c.describe_instances()
-                    .filters(filter(
-                        &format!("tag:{}", model::STACK_TAG),
-                        [self.stack.as_str()],
-                    ))
-                    .filters(filter(
-                        &format!("tag:{}", model::NAME_TAG),
-                        [step.resource.tag_value()],
-                    ))
+                    .set_filters(Some(self.identity_filters(&step.resource).to_vec()))
                     .filters(filter(
                         "instance-state-name",
                         ["pending", "running", "stopping", "stopped"],

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_ec2::types::Filter;
 
 use crate::engine::{instances_by_name, stack_yaml};
-use crate::support::{Ec2Proxy, Moto};
+use crate::support::{Ec2Proxy, Moto, ProxyRequest};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ec2-gitops");
 
@@ -128,6 +128,42 @@ pub(crate) async fn census(
     (by_name, untagged)
 }
 
+/// Runs `apply FILE --auto-approve` through `proxy` and SIGKILLs it when
+/// the `nth` request that `counts` arrives (that request still reaches moto:
+/// its answer is lost). Whether it exited successfully, and the action it
+/// was killed during (empty when the kill never happened).
+pub(crate) fn apply_killed_at(
+    proxy: &Ec2Proxy,
+    file: &str,
+    nth: usize,
+    counts: impl Fn(&ProxyRequest) -> bool + Send + Sync + 'static,
+) -> (bool, String) {
+    let pid = Arc::new(AtomicU32::new(0));
+    let seen = Arc::new(AtomicUsize::new(0));
+    let during = Arc::new(Mutex::new(String::new()));
+    {
+        let (pid, seen, during) = (pid.clone(), seen.clone(), during.clone());
+        proxy.set_hook(move |req| {
+            if counts(req) && seen.fetch_add(1, Ordering::SeqCst) + 1 == nth {
+                *during.lock().unwrap() = req.action.clone();
+                let p = pid.load(Ordering::SeqCst);
+                let _ = Command::new("kill").args(["-9", &p.to_string()]).status();
+            }
+            None
+        });
+    }
+    let mut child = command(&proxy.endpoint(), &["apply", file, "--auto-approve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    pid.store(child.id(), Ordering::SeqCst);
+    let status = child.wait().unwrap();
+    proxy.clear_hook();
+    let during = during.lock().unwrap().clone();
+    (status.success(), during)
+}
+
 fn write_stack(dir: &Path, stack: &str) -> String {
     let path = dir.join(format!("{stack}.yaml"));
     std::fs::write(&path, stack_yaml(stack)).unwrap();
@@ -146,35 +182,12 @@ async fn sigkill_during_apply_then_rerun_converges_without_duplicates() {
     for kill_at in [1usize, 2, 4, 6, 7, 9, 10, 11, 12] {
         let stack = format!("kill{kill_at}");
         let file = write_stack(dir.path(), &stack);
-        let pid = Arc::new(AtomicU32::new(0));
-        let seen = Arc::new(AtomicUsize::new(0));
-        let killed_during = Arc::new(Mutex::new(String::new()));
-        {
-            let (pid, seen, killed_during) = (pid.clone(), seen.clone(), killed_during.clone());
-            proxy.set_hook(move |req| {
-                if req.action.starts_with("Describe") {
-                    return None;
-                }
-                if seen.fetch_add(1, Ordering::SeqCst) + 1 == kill_at {
-                    *killed_during.lock().unwrap() = req.action.clone();
-                    let p = pid.load(Ordering::SeqCst);
-                    let _ = Command::new("kill").args(["-9", &p.to_string()]).status();
-                }
-                None // the request still reaches moto: its answer is lost
-            });
-        }
-        let mut child = command(&proxy.endpoint(), &["apply", &file, "--auto-approve"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        pid.store(child.id(), Ordering::SeqCst);
-        let status = child.wait().unwrap();
-        proxy.clear_hook();
-        let during = killed_during.lock().unwrap().clone();
+        let (ok, during) = apply_killed_at(&proxy, &file, kill_at, |req| {
+            !req.action.starts_with("Describe")
+        });
         assert!(
-            !status.success() && !during.is_empty(),
-            "kill at call {kill_at} did not happen (status {status:?})"
+            !ok && !during.is_empty(),
+            "kill at call {kill_at} did not happen"
         );
 
         let rerun = run(&proxy.endpoint(), &["apply", &file, "--auto-approve"]);
@@ -320,30 +333,8 @@ async fn sigkill_during_a_replace_then_rerun_leaves_one_instance_per_name() {
         )
         .unwrap();
 
-        let pid = Arc::new(AtomicU32::new(0));
-        let fired = Arc::new(AtomicUsize::new(0));
-        {
-            let (pid, fired) = (pid.clone(), fired.clone());
-            proxy.set_hook(move |req| {
-                if req.action == kill_on && fired.fetch_add(1, Ordering::SeqCst) == 0 {
-                    let p = pid.load(Ordering::SeqCst);
-                    let _ = Command::new("kill").args(["-9", &p.to_string()]).status();
-                }
-                None
-            });
-        }
-        let mut child = command(&proxy.endpoint(), &["apply", &file, "--auto-approve"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        pid.store(child.id(), Ordering::SeqCst);
-        let status = child.wait().unwrap();
-        proxy.clear_hook();
-        assert!(
-            !status.success() && fired.load(Ordering::SeqCst) > 0,
-            "no kill on {kill_on}"
-        );
+        let (ok, during) = apply_killed_at(&proxy, &file, 1, move |req| req.action == kill_on);
+        assert!(!ok && !during.is_empty(), "no kill on {kill_on}");
 
         let rerun = run(&proxy.endpoint(), &["apply", &file, "--auto-approve"]);
         assert!(

@@ -9,14 +9,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ec2_gitops::ec2::{Ec2, Holder, LeaseError};
 
-use crate::crash::{census, command, run, text};
+use crate::crash::{apply_killed_at, census, command, run, text};
 use crate::engine::{IMAGE, KEY};
 use crate::support::ec2_proxy::{Outcome, Request, Response};
 use crate::support::{Ec2Proxy, Moto};
@@ -518,35 +518,10 @@ async fn sigkill_at_random_points(seed: u64, points: usize) {
         let kill_at = 1 + (rng.next() % total as u64) as usize;
         let stack = format!("kill{i}");
         let file = stack_file(dir.path(), &stack);
-        let pid = Arc::new(AtomicU32::new(0));
-        let seen = Arc::new(AtomicUsize::new(0));
-        let during = Arc::new(Mutex::new(String::new()));
-        {
-            let (pid, seen, during) = (pid.clone(), seen.clone(), during.clone());
-            proxy.set_hook(move |req| {
-                if seen.fetch_add(1, Ordering::SeqCst) + 1 == kill_at {
-                    *during.lock().unwrap() = req.action.clone();
-                    let p = pid.load(Ordering::SeqCst);
-                    let _ = Command::new("kill").args(["-9", &p.to_string()]).status();
-                }
-                None // the request still reaches moto: its answer is lost
-            });
-        }
-        let mut child = command(&proxy.endpoint(), &["apply", &file, "--auto-approve"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        pid.store(child.id(), Ordering::SeqCst);
-        let status = child.wait().unwrap();
-        proxy.clear_hook();
-        let during = during.lock().unwrap().clone();
+        let (ok, during) = apply_killed_at(&proxy, &file, kill_at, |_| true);
         let why =
             format!("seed {seed}, point {i}: killed at request {kill_at} of {total} ({during})");
-        assert!(
-            !status.success() && !during.is_empty(),
-            "{why}: the kill did not happen ({status:?})"
-        );
+        assert!(!ok && !during.is_empty(), "{why}: the kill did not happen");
         let rerun = run(&proxy.endpoint(), &["apply", &file, "--auto-approve"]);
         assert!(
             rerun.status.success(),
