@@ -568,14 +568,14 @@ async fn forward_once(state: &State, client: &UpstreamClient, request: &Request)
     (answer, false)
 }
 
-/// The same call, ignoring what differs between retries of one call.
+/// The same parameters, in any order.
 fn same_call(a: &[(String, String)], b: &[(String, String)]) -> bool {
-    let strip = |p: &[(String, String)]| -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> = p.to_vec();
+    let sorted = |p: &[(String, String)]| {
+        let mut v = p.to_vec();
         v.sort();
         v
     };
-    strip(a) == strip(b)
+    sorted(a) == sorted(b)
 }
 
 /// The longest chain of requests each starting after the previous finished.
