@@ -11,6 +11,7 @@ pub mod config;
 pub mod ec2;
 pub mod github;
 pub mod import;
+pub mod marker;
 pub mod model;
 pub mod plan;
 pub mod progress;

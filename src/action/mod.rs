@@ -6,11 +6,13 @@
 pub mod command;
 pub mod env;
 pub mod event;
+pub mod identity;
 mod record;
 pub mod touched;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -18,6 +20,7 @@ use anyhow::{Context, Result};
 use crate::app::Exclusive;
 use crate::ec2::Ec2;
 use crate::github::{GitHub, GitHubError, Reaction, RetryPolicy};
+use crate::marker::{self, Marker, PlanMeta, PlanStatus};
 use crate::model::Desired;
 use crate::render::comment::{self, PlanState, StackApply, StackPlan};
 use crate::workspace::{self, Overlay};
@@ -48,15 +51,31 @@ pub async fn run(env: &ActionEnv, retry: RetryPolicy) -> Result<u8> {
             env.event_name
         )
     };
-    let gh = GitHub::new(&env.api_url, &env.token, env.repo.clone(), retry)?;
+    let mut gh = GitHub::new(&env.api_url, &env.token, env.repo.clone(), retry)?;
+    // Only the bot's own comments are read as its own: know who it is first.
+    let me = match identity::identity(env.inputs.bot_login.as_deref(), &env.token) {
+        identity::Identity::Known(login) => login,
+        identity::Identity::AskGitHub => identity::from_token_login(gh.token_login().await?),
+    };
+    gh.set_identity(&me);
     let mut record = Record::new(env);
-    let ctx = Ctx { env, gh: &gh };
+    let ctx = Ctx {
+        env,
+        gh: &gh,
+        replies: AtomicU32::new(0),
+        replying_to: AtomicU64::new(0),
+    };
     let code = match env.event_name.as_str() {
         "pull_request" | "pull_request_target" => {
             let e: event::PullRequestEvent =
                 event::parse(&env.event_name, &payload).map_err(unreadable)?;
             let pr = &e.pull_request;
             match (e.action.as_str(), pr.fork()) {
+                // Whatever was planned on it (a fork's PR by `/plan`), a PR
+                // closed without merge has its plan discarded.
+                ("closed", _) if pr.merged != Some(true) => {
+                    ctx.discard(pr.number, &mut record).await?
+                }
                 (_, Some(fork)) => {
                     ctx.fork(pr.number, &fork, &mut record);
                     EXIT_OK
@@ -64,9 +83,6 @@ pub async fn run(env: &ActionEnv, retry: RetryPolicy) -> Result<u8> {
                 ("opened" | "synchronize" | "reopened", None) => {
                     ctx.plan_pr(pr.number, &pr.head.sha, &[], &mut record)
                         .await?
-                }
-                ("closed", None) if pr.merged != Some(true) => {
-                    ctx.discard(pr.number, &mut record).await?
                 }
                 (other, None) => {
                     println!("ec2-gitops: nothing to do for pull_request {other}");
@@ -105,6 +121,15 @@ pub async fn run(env: &ActionEnv, retry: RetryPolicy) -> Result<u8> {
 struct Ctx<'a> {
     env: &'a ActionEnv,
     gh: &'a GitHub,
+    /// Replies posted so far in this run (each reply's marker is unique).
+    replies: AtomicU32,
+    /// The comment whose commands this run answers (0: none).
+    replying_to: AtomicU64,
+}
+
+/// Whether a marker is a pull request's plan comment.
+fn is_plan(m: &Marker) -> bool {
+    matches!(m, Marker::Plan(_))
 }
 
 /// Stack files of the workspace, each loaded on its own (one invalid file
@@ -115,6 +140,27 @@ struct Loaded {
 }
 
 impl Ctx<'_> {
+    /// The comment whose commands this run answers.
+    fn replying_to(&self, comment_id: u64) {
+        self.replying_to.store(comment_id, Ordering::Relaxed);
+    }
+
+    /// Posts a reply to the comment being answered, behind a marker of its
+    /// own (so a reply whose POST answer is lost is found, not posted twice).
+    async fn reply(&self, number: u64, text: &str) -> Result<(), GitHubError> {
+        self.reply_to(number, self.replying_to.load(Ordering::Relaxed), text)
+            .await
+    }
+
+    async fn reply_to(&self, number: u64, to: u64, text: &str) -> Result<(), GitHubError> {
+        let seq = self.replies.fetch_add(1, Ordering::Relaxed);
+        let marker = Marker::Reply { to, seq };
+        self.gh
+            .create_comment(number, &marker.wrap(text))
+            .await
+            .map(|_| ())
+    }
+
     /// The checkout's stack files.
     fn load(&self) -> Loaded {
         self.load_via(&Overlay::default())
@@ -224,18 +270,20 @@ impl Ctx<'_> {
                 .collect();
             if !unknown.is_empty() {
                 let prefix = &self.env.inputs.command_prefix;
-                self.gh
-                    .create_comment(number, &command::unknown_stacks(prefix, &unknown, &known))
-                    .await?;
+                self.reply(
+                    number,
+                    &command::unknown_stacks(prefix, command::Named::Plan, &unknown, &known),
+                )
+                .await?;
                 record.summary("`/plan` named a stack this pull request does not change: nothing was planned.\n");
                 return Ok(EXIT_FAILED);
             }
         }
         let existing = || async {
             self.gh
-                .find_comment(number, comment::PLAN_MARKER)
+                .find_comment(number, is_plan)
                 .await
-                .map(|c| c.map(|c| c.id))
+                .map(|c| c.map(|(c, _)| c.id))
         };
         let posted = self
             .post_plan(
@@ -287,13 +335,24 @@ impl Ctx<'_> {
         let existing = comment().await?;
         if stacks.is_empty() && removed_stacks.is_empty() {
             if let Some(id) = existing {
+                let marker = Marker::Plan(PlanMeta {
+                    status: PlanStatus::NoStack,
+                    head: head_sha.to_string(),
+                    base: None,
+                    stacks: vec![],
+                });
                 self.gh
-                    .update_comment(id, &format!("{}\n## ec2-gitops plan\n\nThis pull request no longer changes any stack.\n", comment::PLAN_MARKER))
+                    .update_comment(
+                        id,
+                        &marker.wrap("## ec2-gitops plan\n\nThis pull request no longer changes any stack.\n"),
+                    )
                     .await?;
             }
             return Ok(None);
         }
-        let body = comment::plan_comment(head_sha, &stacks, &removed_stacks, state);
+        let body = comment::plan_marker(head_sha, None, &stacks, state).wrap(
+            &comment::plan_comment(head_sha, &stacks, &removed_stacks, state),
+        );
         match existing {
             Some(id) => {
                 self.gh.update_comment(id, &body).await?;
@@ -330,14 +389,22 @@ impl Ctx<'_> {
     }
 
     async fn discard(&self, number: u64, record: &mut Record) -> Result<u8> {
-        let Some(c) = self.gh.find_comment(number, comment::PLAN_MARKER).await? else {
+        let Some((c, m)) = self.gh.find_comment(number, is_plan).await? else {
             println!("ec2-gitops: pull request #{number} closed; it had no plan");
             return Ok(EXIT_OK);
         };
+        let Marker::Plan(meta) = m else {
+            unreachable!("is_plan")
+        };
+        if meta.status == PlanStatus::Discarded {
+            println!("ec2-gitops: pull request #{number} closed; its plan was discarded already");
+            return Ok(EXIT_OK);
+        }
         let body = c.body.unwrap_or_default();
         let marked = mark_state(
             &body,
-            "discarded",
+            meta,
+            PlanStatus::Discarded,
             "> [!NOTE]\n> This pull request was closed without merging: the plan below was **discarded** and will not be applied.\n",
         );
         self.gh.update_comment(c.id, &marked).await?;
@@ -352,8 +419,18 @@ impl Ctx<'_> {
             println!("ec2-gitops: not a new comment on a pull request: nothing to do");
             return Ok(EXIT_OK);
         }
-        // Never react to bots (our own comments included): no loops.
-        if e.comment.user.kind == "Bot" || e.comment.user.login.ends_with("[bot]") {
+        // Never react to bots, nor to the bot's own comments (with a user's
+        // token it writes as that user): no loops.
+        let author = &e.comment.user.login;
+        if e.comment.user.kind == "Bot"
+            || author.ends_with("[bot]")
+            || marker::trusted(
+                author,
+                self.gh.identity(),
+                e.comment.body.as_deref().unwrap_or(""),
+            )
+            .is_some()
+        {
             return Ok(EXIT_OK);
         }
         let commands = command::parse(
@@ -376,37 +453,37 @@ impl Ctx<'_> {
             );
             return Ok(EXIT_FAILED);
         }
-        self.gh.react(e.comment.id, Reaction::Eyes).await?;
+        // Permission first: for a user who may not run commands, the
+        // polite reply is the only thing written.
         let permission = self.gh.permission(user).await?;
-        if !matches!(permission.as_str(), "admin" | "maintain" | "write") {
-            self.gh
-                .create_comment(number, &comment::not_allowed(user, &permission))
+        if !permission.push {
+            let role = &permission.role;
+            self.reply_to(number, e.comment.id, &comment::not_allowed(user, role))
                 .await?;
-            self.gh.react(e.comment.id, Reaction::Confused).await?;
             record.summary(&format!(
-                "@{user} ({permission}) may not run commands: refused.\n"
+                "@{user} ({role}) may not run commands: refused.\n"
             ));
             return Ok(EXIT_OK);
         }
+        self.gh.react(e.comment.id, Reaction::Eyes).await?;
+        self.replying_to(e.comment.id);
         let mut ok = true;
         for c in commands {
             let r = match c {
                 Command::Help => {
-                    self.gh
-                        .create_comment(
-                            number,
-                            &comment::help(&self.env.inputs.command_prefix, None),
-                        )
-                        .await?;
+                    self.reply(
+                        number,
+                        &comment::help(&self.env.inputs.command_prefix, None),
+                    )
+                    .await?;
                     EXIT_OK
                 }
                 Command::Unknown(word) => {
-                    self.gh
-                        .create_comment(
-                            number,
-                            &comment::help(&self.env.inputs.command_prefix, Some(&word)),
-                        )
-                        .await?;
+                    self.reply(
+                        number,
+                        &comment::help(&self.env.inputs.command_prefix, Some(&word)),
+                    )
+                    .await?;
                     EXIT_FAILED
                 }
                 Command::Plan(only) => {
@@ -433,32 +510,47 @@ impl Ctx<'_> {
     /// `/apply`: applies exactly the plans the plan comment shows.
     async fn apply_comment(&self, number: u64, only: &[String], record: &mut Record) -> Result<u8> {
         let refuse = |reason: &str| comment::apply_not_allowed(reason);
-        let existing = self.gh.find_comment(number, comment::PLAN_MARKER).await?;
-        let Some(plan_comment) = existing else {
-            self.gh
-                .create_comment(
-                    number,
-                    &refuse("this pull request has no plan comment; comment `/plan` first."),
-                )
-                .await?;
+        let existing = self.gh.find_comment(number, is_plan).await?;
+        let Some((_, Marker::Plan(meta))) = existing else {
+            self.reply(
+                number,
+                &refuse("this pull request has no plan comment; comment `/plan` first."),
+            )
+            .await?;
             return Ok(EXIT_FAILED);
         };
-        let body = plan_comment.body.clone().unwrap_or_default();
-        let status = comment::comment_status(&body).unwrap_or_default();
+        let status = meta.status;
         let pr = self.gh.pull(number).await?;
         let allowed = match self.env.inputs.apply_on_comment {
             ApplyOnComment::Never => Err("this repository applies only on merge (`apply-on-comment: never`).".to_string()),
-            ApplyOnComment::AfterRefusedMerge if !(pr.is_merged() && status == "merge-refused") => Err(
+            ApplyOnComment::AfterRefusedMerge if !(pr.is_merged() && status == PlanStatus::MergeRefused) => Err(
                 "`/apply` is allowed only on a merged pull request whose merge-apply was refused because the plan changed (`apply-on-comment: after-refused-merge`).".to_string(),
             ),
-            _ if status == "discarded" => Err("this plan was discarded.".to_string()),
+            _ if status == PlanStatus::Discarded => Err("this plan was discarded.".to_string()),
             _ => Ok(()),
         };
         if let Err(reason) = allowed {
-            self.gh.create_comment(number, &refuse(&reason)).await?;
+            self.reply(number, &refuse(&reason)).await?;
             return Ok(EXIT_FAILED);
         }
-        let reviewed = comment::reviewed_fingerprints(&body);
+        // A name the plan comment does not show refuses the whole command:
+        // `/apply web tpyo` must not apply `web` alone.
+        let shown: Vec<String> = meta.stacks.iter().map(|s| s.stack.clone()).collect();
+        let unknown: Vec<String> = only
+            .iter()
+            .filter(|s| !shown.contains(s))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            let prefix = &self.env.inputs.command_prefix;
+            self.reply(
+                number,
+                &command::unknown_stacks(prefix, command::Named::Apply, &unknown, &shown),
+            )
+            .await?;
+            return Ok(EXIT_FAILED);
+        }
+        let reviewed = comment::reviewed_fingerprints(&meta);
         let loaded = self.load();
         let stacks: Vec<&Desired> = loaded
             .valid
@@ -467,8 +559,7 @@ impl Ctx<'_> {
             .filter(|d| only.is_empty() || only.contains(&d.stack))
             .collect();
         if stacks.is_empty() {
-            self.gh
-                .create_comment(number, &refuse("no stack of the plan comment matches."))
+            self.reply(number, &refuse("no stack of the plan comment matches."))
                 .await?;
             return Ok(EXIT_FAILED);
         }
@@ -598,13 +689,13 @@ impl Ctx<'_> {
         let (changed, reviewed, comment_id) = match &pr {
             Some(p) => {
                 let (changed, _) = self.changed_files(p.number).await?;
-                let c = self.gh.find_comment(p.number, comment::PLAN_MARKER).await?;
+                let c = self.gh.find_comment(p.number, is_plan).await?;
                 let reviewed = c
                     .as_ref()
-                    .and_then(|c| c.body.as_deref())
+                    .and_then(|(_, m)| m.plan())
                     .map(comment::reviewed_fingerprints)
                     .unwrap_or_default();
-                (changed, Some(reviewed), c.map(|c| c.id))
+                (changed, Some(reviewed), c.map(|(c, _)| c.id))
             }
             None => (e.files(), None, None),
         };
@@ -658,14 +749,11 @@ impl Ctx<'_> {
                 .collect();
             let names: Vec<String> = refused_names.iter().map(|d| d.stack.clone()).collect();
             let fresh = self.plan_stacks(&loaded, &changed, &names).await;
-            let body = comment::plan_comment(
-                sha,
-                &fresh,
-                &[],
-                &PlanState::MergeRefused {
-                    reasons: refused.clone(),
-                },
-            );
+            let state = PlanState::MergeRefused {
+                reasons: refused.clone(),
+            };
+            let body = comment::plan_marker(sha, None, &fresh, &state)
+                .wrap(&comment::plan_comment(sha, &fresh, &[], &state));
             let posted = match comment_id {
                 Some(id) => self.gh.update_comment(id, &body).await.map(|_| ()),
                 None => self.gh.create_comment(p.number, &body).await.map(|_| ()),
@@ -742,11 +830,11 @@ impl Ctx<'_> {
         let checked_ok = stacks.iter().all(|s| matches!(s, StackPlan::Planned(_)));
         let existing = self
             .gh
-            .find_issue(comment::DRIFT_LABEL, comment::DRIFT_MARKER)
+            .find_issue(comment::DRIFT_LABEL, |m| *m == Marker::Drift)
             .await?;
         let sha = &self.env.sha;
         if drifted {
-            let body = comment::drift_issue(sha, &stacks);
+            let body = Marker::Drift.wrap(&comment::drift_issue(sha, &stacks));
             match existing {
                 Some(i) => self.gh.update_issue(i.number, &body, false).await?,
                 None => {
@@ -759,7 +847,12 @@ impl Ctx<'_> {
         } else {
             if let Some(i) = existing {
                 let text = comment::drift_resolved(sha, stacks.len());
-                self.gh.create_comment(i.number, &text).await?;
+                self.gh
+                    .create_comment(
+                        i.number,
+                        &Marker::DriftResolved { sha: sha.clone() }.wrap(&text),
+                    )
+                    .await?;
                 self.gh
                     .update_issue(
                         i.number,
@@ -794,23 +887,25 @@ impl Ctx<'_> {
             if Some(pr.number) == merged {
                 continue;
             }
-            let Some(c) = self
-                .gh
-                .find_comment(pr.number, comment::PLAN_MARKER)
-                .await?
+            let Some((c, Marker::Plan(meta))) = self.gh.find_comment(pr.number, is_plan).await?
             else {
                 continue;
             };
             let body = c.body.clone().unwrap_or_default();
-            let covered: Vec<String> = comment::reviewed_fingerprints(&body)
+            let covered: Vec<String> = comment::reviewed_fingerprints(&meta)
                 .into_keys()
                 .filter(|k| applied.contains(k))
                 .map(|(s, _)| s)
                 .collect();
-            if covered.is_empty() || comment::comment_status(&body).as_deref() == Some("stale") {
+            if covered.is_empty() || meta.status != PlanStatus::Planned {
                 continue;
             }
-            let marked_body = mark_state(&body, "stale", &comment::stale_callout(&covered));
+            let marked_body = mark_state(
+                &body,
+                meta,
+                PlanStatus::Stale,
+                &comment::stale_callout(&covered),
+            );
             self.gh.update_comment(c.id, &marked_body).await?;
             marked.push(Stale {
                 number: pr.number,
@@ -884,9 +979,9 @@ impl Ctx<'_> {
         results: &[StackApply],
         record: &mut Record,
     ) {
-        let body = comment::apply_comment(sha, results);
+        let text = comment::apply_comment(sha, results);
         let ok = results.iter().all(StackApply::is_ok);
-        record.summary(&body);
+        record.summary(&text);
         record.output(
             "applied",
             if results
@@ -908,9 +1003,16 @@ impl Ctx<'_> {
             }
         };
         if let Some(n) = pr {
+            let marker = Marker::Apply {
+                sha: sha.to_string(),
+                run: self.env.run_key.clone(),
+            };
             warn(
                 "comment",
-                self.gh.create_comment(n, &body).await.map(|_| ()),
+                self.gh
+                    .create_comment(n, &marker.wrap(&text))
+                    .await
+                    .map(|_| ()),
             );
         }
         let description = if ok {
@@ -971,22 +1073,20 @@ fn short(sha: &str) -> &str {
     &sha[..sha.len().min(7)]
 }
 
-/// Rewrites a plan comment's state marker and puts a callout under its title.
-fn mark_state(body: &str, status: &str, callout: &str) -> String {
+/// Rewrites a plan comment (whose marker is `meta`) to `status`, with a
+/// callout under its title: the bot's title is the first `##` line after
+/// the marker, before any content.
+fn mark_state(body: &str, meta: PlanMeta, status: PlanStatus, callout: &str) -> String {
+    let marked = marker::replace(body, &Marker::Plan(PlanMeta { status, ..meta }));
     let mut out = String::new();
-    for line in body.lines() {
-        if let Some(rest) = line.strip_prefix("<!-- ec2-gitops:state status=") {
-            let head = rest.split_whitespace().nth(1).unwrap_or("");
-            out.push_str(&format!(
-                "<!-- ec2-gitops:state status={status} {head} -->\n"
-            ));
-            continue;
-        }
+    let mut placed = false;
+    for line in marked.lines() {
         out.push_str(line);
         out.push('\n');
-        if line == "## ec2-gitops plan" {
+        if !placed && line == "## ec2-gitops plan" {
             out.push('\n');
             out.push_str(callout);
+            placed = true;
         }
     }
     out

@@ -1,5 +1,6 @@
-//! Every comment the bot posts, each with a hidden marker so the bot finds and
-//! updates its own comment instead of posting another.
+//! Every comment the bot posts. Each is posted behind its hidden marker
+//! (`crate::marker`), which the caller puts on the first line, so the bot
+//! finds and updates its own comment instead of posting another.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -7,10 +8,8 @@ use std::fmt::Write as _;
 use super::markdown;
 use super::summary_line;
 use crate::ec2::{Outcome, StepResult};
+use crate::marker::{Marker, PlanMeta, PlanStatus, ReviewedStack};
 use crate::plan::Plan;
-
-/// Marks the one plan comment of a pull request.
-pub const PLAN_MARKER: &str = "<!-- ec2-gitops:pr-plan -->";
 /// GitHub's limit is 65,536 characters; keep a margin for the wrapper.
 pub const COMMENT_LIMIT: usize = 60_000;
 
@@ -82,16 +81,6 @@ pub fn plan_comment(
     state: &PlanState,
 ) -> String {
     let mut out = String::new();
-    let status = match state {
-        PlanState::Planned | PlanState::Replanned { .. } => "planned",
-        PlanState::MergeRefused { .. } => "merge-refused",
-        PlanState::Discarded => "discarded",
-        PlanState::Stale { .. } => "stale",
-    };
-    let _ = writeln!(
-        out,
-        "{PLAN_MARKER}\n<!-- ec2-gitops:state status={status} head={head_sha} -->"
-    );
     let _ = writeln!(out, "## ec2-gitops plan\n");
     match state {
         PlanState::Planned => {}
@@ -206,35 +195,47 @@ fn clip(s: &str, max: usize) -> String {
     )
 }
 
-/// The reviewed fingerprint of each stack, `(stack, region)` → fingerprint,
-/// read back from a plan comment's markers.
-pub fn reviewed_fingerprints(body: &str) -> BTreeMap<(String, String), String> {
-    let mut out = BTreeMap::new();
-    for line in body.lines() {
-        let Some(rest) = line.trim().strip_prefix("<!-- ec2-gitops:plan ") else {
-            continue;
-        };
-        let rest = rest.trim_end_matches("-->").trim();
-        let field = |k: &str| {
-            rest.split_whitespace()
-                .find_map(|kv| kv.strip_prefix(&format!("{k}=")).map(str::to_string))
-        };
-        if let (Some(s), Some(r), Some(f)) = (field("stack"), field("region"), field("fingerprint"))
-        {
-            out.insert((s, r), f);
-        }
-    }
-    out
+/// The marker of a plan comment showing `stacks` in `state`: the reviewed
+/// fingerprint of every stack that planned.
+pub fn plan_marker(
+    head_sha: &str,
+    base_sha: Option<&str>,
+    stacks: &[StackPlan],
+    state: &PlanState,
+) -> Marker {
+    let status = match state {
+        PlanState::Planned | PlanState::Replanned { .. } => PlanStatus::Planned,
+        PlanState::MergeRefused { .. } => PlanStatus::MergeRefused,
+        PlanState::Discarded => PlanStatus::Discarded,
+        PlanState::Stale { .. } => PlanStatus::Stale,
+    };
+    let mut reviewed: Vec<ReviewedStack> = stacks
+        .iter()
+        .filter_map(|s| match s {
+            StackPlan::Planned(p) => Some(ReviewedStack {
+                stack: p.stack.clone(),
+                region: p.region.clone(),
+                fingerprint: p.fingerprint.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    reviewed.sort();
+    Marker::Plan(PlanMeta {
+        status,
+        head: head_sha.to_string(),
+        base: base_sha.map(str::to_string),
+        stacks: reviewed,
+    })
 }
 
-/// The state recorded in a plan comment (`planned`, `merge-refused`, …).
-pub fn comment_status(body: &str) -> Option<String> {
-    body.lines().find_map(|l| {
-        l.trim()
-            .strip_prefix("<!-- ec2-gitops:state status=")
-            .and_then(|r| r.split_whitespace().next())
-            .map(str::to_string)
-    })
+/// The reviewed fingerprint of each stack of a plan comment's marker,
+/// `(stack, region)` → fingerprint.
+pub fn reviewed_fingerprints(meta: &PlanMeta) -> BTreeMap<(String, String), String> {
+    meta.stacks
+        .iter()
+        .map(|s| ((s.stack.clone(), s.region.clone()), s.fingerprint.clone()))
+        .collect()
 }
 
 /// The outcome of applying one stack.
@@ -282,7 +283,7 @@ impl StackApply {
 pub fn apply_comment(sha: &str, stacks: &[StackApply]) -> String {
     let ok = stacks.iter().all(StackApply::is_ok);
     let short = &sha[..sha.len().min(7)];
-    let mut out = format!("<!-- ec2-gitops:apply sha={sha} -->\n");
+    let mut out = String::new();
     let _ = writeln!(
         out,
         "## ec2-gitops apply {}\n\nMerge commit `{short}`.\n",
@@ -344,13 +345,13 @@ pub fn apply_comment(sha: &str, stacks: &[StackApply]) -> String {
 /// The reply to a commenter without write permission.
 pub fn not_allowed(user: &str, permission: &str) -> String {
     format!(
-        "<!-- ec2-gitops:refusal -->\n@{user} thanks — only people with write access to this repository can run ec2-gitops commands (your permission: `{permission}`). Nothing was run. Ask a maintainer to comment the command for you."
+        "@{user} thanks — only people with write access to this repository can run ec2-gitops commands (your permission: `{permission}`). Nothing was run. Ask a maintainer to comment the command for you."
     )
 }
 
 /// `/help`, and the reply to an unknown command.
 pub fn help(prefix: &str, unknown: Option<&str>) -> String {
-    let mut out = String::from("<!-- ec2-gitops:help -->\n");
+    let mut out = String::new();
     if let Some(u) = unknown {
         let _ = writeln!(out, "`{prefix}{u}` is not an ec2-gitops command.\n");
     }
@@ -367,11 +368,9 @@ pub fn help(prefix: &str, unknown: Option<&str>) -> String {
 
 /// The reply when `/apply` is not allowed here.
 pub fn apply_not_allowed(reason: &str) -> String {
-    format!("<!-- ec2-gitops:refusal -->\n`/apply` was not run: {reason}")
+    format!("`/apply` was not run: {reason}")
 }
 
-/// Marks the one drift issue of a repository.
-pub const DRIFT_MARKER: &str = "<!-- ec2-gitops:drift -->";
 /// The label of the drift issue.
 pub const DRIFT_LABEL: &str = "ec2-gitops-drift";
 /// The drift issue's title.
@@ -388,7 +387,7 @@ pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
             _ => None,
         })
         .collect();
-    let mut out = format!("{DRIFT_MARKER}\nChecked at `{short}` of the default branch.\n\n");
+    let mut out = format!("Checked at `{short}` of the default branch.\n\n");
     let _ = writeln!(
         out,
         "**{} of {} stack(s) drifted**: EC2 no longer matches the YAML.\n",
@@ -484,9 +483,7 @@ pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
 /// The comment that closes the drift issue.
 pub fn drift_resolved(sha: &str, stacks: usize) -> String {
     let short = &sha[..sha.len().min(7)];
-    format!(
-        "{DRIFT_MARKER}\nAll {stacks} stack(s) match the YAML again (checked at `{short}`). Closing."
-    )
+    format!("All {stacks} stack(s) match the YAML again (checked at `{short}`). Closing.")
 }
 
 /// The stale callout put at the top of a plan comment.

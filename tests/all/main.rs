@@ -13,3 +13,4 @@ mod github_fake;
 mod hostile;
 mod import;
 mod moto_smoke;
+mod trust;

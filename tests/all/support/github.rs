@@ -354,6 +354,19 @@ impl FakeGitHub {
             .insert(user.to_string(), role.to_string());
     }
 
+    /// Gives `user` a custom repository role `name` built on the base role
+    /// `base` (as an organisation defines them): GitHub answers `role_name:
+    /// name`, `permission` and `user.permissions` from the base.
+    pub fn set_custom_role(&self, user: &str, name: &str, base: &str) {
+        assert!(
+            ["read", "triage", "write", "maintain"].contains(&base),
+            "set_custom_role: a custom role builds on read, triage, write or maintain, not {base:?}"
+        );
+        self.inner()
+            .permissions
+            .insert(user.to_string(), format!("{name}:{base}"));
+    }
+
     /// Changes whose name the fake writes as author of what the bot's token writes.
     pub fn set_bot_user(&self, login: &str) {
         self.inner().bot = login.to_string();
@@ -492,6 +505,22 @@ impl FakeGitHub {
             status,
             retry_after: retry_after_seconds,
             times,
+            after: false,
+        });
+    }
+
+    /// The next `times` requests matching `method` and `path` (as in
+    /// [`Self::fail_next`]) are carried out, but their answer is lost on the
+    /// way back: the client gets `status` (a 502 from a proxy, say) although
+    /// the comment, issue… was made.
+    pub fn lose_answer(&self, method: &str, path: &str, status: u16, times: u32) {
+        self.inner().faults.push(Fault {
+            method: method.to_ascii_uppercase(),
+            path: path.to_string(),
+            status,
+            retry_after: None,
+            times,
+            after: true,
         });
     }
 
@@ -510,6 +539,8 @@ struct Fault {
     status: u16,
     retry_after: Option<u64>,
     times: u32,
+    /// Carry the request out, then answer `status` instead.
+    after: bool,
 }
 
 impl Fault {
@@ -771,11 +802,15 @@ impl Inner {
             reply.injected = true;
             return reply;
         }
+        let mut lost = None;
         if let Some(fault) = self.faults.iter_mut().find(|f| f.matches(method, path)) {
             fault.times -= 1;
             let fault = fault.clone();
             self.faults.retain(|f| f.times > 0);
-            return injected(&fault, self.clock);
+            if !fault.after {
+                return injected(&fault, self.clock);
+            }
+            lost = Some(fault);
         }
         let token = headers
             .get("authorization")
@@ -793,8 +828,12 @@ impl Inner {
             );
         }
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-        match self.route(method, &segments, path, query, body, notes) {
+        let reply = match self.route(method, &segments, path, query, body, notes) {
             Ok(reply) | Err(reply) => reply,
+        };
+        match lost {
+            Some(fault) => injected(&fault, self.clock),
+            None => reply,
         }
     }
 
@@ -807,6 +846,9 @@ impl Inner {
         body: &Value,
         notes: &mut Vec<String>,
     ) -> Answer {
+        if let ("GET", ["user"]) = (method, seg) {
+            return self.authenticated_user();
+        }
         let ["repos", owner, name, rest @ ..] = seg else {
             return Err(Reply::not_found());
         };
@@ -1146,13 +1188,43 @@ impl Inner {
 
     // ----- permissions -----
 
+    /// `GET /user`: the token's user; an installation token (the bot writes
+    /// as `…[bot]`) is no user's, and GitHub answers 403.
+    fn authenticated_user(&mut self) -> Answer {
+        let login = self.bot.clone();
+        if login.ends_with("[bot]") {
+            // GitHub's own answer, not a mistake of the caller's.
+            let mut reply = Reply::json(
+                403,
+                json!({"message": "Resource not accessible by integration", "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user", "status": "403"}),
+            );
+            reply.injected = true;
+            return Err(reply);
+        }
+        let mut user = example("private-user")
+            .as_object()
+            .cloned()
+            .map(Value::Object)
+            .unwrap_or_else(|| json!({}));
+        let basic = self.user_json(&login);
+        for (k, v) in basic.as_object().into_iter().flatten() {
+            user[k] = v.clone();
+        }
+        Ok(Reply::json(200, user))
+    }
+
     fn permission(&mut self, user: &str) -> Answer {
         let role = self
             .permissions
             .get(user)
             .cloned()
             .ok_or_else(Reply::not_found)?;
-        let permission = match role.as_str() {
+        // A custom role (`name:base`) reports its base as the permission.
+        let (role, base) = match role.split_once(':') {
+            Some((name, base)) => (name.to_string(), base.to_string()),
+            None => (role.clone(), role),
+        };
+        let permission = match base.as_str() {
             "maintain" => "write",
             "triage" => "read",
             other => other,
@@ -1164,7 +1236,7 @@ impl Inner {
         let mut user_json = self.user_json(user);
         let rank = ["none", "read", "triage", "write", "maintain", "admin"]
             .iter()
-            .position(|r| *r == role)
+            .position(|r| *r == base)
             .unwrap_or(0);
         user_json["permissions"] = json!({
             "pull": rank >= 1, "triage": rank >= 2, "push": rank >= 3,
