@@ -9,6 +9,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod ec2;
+pub mod git;
 pub mod github;
 pub mod import;
 pub mod marker;

@@ -19,7 +19,7 @@ use anyhow::{Context, Result};
 
 use crate::app::Exclusive;
 use crate::ec2::Ec2;
-use crate::github::{GitHub, GitHubError, Reaction, RetryPolicy};
+use crate::github::{ChangedFile, GitHub, GitHubError, Reaction, RetryPolicy, TestMerge};
 use crate::marker::{self, Marker, PlanMeta, PlanStatus};
 use crate::model::Desired;
 use crate::render::comment::{self, PlanState, StackApply, StackPlan};
@@ -33,6 +33,10 @@ pub use record::Record;
 pub const EXIT_OK: u8 = 0;
 /// Exit code: a plan or apply failed, or the event could not be handled.
 pub const EXIT_FAILED: u8 = 1;
+
+/// `GET /pulls/N` at most this often while GitHub computes a test merge
+/// (backing off from the retry policy's first wait: about a minute in all).
+const TEST_MERGE_POLLS: u32 = 7;
 
 /// Runs the action for the event in `env`.
 pub async fn run(env: &ActionEnv, retry: RetryPolicy) -> Result<u8> {
@@ -81,8 +85,7 @@ pub async fn run(env: &ActionEnv, retry: RetryPolicy) -> Result<u8> {
                     EXIT_OK
                 }
                 ("opened" | "synchronize" | "reopened", None) => {
-                    ctx.plan_pr(pr.number, &pr.head.sha, &[], &mut record)
-                        .await?
+                    ctx.plan_pr(pr.number, &[], &mut record).await?
                 }
                 (other, None) => {
                     println!("ec2-gitops: nothing to do for pull_request {other}");
@@ -230,31 +233,149 @@ impl Ctx<'_> {
     }
 
     async fn changed_files(&self, number: u64) -> Result<(Vec<String>, Vec<String>), GitHubError> {
-        let files = self.gh.pull_files(number).await?;
-        let mut changed = Vec::new();
-        let mut removed = Vec::new();
-        for f in files {
-            if f.status == "removed" {
-                removed.push(f.filename.clone());
-            }
-            if let Some(prev) = f.previous_filename {
-                removed.push(prev.clone());
-                changed.push(prev);
-            }
-            changed.push(f.filename);
-        }
-        Ok((changed, removed))
+        Ok(split_changes(self.gh.pull_files(number).await?))
     }
 
-    /// Plans a PR and creates or updates its one plan comment.
-    async fn plan_pr(
+    /// Plans a PR merged into its base (GitHub's test merge, which the
+    /// workspace must hold) and creates or updates its one plan comment. A
+    /// PR that conflicts with its base, or whose test merge GitHub has not
+    /// computed, is not planned: the comment or the status says why.
+    async fn plan_pr(&self, number: u64, only: &[String], record: &mut Record) -> Result<u8> {
+        let (merge, commit) = self.gh.test_merge(number, None, TEST_MERGE_POLLS).await?;
+        let (pr, commit) = match (merge, commit) {
+            (TestMerge::Ready(pr), Some(commit)) => (pr, commit),
+            (TestMerge::Conflict(pr), _) => return self.conflict(number, &pr, record).await,
+            (TestMerge::Closed(pr), _) => {
+                self.reply(
+                    number,
+                    &comment::pull_closed(&self.env.inputs.command_prefix),
+                )
+                .await?;
+                record.summary(&format!(
+                    "Pull request #{number} is {}: nothing to plan.\n",
+                    pr.state
+                ));
+                return Ok(EXIT_FAILED);
+            }
+            (TestMerge::Pending(pr) | TestMerge::Ready(pr), _) => {
+                let text = comment::test_merge_pending(&self.env.inputs.command_prefix);
+                eprintln!("::warning::{text}");
+                record.summary(&format!("{text}\n"));
+                self.gh
+                    .set_status(
+                        &pr.head.sha,
+                        "failure",
+                        "ec2-gitops/plan",
+                        "not planned: GitHub has not computed the test merge yet",
+                        self.env.run_url.as_deref(),
+                    )
+                    .await?;
+                return Ok(EXIT_FAILED);
+            }
+        };
+        // Plan the files of the merge, never the head's alone: the checkout
+        // must be the test merge.
+        let found = crate::git::head(&self.env.workspace);
+        if found.as_deref() != Some(commit.sha.as_str()) {
+            let text = comment::wrong_checkout(number, found.as_deref(), &commit.sha);
+            eprintln!("::error::{text}");
+            record.summary(&format!("## ec2-gitops\n\n{text}\n"));
+            self.gh
+                .set_status(
+                    &pr.head.sha,
+                    "failure",
+                    "ec2-gitops/plan",
+                    "not planned: the workspace is not the pull request's test merge",
+                    self.env.run_url.as_deref(),
+                )
+                .await?;
+            return Ok(EXIT_FAILED);
+        }
+        let base = commit.parents.first().cloned();
+        let (changed, removed) = split_changes(commit.files);
+        self.plan_files(
+            number,
+            &pr.head.sha,
+            base.as_deref(),
+            (&changed, &removed),
+            only,
+            record,
+        )
+        .await
+    }
+
+    /// A PR that conflicts with its base: no plan, the comment and a failing
+    /// status say to resolve the conflicts.
+    async fn conflict(
+        &self,
+        number: u64,
+        pr: &crate::github::PullRequest,
+        record: &mut Record,
+    ) -> Result<u8> {
+        let text = comment::conflict(&pr.base.branch);
+        let body = Marker::Plan(PlanMeta {
+            status: PlanStatus::Conflict,
+            head: pr.head.sha.clone(),
+            base: None,
+            stacks: vec![],
+        })
+        .wrap(&text);
+        match self.gh.find_comment(number, is_plan).await? {
+            Some((c, _)) => {
+                self.gh.update_comment(c.id, &body).await?;
+            }
+            None => {
+                self.gh.create_comment(number, &body).await?;
+            }
+        }
+        self.gh
+            .set_status(
+                &pr.head.sha,
+                "failure",
+                "ec2-gitops/plan",
+                &format!(
+                    "not planned: conflicts with {}; resolve them first",
+                    pr.base.branch
+                ),
+                self.env.run_url.as_deref(),
+            )
+            .await?;
+        record.summary(&text);
+        Ok(EXIT_FAILED)
+    }
+}
+
+/// The changed and the removed paths of a diff (a renamed file's old path is
+/// both).
+fn split_changes(files: Vec<ChangedFile>) -> (Vec<String>, Vec<String>) {
+    let mut changed = Vec::new();
+    let mut removed = Vec::new();
+    for f in files {
+        if f.status == "removed" {
+            removed.push(f.filename.clone());
+        }
+        if let Some(prev) = f.previous_filename {
+            removed.push(prev.clone());
+            changed.push(prev);
+        }
+        changed.push(f.filename);
+    }
+    (changed, removed)
+}
+
+impl Ctx<'_> {
+    /// Plans the workspace's stacks that `changed` touches (a PR's test
+    /// merge) and writes the one plan comment.
+    async fn plan_files(
         &self,
         number: u64,
         head_sha: &str,
+        base_sha: Option<&str>,
+        (changed, removed): (&[String], &[String]),
         only: &[String],
         record: &mut Record,
     ) -> Result<u8> {
-        let (changed, removed) = self.changed_files(number).await?;
+        let (changed, removed) = (changed.to_vec(), removed.to_vec());
         let loaded = self.load();
         // `/plan NAME`: a name the PR does not touch must not reach the plan
         // comment (an empty selection would rewrite it as "no stack").
@@ -288,7 +409,7 @@ impl Ctx<'_> {
         let posted = self
             .post_plan(
                 number,
-                head_sha,
+                (head_sha, base_sha),
                 (&loaded, &changed, &removed),
                 only,
                 existing,
@@ -318,7 +439,7 @@ impl Ctx<'_> {
     async fn post_plan<F, Fut>(
         &self,
         number: u64,
-        head_sha: &str,
+        (head_sha, base_sha): (&str, Option<&str>),
         (loaded, changed, removed): (&Loaded, &[String], &[String]),
         only: &[String],
         comment: F,
@@ -350,7 +471,7 @@ impl Ctx<'_> {
             }
             return Ok(None);
         }
-        let body = comment::plan_marker(head_sha, None, &stacks, state).wrap(
+        let body = comment::plan_marker(head_sha, base_sha, &stacks, state).wrap(
             &comment::plan_comment(head_sha, &stacks, &removed_stacks, state),
         );
         match existing {
@@ -486,10 +607,7 @@ impl Ctx<'_> {
                     .await?;
                     EXIT_FAILED
                 }
-                Command::Plan(only) => {
-                    let pr = self.gh.pull(number).await?;
-                    self.plan_pr(number, &pr.head.sha, &only, record).await?
-                }
+                Command::Plan(only) => self.plan_pr(number, &only, record).await?,
                 Command::Apply(only) => self.apply_comment(number, &only, record).await?,
             };
             ok &= r == EXIT_OK;
@@ -564,7 +682,7 @@ impl Ctx<'_> {
             return Ok(EXIT_FAILED);
         }
         let sha = pr.merge_commit_sha.clone().unwrap_or(pr.head.sha.clone());
-        let results = self.apply_stacks(&stacks, Some(&reviewed)).await;
+        let results = self.apply_stacks(&stacks, Some(&reviewed), None).await;
         self.report_apply(Some(number), &sha, &results, record)
             .await;
         Ok(if results.iter().all(StackApply::is_ok) {
@@ -575,11 +693,13 @@ impl Ctx<'_> {
     }
 
     /// Re-plans and applies stacks; with `reviewed`, a stack whose fresh
-    /// fingerprint differs from the reviewed one is not applied.
+    /// fingerprint differs from the reviewed one is not applied (`moved`:
+    /// the base branch moved since review, which the refusal names).
     async fn apply_stacks(
         &self,
         stacks: &[&Desired],
         reviewed: Option<&BTreeMap<(String, String), String>>,
+        moved: Option<&BaseMoved>,
     ) -> Vec<StackApply> {
         let mut out = Vec::new();
         for d in stacks {
@@ -607,10 +727,18 @@ impl Ctx<'_> {
                 match reviewed.get(&(d.stack.clone(), d.region.clone())) {
                     Some(f) if *f == plan.fingerprint => {}
                     Some(f) => {
+                        let cause = match moved {
+                            Some(m) => format!(
+                                ": the base branch moved since review (the plan was made on `{}`, the merge is onto `{}`), so the merge applies other files than the ones reviewed, or EC2 changed",
+                                short(&m.reviewed_on),
+                                short(&m.merged_onto)
+                            ),
+                            None => String::new(),
+                        };
                         out.push(StackApply::NotApplied {
                             stack: d.stack.clone(),
                             reason: format!(
-                                "the plan changed since review (fingerprint `{f}` reviewed, `{}` now); nothing was applied.",
+                                "the plan changed since review{cause} (fingerprint `{f}` reviewed, `{}` now); nothing was applied.",
                                 plan.fingerprint
                             ),
                         });
@@ -686,18 +814,24 @@ impl Ctx<'_> {
                 return Ok(EXIT_FAILED);
             }
         };
-        let (changed, reviewed, comment_id) = match &pr {
+        let (changed, reviewed, comment_id, moved) = match &pr {
             Some(p) => {
                 let (changed, _) = self.changed_files(p.number).await?;
                 let c = self.gh.find_comment(p.number, is_plan).await?;
-                let reviewed = c
-                    .as_ref()
-                    .and_then(|(_, m)| m.plan())
-                    .map(comment::reviewed_fingerprints)
-                    .unwrap_or_default();
-                (changed, Some(reviewed), c.map(|(c, _)| c.id))
+                let meta = c.as_ref().and_then(|(_, m)| m.plan());
+                let reviewed = meta.map(comment::reviewed_fingerprints).unwrap_or_default();
+                // The reviewed plan was made on the PR merged into `base`;
+                // this merge is onto `before`.
+                let moved = meta
+                    .and_then(|m| m.base.clone())
+                    .filter(|base| !e.before.is_empty() && *base != e.before)
+                    .map(|base| BaseMoved {
+                        reviewed_on: base,
+                        merged_onto: e.before.clone(),
+                    });
+                (changed, Some(reviewed), c.map(|(c, _)| c.id), moved)
             }
-            None => (e.files(), None, None),
+            None => (e.files(), None, None, None),
         };
         let loaded = self.load();
         let touched: Vec<&Desired> = touched::touched(&loaded.valid, &changed);
@@ -722,7 +856,10 @@ impl Ctx<'_> {
             record.output("applied", "false");
             return Ok(EXIT_OK);
         }
-        results.extend(self.apply_stacks(&touched, reviewed.as_ref()).await);
+        results.extend(
+            self.apply_stacks(&touched, reviewed.as_ref(), moved.as_ref())
+                .await,
+        );
 
         // A refused stack gets its new plan posted for review.
         let refused: Vec<String> = results
@@ -791,9 +928,10 @@ impl Ctx<'_> {
                     for m in &marked {
                         match self.replan(m, sha).await {
                             Ok(()) => record.summary(&format!(
-                                "- #{}: re-planned at `{}`\n",
+                                "- #{}: re-planned (head `{}` merged into `{}`)\n",
                                 m.number,
-                                short(&m.head_sha)
+                                short(&m.head_sha),
+                                short(sha)
                             )),
                             Err(e) => {
                                 eprintln!("::warning::could not re-plan #{}: {e}", m.number);
@@ -917,11 +1055,25 @@ impl Ctx<'_> {
     }
 
     /// Re-plans a PR whose plan an apply made stale: the PR's versions of
-    /// the stack and user-data files it changes, fetched at its head from
-    /// GitHub, over the checkout (the default branch just applied). Its
-    /// comment then shows the fresh plan; on any error it stays stale.
-    async fn replan(&self, pr: &Stale, applied_sha: &str) -> Result<(), GitHubError> {
-        let (changed, removed) = self.changed_files(pr.number).await?;
+    /// the stack and user-data files its new test merge (the PR merged into
+    /// the commit just applied, once GitHub recomputed it) changes, fetched
+    /// at that merge from GitHub, over the checkout (the commit just
+    /// applied): exactly the merge's files. Its comment then shows the fresh
+    /// plan; on any failure it stays stale with its old fingerprints.
+    async fn replan(&self, pr: &Stale, applied_sha: &str) -> Result<(), ReplanFailure> {
+        let (merge, commit) = self
+            .gh
+            .test_merge(pr.number, Some(applied_sha), TEST_MERGE_POLLS)
+            .await?;
+        let (merged, commit) = match (merge, commit) {
+            (TestMerge::Ready(p), Some(c)) => (p, c),
+            (TestMerge::Conflict(_), _) => return Err(ReplanFailure::Conflict),
+            (TestMerge::Closed(_), _) => return Err(ReplanFailure::Closed),
+            (TestMerge::Pending(_) | TestMerge::Ready(_), _) => {
+                return Err(ReplanFailure::NotRecomputed);
+            }
+        };
+        let (changed, removed) = split_changes(commit.files);
         let config = &self.env.inputs.config;
         let mut overlay = Overlay::default();
         for r in &removed {
@@ -941,9 +1093,10 @@ impl Ctx<'_> {
             .collect();
         while !wanted.is_empty() {
             for f in wanted {
-                match self.gh.file_at(f, &pr.head_sha).await? {
+                // The merge changes the file: it must be there.
+                match self.gh.file_at(f, &commit.sha).await? {
                     Some(bytes) => overlay.put(f, bytes),
-                    None => overlay.remove(f),
+                    None => return Err(ReplanFailure::Missing(f.clone())),
                 }
             }
             loaded = self.load_via(&overlay);
@@ -959,14 +1112,14 @@ impl Ctx<'_> {
         let id = pr.comment_id;
         self.post_plan(
             pr.number,
-            &pr.head_sha,
+            (&merged.head.sha, Some(applied_sha)),
             (&loaded, &changed, &removed),
             &[],
             || async move { Ok(Some(id)) },
             &state,
         )
-        .await
-        .map(|_| ())
+        .await?;
+        Ok(())
     }
 
     /// Records an apply everywhere: PR comment, commit status, a deployment
@@ -1060,6 +1213,51 @@ impl Ctx<'_> {
             }
         }
     }
+}
+
+/// Why a stale pull request could not be re-planned (its comment then stays
+/// marked stale, with its old fingerprints).
+#[derive(Debug)]
+enum ReplanFailure {
+    /// It conflicts with the commit just applied.
+    Conflict,
+    /// It was closed meanwhile.
+    Closed,
+    /// GitHub had not recomputed its test merge on the commit just applied.
+    NotRecomputed,
+    /// A file its merge changes could not be read at the merge.
+    Missing(String),
+    /// GitHub failed.
+    GitHub(GitHubError),
+}
+
+impl From<GitHubError> for ReplanFailure {
+    fn from(e: GitHubError) -> Self {
+        ReplanFailure::GitHub(e)
+    }
+}
+
+impl std::fmt::Display for ReplanFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplanFailure::Conflict => f.write_str("it conflicts with the commit just applied"),
+            ReplanFailure::Closed => f.write_str("it was closed"),
+            ReplanFailure::NotRecomputed => {
+                f.write_str("GitHub had not recomputed its test merge on the commit just applied")
+            }
+            ReplanFailure::Missing(path) => write!(
+                f,
+                "{path:?} could not be read at its test merge (the contents API answered 404)"
+            ),
+            ReplanFailure::GitHub(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The base branch a merge went onto is not the one its plan was made on.
+struct BaseMoved {
+    reviewed_on: String,
+    merged_onto: String,
 }
 
 /// An open PR whose plan comment was marked stale.

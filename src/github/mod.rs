@@ -82,6 +82,34 @@ pub struct PullRequest {
     pub head: GitRef,
     /// Base branch.
     pub base: GitRef,
+    /// Whether the PR merges cleanly into its base: `None` while GitHub is
+    /// still computing the test merge (absent in list answers).
+    #[serde(default)]
+    pub mergeable: Option<bool>,
+}
+
+/// A commit: its parents and the files it changes against its first parent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    /// The commit.
+    pub sha: String,
+    /// Parent SHAs, first parent first.
+    pub parents: Vec<String>,
+    /// Files changed against the first parent.
+    pub files: Vec<ChangedFile>,
+}
+
+/// Where a pull request's test merge (the PR merged into its base) stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestMerge {
+    /// Computed: `merge_commit_sha` is the PR merged into its base.
+    Ready(PullRequest),
+    /// The PR conflicts with its base: there is no test merge.
+    Conflict(PullRequest),
+    /// GitHub had not computed it after the polls allowed.
+    Pending(PullRequest),
+    /// The PR is closed (merged or not): there is nothing to merge.
+    Closed(PullRequest),
 }
 
 impl PullRequest {
@@ -410,6 +438,90 @@ impl GitHub {
             }
         }
         Ok(out)
+    }
+
+    /// A pull request with its test merge computed: GitHub computes it
+    /// lazily, answering `mergeable: null` until it is done, so this polls
+    /// `GET /pulls/N` (at most `polls` times, backing off) until `mergeable`
+    /// is known and, with `base`, until the test merge is made on that base
+    /// commit (after a push to the base, the old test merge is answered until
+    /// GitHub recomputed it).
+    pub async fn test_merge(
+        &self,
+        number: u64,
+        base: Option<&str>,
+        polls: u32,
+    ) -> Result<(TestMerge, Option<Commit>), GitHubError> {
+        let mut delay = self.retry.backoff;
+        let mut polled = 0;
+        loop {
+            polled += 1;
+            let pr = self.pull(number).await?;
+            if pr.state != "open" {
+                return Ok((TestMerge::Closed(pr), None));
+            }
+            let last = polled >= polls.max(1);
+            match (pr.mergeable, pr.merge_commit_sha.clone()) {
+                (Some(false), _) => return Ok((TestMerge::Conflict(pr), None)),
+                (Some(true), Some(sha)) => {
+                    let commit = self.commit(&sha).await?;
+                    let on_base =
+                        base.is_none_or(|b| commit.parents.first().is_some_and(|p| p == b));
+                    if on_base {
+                        return Ok((TestMerge::Ready(pr), Some(commit)));
+                    }
+                    if last {
+                        return Ok((TestMerge::Pending(pr), None));
+                    }
+                }
+                _ if last => return Ok((TestMerge::Pending(pr), None)),
+                _ => {}
+            }
+            tracing::info!(number, polled, "test merge not computed yet; polling again");
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(self.retry.max_wait);
+        }
+    }
+
+    /// A commit's parents and changed files (every page of them: GitHub
+    /// pages a commit's files past 300).
+    pub async fn commit(&self, sha: &str) -> Result<Commit, GitHubError> {
+        #[derive(Deserialize)]
+        struct Parent {
+            sha: String,
+        }
+        #[derive(Deserialize)]
+        struct Page {
+            sha: String,
+            #[serde(default)]
+            parents: Vec<Parent>,
+            #[serde(default)]
+            files: Vec<ChangedFile>,
+        }
+        let mut out: Option<Commit> = None;
+        for page in 1..=MAX_PAGES {
+            let path = self.path(&format!(
+                "/commits/{}?per_page=100&page={page}",
+                encode_path(sha)
+            ));
+            let (_, link, text) = self.call(Method::GET, &path, None).await?;
+            let p: Page = parse_answer(&Method::GET, &path, &text)?;
+            let got = p.files.len();
+            match &mut out {
+                None => {
+                    out = Some(Commit {
+                        sha: p.sha,
+                        parents: p.parents.into_iter().map(|p| p.sha).collect(),
+                        files: p.files,
+                    })
+                }
+                Some(c) => c.files.extend(p.files),
+            }
+            if got == 0 || !link.is_some_and(|l| l.contains("rel=\"next\"")) {
+                break;
+            }
+        }
+        Ok(out.expect("at least one page"))
     }
 
     /// A pull request.

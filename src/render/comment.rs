@@ -497,3 +497,66 @@ pub fn stale_callout(stacks: &[String]) -> String {
             .join(", ")
     )
 }
+
+/// The plan comment of a pull request that conflicts with its base: nothing
+/// is planned until the conflicts are resolved.
+pub fn conflict(base_branch: &str) -> String {
+    format!(
+        "## ec2-gitops plan\n\n> [!WARNING]\n> **Not planned: this pull request conflicts with `{}`.** A plan is made of the pull request merged into its base, which GitHub cannot compute while they conflict. Resolve the conflicts and push: the next push is planned.\n",
+        base_branch.replace('`', "'")
+    )
+}
+
+/// The reply to `/plan` on a closed pull request.
+pub fn pull_closed(prefix: &str) -> String {
+    format!(
+        "`{prefix}plan` was not run: this pull request is closed, so there is nothing to merge and nothing to plan."
+    )
+}
+
+/// Why a pull request was not planned: GitHub had not computed its test
+/// merge after about a minute of polling.
+pub fn test_merge_pending(prefix: &str) -> String {
+    format!(
+        "Not planned: GitHub has not computed this pull request's test merge (`mergeable` stayed unknown), and a plan is only made of the pull request merged into its base. Comment `{prefix}plan` in a minute to try again."
+    )
+}
+
+/// Why a pull request was not planned: the workspace holds another commit
+/// than its test merge (the files there are not the ones the merge applies).
+pub fn wrong_checkout(number: u64, found: Option<&str>, want: &str) -> String {
+    let found = match found {
+        Some(sha) => format!("commit `{}`", &sha[..sha.len().min(12)]),
+        None => "no Git checkout (no readable .git)".to_string(),
+    };
+    format!(
+        "Not planned: the workspace holds {found}, but pull request #{number} merged into its base is `{}`. Plans are made of the merge, never of the head alone: check out `refs/pull/{number}/merge` with actions/checkout, as the example workflow does. If the base branch moved since the run started, re-run it.",
+        &want[..want.len().min(12)]
+    )
+}
+
+#[cfg(test)]
+mod test_merge_messages {
+    use super::*;
+
+    #[test]
+    fn messages_of_a_pull_request_that_is_not_planned() {
+        insta::assert_snapshot!("conflict", conflict("main"));
+        insta::assert_snapshot!("pull_closed", pull_closed("/"));
+        insta::assert_snapshot!("test_merge_pending", test_merge_pending("/"));
+        insta::assert_snapshot!(
+            "wrong_checkout",
+            wrong_checkout(
+                42,
+                Some("1111111111111111111111111111111111111111"),
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4"
+            )
+        );
+        insta::assert_snapshot!(
+            "wrong_checkout_without_git",
+            wrong_checkout(42, None, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4")
+        );
+        // A branch name with a backtick cannot end the code span.
+        assert!(conflict("a`b").contains("`a'b`"));
+    }
+}

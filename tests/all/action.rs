@@ -7,6 +7,7 @@ use std::process::{Command, Output, Stdio};
 use serde_json::{Value, json};
 
 use crate::engine::{IMAGE, instances_by_name, stack_yaml};
+use crate::support::github::test_merge_sha;
 use crate::support::webhooks::{self, event_file};
 use crate::support::{Ec2Proxy, FakeGitHub, Moto, PullSpec, plan_meta};
 use ec2_gitops::marker::PlanStatus;
@@ -114,10 +115,54 @@ impl World {
     pub(crate) fn run_with(
         &self,
         event: &str,
-        mut payload: Value,
+        payload: Value,
         sha: &str,
         env: &[(&str, &str)],
     ) -> Run {
+        self.run_at(event, payload, sha, None, env)
+    }
+
+    /// What the example workflow checks out for an event: a pull request's
+    /// test merge (`refs/pull/N/merge`) for its own events and for a comment
+    /// on it while it is open; `sha` (the pushed or default-branch commit)
+    /// otherwise.
+    fn checkout_for(&self, event: &str, payload: &Value, sha: &str) -> String {
+        let number = match event {
+            "pull_request" => payload["pull_request"]["number"].as_u64(),
+            "issue_comment" => payload["issue"]["number"].as_u64(),
+            _ => None,
+        };
+        number
+            .and_then(|n| self.gh.pull(REPO, n))
+            .filter(|p| !p.merged && p.state == "open")
+            .and_then(|p| crate::support::github::merge_sha_of(&p))
+            .unwrap_or_else(|| sha.to_string())
+    }
+
+    /// Like `run_with`, with the workspace checked out at `checkout` (by
+    /// default what the example workflow checks out). On `pull_request`
+    /// events `GITHUB_SHA` is that commit, as on GitHub; `sha` is the
+    /// pull request's head there.
+    pub(crate) fn run_at(
+        &self,
+        event: &str,
+        mut payload: Value,
+        sha: &str,
+        checkout: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Run {
+        let checkout = checkout
+            .map(str::to_string)
+            .unwrap_or_else(|| self.checkout_for(event, &payload, sha));
+        let git = self.dir.path().join(".git");
+        std::fs::create_dir_all(&git).unwrap();
+        std::fs::write(git.join("HEAD"), format!("{checkout}\n")).unwrap();
+        let github_sha = if event == "pull_request" {
+            checkout.clone()
+        } else {
+            sha.to_string()
+        };
+        let sha = github_sha.as_str();
         webhooks::set_repo(&mut payload, "octo", "infra");
         let file = event_file(&payload);
         let summary = self.dir.path().join("summary.md");
@@ -726,18 +771,20 @@ async fn an_apply_marks_other_open_plans_of_the_same_stack_stale() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn replan_stale_replans_other_prs_at_their_heads_and_that_plan_applies_on_merge() {
+async fn replan_stale_replans_other_prs_on_their_new_test_merge_and_that_plan_applies_on_merge() {
     let w = World::new("gh9");
     // PR 31 adds an instance whose user data is a new file; its versions of
-    // both files exist only at its head (GitHub's contents API).
+    // both files exist only in its test merge (GitHub's contents API), which
+    // GitHub recomputes on the new base after PR 30 is merged.
     let pr31_stack = stack_yaml("gh9").replace(
         "elastic_ips:",
         "  worker:\n    user_data_file: init/worker.sh\nelastic_ips:",
     );
-    w.gh.set_file(REPO, HEAD_2, "infra/web.yaml", pr31_stack.as_bytes());
+    let merged_31 = test_merge_sha(HEAD_2, MERGE);
+    w.gh.set_file(REPO, &merged_31, "infra/web.yaml", pr31_stack.as_bytes());
     w.gh.set_file(
         REPO,
-        HEAD_2,
+        &merged_31,
         "infra/init/worker.sh",
         b"#!/bin/sh\necho worker\n",
     );
@@ -760,8 +807,13 @@ async fn replan_stale_replans_other_prs_at_their_heads_and_that_plan_applies_on_
     }
     let before = w.bot_comments(31)[0].updates;
 
-    // PR 30 merges: applied, and PR 31 is re-planned at its head.
+    // PR 30 merges: applied, and PR 31 is re-planned on its test merge once
+    // GitHub has recomputed it on the merge (`mergeable: null` twice first).
     w.merge(30, HEAD);
+    let mut p31 = w.gh.pull(REPO, 31).unwrap();
+    p31.base_sha = MERGE.into();
+    p31.mergeable_unknown_polls = 2;
+    w.gh.add_pull(REPO, p31);
     w.gh.clear_requests();
     let replan = [("INPUT_REPLAN-STALE", "true")];
     let r = w.run_with(
@@ -772,10 +824,17 @@ async fn replan_stale_replans_other_prs_at_their_heads_and_that_plan_applies_on_
     );
     assert_eq!(r.code(), Some(0), "{}", r.text());
     assert!(
-        r.summary.contains("- #31: re-planned at `2222222`"),
+        r.summary
+            .contains("- #31: re-planned (head `2222222` merged into `3333333`)"),
         "{}",
         r.text()
     );
+    let polls =
+        w.gh.requests()
+            .iter()
+            .filter(|q| q.path == format!("/repos/{REPO}/pulls/31"))
+            .count();
+    assert_eq!(polls, 3, "mergeable null twice, then known");
     let fetched: Vec<String> =
         w.gh.requests()
             .into_iter()
@@ -785,14 +844,16 @@ async fn replan_stale_replans_other_prs_at_their_heads_and_that_plan_applies_on_
     assert_eq!(
         fetched,
         [
-            format!("/repos/{REPO}/contents/infra/web.yaml?ref={HEAD_2}"),
-            format!("/repos/{REPO}/contents/infra/init/worker.sh?ref={HEAD_2}"),
+            format!("/repos/{REPO}/contents/infra/web.yaml?ref={merged_31}"),
+            format!("/repos/{REPO}/contents/infra/init/worker.sh?ref={merged_31}"),
         ]
     );
     let c31 = &w.bot_comments(31)[0];
     assert_eq!(c31.updates, before + 2, "marked stale, then re-planned");
     assert!(
-        plan_meta(&c31.body).is_some_and(|m| m.status == PlanStatus::Planned && m.head == HEAD_2),
+        plan_meta(&c31.body).is_some_and(|m| m.status == PlanStatus::Planned
+            && m.head == HEAD_2
+            && m.base.as_deref() == Some(MERGE)),
         "{}",
         c31.body
     );

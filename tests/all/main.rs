@@ -13,4 +13,5 @@ mod github_fake;
 mod hostile;
 mod import;
 mod moto_smoke;
+mod test_merge;
 mod trust;

@@ -65,6 +65,19 @@ pub struct PullSpec {
     /// modified, renamed, copied, changed, unchanged. A renamed file is written
     /// `"old/path -> new/path"`.
     pub files: Vec<(String, String)>,
+    /// Whether an open PR merges cleanly into `base_sha`; GitHub's test
+    /// merge (`merge_commit_sha`, [`test_merge_sha`] unless set) exists only
+    /// when it does.
+    pub mergeable: bool,
+    /// How many `GET /pulls/N` answer `mergeable: null` (GitHub still
+    /// computing the test merge) before the answer is known.
+    pub mergeable_unknown_polls: u32,
+}
+
+/// The SHA of the fake's test merge of `head` into `base` (GitHub's
+/// `refs/pull/N/merge`): its parents are `base`, then `head`.
+pub fn test_merge_sha(head: &str, base: &str) -> String {
+    fake_sha(&format!("test-merge:{base}:{head}"))
 }
 
 impl Default for PullSpec {
@@ -81,6 +94,8 @@ impl Default for PullSpec {
             author: "octocat".into(),
             title: "Change the infrastructure".into(),
             files: Vec::new(),
+            mergeable: true,
+            mergeable_unknown_polls: 0,
         }
     }
 }
@@ -886,6 +901,7 @@ impl Inner {
             ("POST", ["statuses", sha]) => self.create_status(&repo, sha, body),
             ("GET", ["commits", r, "statuses"]) => self.list_statuses(&repo, r, &q, path, query),
             ("GET", ["commits", sha, "pulls"]) => self.commit_pulls(&repo, sha, &q, path, query),
+            ("GET", ["commits", sha]) => self.get_commit(&repo, sha, &q),
             ("GET", ["contents", file @ ..]) if !file.is_empty() => {
                 self.get_content(&repo, &file.join("/"), &q)
             }
@@ -932,7 +948,54 @@ impl Inner {
             .get(&n)
             .cloned()
             .ok_or_else(Reply::not_found)?;
-        Ok(Reply::json(200, self.pull_json(repo, &pull, true)))
+        let mut value = self.pull_json(repo, &pull, true);
+        if pull_state(&pull) == "open" && pull.mergeable_unknown_polls > 0 {
+            // Still computing: GitHub answers null until the test merge exists.
+            value["mergeable"] = Value::Null;
+            value["mergeable_state"] = json!("unknown");
+            value["merge_commit_sha"] = Value::Null;
+            if let Some(p) = self.repos.get_mut(repo).and_then(|r| r.pulls.get_mut(&n)) {
+                p.mergeable_unknown_polls -= 1;
+            }
+        }
+        Ok(Reply::json(200, value))
+    }
+
+    /// `GET /commits/{sha}`: a PR's test merge or merge commit (parents:
+    /// the base, then the head; files: the PR's).
+    fn get_commit(&mut self, repo: &str, sha: &str, q: &Query) -> Answer {
+        let pull = self.repos[repo]
+            .pulls
+            .values()
+            .find(|p| merge_sha_of(p).as_deref() == Some(sha))
+            .cloned()
+            .ok_or_else(Reply::not_found)?;
+        let mut value = self.template(
+            "commit",
+            repo,
+            &[("6dcb09b5b57875f334f61aebed695e2e4193db5e", sha)],
+        );
+        value["sha"] = json!(sha);
+        value["parents"] =
+            json!([pull.base_sha.clone(), pull.head_sha.clone()]
+            .iter()
+            .map(|p| json!({"url": format!("{}/repos/{repo}/commits/{p}", self.base), "sha": p}))
+            .collect::<Vec<_>>());
+        // GitHub pages a commit's files; the fake has few, on page 1.
+        let page = q
+            .get("page")
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or(1);
+        let files: Vec<Value> = if page == 1 {
+            pull.files
+                .iter()
+                .map(|(file, status)| self.diff_entry_json(repo, sha, file, status))
+                .collect()
+        } else {
+            vec![]
+        };
+        value["files"] = json!(files);
+        Ok(Reply::json(200, value))
     }
 
     fn pull_files(&mut self, repo: &str, n: u64, q: &Query, path: &str, query: &str) -> Answer {
@@ -1883,7 +1946,7 @@ impl Inner {
         value["updated_at"] = json!(created);
         value["closed_at"] = closed_at.clone();
         value["merged_at"] = if p.merged { closed_at } else { Value::Null };
-        value["merge_commit_sha"] = json!(p.merge_commit_sha);
+        value["merge_commit_sha"] = json!(merge_sha_of(p));
         value["assignee"] = Value::Null;
         value["assignees"] = json!([]);
         value["requested_reviewers"] = json!([]);
@@ -1906,9 +1969,21 @@ impl Inner {
         if full {
             let (additions, deletions) = (p.files.len() as u64 * 3, p.files.len() as u64);
             value["merged"] = json!(p.merged);
-            value["mergeable"] = if closed { Value::Null } else { json!(true) };
-            value["rebaseable"] = if closed { Value::Null } else { json!(true) };
-            value["mergeable_state"] = json!(if closed { "unknown" } else { "clean" });
+            value["mergeable"] = if closed {
+                Value::Null
+            } else {
+                json!(p.mergeable)
+            };
+            value["rebaseable"] = if closed {
+                Value::Null
+            } else {
+                json!(p.mergeable)
+            };
+            value["mergeable_state"] = json!(match (closed, p.mergeable) {
+                (true, _) => "unknown",
+                (false, true) => "clean",
+                (false, false) => "dirty",
+            });
             value["merged_by"] = if p.merged {
                 self.user_json(&owner)
             } else {
@@ -2336,6 +2411,16 @@ fn rewrite(value: &mut Value, pairs: &[(&str, &str)]) {
 }
 
 /// A stable 40-hex-digit name for a string (not a real git object id).
+/// The merge commit of a merged PR, the test merge of an open one that
+/// merges cleanly, else none.
+pub fn merge_sha_of(p: &PullSpec) -> Option<String> {
+    match (&p.merge_commit_sha, p.merged || p.state == "closed") {
+        (Some(sha), _) => Some(sha.clone()),
+        (None, false) if p.mergeable => Some(test_merge_sha(&p.head_sha, &p.base_sha)),
+        (None, _) => None,
+    }
+}
+
 fn fake_sha(s: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(s.as_bytes()))[..40].to_string()
