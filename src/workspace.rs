@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::config::{self, Diagnostic, MAX_FILE_BYTES};
+use crate::config::{self, Diagnostic, FileError, MAX_FILE_BYTES, NotRegular, Scope};
 use crate::model::{Desired, Location};
 
 /// Where stacks are looked for when no path is given.
@@ -105,9 +105,135 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 /// Reads and validates one stack file; `user_data_file` paths are read
-/// relative to its directory.
+/// relative to its directory, inside the repository that holds it (see
+/// [`Root::discover`]).
 pub fn load_stack(path: &Path) -> Result<Desired, Vec<Diagnostic>> {
     load(path, &Overlay::default()).1
+}
+
+/// The directory a stack reads files in: nothing outside it, symbolic links
+/// followed, is ever opened.
+#[derive(Debug, Clone)]
+pub struct Root {
+    /// Canonical (links resolved): what resolved paths are compared with.
+    canonical: PathBuf,
+    /// Absolute as found, links not resolved: what paths written lexically
+    /// (the overlay's) are compared with.
+    lexical: PathBuf,
+    scope: Scope,
+}
+
+impl Root {
+    /// The repository checked out at `dir` (the action's `GITHUB_WORKSPACE`).
+    pub fn given(dir: &Path) -> std::io::Result<Root> {
+        let lexical = lexical_absolute(dir)?;
+        Ok(Root {
+            canonical: fs::canonicalize(&lexical)?,
+            lexical,
+            scope: Scope::Repository,
+        })
+    }
+
+    /// The Git work tree holding `stack_file`: its nearest ancestor directory
+    /// with a `.git` entry (a directory, or the file of a worktree or
+    /// submodule). Without one, the stack file's own folder (strict: `..`
+    /// cannot leave it).
+    pub fn discover(stack_file: &Path) -> Root {
+        let file = lexical_absolute(stack_file).unwrap_or_else(|_| stack_file.to_path_buf());
+        let folder = file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let repository = folder
+            .ancestors()
+            .find(|dir| fs::symlink_metadata(dir.join(".git")).is_ok())
+            .map(Path::to_path_buf);
+        let (lexical, scope) = match repository {
+            Some(dir) => (dir, Scope::Repository),
+            None => (folder, Scope::StackFolder),
+        };
+        Root {
+            // A folder only the overlay holds does not exist on disk.
+            canonical: fs::canonicalize(&lexical).unwrap_or_else(|_| lexical.clone()),
+            lexical,
+            scope,
+        }
+    }
+
+    /// The directory (canonical).
+    pub fn dir(&self) -> &Path {
+        &self.canonical
+    }
+
+    fn outside(&self, through_link: bool) -> FileError {
+        FileError::Outside {
+            scope: self.scope,
+            through_link,
+        }
+    }
+
+    /// Refuses a path that leaves the root as written (`..`, absolute),
+    /// without touching the file system.
+    fn check_lexically(&self, path: &Path) -> Result<(), FileError> {
+        let absolute = lexical_absolute(path).map_err(|e| FileError::Unreadable(e.to_string()))?;
+        if absolute.starts_with(&self.lexical) || absolute.starts_with(&self.canonical) {
+            Ok(())
+        } else {
+            Err(self.outside(false))
+        }
+    }
+
+    /// The canonical path of a regular file inside the root, links
+    /// followed; the file is not opened.
+    fn resolve(&self, path: &Path) -> Result<PathBuf, FileError> {
+        self.check_lexically(path)?;
+        let canonical = fs::canonicalize(path).map_err(|e| FileError::Unreadable(e.to_string()))?;
+        if !canonical.starts_with(&self.canonical) {
+            return Err(self.outside(true));
+        }
+        let meta = fs::metadata(&canonical).map_err(|e| FileError::Unreadable(e.to_string()))?;
+        regular(&meta.file_type())?;
+        Ok(canonical)
+    }
+}
+
+/// Refuses what is not a regular file.
+fn regular(ty: &fs::FileType) -> Result<(), FileError> {
+    if ty.is_file() {
+        return Ok(());
+    }
+    if ty.is_dir() {
+        return Err(FileError::NotRegular(NotRegular::Directory));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ty.is_fifo() {
+            return Err(FileError::NotRegular(NotRegular::Fifo));
+        }
+        if ty.is_char_device() || ty.is_block_device() {
+            return Err(FileError::NotRegular(NotRegular::Device));
+        }
+        if ty.is_socket() {
+            return Err(FileError::NotRegular(NotRegular::Socket));
+        }
+    }
+    Err(FileError::NotRegular(NotRegular::Other))
+}
+
+/// `path` made absolute against the current directory, `.` and `..`
+/// resolved lexically (links are not looked at).
+fn lexical_absolute(path: &Path) -> std::io::Result<PathBuf> {
+    use std::path::Component;
+    let absolute = std::path::absolute(path)?;
+    let mut out = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    Ok(out)
 }
 
 /// Some files of the workspace replaced by other versions (a pull request's,
@@ -116,11 +242,22 @@ pub fn load_stack(path: &Path) -> Result<Desired, Vec<Diagnostic>> {
 #[derive(Debug, Default, Clone)]
 pub struct Overlay {
     files: HashMap<String, Option<Vec<u8>>>,
-    /// Every path read through it, found or not.
+    /// Every path read through it, found or not (refused paths are not).
     reads: std::cell::RefCell<std::collections::BTreeSet<String>>,
+    /// Where stacks read files; discovered per stack file when not given.
+    root: Option<Root>,
 }
 
 impl Overlay {
+    /// An overlay whose stacks read files only inside `root` (the action's
+    /// workspace), whatever the Git layout.
+    pub fn within(root: Root) -> Overlay {
+        Overlay {
+            root: Some(root),
+            ..Overlay::default()
+        }
+    }
+
     /// `path` reads as `content`.
     pub fn put(&mut self, path: &str, content: Vec<u8>) {
         self.files.insert(normalize(path), Some(content));
@@ -186,9 +323,8 @@ impl Overlay {
         self.reads.borrow_mut().insert(key.clone());
         let content = self.files.get(&key)?;
         Some(match content {
-            None => Err(ReadError::Io(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "No such file or directory (removed by the pull request)",
+            None => Err(ReadError::Refused(FileError::Unreadable(
+                "No such file or directory (removed by the pull request)".into(),
             ))),
             Some(bytes) if bytes.len() as u64 > limit => {
                 Err(ReadError::TooLarge(bytes.len() as u64))
@@ -224,20 +360,27 @@ pub fn is_stack_path(path: &str, patterns: &[String]) -> bool {
 
 /// A path with `.` and `..` resolved lexically and `/` separators, so a
 /// stack's `infra/../cloud-init/web.yaml` matches the PR's `cloud-init/web.yaml`.
-/// An absolute path stays absolute.
+/// A `..` that climbs above the start stays (`infra/../../x` is `../x`): a
+/// path that leaves the repository never looks like one inside it. An
+/// absolute path stays absolute (`/..` is `/`).
 pub fn normalize(path: &str) -> String {
+    let absolute = path.starts_with(['/', '\\']);
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split(['/', '\\']) {
         match part {
             "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
+            ".." => match parts.last() {
+                Some(&last) if last != ".." => {
+                    parts.pop();
+                }
+                _ if absolute => {}
+                _ => parts.push(".."),
+            },
             p => parts.push(p),
         }
     }
     let joined = parts.join("/");
-    if path.starts_with('/') {
+    if absolute {
         format!("/{joined}")
     } else {
         joined
@@ -305,8 +448,8 @@ fn duplicate_stack(desired: &Desired, first: &str, source: &str) -> Diagnostic {
         ),
     )
     .with_hint("a stack is one file: rename one of the stacks, or merge the files");
-    if let Some(text) = text {
-        d = d.with_source(text, desired.stack.chars().count());
+    if text.is_some() {
+        d = d.with_source(&config::Source::new(source), desired.stack.chars().count());
     }
     d
 }
@@ -319,75 +462,46 @@ fn load(path: &Path, overlay: &Overlay) -> (Option<String>, Result<Desired, Vec<
         line: 1,
         column: 1,
     };
-    let source = match read_text(path, MAX_FILE_BYTES as u64, overlay) {
+    let root = overlay.root.clone().unwrap_or_else(|| Root::discover(path));
+    let source = match read_text(path, MAX_FILE_BYTES as u64, overlay, &root) {
         Ok(s) => s,
-        Err(ReadError::Io(e)) => {
-            return (
-                None,
-                Err(vec![
-                    Diagnostic::new(at_start(), format!("cannot read the file: {e}"))
-                        .with_hint("check that the path names a readable file"),
-                ]),
-            );
-        }
-        Err(ReadError::TooLarge(n)) => {
-            return (
-                None,
-                Err(vec![
-                    Diagnostic::new(
-                        at_start(),
-                        format!("the file is {n} bytes; stack files are limited to {MAX_FILE_BYTES} bytes (5 MB)"),
-                    )
-                    .with_hint("split the stack into several files"),
-                ]),
-            );
-        }
-        Err(ReadError::NotUtf8(bad)) => {
+        Err(ReadError::NotUtf8(bad)) if !bad.utf16 => {
             let at = Location {
                 file: file.clone(),
                 line: bad.line,
                 column: bad.column,
             };
-            let d = if bad.utf16 {
-                Diagnostic::new(at, "the file is UTF-16 text; stack files are UTF-8")
-                    .with_hint("save it as UTF-8 (in PowerShell: `Out-File -Encoding utf8`)")
+            let (message, hint) = FileError::NotUtf8 {
+                line: bad.line,
+                column: bad.column,
+            }
+            .stack_file();
+            let d = Diagnostic::new(at, message).with_hint(hint);
+            // Text before the bad byte shows where it is; a binary
+            // file's first line shows nothing useful.
+            let d = if bad.column > 1 {
+                d.with_source(&config::Source::new(&bad.text), 1)
             } else {
-                let d = Diagnostic::new(at, "the file is not valid UTF-8 text").with_hint(
-                    "is it a binary file, or text saved in another encoding (Latin-1, Windows-1252)? stack files are UTF-8",
-                );
-                // Text before the bad byte shows where it is; a binary
-                // file's first line shows nothing useful.
-                if bad.column > 1 {
-                    d.with_source(bad.text, 1)
-                } else {
-                    d
-                }
+                d
             };
             return (None, Err(vec![d]));
+        }
+        Err(e) => {
+            let (message, hint) = e.into_file_error().stack_file();
+            return (
+                None,
+                Err(vec![Diagnostic::new(at_start(), message).with_hint(hint)]),
+            );
         }
     };
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let sources = std::cell::RefCell::new(Vec::new());
-    let read_user_data = |rel: &str| -> Result<String, String> {
-        sources
-            .borrow_mut()
-            .push(dir.join(rel).display().to_string());
+    let read_user_data = |rel: &str| -> Result<String, FileError> {
+        let target = dir.join(rel);
+        sources.borrow_mut().push(target.display().to_string());
         // Anything far above EC2's limit is refused without reading it all;
         // the exact limit is checked by `config`.
-        match read_text(&dir.join(rel), 1024 * 1024, overlay) {
-            Ok(s) => Ok(s),
-            Err(ReadError::Io(e)) => Err(e.to_string()),
-            Err(ReadError::TooLarge(n)) => {
-                Err(format!("the file is {n} bytes; EC2 accepts at most 16384"))
-            }
-            Err(ReadError::NotUtf8(bad)) if bad.utf16 => {
-                Err("the file is UTF-16 text, not UTF-8".to_string())
-            }
-            Err(ReadError::NotUtf8(bad)) => Err(format!(
-                "the file is not UTF-8 text (line {}, column {})",
-                bad.line, bad.column
-            )),
-        }
+        read_text(&target, 1024 * 1024, overlay, &root).map_err(ReadError::into_file_error)
     };
     let result = config::parse_stack(&source, &file, &read_user_data).map(|mut d| {
         d.sources = sources.take();
@@ -397,41 +511,78 @@ fn load(path: &Path, overlay: &Overlay) -> (Option<String>, Result<Desired, Vec<
 }
 
 enum ReadError {
-    Io(std::io::Error),
+    /// Not read: outside the root, not a regular file, or unreadable.
+    Refused(FileError),
     TooLarge(u64),
     NotUtf8(NotUtf8),
+}
+
+impl ReadError {
+    fn into_file_error(self) -> FileError {
+        match self {
+            ReadError::Refused(e) => e,
+            ReadError::TooLarge(bytes) => FileError::TooLarge { bytes },
+            ReadError::NotUtf8(bad) if bad.utf16 => FileError::Utf16,
+            ReadError::NotUtf8(bad) => FileError::NotUtf8 {
+                line: bad.line,
+                column: bad.column,
+            },
+        }
+    }
 }
 
 /// Where a file stops being UTF-8.
 struct NotUtf8 {
     line: usize,
     column: usize,
-    /// The line up to the bad byte and a little after, bad bytes shown as
-    /// U+FFFD.
+    /// The file up to the end of the bad line, bad bytes shown as U+FFFD:
+    /// the context that decides whether the line may be quoted.
     text: String,
     /// The file starts with a UTF-16 byte-order mark.
     utf16: bool,
 }
 
 /// Reads a UTF-8 text file of at most `limit` bytes (a leading BOM
-/// dropped), from the overlay when it holds the file.
-fn read_text(path: &Path, limit: u64, overlay: &Overlay) -> Result<String, ReadError> {
+/// dropped), from the overlay when it holds the file. Only a regular file
+/// inside `root`, links followed, is opened; anything else is refused
+/// before it is.
+fn read_text(path: &Path, limit: u64, overlay: &Overlay, root: &Root) -> Result<String, ReadError> {
+    root.check_lexically(path).map_err(ReadError::Refused)?;
     if let Some(read) = overlay.read(path, limit) {
         return read;
     }
-    let f = fs::File::open(path).map_err(ReadError::Io)?;
-    let len = f.metadata().map_err(ReadError::Io)?.len();
+    let canonical = root.resolve(path).map_err(ReadError::Refused)?;
+    let unreadable = |e: std::io::Error| ReadError::Refused(FileError::Unreadable(e.to_string()));
+    let f = open_no_wait(&canonical).map_err(unreadable)?;
+    // What was opened is what was checked: a file swapped since is refused.
+    let meta = f.metadata().map_err(unreadable)?;
+    regular(&meta.file_type()).map_err(ReadError::Refused)?;
+    let len = meta.len();
     if len > limit {
         return Err(ReadError::TooLarge(len));
     }
     let mut bytes = Vec::with_capacity(len as usize);
     f.take(limit + 1)
         .read_to_end(&mut bytes)
-        .map_err(ReadError::Io)?;
+        .map_err(unreadable)?;
     if bytes.len() as u64 > limit {
         return Err(ReadError::TooLarge(bytes.len() as u64));
     }
     decode(bytes)
+}
+
+/// Opens a file for reading without ever waiting (a FIFO put in place of a
+/// checked file opens at once instead of blocking), without following a
+/// link in its last component and without taking a terminal.
+fn open_no_wait(path: &Path) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_NOCTTY);
+    }
+    options.open(path)
 }
 
 fn decode(bytes: Vec<u8>) -> Result<String, ReadError> {
@@ -443,20 +594,14 @@ fn decode(bytes: Vec<u8>) -> Result<String, ReadError> {
             let valid = String::from_utf8_lossy(&bytes[..valid_up_to]);
             let line = valid.matches('\n').count() + 1;
             let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
             let line_end = bytes[valid_up_to..]
                 .iter()
                 .position(|b| *b == b'\n')
                 .map_or(bytes.len(), |i| valid_up_to + i);
-            let text: String = String::from_utf8_lossy(&bytes[line_start..line_end])
-                .chars()
-                .take(column + 40)
-                .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
-                .collect();
             Err(ReadError::NotUtf8(NotUtf8 {
                 line,
                 column,
-                text,
+                text: String::from_utf8_lossy(&bytes[..line_end]).into_owned(),
                 utf16: bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]),
             }))
         }

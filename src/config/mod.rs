@@ -7,6 +7,7 @@
 mod decode;
 mod diagnostic;
 mod fields;
+mod files;
 mod instance;
 mod keys;
 mod network;
@@ -14,16 +15,18 @@ mod schema;
 mod stack;
 mod yaml;
 
-pub use diagnostic::Diagnostic;
+pub use diagnostic::{Diagnostic, Source};
+pub use files::{FileError, NotRegular, Scope};
 /// Stack files above this size are refused unread.
 pub use yaml::MAX_FILE_BYTES;
 
 /// Parses and validates one stack file. `file` is the display path used in locations;
-/// `read_user_data(path_relative_to_the_yaml_file_dir)` is how user_data_file is read (the caller does I/O).
+/// `read_user_data(path_relative_to_the_yaml_file_dir)` is how user_data_file is read (the caller does I/O,
+/// and refuses files outside the repository).
 pub fn parse_stack(
     source: &str,
     file: &str,
-    read_user_data: &dyn Fn(&str) -> Result<String, String>,
+    read_user_data: &dyn Fn(&str) -> Result<String, FileError>,
 ) -> Result<crate::model::Desired, Vec<Diagnostic>> {
     let mut ctx = decode::Ctx::new(file, source);
     let parsed = match yaml::parse(source) {

@@ -12,11 +12,11 @@ const KEY: &str =
 const CLOUD_INIT: &str = "#cloud-config\npackages: [nginx]\n";
 
 /// Stands in for the file system next to the stack file.
-fn read(path: &str) -> Result<String, String> {
+fn read(path: &str) -> Result<String, crate::config::FileError> {
     match path {
         "cloud-init/web.yaml" => Ok(CLOUD_INIT.to_string()),
         "big.sh" => Ok("#".repeat(20_000)),
-        _ => Err("No such file or directory (os error 2)".to_string()),
+        _ => Err("No such file or directory (os error 2)".into()),
     }
 }
 
