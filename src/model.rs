@@ -338,6 +338,39 @@ pub struct Live {
     /// token of a new instance of that name, so a re-creation is never answered
     /// with the terminated one.
     pub terminated: BTreeMap<String, Vec<String>>,
+    /// Resources carrying the stack tag whose `ec2-gitops:name` tag is
+    /// missing or malformed: not the stack's, never touched; the plan warns.
+    #[serde(default)]
+    pub unclaimed: Vec<Unclaimed>,
+}
+
+/// A live resource tagged for a stack that no name of the stack can own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unclaimed {
+    /// What EC2 says it is.
+    pub kind: Kind,
+    /// Its EC2 id (`i-…`, `sg-…`, `vol-…`, `eipalloc-…`, `key-…`).
+    pub id: String,
+    /// What is wrong with its `ec2-gitops:name` tag.
+    pub problem: NameTagProblem,
+}
+
+/// Why an `ec2-gitops:name` tag names nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NameTagProblem {
+    /// There is no such tag.
+    Missing,
+    /// The tag is empty.
+    Empty,
+    /// It is not `<kind>/<name>` with a known kind.
+    NotKindAndName,
+    /// It names another kind than the resource is (`volume/x` on an instance).
+    OtherKind(Kind),
+    /// The name breaks the name rules (lowercase letters, digits, `-`).
+    InvalidName,
+    /// It holds control, invisible or text-direction characters.
+    ControlCharacters,
 }
 
 /// A live key pair.

@@ -45,6 +45,18 @@ pub fn parse_stack(
     }
 }
 
+/// Whether `s` is a valid logical name (`web-1`): lowercase letters, digits
+/// and `-`, at most 63 characters, as the YAML's names are.
+pub fn is_name(s: &str) -> bool {
+    (fields::NAME.check)(s)
+}
+
+/// Whether `s` holds nothing a one-line field of the YAML refuses (control,
+/// invisible and text-direction characters): the same rule for live tags.
+pub fn is_single_line(s: &str) -> bool {
+    s.chars().all(|c| decode::forbidden(c).is_none())
+}
+
 /// The JSON Schema of format v1 (what `ec2-gitops schema` prints).
 pub fn json_schema() -> serde_json::Value {
     schema::json_schema()
