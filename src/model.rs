@@ -280,8 +280,22 @@ pub struct InstanceSpec {
     pub tags: BTreeMap<String, String>,
     /// `protect: true`: never destroyed or replaced; termination protection on.
     pub protect: bool,
+    /// The `instances:` entry it comes from (`web` for `web-1` … `web-3` of
+    /// `count: 3`), and how many instances that entry makes. Not part of the
+    /// configuration: client tokens ignore it.
+    #[serde(skip)]
+    pub entry: Entry,
     /// Where it was declared.
     pub at: Location,
+}
+
+/// An entry of `instances:`, which `count` expands to one or more instances.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Entry {
+    /// Its name, as written.
+    pub name: String,
+    /// How many instances it makes.
+    pub count: u32,
 }
 
 /// Root volume settings.

@@ -108,6 +108,10 @@ fn full_stack_decodes_exactly() {
         // YAML 1.2: `no` and `on` stay strings.
         tags: tags(&[("backup", "on"), ("role", "web"), ("team", "platform")]),
         protect: false,
+        entry: Entry {
+            name: "web".into(),
+            count: 2,
+        },
         at,
     };
     let expected = Desired {
@@ -189,6 +193,10 @@ fn full_stack_decodes_exactly() {
                     root_volume: None,
                     tags: tags(&[("backup", "no"), ("team", "platform")]),
                     protect: true,
+                    entry: Entry {
+                        name: "db".into(),
+                        count: 1,
+                    },
                     at: loc(42, 3),
                 },
             ),
