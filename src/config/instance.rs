@@ -459,7 +459,11 @@ fn tags(ctx: &mut Ctx, n: &Node) -> BTreeMap<String, String> {
     };
     let mut lines: BTreeMap<String, usize> = BTreeMap::new();
     for (k, v) in map {
-        let (Some(key), Some(val)) = (tag_text(ctx, k, "key"), tag_text(ctx, v, "value")) else {
+        let key = tag_text(ctx, k, "key", "the tag key");
+        let named = key.as_ref().map_or("the tag value".to_string(), |key| {
+            format!("the value of tag `{key}`")
+        });
+        let (Some(key), Some(val)) = (key, tag_text(ctx, v, "value", &named)) else {
             continue;
         };
         if let Some(line) = lines.get(&key) {
@@ -527,7 +531,8 @@ fn tags(ctx: &mut Ctx, n: &Node) -> BTreeMap<String, String> {
 
 /// Tags are strings in EC2: any scalar is taken as written (`version: 2` is
 /// the tag value "2"); null and collections are errors.
-fn tag_text(ctx: &mut Ctx, n: &Node, part: &str) -> Option<String> {
+/// `named` is how the one-line check names it.
+fn tag_text(ctx: &mut Ctx, n: &Node, part: &str, named: &str) -> Option<String> {
     match (&n.kind, n.value()) {
         (_, Some(Value::Null)) => {
             ctx.error(
@@ -537,9 +542,7 @@ fn tag_text(ctx: &mut Ctx, n: &Node, part: &str) -> Option<String> {
             );
             None
         }
-        (NodeKind::Scalar { text, .. }, _) => ctx
-            .single_line(n, text, &format!("the tag {part}"))
-            .then(|| text.clone()),
+        (NodeKind::Scalar { text, .. }, _) => ctx.single_line(n, text, named).then(|| text.clone()),
         _ => {
             ctx.error(
                 n,
