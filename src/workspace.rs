@@ -807,4 +807,199 @@ mod tests {
         fs::write(&copy, "version: 1\nstack: a\nregion: eu-west-1\n").unwrap();
         assert_eq!(load_stacks(&[first, copy]).unwrap().len(), 2);
     }
+
+    /// A Git work tree (a `.git` directory is all discovery looks for)
+    /// holding `infra/web.yaml`, whose user data is `path`.
+    fn repo(path: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join(".git")).unwrap();
+        fs::create_dir_all(root.join("infra")).unwrap();
+        fs::create_dir_all(root.join("cloud-init")).unwrap();
+        fs::write(root.join("cloud-init/web.sh"), "#!/bin/sh\n").unwrap();
+        fs::write(
+            root.join("infra/web.yaml"),
+            STACK.replace("init/web.sh", path),
+        )
+        .unwrap();
+        dir
+    }
+
+    /// The one diagnostic of loading `infra/web.yaml`: message and hint.
+    fn refusal(dir: &Path) -> (String, String) {
+        let diags = load_stack(&dir.join("infra/web.yaml")).unwrap_err();
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        let d = &diags[0];
+        assert_eq!((d.at.line, d.at.column), (8, 21), "{d:?}");
+        (d.message.clone(), d.hint.clone().unwrap_or_default())
+    }
+
+    #[test]
+    fn user_data_may_leave_the_stack_folder_but_not_the_repository() {
+        let dir = repo("../cloud-init/web.sh");
+        let d = load_stack(&dir.path().join("infra/web.yaml")).unwrap();
+        assert_eq!(d.instances["web"].user_data.as_deref(), Some("#!/bin/sh\n"));
+
+        let up = "../".repeat(dir.path().components().count() + 2);
+        for path in [
+            "../../outside.sh".to_string(),
+            format!("{up}proc/self/environ"),
+            format!("{up}etc/passwd"),
+            "../cloud-init/../../x/../../etc/hostname".to_string(),
+        ] {
+            let dir = repo(&path);
+            let (message, hint) = refusal(dir.path());
+            assert_eq!(
+                message,
+                format!("user data file `{path}` is outside the repository")
+            );
+            assert!(hint.contains("never the repository"), "{hint}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_out_devices_fifos_and_directories_are_refused_unopened() {
+        use std::os::unix::fs::symlink;
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("secret"), "TOKEN=abc").unwrap();
+        /// Path, how to make it, what the refusal says.
+        type Case<'a> = (&'a str, &'a dyn Fn(&Path), &'a str);
+        let cases: [Case; 5] = [
+            (
+                "link.sh",
+                &|r| symlink(outside.path().join("secret"), r.join("infra/link.sh")).unwrap(),
+                "is a symbolic link (or goes through one) to a file outside the repository",
+            ),
+            (
+                "linked/secret",
+                &|r| symlink(outside.path(), r.join("infra/linked")).unwrap(),
+                "is a symbolic link (or goes through one) to a file outside the repository",
+            ),
+            (
+                "zero",
+                &|r| symlink("/dev/zero", r.join("infra/zero")).unwrap(),
+                "is a symbolic link (or goes through one) to a file outside the repository",
+            ),
+            (
+                "pipe",
+                &|r| {
+                    let c = std::ffi::CString::new(
+                        r.join("infra/pipe").into_os_string().into_encoded_bytes(),
+                    )
+                    .unwrap();
+                    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+                },
+                "is a named pipe (FIFO), not a regular file",
+            ),
+            (
+                "../cloud-init",
+                &|_| {},
+                "is a directory, not a regular file",
+            ),
+        ];
+        for (path, make, says) in cases {
+            let dir = repo(path);
+            make(dir.path());
+            let (message, _) = refusal(dir.path());
+            assert_eq!(message, format!("user data file `{path}` {says}"));
+            assert!(!message.contains("TOKEN"), "{message}");
+        }
+        // A link that stays in the repository is followed.
+        let dir = repo("here.sh");
+        symlink("../cloud-init/web.sh", dir.path().join("infra/here.sh")).unwrap();
+        assert!(load_stack(&dir.path().join("infra/web.yaml")).is_ok());
+    }
+
+    #[test]
+    fn without_a_git_work_tree_only_the_stack_folder_is_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        // Not a repository: no `.git` anywhere up to `/` (the temp dir is
+        // not inside one here; the test would pass vacuously otherwise).
+        assert!(
+            dir.path()
+                .ancestors()
+                .all(|a| fs::symlink_metadata(a.join(".git")).is_err())
+        );
+        fs::create_dir_all(dir.path().join("infra/init")).unwrap();
+        fs::write(dir.path().join("infra/init/web.sh"), "x").unwrap();
+        fs::write(dir.path().join("web.sh"), "x").unwrap();
+        fs::write(dir.path().join("infra/web.yaml"), STACK).unwrap();
+        assert!(load_stack(&dir.path().join("infra/web.yaml")).is_ok());
+        fs::write(
+            dir.path().join("infra/web.yaml"),
+            STACK.replace("init/web.sh", "../web.sh"),
+        )
+        .unwrap();
+        let (message, hint) = refusal(dir.path());
+        assert_eq!(
+            message,
+            "user data file `../web.sh` is outside the stack file's folder"
+        );
+        assert!(
+            hint.contains("no Git work tree holds this stack file"),
+            "{hint}"
+        );
+        // A root given by the caller (the action's workspace) widens it.
+        let overlay = Overlay::within(Root::given(dir.path()).unwrap());
+        assert!(
+            overlay
+                .load_stack(&dir.path().join("infra/web.yaml"))
+                .is_ok()
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_stack_file_linked_from_outside_is_not_read() {
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("web.yaml"), STACK).unwrap();
+        let dir = repo("../cloud-init/web.sh");
+        let link = dir.path().join("infra/linked.yaml");
+        std::os::unix::fs::symlink(outside.path().join("web.yaml"), &link).unwrap();
+        let files = find_stack_files(&[dir.path().join("infra").display().to_string()]).unwrap();
+        assert!(files.contains(&link), "{files:?}");
+        let diags = load_stack(&link).unwrap_err();
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].at.file, link.display().to_string());
+        assert_eq!(
+            diags[0].message,
+            "the stack file is a symbolic link (or goes through one) to a file outside the repository; it was not read"
+        );
+    }
+
+    #[test]
+    fn normalize_keeps_what_climbs_out() {
+        assert_eq!(
+            normalize("./infra/../cloud-init/web.yaml"),
+            "cloud-init/web.yaml"
+        );
+        assert_eq!(normalize("infra/../../etc/passwd"), "../etc/passwd");
+        assert_eq!(normalize("../../etc/passwd"), "../../etc/passwd");
+        assert_eq!(normalize("a/../../b/../c"), "../c");
+        assert_eq!(normalize("/a/../../etc"), "/etc");
+    }
+
+    #[test]
+    fn the_overlay_is_not_consulted_for_a_path_out_of_the_repository() {
+        let up = "../".repeat(8);
+        let dir = repo(&format!("{up}etc/passwd"));
+        let root = dir.path();
+        let mut overlay = Overlay::within(Root::given(root).unwrap());
+        // What the old lexical normalization made of the path.
+        overlay.put("etc/passwd", b"from the pull request".to_vec());
+        overlay.put("/etc/passwd", b"from the pull request".to_vec());
+        let diags = overlay
+            .load_stack(&root.join("infra/web.yaml"))
+            .unwrap_err();
+        assert!(
+            diags[0].message.ends_with("is outside the repository"),
+            "{diags:?}"
+        );
+        assert!(
+            !overlay.reads().iter().any(|r| r.contains("passwd")),
+            "a refused path is not fetched: {:?}",
+            overlay.reads()
+        );
+    }
 }
