@@ -1,7 +1,7 @@
 //! The reader that turns YAML nodes into typed values, recording a located
 //! diagnostic for every problem instead of stopping at the first.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::diagnostic::{Diagnostic, Source};
 use super::fields::{Object, Pattern};
@@ -12,6 +12,9 @@ use crate::model::Location;
 pub struct Ctx<'s> {
     file: &'s str,
     source: Source<'s>,
+    /// The key each scalar value was written under, by where the value
+    /// starts: how a message about the value names it.
+    keys: BTreeMap<Pos, &'static str>,
     /// Everything found so far.
     pub diags: Vec<Diagnostic>,
 }
@@ -50,6 +53,7 @@ impl<'s> Ctx<'s> {
         Self {
             file,
             source: Source::new(source),
+            keys: BTreeMap::new(),
             diags: Vec::new(),
         }
     }
@@ -209,6 +213,9 @@ impl<'s> Ctx<'s> {
                 );
                 continue;
             }
+            if matches!(v.kind, NodeKind::Scalar { .. }) {
+                self.keys.insert(v.start, field.name);
+            }
             items.push((field.name, k, v));
         }
         for field in obj.fields().filter(|f| f.required) {
@@ -342,7 +349,13 @@ impl<'s> Ctx<'s> {
     /// A one-line string; `hint` says what to write instead of another scalar.
     pub fn str_or<'n>(&mut self, node: &'n Node, hint: Option<String>) -> Option<&'n str> {
         match node.value() {
-            Some(Value::Str(s)) => self.single_line(node, s, "this value").then_some(s),
+            Some(Value::Str(s)) => {
+                let what = self
+                    .keys
+                    .get(&node.start)
+                    .map_or("this value".to_string(), |k| format!("`{k}`"));
+                self.single_line(node, s, &what).then_some(s)
+            }
             _ => {
                 self.expected(node, "a string", hint);
                 None

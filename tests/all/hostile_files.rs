@@ -422,12 +422,12 @@ fn a_description_with_a_carriage_return_is_refused() {
         "version: 1\nstack: web\nregion: us-east-1\nsecurity_groups:\n  web:\n    description: \"Public HTTP\\r::error::forged\"\n",
     );
     insta::assert_snapshot!(repo.refused(), @r#"
-    error: this value contains a line break (U+000D)
+    error: `description` contains a line break (U+000D)
      --> infra/web/stack.yaml:6:18
       |
     6 |     description: "Public HTTP\r::error::forged"
       |                  ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
-      = hint: this value is one line: remove the line break (only `user_data` holds several lines)
+      = hint: `description` is one line: remove the line break (only `user_data` holds several lines)
 
     1 error in infra/web/stack.yaml
     "#);
