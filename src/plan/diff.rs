@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::ownership::unclaimed_warnings;
+use super::ownership::{duplicate_warnings, unclaimed_warnings};
 use super::security::admin_port_warnings;
 use super::{Action, Change, Effect, FieldChange, Inputs, Plan, PlanError, Summary, Value};
 use crate::model::{
@@ -41,6 +41,7 @@ pub fn compute(inputs: &Inputs<'_>) -> Plan {
     });
     let mut warnings = admin_port_warnings(inputs.desired, &changes);
     warnings.extend(unclaimed_warnings(&inputs.desired.stack, inputs.live));
+    warnings.extend(duplicate_warnings(inputs.live));
     let summary = summarize(&changes, unchanged);
     let mut plan = Plan {
         format_version: super::FORMAT_VERSION,
