@@ -108,7 +108,13 @@ fn scope_words(scope: Scope) -> &'static str {
 impl FileError {
     /// Message and hint for a `user_data_file` at `path` (as written).
     pub fn user_data(&self, path: &str) -> (String, String) {
-        let path = path.escape_debug();
+        // Checked to be one line before it is read; escaped all the same
+        // should another caller pass anything else.
+        let path = if super::is_single_line(path) {
+            path.to_string()
+        } else {
+            path.escape_debug().to_string()
+        };
         match self {
             FileError::Outside {
                 scope,
@@ -227,7 +233,12 @@ mod tests {
     }
 
     #[test]
-    fn messages_never_hold_control_characters_of_the_path() {
+    fn a_path_is_shown_as_written_unless_it_holds_control_characters() {
+        let (message, _) = FileError::NotRegular(NotRegular::Directory).user_data("it's here");
+        assert_eq!(
+            message,
+            "user data file `it's here` is a directory, not a regular file"
+        );
         let (message, _) = FileError::NotRegular(NotRegular::Fifo).user_data("a\u{1b}]8;;x\u{7}b");
         assert!(!message.chars().any(char::is_control), "{message:?}");
     }
