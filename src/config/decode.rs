@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::diagnostic::{Diagnostic, Source};
 use super::fields::{Object, Pattern};
+use super::one_line;
 use super::yaml::{Node, NodeKind, Pos, Value};
 use crate::model::Location;
 
@@ -390,30 +391,13 @@ impl<'s> Ctx<'s> {
     /// line and paragraph separators, bidirectional-text controls and
     /// invisible characters. `what` names the value in the message.
     pub fn single_line(&mut self, node: &Node, s: &str, what: &str) -> bool {
-        let Some((c, kind)) = s.chars().find_map(|c| forbidden(c).map(|k| (c, k))) else {
-            return true;
-        };
-        let code = format!("U+{:04X}", c as u32);
-        let (found, hint) = match kind {
-            Forbidden::LineBreak => (
-                format!("a line break ({code})"),
-                format!("{what} is one line: remove the line break (only `user_data` holds several lines)"),
-            ),
-            Forbidden::Tab => (
-                format!("a tab ({code})"),
-                format!("{what} is one line of printable text: replace the tab with a space"),
-            ),
-            Forbidden::Control => (
-                format!("the control character {code}"),
-                "remove it: control characters (escape sequences, NUL) can change what a terminal or a log shows".to_string(),
-            ),
-            Forbidden::Disguise => (
-                format!("the invisible or text-direction character {code}"),
-                "remove it: one-line fields refuse bidirectional-text controls and zero-width characters, which can make text read differently than it is (\"Trojan Source\")".to_string(),
-            ),
-        };
-        self.error(node, format!("{what} contains {found}"), Some(hint));
-        false
+        match one_line::refusal(s, what) {
+            None => true,
+            Some((message, hint)) => {
+                self.error(node, message, Some(hint));
+                false
+            }
+        }
     }
 
     /// A string that must match `p`.
@@ -599,36 +583,6 @@ impl<'s> Ctx<'s> {
         );
         false
     }
-}
-
-/// Why a character has no place in a one-line field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Forbidden {
-    /// `\n`, `\r`, NEL, U+2028, U+2029.
-    LineBreak,
-    /// `\t`.
-    Tab,
-    /// Any other C0 control, DEL or C1 control (ESC, NUL, BEL…).
-    Control,
-    /// Bidirectional overrides and isolates, zero-width spaces: text that
-    /// shows differently than it reads. Zero-width (non-)joiners stay
-    /// allowed: scripts and emoji need them.
-    Disguise,
-}
-
-pub(super) fn forbidden(c: char) -> Option<Forbidden> {
-    Some(match c {
-        '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => Forbidden::LineBreak,
-        '\t' => Forbidden::Tab,
-        '\0'..='\u{1f}' | '\u{7f}'..='\u{9f}' => Forbidden::Control,
-        '\u{202a}'..='\u{202e}'
-        | '\u{2066}'..='\u{2069}'
-        | '\u{200b}'
-        | '\u{2060}'
-        | '\u{feff}'
-        | '\u{180e}' => Forbidden::Disguise,
-        _ => return None,
-    })
 }
 
 /// `a stack`, `an instance`, `an elastic IP`.

@@ -11,6 +11,7 @@ mod files;
 mod instance;
 mod keys;
 mod network;
+mod one_line;
 mod schema;
 mod stack;
 mod yaml;
@@ -54,7 +55,7 @@ pub fn is_name(s: &str) -> bool {
 /// Whether `s` holds nothing a one-line field of the YAML refuses (control,
 /// invisible and text-direction characters): the same rule for live tags.
 pub fn is_single_line(s: &str) -> bool {
-    s.chars().all(|c| decode::forbidden(c).is_none())
+    s.chars().all(|c| one_line::forbidden(c).is_none())
 }
 
 /// The JSON Schema of format v1 (what `ec2-gitops schema` prints).
