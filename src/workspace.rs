@@ -754,6 +754,7 @@ mod tests {
                         r.join("infra/pipe").into_os_string().into_encoded_bytes(),
                     )
                     .unwrap();
+                    // SAFETY: a valid NUL-terminated path; mkfifo only creates the file.
                     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
                 },
                 "is a named pipe (FIFO), not a regular file",

@@ -193,7 +193,7 @@ impl<'s> Ctx<'s> {
                 );
                 continue;
             };
-            if !self.single_line(k, key, "a key") {
+            if !self.single_line(k, key, "the key") {
                 continue;
             }
             let Some(field) = obj.field(key) else {
