@@ -657,3 +657,47 @@ async fn a_plan_error_of_a_count_entry_is_reported_once() {
     The plan cannot be applied until these errors are fixed.
     ");
 }
+
+/// Through the action, as a pull request: a stack naming the runner's
+/// environment as user data gets the error on the PR, and nothing of the
+/// environment (the GitHub token, the AWS secret) reaches EC2, the
+/// comment, the summary or the log.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pull_request_naming_proc_self_environ_is_refused_in_its_comment() {
+    use crate::action::{HEAD, World};
+    let w = World::new("ghf");
+    // A checkout: actions/checkout leaves `.git` in the workspace.
+    std::fs::create_dir_all(w.dir.path().join(".git")).unwrap();
+    std::fs::write(
+        w.dir.path().join("infra/web.yaml"),
+        with_user_data_file("../../../../../../../proc/self/environ")
+            .replace("stack: web", "stack: ghf"),
+    )
+    .unwrap();
+    w.pull(61, HEAD, &["infra/web.yaml"]);
+    let r = w.run("pull_request", w.pr_event("opened", 61, HEAD), HEAD);
+    assert_eq!(r.code(), Some(EXIT_ERROR), "{}", r.text());
+    assert_eq!(
+        w.proxy.total(),
+        0,
+        "EC2 was called: {:?}",
+        w.proxy.actions()
+    );
+    assert_eq!(w.gh.unexpected(), Vec::<String>::new(), "{}", r.text());
+    let comments = w.bot_comments(61);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    let body = &comments[0].body;
+    assert!(
+        body.contains("is outside the repository"),
+        "the comment says why: {body}"
+    );
+    for secret in ["ghs_test", "AWS_SECRET_ACCESS_KEY", "GITHUB_EVENT_PATH"] {
+        for (what, text) in [
+            ("comment", body.as_str()),
+            ("summary", r.summary.as_str()),
+            ("log", &r.text()),
+        ] {
+            assert!(!text.contains(secret), "{secret} in the {what}:\n{text}");
+        }
+    }
+}
