@@ -280,8 +280,22 @@ pub struct InstanceSpec {
     pub tags: BTreeMap<String, String>,
     /// `protect: true`: never destroyed or replaced; termination protection on.
     pub protect: bool,
+    /// The `instances:` entry it comes from (`web` for `web-1` … `web-3` of
+    /// `count: 3`), and how many instances that entry makes. Not part of the
+    /// configuration: client tokens ignore it.
+    #[serde(skip)]
+    pub entry: Entry,
     /// Where it was declared.
     pub at: Location,
+}
+
+/// An entry of `instances:`, which `count` expands to one or more instances.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Entry {
+    /// Its name, as written.
+    pub name: String,
+    /// How many instances it makes.
+    pub count: u32,
 }
 
 /// Root volume settings.
@@ -338,6 +352,39 @@ pub struct Live {
     /// token of a new instance of that name, so a re-creation is never answered
     /// with the terminated one.
     pub terminated: BTreeMap<String, Vec<String>>,
+    /// Resources carrying the stack tag whose `ec2-gitops:name` tag is
+    /// missing or malformed: not the stack's, never touched; the plan warns.
+    #[serde(default)]
+    pub unclaimed: Vec<Unclaimed>,
+}
+
+/// A live resource tagged for a stack that no name of the stack can own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unclaimed {
+    /// What EC2 says it is.
+    pub kind: Kind,
+    /// Its EC2 id (`i-…`, `sg-…`, `vol-…`, `eipalloc-…`, `key-…`).
+    pub id: String,
+    /// What is wrong with its `ec2-gitops:name` tag.
+    pub problem: NameTagProblem,
+}
+
+/// Why an `ec2-gitops:name` tag names nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NameTagProblem {
+    /// There is no such tag.
+    Missing,
+    /// The tag is empty.
+    Empty,
+    /// It is not `<kind>/<name>` with a known kind.
+    NotKindAndName,
+    /// It names another kind than the resource is (`volume/x` on an instance).
+    OtherKind(Kind),
+    /// The name breaks the name rules (lowercase letters, digits, `-`).
+    InvalidName,
+    /// It holds control, invisible or text-direction characters.
+    ControlCharacters,
 }
 
 /// A live key pair.

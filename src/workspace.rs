@@ -7,8 +7,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use crate::config::{self, Diagnostic, MAX_FILE_BYTES};
+use crate::config::{self, Diagnostic, FileError, MAX_FILE_BYTES};
 use crate::model::{Desired, Location};
+
+mod root;
+
+pub use root::Root;
+use root::{open_no_wait, regular};
 
 /// Where stacks are looked for when no path is given.
 pub const DEFAULT_GLOB: &str = "infra/**/*.yaml";
@@ -105,7 +110,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 /// Reads and validates one stack file; `user_data_file` paths are read
-/// relative to its directory.
+/// relative to its directory, inside the repository that holds it (see
+/// [`Root::discover`]).
 pub fn load_stack(path: &Path) -> Result<Desired, Vec<Diagnostic>> {
     load(path, &Overlay::default()).1
 }
@@ -116,11 +122,22 @@ pub fn load_stack(path: &Path) -> Result<Desired, Vec<Diagnostic>> {
 #[derive(Debug, Default, Clone)]
 pub struct Overlay {
     files: HashMap<String, Option<Vec<u8>>>,
-    /// Every path read through it, found or not.
+    /// Every path read through it, found or not (refused paths are not).
     reads: std::cell::RefCell<std::collections::BTreeSet<String>>,
+    /// Where stacks read files; discovered per stack file when not given.
+    root: Option<Root>,
 }
 
 impl Overlay {
+    /// An overlay whose stacks read files only inside `root` (the action's
+    /// workspace), whatever the Git layout.
+    pub fn within(root: Root) -> Overlay {
+        Overlay {
+            root: Some(root),
+            ..Overlay::default()
+        }
+    }
+
     /// `path` reads as `content`.
     pub fn put(&mut self, path: &str, content: Vec<u8>) {
         self.files.insert(normalize(path), Some(content));
@@ -186,9 +203,8 @@ impl Overlay {
         self.reads.borrow_mut().insert(key.clone());
         let content = self.files.get(&key)?;
         Some(match content {
-            None => Err(ReadError::Io(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "No such file or directory (removed by the pull request)",
+            None => Err(ReadError::Refused(FileError::Unreadable(
+                "No such file or directory (removed by the pull request)".into(),
             ))),
             Some(bytes) if bytes.len() as u64 > limit => {
                 Err(ReadError::TooLarge(bytes.len() as u64))
@@ -224,20 +240,27 @@ pub fn is_stack_path(path: &str, patterns: &[String]) -> bool {
 
 /// A path with `.` and `..` resolved lexically and `/` separators, so a
 /// stack's `infra/../cloud-init/web.yaml` matches the PR's `cloud-init/web.yaml`.
-/// An absolute path stays absolute.
+/// A `..` that climbs above the start stays (`infra/../../x` is `../x`): a
+/// path that leaves the repository never looks like one inside it. An
+/// absolute path stays absolute (`/..` is `/`).
 pub fn normalize(path: &str) -> String {
+    let absolute = path.starts_with(['/', '\\']);
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split(['/', '\\']) {
         match part {
             "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
+            ".." => match parts.last() {
+                Some(&last) if last != ".." => {
+                    parts.pop();
+                }
+                _ if absolute => {}
+                _ => parts.push(".."),
+            },
             p => parts.push(p),
         }
     }
     let joined = parts.join("/");
-    if path.starts_with('/') {
+    if absolute {
         format!("/{joined}")
     } else {
         joined
@@ -305,8 +328,8 @@ fn duplicate_stack(desired: &Desired, first: &str, source: &str) -> Diagnostic {
         ),
     )
     .with_hint("a stack is one file: rename one of the stacks, or merge the files");
-    if let Some(text) = text {
-        d = d.with_source(text, desired.stack.chars().count());
+    if text.is_some() {
+        d = d.with_source(&config::Source::new(source), desired.stack.chars().count());
     }
     d
 }
@@ -319,75 +342,46 @@ fn load(path: &Path, overlay: &Overlay) -> (Option<String>, Result<Desired, Vec<
         line: 1,
         column: 1,
     };
-    let source = match read_text(path, MAX_FILE_BYTES as u64, overlay) {
+    let root = overlay.root.clone().unwrap_or_else(|| Root::discover(path));
+    let source = match read_text(path, MAX_FILE_BYTES as u64, overlay, &root) {
         Ok(s) => s,
-        Err(ReadError::Io(e)) => {
-            return (
-                None,
-                Err(vec![
-                    Diagnostic::new(at_start(), format!("cannot read the file: {e}"))
-                        .with_hint("check that the path names a readable file"),
-                ]),
-            );
-        }
-        Err(ReadError::TooLarge(n)) => {
-            return (
-                None,
-                Err(vec![
-                    Diagnostic::new(
-                        at_start(),
-                        format!("the file is {n} bytes; stack files are limited to {MAX_FILE_BYTES} bytes (5 MB)"),
-                    )
-                    .with_hint("split the stack into several files"),
-                ]),
-            );
-        }
-        Err(ReadError::NotUtf8(bad)) => {
+        Err(ReadError::NotUtf8(bad)) if !bad.utf16 => {
             let at = Location {
                 file: file.clone(),
                 line: bad.line,
                 column: bad.column,
             };
-            let d = if bad.utf16 {
-                Diagnostic::new(at, "the file is UTF-16 text; stack files are UTF-8")
-                    .with_hint("save it as UTF-8 (in PowerShell: `Out-File -Encoding utf8`)")
+            let (message, hint) = FileError::NotUtf8 {
+                line: bad.line,
+                column: bad.column,
+            }
+            .stack_file();
+            let d = Diagnostic::new(at, message).with_hint(hint);
+            // Text before the bad byte shows where it is; a binary
+            // file's first line shows nothing useful.
+            let d = if bad.column > 1 {
+                d.with_source(&config::Source::new(&bad.text), 1)
             } else {
-                let d = Diagnostic::new(at, "the file is not valid UTF-8 text").with_hint(
-                    "is it a binary file, or text saved in another encoding (Latin-1, Windows-1252)? stack files are UTF-8",
-                );
-                // Text before the bad byte shows where it is; a binary
-                // file's first line shows nothing useful.
-                if bad.column > 1 {
-                    d.with_source(bad.text, 1)
-                } else {
-                    d
-                }
+                d
             };
             return (None, Err(vec![d]));
+        }
+        Err(e) => {
+            let (message, hint) = e.into_file_error().stack_file();
+            return (
+                None,
+                Err(vec![Diagnostic::new(at_start(), message).with_hint(hint)]),
+            );
         }
     };
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let sources = std::cell::RefCell::new(Vec::new());
-    let read_user_data = |rel: &str| -> Result<String, String> {
-        sources
-            .borrow_mut()
-            .push(dir.join(rel).display().to_string());
+    let read_user_data = |rel: &str| -> Result<String, FileError> {
+        let target = dir.join(rel);
+        sources.borrow_mut().push(target.display().to_string());
         // Anything far above EC2's limit is refused without reading it all;
         // the exact limit is checked by `config`.
-        match read_text(&dir.join(rel), 1024 * 1024, overlay) {
-            Ok(s) => Ok(s),
-            Err(ReadError::Io(e)) => Err(e.to_string()),
-            Err(ReadError::TooLarge(n)) => {
-                Err(format!("the file is {n} bytes; EC2 accepts at most 16384"))
-            }
-            Err(ReadError::NotUtf8(bad)) if bad.utf16 => {
-                Err("the file is UTF-16 text, not UTF-8".to_string())
-            }
-            Err(ReadError::NotUtf8(bad)) => Err(format!(
-                "the file is not UTF-8 text (line {}, column {})",
-                bad.line, bad.column
-            )),
-        }
+        read_text(&target, 1024 * 1024, overlay, &root).map_err(ReadError::into_file_error)
     };
     let result = config::parse_stack(&source, &file, &read_user_data).map(|mut d| {
         d.sources = sources.take();
@@ -397,37 +391,60 @@ fn load(path: &Path, overlay: &Overlay) -> (Option<String>, Result<Desired, Vec<
 }
 
 enum ReadError {
-    Io(std::io::Error),
+    /// Not read: outside the root, not a regular file, or unreadable.
+    Refused(FileError),
     TooLarge(u64),
     NotUtf8(NotUtf8),
+}
+
+impl ReadError {
+    fn into_file_error(self) -> FileError {
+        match self {
+            ReadError::Refused(e) => e,
+            ReadError::TooLarge(bytes) => FileError::TooLarge { bytes },
+            ReadError::NotUtf8(bad) if bad.utf16 => FileError::Utf16,
+            ReadError::NotUtf8(bad) => FileError::NotUtf8 {
+                line: bad.line,
+                column: bad.column,
+            },
+        }
+    }
 }
 
 /// Where a file stops being UTF-8.
 struct NotUtf8 {
     line: usize,
     column: usize,
-    /// The line up to the bad byte and a little after, bad bytes shown as
-    /// U+FFFD.
+    /// The file up to the end of the bad line, bad bytes shown as U+FFFD:
+    /// the context that decides whether the line may be quoted.
     text: String,
     /// The file starts with a UTF-16 byte-order mark.
     utf16: bool,
 }
 
 /// Reads a UTF-8 text file of at most `limit` bytes (a leading BOM
-/// dropped), from the overlay when it holds the file.
-fn read_text(path: &Path, limit: u64, overlay: &Overlay) -> Result<String, ReadError> {
+/// dropped), from the overlay when it holds the file. Only a regular file
+/// inside `root`, links followed, is opened; anything else is refused
+/// before it is.
+fn read_text(path: &Path, limit: u64, overlay: &Overlay, root: &Root) -> Result<String, ReadError> {
+    root.check_lexically(path).map_err(ReadError::Refused)?;
     if let Some(read) = overlay.read(path, limit) {
         return read;
     }
-    let f = fs::File::open(path).map_err(ReadError::Io)?;
-    let len = f.metadata().map_err(ReadError::Io)?.len();
+    let canonical = root.resolve(path).map_err(ReadError::Refused)?;
+    let unreadable = |e: std::io::Error| ReadError::Refused(FileError::Unreadable(e.to_string()));
+    let f = open_no_wait(&canonical).map_err(unreadable)?;
+    // What was opened is what was checked: a file swapped since is refused.
+    let meta = f.metadata().map_err(unreadable)?;
+    regular(&meta.file_type()).map_err(ReadError::Refused)?;
+    let len = meta.len();
     if len > limit {
         return Err(ReadError::TooLarge(len));
     }
     let mut bytes = Vec::with_capacity(len as usize);
     f.take(limit + 1)
         .read_to_end(&mut bytes)
-        .map_err(ReadError::Io)?;
+        .map_err(unreadable)?;
     if bytes.len() as u64 > limit {
         return Err(ReadError::TooLarge(bytes.len() as u64));
     }
@@ -443,20 +460,14 @@ fn decode(bytes: Vec<u8>) -> Result<String, ReadError> {
             let valid = String::from_utf8_lossy(&bytes[..valid_up_to]);
             let line = valid.matches('\n').count() + 1;
             let column = valid.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
             let line_end = bytes[valid_up_to..]
                 .iter()
                 .position(|b| *b == b'\n')
                 .map_or(bytes.len(), |i| valid_up_to + i);
-            let text: String = String::from_utf8_lossy(&bytes[line_start..line_end])
-                .chars()
-                .take(column + 40)
-                .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
-                .collect();
             Err(ReadError::NotUtf8(NotUtf8 {
                 line,
                 column,
-                text,
+                text: String::from_utf8_lossy(&bytes[..line_end]).into_owned(),
                 utf16: bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]),
             }))
         }
@@ -661,5 +672,201 @@ mod tests {
         // The same name in another region is another stack.
         fs::write(&copy, "version: 1\nstack: a\nregion: eu-west-1\n").unwrap();
         assert_eq!(load_stacks(&[first, copy]).unwrap().len(), 2);
+    }
+
+    /// A Git work tree (a `.git` directory is all discovery looks for)
+    /// holding `infra/web.yaml`, whose user data is `path`.
+    fn repo(path: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join(".git")).unwrap();
+        fs::create_dir_all(root.join("infra")).unwrap();
+        fs::create_dir_all(root.join("cloud-init")).unwrap();
+        fs::write(root.join("cloud-init/web.sh"), "#!/bin/sh\n").unwrap();
+        fs::write(
+            root.join("infra/web.yaml"),
+            STACK.replace("init/web.sh", path),
+        )
+        .unwrap();
+        dir
+    }
+
+    /// The one diagnostic of loading `infra/web.yaml`: message and hint.
+    fn refusal(dir: &Path) -> (String, String) {
+        let diags = load_stack(&dir.join("infra/web.yaml")).unwrap_err();
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        let d = &diags[0];
+        assert_eq!((d.at.line, d.at.column), (8, 21), "{d:?}");
+        (d.message.clone(), d.hint.clone().unwrap_or_default())
+    }
+
+    #[test]
+    fn user_data_may_leave_the_stack_folder_but_not_the_repository() {
+        let dir = repo("../cloud-init/web.sh");
+        let d = load_stack(&dir.path().join("infra/web.yaml")).unwrap();
+        assert_eq!(d.instances["web"].user_data.as_deref(), Some("#!/bin/sh\n"));
+
+        let up = "../".repeat(dir.path().components().count() + 2);
+        for path in [
+            "../../outside.sh".to_string(),
+            format!("{up}proc/self/environ"),
+            format!("{up}etc/passwd"),
+            "../cloud-init/../../x/../../etc/hostname".to_string(),
+        ] {
+            let dir = repo(&path);
+            let (message, hint) = refusal(dir.path());
+            assert_eq!(
+                message,
+                format!("user data file `{path}` is outside the repository")
+            );
+            assert!(hint.contains("never the repository"), "{hint}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_out_devices_fifos_and_directories_are_refused_unopened() {
+        use std::os::unix::fs::symlink;
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("secret"), "TOKEN=abc").unwrap();
+        /// Path, how to make it, what the refusal says.
+        type Case<'a> = (&'a str, &'a dyn Fn(&Path), &'a str);
+        let cases: [Case; 5] = [
+            (
+                "link.sh",
+                &|r| symlink(outside.path().join("secret"), r.join("infra/link.sh")).unwrap(),
+                "is a symbolic link (or goes through one) to a file outside the repository",
+            ),
+            (
+                "linked/secret",
+                &|r| symlink(outside.path(), r.join("infra/linked")).unwrap(),
+                "is a symbolic link (or goes through one) to a file outside the repository",
+            ),
+            (
+                "zero",
+                &|r| symlink("/dev/zero", r.join("infra/zero")).unwrap(),
+                "is a symbolic link (or goes through one) to a file outside the repository",
+            ),
+            (
+                "pipe",
+                &|r| {
+                    let c = std::ffi::CString::new(
+                        r.join("infra/pipe").into_os_string().into_encoded_bytes(),
+                    )
+                    .unwrap();
+                    // SAFETY: a valid NUL-terminated path; mkfifo only creates the file.
+                    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+                },
+                "is a named pipe (FIFO), not a regular file",
+            ),
+            (
+                "../cloud-init",
+                &|_| {},
+                "is a directory, not a regular file",
+            ),
+        ];
+        for (path, make, says) in cases {
+            let dir = repo(path);
+            make(dir.path());
+            let (message, _) = refusal(dir.path());
+            assert_eq!(message, format!("user data file `{path}` {says}"));
+            assert!(!message.contains("TOKEN"), "{message}");
+        }
+        // A link that stays in the repository is followed.
+        let dir = repo("here.sh");
+        symlink("../cloud-init/web.sh", dir.path().join("infra/here.sh")).unwrap();
+        assert!(load_stack(&dir.path().join("infra/web.yaml")).is_ok());
+    }
+
+    #[test]
+    fn without_a_git_work_tree_only_the_stack_folder_is_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        // Not a repository: no `.git` anywhere up to `/` (the temp dir is
+        // not inside one here; the test would pass vacuously otherwise).
+        assert!(
+            dir.path()
+                .ancestors()
+                .all(|a| fs::symlink_metadata(a.join(".git")).is_err())
+        );
+        fs::create_dir_all(dir.path().join("infra/init")).unwrap();
+        fs::write(dir.path().join("infra/init/web.sh"), "x").unwrap();
+        fs::write(dir.path().join("web.sh"), "x").unwrap();
+        fs::write(dir.path().join("infra/web.yaml"), STACK).unwrap();
+        assert!(load_stack(&dir.path().join("infra/web.yaml")).is_ok());
+        fs::write(
+            dir.path().join("infra/web.yaml"),
+            STACK.replace("init/web.sh", "../web.sh"),
+        )
+        .unwrap();
+        let (message, hint) = refusal(dir.path());
+        assert_eq!(
+            message,
+            "user data file `../web.sh` is outside the stack file's folder"
+        );
+        assert!(
+            hint.contains("no Git work tree holds this stack file"),
+            "{hint}"
+        );
+        // A root given by the caller (the action's workspace) widens it.
+        let overlay = Overlay::within(Root::given(dir.path()).unwrap());
+        assert!(
+            overlay
+                .load_stack(&dir.path().join("infra/web.yaml"))
+                .is_ok()
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_stack_file_linked_from_outside_is_not_read() {
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("web.yaml"), STACK).unwrap();
+        let dir = repo("../cloud-init/web.sh");
+        let link = dir.path().join("infra/linked.yaml");
+        std::os::unix::fs::symlink(outside.path().join("web.yaml"), &link).unwrap();
+        let files = find_stack_files(&[dir.path().join("infra").display().to_string()]).unwrap();
+        assert!(files.contains(&link), "{files:?}");
+        let diags = load_stack(&link).unwrap_err();
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].at.file, link.display().to_string());
+        assert_eq!(
+            diags[0].message,
+            "the stack file is a symbolic link (or goes through one) to a file outside the repository; it was not read"
+        );
+    }
+
+    #[test]
+    fn normalize_keeps_what_climbs_out() {
+        assert_eq!(
+            normalize("./infra/../cloud-init/web.yaml"),
+            "cloud-init/web.yaml"
+        );
+        assert_eq!(normalize("infra/../../etc/passwd"), "../etc/passwd");
+        assert_eq!(normalize("../../etc/passwd"), "../../etc/passwd");
+        assert_eq!(normalize("a/../../b/../c"), "../c");
+        assert_eq!(normalize("/a/../../etc"), "/etc");
+    }
+
+    #[test]
+    fn the_overlay_is_not_consulted_for_a_path_out_of_the_repository() {
+        let up = "../".repeat(8);
+        let dir = repo(&format!("{up}etc/passwd"));
+        let root = dir.path();
+        let mut overlay = Overlay::within(Root::given(root).unwrap());
+        // What the old lexical normalization made of the path.
+        overlay.put("etc/passwd", b"from the pull request".to_vec());
+        overlay.put("/etc/passwd", b"from the pull request".to_vec());
+        let diags = overlay
+            .load_stack(&root.join("infra/web.yaml"))
+            .unwrap_err();
+        assert!(
+            diags[0].message.ends_with("is outside the repository"),
+            "{diags:?}"
+        );
+        assert!(
+            !overlay.reads().iter().any(|r| r.contains("passwd")),
+            "a refused path is not fetched: {:?}",
+            overlay.reads()
+        );
     }
 }

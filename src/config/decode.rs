@@ -1,17 +1,21 @@
 //! The reader that turns YAML nodes into typed values, recording a located
 //! diagnostic for every problem instead of stopping at the first.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use super::diagnostic::Diagnostic;
+use super::diagnostic::{Diagnostic, Source};
 use super::fields::{Object, Pattern};
+use super::one_line;
 use super::yaml::{Node, NodeKind, Pos, Value};
 use crate::model::Location;
 
 /// Collects diagnostics against one source file.
 pub struct Ctx<'s> {
     file: &'s str,
-    lines: Vec<&'s str>,
+    source: Source<'s>,
+    /// The key each scalar value was written under, by where the value
+    /// starts: how a message about the value names it.
+    keys: BTreeMap<Pos, &'static str>,
     /// Everything found so far.
     pub diags: Vec<Diagnostic>,
 }
@@ -49,14 +53,15 @@ impl<'s> Ctx<'s> {
     pub fn new(file: &'s str, source: &'s str) -> Self {
         Self {
             file,
-            lines: yaml_lines(source),
+            source: Source::new(source),
+            keys: BTreeMap::new(),
             diags: Vec::new(),
         }
     }
 
     /// Whether the source holds nothing but whitespace.
     pub fn is_blank(&self) -> bool {
-        self.lines.iter().all(|l| l.trim().is_empty())
+        self.source.is_blank()
     }
 
     /// The location of a position.
@@ -68,26 +73,25 @@ impl<'s> Ctx<'s> {
         }
     }
 
-    /// Records an error spanning `start..end` (underlined on `start`'s line).
+    /// Records an error spanning `start..end` (underlined on `start`'s line,
+    /// which is quoted unless it holds user data).
     pub fn error_span(&mut self, start: Pos, end: Pos, message: String, hint: Option<String>) {
         let mut d = Diagnostic::new(self.loc(start), message);
         d.hint = hint;
-        // Past this column a snippet would only repeat a huge line.
-        if let Some(line) = self.lines.get(start.line.wrapping_sub(1))
-            && start.col <= MAX_SNIPPET_COLUMN
-        {
-            let rest = line
+        if let Some(line) = self.source.line(start.line) {
+            let rest_len = line
                 .chars()
                 .skip(start.col.saturating_sub(1))
-                .collect::<String>();
-            let rest_len = rest.trim_end().chars().count();
+                .collect::<String>()
+                .trim_end()
+                .chars()
+                .count();
             let width = if end.line == start.line && end.col > start.col {
                 (end.col - start.col).min(rest_len.max(1))
             } else {
                 rest_len
             };
-            let (shown, width) = snippet(line, start.col, width);
-            d = d.with_source(shown, width);
+            d = d.with_source(&self.source, width);
         }
         self.diags.push(d);
     }
@@ -131,11 +135,7 @@ impl<'s> Ctx<'s> {
     /// What to do about a null: depends on whether it is a value after
     /// `key:`, an empty list item, or an empty key.
     fn null_hint(&self, node: &Node) -> String {
-        let line = self
-            .lines
-            .get(node.start.line.wrapping_sub(1))
-            .copied()
-            .unwrap_or("");
+        let line = self.source.line(node.start.line).unwrap_or("");
         // An empty value starts at its `:`; `~` and `null` start after it.
         let at = line.chars().nth(node.start.col.wrapping_sub(1));
         let before: String = line
@@ -193,6 +193,9 @@ impl<'s> Ctx<'s> {
                 );
                 continue;
             };
+            if !self.single_line(k, key, "the key") {
+                continue;
+            }
             let Some(field) = obj.field(key) else {
                 if key == "<<" {
                     // A merge key would have supplied any of the keys: do not
@@ -210,6 +213,9 @@ impl<'s> Ctx<'s> {
                     Some("remove one of them".into()),
                 );
                 continue;
+            }
+            if matches!(v.kind, NodeKind::Scalar { .. }) {
+                self.keys.insert(v.start, field.name);
             }
             items.push((field.name, k, v));
         }
@@ -312,6 +318,9 @@ impl<'s> Ctx<'s> {
                 return None;
             }
         };
+        if !self.single_line(node, s, &format!("the {kind} name")) {
+            return None;
+        }
         if (super::fields::NAME.check)(s) {
             return Some(s);
         }
@@ -338,13 +347,55 @@ impl<'s> Ctx<'s> {
         self.str_or(node, hint)
     }
 
-    /// A string; `hint` says what to write instead of another scalar.
+    /// A one-line string; `hint` says what to write instead of another scalar.
     pub fn str_or<'n>(&mut self, node: &'n Node, hint: Option<String>) -> Option<&'n str> {
         match node.value() {
-            Some(Value::Str(s)) => Some(s),
+            Some(Value::Str(s)) => {
+                let what = self
+                    .keys
+                    .get(&node.start)
+                    .map_or("this value".to_string(), |k| format!("`{k}`"));
+                self.single_line(node, s, &what).then_some(s)
+            }
             _ => {
                 self.expected(node, "a string", hint);
                 None
+            }
+        }
+    }
+
+    /// Text that may span lines (user data): any string. Nothing of the
+    /// value is ever repeated in a message, whatever it is.
+    pub fn text<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n str> {
+        let found = match (&node.kind, node.value()) {
+            (_, Some(Value::Str(s))) => return Some(s),
+            (NodeKind::Seq(_), _) => "a list",
+            (NodeKind::Map(_), _) => "a map",
+            (_, Some(Value::Null)) => "nothing (null)",
+            (_, Some(Value::Bool(_))) => "a boolean",
+            _ => "a number",
+        };
+        self.error(
+            node,
+            format!("expected text for {what}, found {found}"),
+            Some(format!(
+                "{what} is text: write `{what}: |` and the lines indented below it"
+            )),
+        );
+        None
+    }
+
+    /// The one check every one-line string of the file passes (names, tag
+    /// keys and values, descriptions, ids, paths, keys): it refuses what can
+    /// break a line or disguise text: control characters (C0, DEL, C1),
+    /// line and paragraph separators, bidirectional-text controls and
+    /// invisible characters. `what` names the value in the message.
+    pub fn single_line(&mut self, node: &Node, s: &str, what: &str) -> bool {
+        match one_line::refusal(s, what) {
+            None => true,
+            Some((message, hint)) => {
+                self.error(node, message, Some(hint));
+                false
             }
         }
     }
@@ -534,50 +585,6 @@ impl<'s> Ctx<'s> {
     }
 }
 
-/// Errors further right than this get no source snippet.
-const MAX_SNIPPET_COLUMN: usize = 200;
-/// A snippet underlines at most this many characters.
-const MAX_UNDERLINE: usize = 80;
-
-/// The source lines as YAML counts them: `\r\n`, `\n` and a lone `\r` all
-/// end a line.
-fn yaml_lines(source: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut rest = source;
-    while let Some(i) = rest.find(['\n', '\r']) {
-        out.push(&rest[..i]);
-        let skip = if rest[i..].starts_with("\r\n") { 2 } else { 1 };
-        rest = &rest[i + skip..];
-    }
-    if !rest.is_empty() {
-        out.push(rest);
-    }
-    out
-}
-
-/// The line as shown under an error: control characters (a NUL, an escape
-/// sequence) shown as U+FFFD so they cannot garble a terminal or a log, and
-/// a long line cut a little after the underlined part.
-fn snippet(line: &str, col: usize, width: usize) -> (String, usize) {
-    let width = width.min(MAX_UNDERLINE);
-    let keep = (col.saturating_sub(1) + width + 20).max(120);
-    let mut shown: String = line
-        .chars()
-        .take(keep)
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                '\u{FFFD}'
-            } else {
-                c
-            }
-        })
-        .collect();
-    if line.chars().count() > keep {
-        shown.push_str(" …");
-    }
-    (shown, width)
-}
-
 /// `a stack`, `an instance`, `an elastic IP`.
 fn article(kind: &str) -> String {
     if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
@@ -639,26 +646,6 @@ fn levenshtein(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lines_end_at_every_yaml_line_break() {
-        assert_eq!(yaml_lines("a\r\nb\rc\nd"), ["a", "b", "c", "d"]);
-        assert_eq!(yaml_lines("a\n\n"), ["a", ""]);
-    }
-
-    #[test]
-    fn snippets_hide_control_characters_and_cut_long_lines() {
-        assert_eq!(
-            snippet("a: \u{0}\u{1b}[31m", 4, 1),
-            ("a: \u{FFFD}\u{FFFD}[31m".into(), 1)
-        );
-        let long = "x".repeat(10_000);
-        let (shown, width) = snippet(&long, 5, 10_000);
-        assert_eq!(width, MAX_UNDERLINE);
-        assert_eq!(shown, format!("{} …", "x".repeat(120)));
-        let (shown, _) = snippet(&long, 150, 10_000);
-        assert_eq!(shown, format!("{} …", "x".repeat(149 + MAX_UNDERLINE + 20)));
-    }
 
     #[test]
     fn suggestions() {

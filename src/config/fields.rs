@@ -413,7 +413,7 @@ const INSTANCE_FIELDS: &[Field] = &[
             pattern: None,
             max_len: None,
         },
-        "User data (e.g. cloud-init), at most 16384 bytes. Not with `user_data_file`. Default: none.",
+        "User data (e.g. cloud-init), at most 16384 bytes; the only text that may span lines. Not with `user_data_file`. Default: none.",
     ),
     field(
         "user_data_file",
@@ -421,7 +421,7 @@ const INSTANCE_FIELDS: &[Field] = &[
             pattern: None,
             max_len: None,
         },
-        "File holding the user data, relative to this YAML file's directory. Not with `user_data`. Default: none.",
+        "File holding the user data, relative to this YAML file's directory; `..` may leave that directory, never the repository (links followed; a regular file only). Not with `user_data`. Default: none.",
     ),
     field(
         "root_volume",
@@ -438,7 +438,7 @@ const INSTANCE_FIELDS: &[Field] = &[
         "tags",
         Ty::Tags,
         "{}",
-        "Tags (keys up to 128 characters, values up to 256). `Name` and keys starting with `aws:` or `ec2-gitops:` are reserved.",
+        "Tags (keys up to 128 characters, values up to 256, each one line without control characters). `Name` and keys starting with `aws:` or `ec2-gitops:` are reserved.",
     ),
     defaulted(
         "count",

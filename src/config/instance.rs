@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::decode::Ctx;
 use super::fields::{self, MAX_USER_DATA, Object, VOLUME_TYPES};
+use super::files::FileError;
 use super::yaml::{Node, NodeKind, Pos, Value};
 use crate::model::RootVolume;
 
@@ -17,7 +18,7 @@ pub struct Refs<'a> {
 }
 
 /// Reads a `user_data_file` path relative to the stack file's directory.
-pub type ReadUserData<'a> = &'a dyn Fn(&str) -> Result<String, String>;
+pub type ReadUserData<'a> = &'a dyn Fn(&str) -> Result<String, FileError>;
 
 /// A data volume as declared on an instance.
 #[derive(Debug, Clone)]
@@ -117,18 +118,9 @@ pub fn settings(
             Some("keep one of them".into()),
         ),
         (Some((_, v)), None) => {
-            let hint = match &v.kind {
-                NodeKind::Scalar { .. } => None,
-                _ => Some(
-                    "user data is text: write `user_data: |` and the lines indented below it"
-                        .to_string(),
-                ),
-            };
-            s.user_data = match hint {
-                Some(h) => ctx.str_or(v, Some(h)),
-                None => ctx.str(v),
-            }
-            .and_then(|t| user_data_size(ctx, v, t))
+            s.user_data = ctx
+                .text(v, "user_data")
+                .and_then(|t| user_data_size(ctx, v, t))
         }
         (None, Some((_, v))) => s.user_data = user_data_file(ctx, v, read),
         (None, None) => {}
@@ -279,7 +271,7 @@ fn group_list(ctx: &mut Ctx, n: &Node, refs: &Refs) -> Option<Vec<String>> {
 
 /// What to do about user data over EC2's limit (user data is text here, so
 /// gzip is no way out).
-const USER_DATA_TOO_LARGE: &str =
+pub(super) const USER_DATA_TOO_LARGE: &str =
     "keep the user data small: move the bulk into a script the instance downloads";
 
 fn user_data_size(ctx: &mut Ctx, n: &Node, text: &str) -> Option<String> {
@@ -306,28 +298,21 @@ fn user_data_file(ctx: &mut Ctx, n: &Node, read: ReadUserData) -> Option<String>
     {
         ctx.error(
             n,
-            format!("`user_data_file` must be a path relative to this YAML file, found {path:?}"),
-            Some("e.g. `cloud-init/web.yaml`".into()),
+            format!(
+                "`user_data_file` must be a path relative to this YAML file, found {path:?}"
+            ),
+            Some(
+                "a stack reads only files inside its repository: write a path relative to this YAML file, e.g. `cloud-init/web.yaml` or `../cloud-init/web.yaml`"
+                    .into(),
+            ),
         );
         return None;
     }
     match read(path) {
         Ok(text) => user_data_size(ctx, n, &text),
         Err(e) => {
-            let hint = if e.contains("os error 21") {
-                "name a file, not a directory"
-            } else if e.contains("UTF-") {
-                "user data is text: save the file as UTF-8"
-            } else if e.contains("EC2 accepts at most") {
-                USER_DATA_TOO_LARGE
-            } else {
-                "the path is relative to the directory of this YAML file"
-            };
-            ctx.error(
-                n,
-                format!("cannot read user data file `{path}`: {e}"),
-                Some(hint.into()),
-            );
+            let (message, hint) = e.user_data(path);
+            ctx.error(n, message, Some(hint));
             None
         }
     }
@@ -474,7 +459,11 @@ fn tags(ctx: &mut Ctx, n: &Node) -> BTreeMap<String, String> {
     };
     let mut lines: BTreeMap<String, usize> = BTreeMap::new();
     for (k, v) in map {
-        let (Some(key), Some(val)) = (tag_text(ctx, k, "key"), tag_text(ctx, v, "value")) else {
+        let key = tag_text(ctx, k, "key", "the tag key");
+        let named = key.as_ref().map_or("the tag value".to_string(), |key| {
+            format!("the value of tag `{key}`")
+        });
+        let (Some(key), Some(val)) = (key, tag_text(ctx, v, "value", &named)) else {
             continue;
         };
         if let Some(line) = lines.get(&key) {
@@ -542,7 +531,8 @@ fn tags(ctx: &mut Ctx, n: &Node) -> BTreeMap<String, String> {
 
 /// Tags are strings in EC2: any scalar is taken as written (`version: 2` is
 /// the tag value "2"); null and collections are errors.
-fn tag_text(ctx: &mut Ctx, n: &Node, part: &str) -> Option<String> {
+/// `named` is how the one-line check names it.
+fn tag_text(ctx: &mut Ctx, n: &Node, part: &str, named: &str) -> Option<String> {
     match (&n.kind, n.value()) {
         (_, Some(Value::Null)) => {
             ctx.error(
@@ -552,7 +542,7 @@ fn tag_text(ctx: &mut Ctx, n: &Node, part: &str) -> Option<String> {
             );
             None
         }
-        (NodeKind::Scalar { text, .. }, _) => Some(text.clone()),
+        (NodeKind::Scalar { text, .. }, _) => ctx.single_line(n, text, named).then(|| text.clone()),
         _ => {
             ctx.error(
                 n,

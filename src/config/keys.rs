@@ -5,7 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::decode::Ctx;
 use super::fields;
-use super::yaml::Node;
+use super::yaml::{Node, Value};
 use crate::model::KeyPairSpec;
 
 /// Decodes `key_pairs.<name>`.
@@ -13,7 +13,17 @@ pub fn key_pair(ctx: &mut Ctx, name: &str, key: &Node, node: &Node) -> Option<Ke
     let what = format!("key pair `{name}`");
     let e = ctx.object(node, &fields::KEY_PAIR, &what, key)?;
     let v = e.value("public_key")?;
-    let text = ctx.str(v)?.trim();
+    let Some(Value::Str(raw)) = v.value() else {
+        ctx.str(v)?;
+        return None;
+    };
+    // A pasted private key is told as such, whatever else is wrong with it;
+    // and a key written as a `|` block ends with a line break that is no
+    // part of it.
+    let text = raw.trim();
+    if !text.contains("PRIVATE KEY") && !ctx.single_line(v, text, "a public key") {
+        return None;
+    }
     match check_public_key(text) {
         Ok(()) => Some(KeyPairSpec {
             public_key: text.to_string(),

@@ -7,23 +7,27 @@
 mod decode;
 mod diagnostic;
 mod fields;
+mod files;
 mod instance;
 mod keys;
 mod network;
+mod one_line;
 mod schema;
 mod stack;
 mod yaml;
 
-pub use diagnostic::Diagnostic;
+pub use diagnostic::{Diagnostic, Source};
+pub use files::{FileError, NotRegular, Scope};
 /// Stack files above this size are refused unread.
 pub use yaml::MAX_FILE_BYTES;
 
 /// Parses and validates one stack file. `file` is the display path used in locations;
-/// `read_user_data(path_relative_to_the_yaml_file_dir)` is how user_data_file is read (the caller does I/O).
+/// `read_user_data(path_relative_to_the_yaml_file_dir)` is how user_data_file is read (the caller does I/O,
+/// and refuses files outside the repository).
 pub fn parse_stack(
     source: &str,
     file: &str,
-    read_user_data: &dyn Fn(&str) -> Result<String, String>,
+    read_user_data: &dyn Fn(&str) -> Result<String, FileError>,
 ) -> Result<crate::model::Desired, Vec<Diagnostic>> {
     let mut ctx = decode::Ctx::new(file, source);
     let parsed = match yaml::parse(source) {
@@ -40,6 +44,18 @@ pub fn parse_stack(
             Err(ctx.diags)
         }
     }
+}
+
+/// Whether `s` is a valid logical name (`web-1`): lowercase letters, digits
+/// and `-`, at most 63 characters, as the YAML's names are.
+pub fn is_name(s: &str) -> bool {
+    (fields::NAME.check)(s)
+}
+
+/// Whether `s` holds nothing a one-line field of the YAML refuses (control,
+/// invisible and text-direction characters): the same rule for live tags.
+pub fn is_single_line(s: &str) -> bool {
+    s.chars().all(|c| one_line::forbidden(c).is_none())
 }
 
 /// The JSON Schema of format v1 (what `ec2-gitops schema` prints).

@@ -245,6 +245,9 @@ fn port_range(ctx: &mut Ctx, v: &Node) -> Option<(i32, i32)> {
     let (a, b) = match v.value() {
         Some(Value::Int(p)) => (p, p),
         Some(Value::Str(s)) => {
+            if !ctx.single_line(v, s, "`ports`") {
+                return None;
+            }
             let parse = |t: &str| -> Option<i64> {
                 let t = t.trim();
                 (!t.is_empty() && t.len() <= 6 && t.bytes().all(|c| c.is_ascii_digit()))

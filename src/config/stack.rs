@@ -8,7 +8,7 @@ use super::fields;
 use super::instance::{self, ReadUserData, Refs, Settings};
 use super::yaml::{Node, NodeKind, Pos, Value};
 use super::{keys, network};
-use crate::model::{AddressSpec, Desired, InstanceSpec, VolumeSpec};
+use crate::model::{AddressSpec, Desired, Entry, InstanceSpec, VolumeSpec};
 
 /// Decodes a parsed file; `None` when any error was recorded in `ctx`.
 pub fn decode(
@@ -241,6 +241,10 @@ fn expand(ctx: &mut Ctx, declared: &[(&str, &Node, Settings)], out: &mut Desired
                     root_volume: s.root_volume.clone(),
                     tags: s.tags.clone(),
                     protect,
+                    entry: Entry {
+                        name: name.to_string(),
+                        count,
+                    },
                     at: ctx.loc(key.start),
                 },
             );

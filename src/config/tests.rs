@@ -12,11 +12,11 @@ const KEY: &str =
 const CLOUD_INIT: &str = "#cloud-config\npackages: [nginx]\n";
 
 /// Stands in for the file system next to the stack file.
-fn read(path: &str) -> Result<String, String> {
+fn read(path: &str) -> Result<String, crate::config::FileError> {
     match path {
         "cloud-init/web.yaml" => Ok(CLOUD_INIT.to_string()),
         "big.sh" => Ok("#".repeat(20_000)),
-        _ => Err("No such file or directory (os error 2)".to_string()),
+        _ => Err("No such file or directory (os error 2)".into()),
     }
 }
 
@@ -108,6 +108,10 @@ fn full_stack_decodes_exactly() {
         // YAML 1.2: `no` and `on` stay strings.
         tags: tags(&[("backup", "on"), ("role", "web"), ("team", "platform")]),
         protect: false,
+        entry: Entry {
+            name: "web".into(),
+            count: 2,
+        },
         at,
     };
     let expected = Desired {
@@ -189,6 +193,10 @@ fn full_stack_decodes_exactly() {
                     root_volume: None,
                     tags: tags(&[("backup", "no"), ("team", "platform")]),
                     protect: true,
+                    entry: Entry {
+                        name: "db".into(),
+                        count: 1,
+                    },
                     at: loc(42, 3),
                 },
             ),
@@ -303,4 +311,134 @@ fn control_characters_are_one_error() {
     let text = errors(&junk, "junk.yaml");
     assert!(text.contains("control character U+0000"), "{text}");
     assert!(text.ends_with("1 error in junk.yaml\n"), "{text}");
+}
+
+/// A valid stack with one-line values of every kind; `{}` in a value is
+/// where a test puts a character.
+const ONE_LINE_FIELDS: &str = r#"version: 1
+stack: "s{}"
+region: "us-east-1{}"
+defaults:
+  type: "t3.micro{}"
+  tags: { "team{}": platform, owner: "ops{}" }
+key_pairs:
+  "deploy{}":
+    public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g ops{}@example.com"
+security_groups:
+  web:
+    description: "Public HTTP{}"
+    ingress:
+      - { protocol: "tcp{}", ports: "80{}", cidr: "0.0.0.0/0{}" }
+      - { protocol: tcp, ports: 22, from: "web{}" }
+instances:
+  web:
+    image: "ami-12345678{}"
+    user_data_file: "cloud-init/web.yaml{}"
+    security_groups: ["web{}"]
+    volumes:
+      - { name: "data{}", device: "/dev/sdf{}", size_gb: 10, "type{}": gp3 }
+elastic_ips:
+  ip: { instance: "web{}" }
+"#;
+
+#[test]
+fn every_one_line_field_refuses_control_characters() {
+    assert!(parse_stack(&ONE_LINE_FIELDS.replace("{}", ""), "s.yaml", &read).is_ok());
+    let count = ONE_LINE_FIELDS.matches("{}").count();
+    for (c, says) in [
+        ("\\n", "a line break (U+000A)"),
+        ("\\r", "a line break (U+000D)"),
+        ("\\t", "a tab (U+0009)"),
+        (
+            "\\e]8;;https://evil.example\\e\\\\",
+            "the control character U+001B",
+        ),
+        ("\\0", "the control character U+0000"),
+        ("\\x7f", "the control character U+007F"),
+        ("\\x9b", "the control character U+009B"),
+        ("\\u2028", "a line break (U+2028)"),
+        (
+            "\\u202e",
+            "the invisible or text-direction character U+202E",
+        ),
+        (
+            "\\u2066",
+            "the invisible or text-direction character U+2066",
+        ),
+        (
+            "\\u200b",
+            "the invisible or text-direction character U+200B",
+        ),
+    ] {
+        for i in 0..count {
+            // The character in the i-th value only.
+            let src: String = ONE_LINE_FIELDS
+                .split("{}")
+                .enumerate()
+                .map(|(j, part)| format!("{}{part}", if j == i + 1 { c } else { "" }))
+                .collect();
+            let diags = parse_stack(&src, "s.yaml", &read)
+                .map(|_| format!("value {i} with {c} is accepted"))
+                .unwrap_err();
+            let hit: Vec<_> = diags.iter().filter(|d| d.message.contains(says)).collect();
+            assert_eq!(hit.len(), 1, "value {i} with {c}: {diags:#?}");
+            assert!(hit[0].hint.is_some(), "{:?}", hit[0]);
+            assert!(
+                diags.iter().all(|d| !d
+                    .message
+                    .chars()
+                    .any(|c| c.is_control() || ('\u{2028}'..='\u{206f}').contains(&c))),
+                "a message repeats the character: {diags:#?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_control_character_is_located_at_its_value_with_a_hint() {
+    let src = "version: 1\nstack: s\nregion: us-east-1\ninstances:\n  web:\n    image: ami-12345678\n    type: t3.micro\n    tags:\n      role: |\n        web\n        db\n";
+    let diags = parse_stack(src, "s.yaml", &read).unwrap_err();
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    // At the text of the value, which is not quoted: it is a block.
+    assert_eq!((diags[0].at.line, diags[0].at.column), (10, 9));
+    assert_eq!(
+        diags[0].message,
+        "the value of tag `role` contains a line break (U+000A)"
+    );
+    assert_eq!(
+        diags[0].hint.as_deref(),
+        Some(
+            "the value of tag `role` is one line: remove the line break (only `user_data` holds several lines)"
+        )
+    );
+}
+
+#[test]
+fn user_data_keeps_its_lines_and_is_never_quoted() {
+    let src = "version: 1\nstack: s\nregion: us-east-1\ninstances:\n  web:\n    image: ami-12345678\n    type: t3.micro\n    user_data: |\n      #!/bin/sh\n      export TOKEN=hunter2\n     TOKEN2=hunter3\n";
+    // Inline user data spans lines.
+    let ok = src.replace("     TOKEN2=hunter3\n", "");
+    let d = parse_stack(&ok, "s.yaml", &read).unwrap();
+    assert_eq!(
+        d.instances["web"].user_data.as_deref(),
+        Some("#!/bin/sh\nexport TOKEN=hunter2\n")
+    );
+    // A YAML error inside it quotes nothing.
+    let diags = parse_stack(src, "s.yaml", &read).unwrap_err();
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(diags[0].at.line, 11);
+    assert_eq!(diags[0].source_line, None);
+    let text = diagnostics::text(&diags);
+    assert!(!text.contains("hunter"), "{text}");
+    // Nor does a value of the wrong type, in the message or under it.
+    let bad = ok.replace(
+        "user_data: |\n      #!/bin/sh\n      export TOKEN=hunter2\n",
+        "user_data: 4242\n",
+    );
+    let diags = parse_stack(&bad, "s.yaml", &read).unwrap_err();
+    assert_eq!(
+        diags[0].message,
+        "expected text for user_data, found a number"
+    );
+    assert!(!diagnostics::text(&diags).contains("4242"));
 }

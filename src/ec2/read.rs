@@ -2,13 +2,15 @@
 //! kind, all at once; never a call per resource.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use aws_sdk_ec2::types::{Filter, IpPermission, Tag};
 
 use super::{Ec2, Ec2Error};
+use crate::config::is_name;
 use crate::model::{
-    self, Kind, Live, LiveAddress, LiveGroup, LiveInstance, LiveKeyPair, LiveVolume, Peer,
-    Protocol, Region, ResourceId, Rule,
+    self, Kind, Live, LiveAddress, LiveGroup, LiveInstance, LiveKeyPair, LiveVolume,
+    NameTagProblem, Peer, Protocol, Region, ResourceId, Rule, Unclaimed,
 };
 
 pub(crate) fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
@@ -33,19 +35,62 @@ pub(super) fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// How a reader names what it reads: for a stack, the kind it reads and
+/// where resources go that carry the stack tag but no valid name tag (they
+/// are left out: not the stack's); `None` for an import (every resource,
+/// unnamed).
+pub(super) type Claim<'a> = Option<(Kind, &'a Mutex<Vec<Unclaimed>>)>;
+
 /// The name of a read resource: its logical name from the tag when reading a
-/// stack (`kind` set; others are skipped), or empty for an import.
-fn name_for(tags: &BTreeMap<String, String>, kind: Option<Kind>, expected: Kind) -> Option<String> {
-    match kind {
-        Some(_) => logical_name(tags, expected),
-        None => Some(String::new()),
+/// stack (a resource without a valid one is recorded as unclaimed and
+/// skipped), or empty for an import.
+fn name_for(tags: &BTreeMap<String, String>, claim: Claim<'_>, id: &str) -> Option<String> {
+    let Some((kind, unclaimed)) = claim else {
+        return Some(String::new());
+    };
+    match logical_name(tags, kind) {
+        Ok(name) => Some(name),
+        Err(problem) => {
+            unclaimed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(Unclaimed {
+                    kind,
+                    id: id.to_string(),
+                    problem,
+                });
+            None
+        }
     }
 }
 
-/// The logical name of a resource of `kind` from its tags.
-fn logical_name(tags: &BTreeMap<String, String>, kind: Kind) -> Option<String> {
-    let id = ResourceId::from_tag_value(tags.get(model::NAME_TAG)?)?;
-    (id.kind == kind).then_some(id.name)
+/// The logical name of a resource of `kind` from its tags, or why there is
+/// none. A name follows the YAML's name rules (`<instance>/<volume>` for a
+/// volume): anything else was not written by this tool.
+fn logical_name(tags: &BTreeMap<String, String>, kind: Kind) -> Result<String, NameTagProblem> {
+    let value = tags.get(model::NAME_TAG).ok_or(NameTagProblem::Missing)?;
+    if value.is_empty() {
+        return Err(NameTagProblem::Empty);
+    }
+    if !crate::config::is_single_line(value) {
+        return Err(NameTagProblem::ControlCharacters);
+    }
+    let id = ResourceId::from_tag_value(value).ok_or(NameTagProblem::NotKindAndName)?;
+    if id.kind != kind {
+        return Err(NameTagProblem::OtherKind(id.kind));
+    }
+    let valid = match kind {
+        Kind::Volume => id
+            .name
+            .split_once('/')
+            .is_some_and(|(instance, volume)| is_name(instance) && is_name(volume)),
+        _ => is_name(&id.name),
+    };
+    if valid {
+        Ok(id.name)
+    } else {
+        Err(NameTagProblem::InvalidName)
+    }
 }
 
 fn rules(perms: &[IpPermission]) -> Vec<Rule> {
@@ -118,14 +163,20 @@ impl Ec2 {
     /// one more per 1,000 instances or groups and per 500 volumes.
     pub async fn read_live(&self, stack: &str) -> Result<Live, Ec2Error> {
         let f = [stack_filter(stack)];
+        let unclaimed = Mutex::new(Vec::new());
+        let u = &unclaimed;
         let (instances, groups, volumes, addresses, key_pairs) = tokio::try_join!(
-            self.read_instances(&f, Some(Kind::Instance)),
-            self.read_groups(&f, Some(Kind::SecurityGroup)),
-            self.read_volumes(&f, Some(Kind::Volume)),
-            self.read_addresses(&f, Some(Kind::ElasticIp)),
-            self.read_key_pairs(&f, Some(Kind::KeyPair)),
+            self.read_instances(&f, Some((Kind::Instance, u))),
+            self.read_groups(&f, Some((Kind::SecurityGroup, u))),
+            self.read_volumes(&f, Some((Kind::Volume, u))),
+            self.read_addresses(&f, Some((Kind::ElasticIp, u))),
+            self.read_key_pairs(&f, Some((Kind::KeyPair, u))),
         )?;
         let (instances, terminated) = instances;
+        let mut unclaimed = unclaimed
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        unclaimed.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
         Ok(Live {
             key_pairs,
             security_groups: groups,
@@ -133,6 +184,7 @@ impl Ec2 {
             volumes,
             addresses,
             terminated,
+            unclaimed,
         })
     }
 
@@ -140,7 +192,7 @@ impl Ec2 {
     pub(super) async fn read_instances(
         &self,
         filters: &[Filter],
-        kind: Option<Kind>,
+        claim: Claim<'_>,
     ) -> Result<(Vec<LiveInstance>, BTreeMap<String, Vec<String>>), Ec2Error> {
         let mut out = Vec::new();
         let mut terminated: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -161,9 +213,6 @@ impl Ec2 {
         for page in &pages {
             for i in page.reservations().iter().flat_map(|r| r.instances()) {
                 let tags = tag_map(i.tags());
-                let Some(name) = name_for(&tags, kind, Kind::Instance) else {
-                    continue;
-                };
                 let id = i.instance_id().unwrap_or_default().to_string();
                 let state = i
                     .state()
@@ -171,9 +220,18 @@ impl Ec2 {
                     .map(|s| s.as_str().to_string())
                     .unwrap_or_default();
                 if state == "terminated" || state == "shutting-down" {
-                    terminated.entry(name).or_default().push(id);
+                    // Gone: its name matters only to client tokens, and a
+                    // bad one is no news.
+                    if let Some((kind, _)) = claim
+                        && let Ok(name) = logical_name(&tags, kind)
+                    {
+                        terminated.entry(name).or_default().push(id);
+                    }
                     continue;
                 }
+                let Some(name) = name_for(&tags, claim, &id) else {
+                    continue;
+                };
                 out.push(LiveInstance {
                     name,
                     id,
@@ -220,7 +278,7 @@ impl Ec2 {
     pub(super) async fn read_groups(
         &self,
         filters: &[Filter],
-        kind: Option<Kind>,
+        claim: Claim<'_>,
     ) -> Result<Vec<LiveGroup>, Ec2Error> {
         let mut out = Vec::new();
         let pages = self
@@ -240,7 +298,7 @@ impl Ec2 {
         for page in &pages {
             for g in page.security_groups() {
                 let tags = tag_map(g.tags());
-                let Some(name) = name_for(&tags, kind, Kind::SecurityGroup) else {
+                let Some(name) = name_for(&tags, claim, g.group_id().unwrap_or_default()) else {
                     continue;
                 };
                 out.push(LiveGroup {
@@ -262,7 +320,7 @@ impl Ec2 {
     pub(super) async fn read_volumes(
         &self,
         filters: &[Filter],
-        kind: Option<Kind>,
+        claim: Claim<'_>,
     ) -> Result<Vec<LiveVolume>, Ec2Error> {
         let mut out = Vec::new();
         let pages = self
@@ -286,7 +344,7 @@ impl Ec2 {
                     continue;
                 }
                 let tags = tag_map(v.tags());
-                let Some(name) = name_for(&tags, kind, Kind::Volume) else {
+                let Some(name) = name_for(&tags, claim, v.volume_id().unwrap_or_default()) else {
                     continue;
                 };
                 let attachment = v
@@ -318,7 +376,7 @@ impl Ec2 {
     pub(super) async fn read_addresses(
         &self,
         filters: &[Filter],
-        kind: Option<Kind>,
+        claim: Claim<'_>,
     ) -> Result<Vec<LiveAddress>, Ec2Error> {
         // DescribeAddresses is not paginated: one call returns them all.
         let page = self
@@ -335,7 +393,7 @@ impl Ec2 {
             .filter_map(|a| {
                 let tags = tag_map(a.tags());
                 Some(LiveAddress {
-                    name: name_for(&tags, kind, Kind::ElasticIp)?,
+                    name: name_for(&tags, claim, a.allocation_id().unwrap_or_default())?,
                     allocation_id: a.allocation_id()?.to_string(),
                     public_ip: a.public_ip().unwrap_or_default().to_string(),
                     instance_id: a
@@ -354,7 +412,7 @@ impl Ec2 {
     pub(super) async fn read_key_pairs(
         &self,
         filters: &[Filter],
-        kind: Option<Kind>,
+        claim: Claim<'_>,
     ) -> Result<Vec<LiveKeyPair>, Ec2Error> {
         // DescribeKeyPairs is not paginated either.
         let page = self
@@ -372,7 +430,7 @@ impl Ec2 {
             .filter_map(|k| {
                 let tags = tag_map(k.tags());
                 Some(LiveKeyPair {
-                    name: name_for(&tags, kind, Kind::KeyPair)?,
+                    name: name_for(&tags, claim, k.key_pair_id().unwrap_or_default())?,
                     id: k.key_pair_id()?.to_string(),
                     key_name: k.key_name().unwrap_or_default().to_string(),
                     public_key: k.public_key().map(|p| p.trim().to_string()),
@@ -520,5 +578,86 @@ impl Ec2 {
             instance_types,
             address_quota,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(name: Option<&str>) -> BTreeMap<String, String> {
+        let mut t = BTreeMap::from([(model::STACK_TAG.to_string(), "web".to_string())]);
+        if let Some(n) = name {
+            t.insert(model::NAME_TAG.to_string(), n.to_string());
+        }
+        t
+    }
+
+    #[test]
+    fn a_name_tag_names_a_resource_only_when_well_formed() {
+        let name = |v: Option<&str>, kind| logical_name(&tags(v), kind);
+        assert_eq!(
+            name(Some("instance/web-1"), Kind::Instance),
+            Ok("web-1".into())
+        );
+        assert_eq!(
+            name(Some("volume/web-1/root"), Kind::Volume),
+            Ok("web-1/root".into())
+        );
+        assert_eq!(name(None, Kind::Instance), Err(NameTagProblem::Missing));
+        assert_eq!(name(Some(""), Kind::Instance), Err(NameTagProblem::Empty));
+        assert_eq!(
+            name(Some("server/web-1"), Kind::Instance),
+            Err(NameTagProblem::NotKindAndName)
+        );
+        assert_eq!(
+            name(Some("web-1"), Kind::Instance),
+            Err(NameTagProblem::NotKindAndName)
+        );
+        assert_eq!(
+            name(Some("volume/web-1/data"), Kind::Instance),
+            Err(NameTagProblem::OtherKind(Kind::Volume))
+        );
+        assert_eq!(
+            name(Some("instance/Web_1"), Kind::Instance),
+            Err(NameTagProblem::InvalidName)
+        );
+        assert_eq!(
+            name(Some("instance/a/b"), Kind::Instance),
+            Err(NameTagProblem::InvalidName)
+        );
+        assert_eq!(
+            name(Some("volume/web-1"), Kind::Volume),
+            Err(NameTagProblem::InvalidName)
+        );
+        assert_eq!(
+            name(Some("instance/web-1\u{1b}[2J"), Kind::Instance),
+            Err(NameTagProblem::ControlCharacters)
+        );
+        assert_eq!(
+            name(Some("instance/web\u{202e}1"), Kind::Instance),
+            Err(NameTagProblem::ControlCharacters)
+        );
+    }
+
+    #[test]
+    fn an_unclaimed_resource_is_recorded_and_skipped() {
+        let unclaimed = Mutex::new(Vec::new());
+        let claim = Some((Kind::Instance, &unclaimed));
+        assert_eq!(
+            name_for(&tags(Some("instance/web-1")), claim, "i-1"),
+            Some("web-1".into())
+        );
+        assert_eq!(name_for(&tags(Some("instance/")), claim, "i-2"), None);
+        assert_eq!(
+            unclaimed.into_inner().unwrap(),
+            [Unclaimed {
+                kind: Kind::Instance,
+                id: "i-2".into(),
+                problem: NameTagProblem::InvalidName,
+            }]
+        );
+        // An import names nothing and records nothing.
+        assert_eq!(name_for(&tags(None), None, "i-3"), Some(String::new()));
     }
 }

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::ownership::{duplicate_warnings, unclaimed_warnings};
 use super::security::admin_port_warnings;
 use super::{Action, Change, Effect, FieldChange, Inputs, Plan, PlanError, Summary, Value};
 use crate::model::{
@@ -38,7 +39,9 @@ pub fn compute(inputs: &Inputs<'_>) -> Plan {
             &b.live_id,
         ))
     });
-    let warnings = admin_port_warnings(inputs.desired, &changes);
+    let mut warnings = admin_port_warnings(inputs.desired, &changes);
+    warnings.extend(unclaimed_warnings(&inputs.desired.stack, inputs.live));
+    warnings.extend(duplicate_warnings(inputs.live));
     let summary = summarize(&changes, unchanged);
     let mut plan = Plan {
         format_version: super::FORMAT_VERSION,
@@ -218,18 +221,35 @@ impl<'a> Planner<'a> {
     }
 
     /// Images, subnets and VPCs the YAML names must exist in the region.
+    /// The instances of one `count` entry share their settings: an error in
+    /// them is the entry's, reported once at it.
     fn check_region(&mut self) {
         let region = self.inputs.region;
         let name = self.desired().region.clone();
         let mut errors = Vec::new();
-        for (n, i) in &self.desired().instances {
-            let id = ResourceId::new(Kind::Instance, n);
+        let mut entries: BTreeSet<(&str, &model::Location)> = BTreeSet::new();
+        let instances: Vec<(ResourceId, String, &InstanceSpec)> = self
+            .desired()
+            .instances
+            .iter()
+            .filter_map(|(n, i)| {
+                let (entry, prefix) = match (i.entry.name.as_str(), i.entry.count) {
+                    ("", _) => (n.as_str(), String::new()),
+                    (e, c) if c > 1 => (e, format!("`instances.{e}` ({c} instances): ")),
+                    (e, _) => (e, String::new()),
+                };
+                entries
+                    .insert((entry, &i.at))
+                    .then(|| (ResourceId::new(Kind::Instance, entry), prefix, i))
+            })
+            .collect();
+        for (id, prefix, i) in &instances {
             if !region.images.contains_key(&i.image) {
                 errors.push((
                     id.clone(),
                     i.at.clone(),
                     format!(
-                        "image {} does not exist in {name} (or is not visible to this account)",
+                        "{prefix}image {} does not exist in {name} (or is not visible to this account)",
                         i.image
                     ),
                     "AMI ids differ per region: look the image up in this region",
@@ -239,22 +259,24 @@ impl<'a> Planner<'a> {
                 && !region.subnets.contains_key(s)
             {
                 errors.push((
-                    id,
+                    id.clone(),
                     i.at.clone(),
-                    format!("subnet {s} does not exist in {name}"),
+                    format!("{prefix}subnet {s} does not exist in {name}"),
                     "omit `subnet` to use a default subnet",
                 ));
             }
         }
-        for (n, i) in &self.desired().instances {
-            let id = ResourceId::new(Kind::Instance, n);
+        for (id, prefix, i) in &instances {
             if let Some(offered) = &region.instance_types
                 && !offered.contains(&i.instance_type)
             {
                 errors.push((
                     id.clone(),
                     i.at.clone(),
-                    format!("instance type {} is not offered in {name}", i.instance_type),
+                    format!(
+                        "{prefix}instance type {} is not offered in {name}",
+                        i.instance_type
+                    ),
                     "pick a type this region offers (aws ec2 describe-instance-type-offerings)",
                 ));
             }
@@ -277,7 +299,7 @@ impl<'a> Planner<'a> {
                         id.clone(),
                         i.at.clone(),
                         format!(
-                            "security group {g} is in {gv}, but the instance's {} is in {iv}",
+                            "{prefix}security group {g} is in {gv}, but the instance's {} is in {iv}",
                             i.subnet.as_deref().map_or("default subnet".to_string(), |s| format!("subnet {s}"))
                         ),
                         "an instance's groups must be in its subnet's VPC: set `subnet:` or the group's `vpc:` to match",

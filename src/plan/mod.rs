@@ -5,6 +5,7 @@
 
 pub mod diff;
 pub mod fingerprint;
+mod ownership;
 mod security;
 pub mod steps;
 

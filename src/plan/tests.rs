@@ -101,6 +101,7 @@ fn instance_spec() -> InstanceSpec {
         }),
         tags: BTreeMap::from([("role".into(), "web".into())]),
         protect: false,
+        entry: Entry::default(),
         at: at(30),
     }
 }
@@ -1264,6 +1265,58 @@ fn unknown_image_subnet_and_vpc_are_located_errors() {
         ]
     );
     assert!(!plan.is_applicable());
+}
+
+#[test]
+fn an_error_in_a_count_entry_is_reported_once_for_the_entry() {
+    let mut w = World::empty();
+    for n in 1..=3 {
+        let mut spec = instance_spec();
+        spec.image = "ami-nope".into();
+        spec.instance_type = "t9.nope".into();
+        spec.security_groups = vec![];
+        spec.entry = Entry {
+            name: "web".into(),
+            count: 3,
+        };
+        w.desired.instances.insert(format!("web-{n}"), spec);
+    }
+    w.region.instance_types = Some(["t3.micro".to_string()].into());
+    // Another entry with the same error is its own.
+    let mut db = instance_spec();
+    db.image = "ami-nope".into();
+    db.security_groups = vec![];
+    db.entry = Entry {
+        name: "db".into(),
+        count: 1,
+    };
+    db.at = at(40);
+    w.desired.instances.insert("db".into(), db);
+    let plan = w.plan();
+    let errors: Vec<(String, String)> = plan
+        .errors
+        .iter()
+        .map(|e| (e.resource.to_string(), e.message.clone()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (
+                "instance.db".to_string(),
+                "image ami-nope does not exist in us-east-1 (or is not visible to this account)"
+                    .to_string()
+            ),
+            (
+                "instance.web".to_string(),
+                "`instances.web` (3 instances): image ami-nope does not exist in us-east-1 (or is not visible to this account)".to_string()
+            ),
+            (
+                "instance.web".to_string(),
+                "`instances.web` (3 instances): instance type t9.nope is not offered in us-east-1"
+                    .to_string()
+            ),
+        ]
+    );
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod engine;
 mod faults;
 mod github_fake;
 mod hostile;
+mod hostile_files;
 mod import;
 mod moto_smoke;
 mod test_merge;
