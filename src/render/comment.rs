@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::escape::{code_block, code_span, prose, table_cell, text};
 use super::markdown;
 use super::summary_line;
 use crate::ec2::{Outcome, StepResult};
@@ -107,7 +108,7 @@ pub fn plan_comment(
                 "> [!CAUTION]\n> **The merge was not applied**: the plan changed after it was reviewed, so nothing was changed in EC2.\n>"
             );
             for r in reasons {
-                let _ = writeln!(out, "> - {r}");
+                let _ = writeln!(out, "> - {}", prose(r));
             }
             let _ = writeln!(
                 out,
@@ -120,15 +121,15 @@ pub fn plan_comment(
         PlanState::Replanned { after } => {
             let _ = writeln!(
                 out,
-                "> [!NOTE]\n> Re-planned automatically after `{}` was applied: this plan is against EC2 as it is now, with this pull request's files on top of the default branch.\n",
-                &after[..after.len().min(7)]
+                "> [!NOTE]\n> Re-planned automatically after {} was applied: this plan is against EC2 as it is now, with this pull request's files on top of the default branch.\n",
+                code_span(short(after))
             );
         }
     }
-    let short = &head_sha[..head_sha.len().min(7)];
     let _ = writeln!(
         out,
-        "Plan of `{short}` for {} stack{}.\n",
+        "Plan of {} for {} stack{}.\n",
+        code_span(short(head_sha)),
         stacks.len(),
         if stacks.len() == 1 { "" } else { "s" }
     );
@@ -137,30 +138,34 @@ pub fn plan_comment(
         for s in stacks {
             let (name, region, summary) = match s {
                 StackPlan::Planned(p) if p.errors.is_empty() => {
-                    (p.stack.clone(), p.region.clone(), summary_line(&p.summary))
+                    (text(&p.stack), text(&p.region), summary_line(&p.summary))
                 }
                 StackPlan::Planned(p) => (
-                    p.stack.clone(),
-                    p.region.clone(),
+                    text(&p.stack),
+                    text(&p.region),
                     format!("{} error(s)", p.errors.len()),
                 ),
                 StackPlan::Invalid { file, .. } => {
-                    (format!("`{file}`"), "-".into(), "invalid YAML".into())
+                    (code_span(file), "-".into(), "invalid YAML".into())
                 }
-                StackPlan::Failed { file, .. } => (
-                    format!("`{file}`"),
-                    "-".into(),
-                    "could not be planned".into(),
-                ),
+                StackPlan::Failed { file, .. } => {
+                    (code_span(file), "-".into(), "could not be planned".into())
+                }
             };
-            let _ = writeln!(out, "| {name} | {region} | {summary} |");
+            let _ = writeln!(
+                out,
+                "| {} | {} | {summary} |",
+                table_cell(&name),
+                table_cell(&region)
+            );
         }
         out.push('\n');
     }
     for f in removed_files {
         let _ = writeln!(
             out,
-            "> [!WARNING]\n> `{f}` is removed: the resources of its stack are **not** destroyed by merging. To destroy them, first merge the file with its resources removed.\n"
+            "> [!WARNING]\n> {} is removed: the resources of its stack are **not** destroyed by merging. To destroy them, first merge the file with its resources removed.\n",
+            code_span(f)
         );
     }
     // Share the budget between stacks; each shortens itself to its share.
@@ -171,15 +176,17 @@ pub fn plan_comment(
             StackPlan::Invalid { file, errors } => {
                 let _ = writeln!(
                     out,
-                    "### `{file}`: invalid\n\n```\n{}\n```\n",
-                    clip(errors, budget.saturating_sub(100))
+                    "### {}: invalid\n\n{}",
+                    code_span(file),
+                    code_block("", &clip(errors, budget.saturating_sub(100)))
                 );
             }
             StackPlan::Failed { file, error } => {
                 let _ = writeln!(
                     out,
-                    "### `{file}`: could not be planned\n\n```\n{}\n```\n",
-                    clip(error, budget.saturating_sub(100))
+                    "### {}: could not be planned\n\n{}",
+                    code_span(file),
+                    code_block("", &clip(error, budget.saturating_sub(100)))
                 );
             }
         }
@@ -190,6 +197,21 @@ pub fn plan_comment(
         "---\n<sub>Merging applies exactly these plans: each stack's fingerprint is checked again at merge, and a stack whose plan changed is not applied. Comment `/plan` to re-plan, `/help` for commands.</sub>"
     );
     out
+}
+
+/// The first 7 characters of a commit id (whatever the payload held).
+fn short(sha: &str) -> &str {
+    sha.char_indices().nth(7).map_or(sha, |(i, _)| &sha[..i])
+}
+
+/// A refusal or failure reason the tool wrote: its first paragraph as prose,
+/// anything after a blank line (a plan, diagnostics, an error chain) as a
+/// code block.
+fn reason(r: &str) -> String {
+    match r.split_once("\n\n") {
+        Some((head, rest)) => format!("{}\n\n{}", prose(head), code_block("", rest)),
+        None => format!("{}\n", prose(r)),
+    }
 }
 
 fn clip(s: &str, max: usize) -> String {
@@ -281,20 +303,30 @@ impl StackApply {
 /// The result of a merge-apply, posted on the merged PR (and the job summary).
 pub fn apply_comment(sha: &str, stacks: &[StackApply]) -> String {
     let ok = stacks.iter().all(StackApply::is_ok);
-    let short = &sha[..sha.len().min(7)];
     let mut out = format!("<!-- ec2-gitops:apply sha={sha} -->\n");
     let _ = writeln!(
         out,
-        "## ec2-gitops apply {}\n\nMerge commit `{short}`.\n",
-        if ok { "succeeded" } else { "FAILED" }
+        "## ec2-gitops apply {}\n\nMerge commit {}.\n",
+        if ok { "succeeded" } else { "FAILED" },
+        code_span(short(sha))
     );
     for s in stacks {
         match s {
             StackApply::NoChanges { stack, region } => {
-                let _ = writeln!(out, "### Stack `{stack}` ({region}): no changes\n");
+                let _ = writeln!(
+                    out,
+                    "### Stack {} ({}): no changes\n",
+                    code_span(stack),
+                    text(region)
+                );
             }
-            StackApply::NotApplied { stack, reason } => {
-                let _ = writeln!(out, "### Stack `{stack}`: not applied\n\n{reason}\n");
+            StackApply::NotApplied { stack, reason: why } => {
+                let _ = writeln!(
+                    out,
+                    "### Stack {}: not applied\n\n{}",
+                    code_span(stack),
+                    reason(why)
+                );
             }
             StackApply::Applied {
                 plan,
@@ -304,20 +336,23 @@ pub fn apply_comment(sha: &str, stacks: &[StackApply]) -> String {
                 let t = super::report::tally(results);
                 let _ = writeln!(
                     out,
-                    "### Stack `{}` ({}): {} in {seconds:.1}s\n\n{}\n",
-                    plan.stack,
-                    plan.region,
+                    "### Stack {} ({}): {} in {seconds:.1}s\n\n{}\n",
+                    code_span(&plan.stack),
+                    text(&plan.region),
                     if t.failed == 0 { "applied" } else { "FAILED" },
                     summary_line(&plan.summary)
                 );
                 let mut lines = Vec::new();
                 for r in results {
-                    let (mark, text) = match &r.outcome {
-                        Outcome::Done(t) => ("✅", t.clone()),
-                        Outcome::Failed(e) => ("❌", e.to_string()),
-                        Outcome::Skipped(why) => ("⏭️", format!("not attempted: {why}")),
+                    let (mark, what) = match &r.outcome {
+                        Outcome::Done(t) => ("✅", text(t)),
+                        Outcome::Failed(e) => ("❌", text(&e.to_string())),
+                        Outcome::Skipped(why) => ("⏭️", text(&format!("not attempted: {why}"))),
                     };
-                    lines.push(format!("- {mark} `{}` {text}", r.step.resource));
+                    lines.push(format!(
+                        "- {mark} {} {what}",
+                        code_span(&r.step.resource.to_string())
+                    ));
                 }
                 if lines.len() > 40 {
                     let n = lines.len();
@@ -341,10 +376,20 @@ pub fn apply_comment(sha: &str, stacks: &[StackApply]) -> String {
     clip(&out, COMMENT_LIMIT)
 }
 
-/// The reply to a commenter without write permission.
+/// The reply to a commenter without write permission: mentions them, if
+/// `user` is a GitHub login (anything else is only shown).
 pub fn not_allowed(user: &str, permission: &str) -> String {
+    let login = !user.is_empty()
+        && user.len() <= 39
+        && user.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let who = if login {
+        format!("@{user}")
+    } else {
+        text(user)
+    };
     format!(
-        "<!-- ec2-gitops:refusal -->\n@{user} thanks — only people with write access to this repository can run ec2-gitops commands (your permission: `{permission}`). Nothing was run. Ask a maintainer to comment the command for you."
+        "<!-- ec2-gitops:refusal -->\n{who} thanks — only people with write access to this repository can run ec2-gitops commands (your permission: {}). Nothing was run. Ask a maintainer to comment the command for you.",
+        code_span(permission)
     )
 }
 
@@ -352,22 +397,33 @@ pub fn not_allowed(user: &str, permission: &str) -> String {
 pub fn help(prefix: &str, unknown: Option<&str>) -> String {
     let mut out = String::from("<!-- ec2-gitops:help -->\n");
     if let Some(u) = unknown {
-        let _ = writeln!(out, "`{prefix}{u}` is not an ec2-gitops command.\n");
+        let _ = writeln!(
+            out,
+            "{} is not an ec2-gitops command.\n",
+            code_span(&format!("{prefix}{u}"))
+        );
     }
+    let cmd = |c: &str| table_cell(&code_span(&format!("{prefix}{c}")));
     let _ = writeln!(
         out,
         "**ec2-gitops commands** (one per line, people with write access only):\n\n\
          | command | what it does |\n| --- | --- |\n\
-         | `{prefix}plan [stack…]` | re-plan this pull request's stacks (or the named ones) at its current head and update the plan comment |\n\
-         | `{prefix}apply [stack…]` | apply the plan shown in the plan comment, where the repository allows it (by default only after a merge whose apply was refused because the plan changed) |\n\
-         | `{prefix}help` | this text |"
+         | {} | re-plan this pull request's stacks (or the named ones) at its current head and update the plan comment |\n\
+         | {} | apply the plan shown in the plan comment, where the repository allows it (by default only after a merge whose apply was refused because the plan changed) |\n\
+         | {} | this text |",
+        cmd("plan [stack…]"),
+        cmd("apply [stack…]"),
+        cmd("help")
     );
     out
 }
 
 /// The reply when `/apply` is not allowed here.
 pub fn apply_not_allowed(reason: &str) -> String {
-    format!("<!-- ec2-gitops:refusal -->\n`/apply` was not run: {reason}")
+    format!(
+        "<!-- ec2-gitops:refusal -->\n`/apply` was not run: {}",
+        prose(reason)
+    )
 }
 
 /// Marks the one drift issue of a repository.
@@ -380,7 +436,6 @@ pub const DRIFT_TITLE: &str = "ec2-gitops: EC2 has drifted from the YAML";
 /// The drift issue: every drifted resource and field, live against YAML, and
 /// how to fix it.
 pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
-    let short = &sha[..sha.len().min(7)];
     let drifted: Vec<&Plan> = stacks
         .iter()
         .filter_map(|s| match s {
@@ -388,7 +443,10 @@ pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
             _ => None,
         })
         .collect();
-    let mut out = format!("{DRIFT_MARKER}\nChecked at `{short}` of the default branch.\n\n");
+    let mut out = format!(
+        "{DRIFT_MARKER}\nChecked at {} of the default branch.\n\n",
+        code_span(short(sha))
+    );
     let _ = writeln!(
         out,
         "**{} of {} stack(s) drifted**: EC2 no longer matches the YAML.\n",
@@ -398,12 +456,14 @@ pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
     for p in &drifted {
         let _ = writeln!(
             out,
-            "### Stack `{}` ({}) — `{}`\n",
-            p.stack, p.region, p.file
+            "### Stack {} ({}) — {}\n",
+            code_span(&p.stack),
+            text(&p.region),
+            code_span(&p.file)
         );
         if !p.errors.is_empty() {
             for e in &p.errors {
-                let _ = writeln!(out, "- error: {}", e.message);
+                let _ = writeln!(out, "- error: {}", prose(&e.message));
             }
             out.push('\n');
             continue;
@@ -416,14 +476,15 @@ pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
             let id = c
                 .live_id
                 .as_deref()
-                .map(|i| format!(" ({i})"))
+                .map(|i| format!(" ({})", text(i)))
                 .unwrap_or_default();
+            let resource = table_cell(&format!("{}{id}", code_span(&c.resource.to_string())));
             match c.action {
                 crate::plan::Action::Create => {
-                    let _ = writeln!(out, "| `{}` | — | missing | declared |", c.resource);
+                    let _ = writeln!(out, "| {resource} | — | missing | declared |");
                 }
                 crate::plan::Action::Destroy => {
-                    let _ = writeln!(out, "| `{}`{id} | — | exists | not declared |", c.resource);
+                    let _ = writeln!(out, "| {resource} | — | exists | not declared |");
                 }
                 _ => {
                     for f in &c.fields {
@@ -435,18 +496,19 @@ pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
                             ),
                             (b, a) => (b.lines(), a.lines()),
                         };
+                        // One value per line, each escaped: `<br>` is ours.
                         let cell = |l: Vec<String>| {
                             if l.is_empty() {
                                 "—".to_string()
                             } else {
-                                l.join("<br>").replace('|', "\\|")
+                                let lines: Vec<String> = l.iter().map(|v| text(v)).collect();
+                                table_cell(&lines.join("<br>"))
                             }
                         };
                         let _ = writeln!(
                             out,
-                            "| `{}`{id} | `{}` | {} | {} |",
-                            c.resource,
-                            f.field,
+                            "| {resource} | {} | {} | {} |",
+                            table_cell(&code_span(&f.field)),
                             cell(before),
                             cell(after)
                         );
@@ -465,8 +527,8 @@ pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
         for s in problems {
             let _ = writeln!(
                 out,
-                "- `{}`: invalid or unreadable (see the job summary)",
-                s.file()
+                "- {}: invalid or unreadable (see the job summary)",
+                code_span(s.file())
             );
         }
         out.push('\n');
@@ -483,9 +545,9 @@ pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
 
 /// The comment that closes the drift issue.
 pub fn drift_resolved(sha: &str, stacks: usize) -> String {
-    let short = &sha[..sha.len().min(7)];
     format!(
-        "{DRIFT_MARKER}\nAll {stacks} stack(s) match the YAML again (checked at `{short}`). Closing."
+        "{DRIFT_MARKER}\nAll {stacks} stack(s) match the YAML again (checked at {}). Closing.",
+        code_span(short(sha))
     )
 }
 
@@ -495,7 +557,7 @@ pub fn stale_callout(stacks: &[String]) -> String {
         "> [!WARNING]\n> **Stale:** {} changed since this plan was made (another pull request was applied); comment `/plan` to refresh it.\n",
         stacks
             .iter()
-            .map(|s| format!("`{s}`"))
+            .map(|s| code_span(s))
             .collect::<Vec<_>>()
             .join(", ")
     )
