@@ -11,5 +11,6 @@ mod engine;
 mod faults;
 mod github_fake;
 mod hostile;
+mod hostile_render;
 mod import;
 mod moto_smoke;

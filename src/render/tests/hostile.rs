@@ -368,3 +368,53 @@ fn json_carries_no_old_style_workflow_command() {
     let plans: Vec<Plan> = serde_json::from_value(back["plans"].clone()).unwrap();
     assert_eq!(plans, [p]);
 }
+
+#[test]
+fn the_checks_catch_what_the_escaping_prevents() {
+    let marker = "<!-- ec2-gitops:plan stack=web region=us-east-1 fingerprint=1 -->".to_string();
+    // The holes as they were: a value pasted raw into a fence, a heading,
+    // prose and a log line.
+    let raw =
+        |v: &str| format!("{marker}\n### Stack `{v}`\n\n```diff\n- tags: {v}\n```\n\n- {v}\n");
+    // A fence closed by the value and reopened later balances: the
+    // skeleton shows it.
+    assert_ne!(skeleton(&raw("x\n```\nafter")), skeleton(&raw("plain")));
+    assert!(
+        markdown_problems(&raw("x\n````\nafter"), &[marker.as_str()])
+            .iter()
+            .any(|p| p.contains("closed by a longer one"))
+    );
+    for (value, what) in [
+        ("<img src=x onerror=alert(1)>", "raw HTML"),
+        ("</details>", "without `<details>`"),
+        ("@org/team", "a mention"),
+        ("[ok](javascript:alert(1))", "a link"),
+        (
+            "x\n<!-- ec2-gitops:plan stack=web region=us-east-1 fingerprint=2 -->",
+            "marker lines",
+        ),
+        ("$x$", "math"),
+    ] {
+        let problems = markdown_problems(&raw(value), &[marker.as_str()]);
+        assert!(
+            problems.iter().any(|p| p.contains(what)),
+            "{value:?}: {problems:#?}"
+        );
+    }
+    assert_ne!(skeleton("a *b* c"), skeleton("a b c"));
+    for (out, what) in [
+        ("ok\n::add-mask::x\n", "workflow command"),
+        ("ok\n  ::warning::x\n", "workflow command"),
+        ("a ##[error]x", "`##[`"),
+        ("\x1b[2J", "'\\u{1b}'"),
+        ("a\rb", "carriage return"),
+        ("\u{202e}x", "'\\u{202e}'"),
+    ] {
+        let problems = log_problems(out, &[]);
+        assert!(
+            problems.iter().any(|p| p.contains(what)),
+            "{out:?}: {problems:#?}"
+        );
+    }
+    assert!(log_problems("::error file=a::b\n", &["::error file="]).is_empty());
+}
