@@ -418,3 +418,32 @@ fn the_checks_catch_what_the_escaping_prevents() {
     }
     assert!(log_problems("::error file=a::b\n", &["::error file="]).is_empty());
 }
+
+#[test]
+fn a_comment_cut_to_the_limit_closes_what_the_cut_left_open() {
+    // An apply of many steps, each failing with a long EC2 message: the
+    // comment is cut inside the folded step list.
+    let mut results = Vec::new();
+    for i in 0..400 {
+        let mut r = hostile_results().remove(1);
+        r.step.resource = id(Kind::Instance, &format!("web-{i}"));
+        results.push(r);
+    }
+    let plan = Box::new(shaped(true));
+    let stacks: Vec<StackApply> = (0..3)
+        .map(|_| StackApply::Applied {
+            plan: plan.clone(),
+            results: results.clone(),
+            seconds: 1.0,
+        })
+        .collect();
+    let body = comment::apply_comment(SHA, &stacks);
+    assert!(body.len() <= comment::COMMENT_LIMIT, "{}", body.len());
+    assert!(body.ends_with("(cut: the full text is in the job summary)\n"));
+    assert_sound(&body, &[format!("<!-- ec2-gitops:apply sha={SHA} -->")]);
+    // The drift issue too, cut inside its table.
+    let many: Vec<StackPlan> = (0..60).map(|_| StackPlan::Planned(shaped(true))).collect();
+    let body = comment::drift_issue(SHA, &many);
+    assert!(body.len() <= comment::COMMENT_LIMIT, "{}", body.len());
+    assert_sound(&body, &[comment::DRIFT_MARKER.to_string()]);
+}
