@@ -16,7 +16,7 @@ ARG RUST_IMAGE=docker.io/library/rust:1.95-slim-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12
 
 FROM ${RUST_IMAGE} AS build
-# Size over debug info: the image budget is 40 MB (SPEC §7) and aws-sdk-ec2 is
+# Size over debug info: the image budget is 40 MB (docs/design.md) and aws-sdk-ec2 is
 # large. Set here rather than in Cargo.toml so developers' release builds keep
 # their symbols.
 ENV CARGO_PROFILE_RELEASE_STRIP=symbols \

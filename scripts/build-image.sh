@@ -4,7 +4,7 @@
 #
 #   scripts/build-image.sh            # as root on Debian/Ubuntu (installs podman, buildah, debootstrap)
 #
-# No registry is reachable here and no Docker engine runs (SPEC §8), so the two
+# No registry is reachable here and no Docker engine runs (docs/testing.md), so the two
 # base images the Dockerfile names are made locally and passed as build args:
 #   localhost/debian-base            `debootstrap --variant=minbase bookworm`, `podman import`
 #   localhost/rust-builder:<rustc>   debian-base + gcc and libc headers + this machine's Rust toolchain
@@ -251,6 +251,6 @@ done
 budget=$((40 * 1000 * 1000))
 bytes="$(podman image inspect --format '{{.Size}}' "$image")"
 if ((bytes > budget)); then
-    echo "WARNING: $image is over the 40 MB budget of SPEC §7" >&2
+    echo "WARNING: $image is over the 40 MB image budget (docs/design.md)" >&2
 fi
 printf '\nbuild-image: done in %ds\n' $((SECONDS - started))

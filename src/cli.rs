@@ -263,12 +263,14 @@ async fn run(cli: Cli) -> Result<u8> {
             auto_approve,
             plan,
         } => {
-            let Some(stacks) = load(&paths, false)? else {
-                return Ok(EXIT_ERROR);
-            };
+            // The plan file is checked before anything else is read: a
+            // tampered file stops the run before EC2 is asked anything.
             let reviewed = match &plan {
                 Some(path) => Some(read_plan_file(path)?),
                 None => None,
+            };
+            let Some(stacks) = load(&paths, false)? else {
+                return Ok(EXIT_ERROR);
             };
             let mut code = EXIT_OK;
             for desired in &stacks {
@@ -422,6 +424,20 @@ fn read_plan_file(path: &PathBuf) -> Result<Vec<Plan>> {
             path.display()
         )
     })?;
+    if let Some(p) = file
+        .plans
+        .iter()
+        .find(|p| !crate::plan::fingerprint::is_intact(p))
+    {
+        bail!(
+            "tampered plan file: in {}, the plan of stack {:?} ({:?}) records fingerprint {:?}, but its changes hash to {}: the file was edited after `ec2-gitops plan --out` wrote it. Nothing was applied; write a new plan with `ec2-gitops plan --out` and review it",
+            path.display(),
+            p.stack,
+            p.region,
+            p.fingerprint,
+            crate::plan::fingerprint::of(p)
+        );
+    }
     Ok(file.plans)
 }
 

@@ -86,10 +86,20 @@ fn shorten(word: &str) -> String {
     format!("{head}…")
 }
 
-/// The reply to `/plan` naming stacks the pull request does not change.
-/// What the commenter wrote is quoted safely: cut short, backticks removed,
-/// at most a few names (they are only ever compared, never run).
-pub fn unknown_stacks(prefix: &str, asked: &[String], known: &[String]) -> String {
+/// Which command named a stack it cannot act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named {
+    /// `/plan NAME`: the pull request changes no stack NAME.
+    Plan,
+    /// `/apply NAME`: the plan comment shows no stack NAME.
+    Apply,
+}
+
+/// The reply to `/plan` or `/apply` naming stacks it cannot act on: the
+/// whole command is refused. What the commenter wrote is quoted safely: cut
+/// short, backticks removed, at most a few names (they are only ever
+/// compared, never run).
+pub fn unknown_stacks(prefix: &str, named: Named, asked: &[String], known: &[String]) -> String {
     let quote = |names: &[String]| -> String {
         let mut list: Vec<String> = names
             .iter()
@@ -106,10 +116,16 @@ pub fn unknown_stacks(prefix: &str, asked: &[String], known: &[String]) -> Strin
     } else {
         format!("its stacks: {}", quote(known))
     };
-    format!(
-        "<!-- ec2-gitops:refusal -->\n`{prefix}plan` was not run: this pull request changes no stack named {} ({stacks}). Comment `{prefix}plan` alone to plan all of them. The plan comment was left as it was.",
-        quote(asked)
-    )
+    match named {
+        Named::Plan => format!(
+            "`{prefix}plan` was not run: this pull request changes no stack named {} ({stacks}). Comment `{prefix}plan` alone to plan all of them. The plan comment was left as it was.",
+            quote(asked)
+        ),
+        Named::Apply => format!(
+            "`{prefix}apply` was not run, for no stack: the plan comment shows no stack named {} ({stacks}). Nothing was applied. Comment `{prefix}apply` alone to apply every stack of the plan comment, or name only stacks it shows.",
+            quote(asked)
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -197,12 +213,13 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         insta::assert_snapshot!(
-            unknown_stacks("/", &asked, &["web".into(), "db".into()]),
-            @r"
-        <!-- ec2-gitops:refusal -->
-        `/plan` was not run: this pull request changes no stack named `$(rm`, `-rf`, `'id'`, `a`, `b`, and 1 more (its stacks: `web`, `db`). Comment `/plan` alone to plan all of them. The plan comment was left as it was.
-        "
+            unknown_stacks("/", Named::Plan, &asked, &["web".into(), "db".into()]),
+            @"`/plan` was not run: this pull request changes no stack named `$(rm`, `-rf`, `'id'`, `a`, `b`, and 1 more (its stacks: `web`, `db`). Comment `/plan` alone to plan all of them. The plan comment was left as it was."
         );
-        assert!(unknown_stacks("/", &["x".repeat(10_000)], &[]).len() < 300);
+        insta::assert_snapshot!(
+            unknown_stacks("/", Named::Apply, &["typo".into()], &["a".into()]),
+            @"`/apply` was not run, for no stack: the plan comment shows no stack named `typo` (its stacks: `a`). Nothing was applied. Comment `/apply` alone to apply every stack of the plan comment, or name only stacks it shows."
+        );
+        assert!(unknown_stacks("/", Named::Plan, &["x".repeat(10_000)], &[]).len() < 300);
     }
 }

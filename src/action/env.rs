@@ -28,6 +28,9 @@ pub struct Inputs {
     pub command_prefix: String,
     /// Re-plan open PRs made stale by an apply.
     pub replan_stale: bool,
+    /// The login a GitHub App's token writes as (input `bot-login`), e.g.
+    /// `infra-bot[bot]`; unset, the workflow token's or the token user's.
+    pub bot_login: Option<String>,
 }
 
 /// Everything the action reads from its environment.
@@ -55,6 +58,9 @@ pub struct ActionEnv {
     pub output: Option<PathBuf>,
     /// `INPUT_GITHUB-TOKEN` or `GITHUB_TOKEN`.
     pub token: String,
+    /// `GITHUB_RUN_ID`.`GITHUB_RUN_ATTEMPT`: tells this run's posts apart
+    /// from a re-run's (`0` outside a runner).
+    pub run_key: String,
     /// The inputs.
     pub inputs: Inputs,
 }
@@ -134,11 +140,21 @@ impl ActionEnv {
             step_summary: get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             output: get("GITHUB_OUTPUT").map(PathBuf::from),
             token,
+            run_key: format!(
+                "{}.{}",
+                get("GITHUB_RUN_ID")
+                    .filter(|r| r.bytes().all(|b| b.is_ascii_digit()))
+                    .unwrap_or_else(|| "0".into()),
+                get("GITHUB_RUN_ATTEMPT")
+                    .filter(|r| r.bytes().all(|b| b.is_ascii_digit()))
+                    .unwrap_or_else(|| "1".into())
+            ),
             inputs: Inputs {
                 config,
                 apply_on_comment,
                 command_prefix: input("command-prefix").unwrap_or_else(|| "/".into()),
                 replan_stale,
+                bot_login: input("bot-login").map(|l| l.trim().to_string()),
             },
         })
     }
@@ -172,6 +188,8 @@ mod tests {
         assert_eq!(e.inputs.apply_on_comment, ApplyOnComment::AfterRefusedMerge);
         assert_eq!(e.inputs.command_prefix, "/");
         assert!(!e.inputs.replan_stale);
+        assert_eq!(e.inputs.bot_login, None);
+        assert_eq!(e.run_key, "0.1");
     }
 
     #[test]
@@ -181,7 +199,12 @@ mod tests {
         v.push(("INPUT_REPLAN_STALE", "true"));
         v.push(("INPUT_CONFIG", "infra/*.yaml\nother/*.yml"));
         v.push(("INPUT_GITHUB-TOKEN", "from-input"));
+        v.push(("INPUT_BOT-LOGIN", " infra-bot[bot] "));
+        v.push(("GITHUB_RUN_ID", "42"));
+        v.push(("GITHUB_RUN_ATTEMPT", "3"));
         let e = env(&v).unwrap();
+        assert_eq!(e.inputs.bot_login.as_deref(), Some("infra-bot[bot]"));
+        assert_eq!(e.run_key, "42.3");
         assert_eq!(e.inputs.apply_on_comment, ApplyOnComment::Never);
         assert!(e.inputs.replan_stale);
         assert_eq!(e.inputs.config, ["infra/*.yaml", "other/*.yml"]);

@@ -130,6 +130,9 @@ pub struct PushEvent {
     /// `refs/heads/main`.
     #[serde(rename = "ref")]
     pub git_ref: String,
+    /// The tip before the push (the base a merge was made onto).
+    #[serde(default)]
+    pub before: String,
     /// The new tip.
     pub after: String,
     /// Commits pushed (up to 2048; file lists as GitHub gives them).

@@ -6,18 +6,21 @@
 pub mod command;
 pub mod env;
 pub mod event;
+pub mod identity;
 mod record;
 pub mod touched;
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 
 use crate::app::Exclusive;
 use crate::ec2::Ec2;
-use crate::github::{GitHub, GitHubError, Reaction, RetryPolicy};
+use crate::github::{ChangedFile, GitHub, GitHubError, Reaction, RetryPolicy, TestMerge};
+use crate::marker::{self, Marker, PlanMeta, PlanStatus};
 use crate::model::Desired;
 use crate::render::comment::{self, PlanState, StackApply, StackPlan};
 use crate::workspace::{self, Overlay};
@@ -30,6 +33,10 @@ pub use record::Record;
 pub const EXIT_OK: u8 = 0;
 /// Exit code: a plan or apply failed, or the event could not be handled.
 pub const EXIT_FAILED: u8 = 1;
+
+/// `GET /pulls/N` at most this often while GitHub computes a test merge
+/// (backing off from the retry policy's first wait: about a minute in all).
+const TEST_MERGE_POLLS: u32 = 7;
 
 /// Runs the action for the event in `env`.
 pub async fn run(env: &ActionEnv, retry: RetryPolicy) -> Result<u8> {
@@ -48,25 +55,37 @@ pub async fn run(env: &ActionEnv, retry: RetryPolicy) -> Result<u8> {
             env.event_name
         )
     };
-    let gh = GitHub::new(&env.api_url, &env.token, env.repo.clone(), retry)?;
+    let mut gh = GitHub::new(&env.api_url, &env.token, env.repo.clone(), retry)?;
+    // Only the bot's own comments are read as its own: know who it is first.
+    let me = match identity::identity(env.inputs.bot_login.as_deref(), &env.token) {
+        identity::Identity::Known(login) => login,
+        identity::Identity::AskGitHub => identity::from_token_login(gh.token_login().await?),
+    };
+    gh.set_identity(&me);
     let mut record = Record::new(env);
-    let ctx = Ctx { env, gh: &gh };
+    let ctx = Ctx {
+        env,
+        gh: &gh,
+        replies: AtomicU32::new(0),
+        replying_to: AtomicU64::new(0),
+    };
     let code = match env.event_name.as_str() {
         "pull_request" | "pull_request_target" => {
             let e: event::PullRequestEvent =
                 event::parse(&env.event_name, &payload).map_err(unreadable)?;
             let pr = &e.pull_request;
             match (e.action.as_str(), pr.fork()) {
+                // Whatever was planned on it (a fork's PR by `/plan`), a PR
+                // closed without merge has its plan discarded.
+                ("closed", _) if pr.merged != Some(true) => {
+                    ctx.discard(pr.number, &mut record).await?
+                }
                 (_, Some(fork)) => {
                     ctx.fork(pr.number, &fork, &mut record);
                     EXIT_OK
                 }
                 ("opened" | "synchronize" | "reopened", None) => {
-                    ctx.plan_pr(pr.number, &pr.head.sha, &[], &mut record)
-                        .await?
-                }
-                ("closed", None) if pr.merged != Some(true) => {
-                    ctx.discard(pr.number, &mut record).await?
+                    ctx.plan_pr(pr.number, &[], &mut record).await?
                 }
                 (other, None) => {
                     println!(
@@ -111,6 +130,15 @@ pub async fn run(env: &ActionEnv, retry: RetryPolicy) -> Result<u8> {
 struct Ctx<'a> {
     env: &'a ActionEnv,
     gh: &'a GitHub,
+    /// Replies posted so far in this run (each reply's marker is unique).
+    replies: AtomicU32,
+    /// The comment whose commands this run answers (0: none).
+    replying_to: AtomicU64,
+}
+
+/// Whether a marker is a pull request's plan comment.
+fn is_plan(m: &Marker) -> bool {
+    matches!(m, Marker::Plan(_))
 }
 
 /// Stack files of the workspace, each loaded on its own (one invalid file
@@ -121,6 +149,27 @@ struct Loaded {
 }
 
 impl Ctx<'_> {
+    /// The comment whose commands this run answers.
+    fn replying_to(&self, comment_id: u64) {
+        self.replying_to.store(comment_id, Ordering::Relaxed);
+    }
+
+    /// Posts a reply to the comment being answered, behind a marker of its
+    /// own (so a reply whose POST answer is lost is found, not posted twice).
+    async fn reply(&self, number: u64, text: &str) -> Result<(), GitHubError> {
+        self.reply_to(number, self.replying_to.load(Ordering::Relaxed), text)
+            .await
+    }
+
+    async fn reply_to(&self, number: u64, to: u64, text: &str) -> Result<(), GitHubError> {
+        let seq = self.replies.fetch_add(1, Ordering::Relaxed);
+        let marker = Marker::Reply { to, seq };
+        self.gh
+            .create_comment(number, &marker.wrap(text))
+            .await
+            .map(|_| ())
+    }
+
     /// The checkout's stack files.
     fn load(&self) -> Loaded {
         self.load_via(&Overlay::default())
@@ -190,31 +239,149 @@ impl Ctx<'_> {
     }
 
     async fn changed_files(&self, number: u64) -> Result<(Vec<String>, Vec<String>), GitHubError> {
-        let files = self.gh.pull_files(number).await?;
-        let mut changed = Vec::new();
-        let mut removed = Vec::new();
-        for f in files {
-            if f.status == "removed" {
-                removed.push(f.filename.clone());
-            }
-            if let Some(prev) = f.previous_filename {
-                removed.push(prev.clone());
-                changed.push(prev);
-            }
-            changed.push(f.filename);
-        }
-        Ok((changed, removed))
+        Ok(split_changes(self.gh.pull_files(number).await?))
     }
 
-    /// Plans a PR and creates or updates its one plan comment.
-    async fn plan_pr(
+    /// Plans a PR merged into its base (GitHub's test merge, which the
+    /// workspace must hold) and creates or updates its one plan comment. A
+    /// PR that conflicts with its base, or whose test merge GitHub has not
+    /// computed, is not planned: the comment or the status says why.
+    async fn plan_pr(&self, number: u64, only: &[String], record: &mut Record) -> Result<u8> {
+        let (merge, commit) = self.gh.test_merge(number, None, TEST_MERGE_POLLS).await?;
+        let (pr, commit) = match (merge, commit) {
+            (TestMerge::Ready(pr), Some(commit)) => (pr, commit),
+            (TestMerge::Conflict(pr), _) => return self.conflict(number, &pr, record).await,
+            (TestMerge::Closed(pr), _) => {
+                self.reply(
+                    number,
+                    &comment::pull_closed(&self.env.inputs.command_prefix),
+                )
+                .await?;
+                record.summary(&format!(
+                    "Pull request #{number} is {}: nothing to plan.\n",
+                    render::escape::text(&pr.state)
+                ));
+                return Ok(EXIT_FAILED);
+            }
+            (TestMerge::Pending(pr) | TestMerge::Ready(pr), _) => {
+                let text = comment::test_merge_pending(&self.env.inputs.command_prefix);
+                eprintln!("::warning::{}", render::escape::workflow_data(&text));
+                record.summary(&format!("{text}\n"));
+                self.gh
+                    .set_status(
+                        &pr.head.sha,
+                        "failure",
+                        "ec2-gitops/plan",
+                        "not planned: GitHub has not computed the test merge yet",
+                        self.env.run_url.as_deref(),
+                    )
+                    .await?;
+                return Ok(EXIT_FAILED);
+            }
+        };
+        // Plan the files of the merge, never the head's alone: the checkout
+        // must be the test merge.
+        let found = crate::git::head(&self.env.workspace);
+        if found.as_deref() != Some(commit.sha.as_str()) {
+            let text = comment::wrong_checkout(number, found.as_deref(), &commit.sha);
+            eprintln!("::error::{}", render::escape::workflow_data(&text));
+            record.summary(&format!("## ec2-gitops\n\n{text}\n"));
+            self.gh
+                .set_status(
+                    &pr.head.sha,
+                    "failure",
+                    "ec2-gitops/plan",
+                    "not planned: the workspace is not the pull request's test merge",
+                    self.env.run_url.as_deref(),
+                )
+                .await?;
+            return Ok(EXIT_FAILED);
+        }
+        let base = commit.parents.first().cloned();
+        let (changed, removed) = split_changes(commit.files);
+        self.plan_files(
+            number,
+            &pr.head.sha,
+            base.as_deref(),
+            (&changed, &removed),
+            only,
+            record,
+        )
+        .await
+    }
+
+    /// A PR that conflicts with its base: no plan, the comment and a failing
+    /// status say to resolve the conflicts.
+    async fn conflict(
+        &self,
+        number: u64,
+        pr: &crate::github::PullRequest,
+        record: &mut Record,
+    ) -> Result<u8> {
+        let text = comment::conflict(&pr.base.branch);
+        let body = Marker::Plan(PlanMeta {
+            status: PlanStatus::Conflict,
+            head: pr.head.sha.clone(),
+            base: None,
+            stacks: vec![],
+        })
+        .wrap(&text);
+        match self.gh.find_comment(number, is_plan).await? {
+            Some((c, _)) => {
+                self.gh.update_comment(c.id, &body).await?;
+            }
+            None => {
+                self.gh.create_comment(number, &body).await?;
+            }
+        }
+        self.gh
+            .set_status(
+                &pr.head.sha,
+                "failure",
+                "ec2-gitops/plan",
+                &format!(
+                    "not planned: conflicts with {}; resolve them first",
+                    pr.base.branch
+                ),
+                self.env.run_url.as_deref(),
+            )
+            .await?;
+        record.summary(&text);
+        Ok(EXIT_FAILED)
+    }
+}
+
+/// The changed and the removed paths of a diff (a renamed file's old path is
+/// both).
+fn split_changes(files: Vec<ChangedFile>) -> (Vec<String>, Vec<String>) {
+    let mut changed = Vec::new();
+    let mut removed = Vec::new();
+    for f in files {
+        if f.status == "removed" {
+            removed.push(f.filename.clone());
+        }
+        if let Some(prev) = f.previous_filename {
+            removed.push(prev.clone());
+            changed.push(prev);
+        }
+        changed.push(f.filename);
+    }
+    (changed, removed)
+}
+
+impl Ctx<'_> {
+    /// Plans the workspace's stacks that `changed` touches (a PR's test
+    /// merge) and writes the one plan comment.
+    async fn plan_files(
         &self,
         number: u64,
         head_sha: &str,
+        base_sha: Option<&str>,
+        (changed, removed): (&[String], &[String]),
         only: &[String],
         record: &mut Record,
     ) -> Result<u8> {
-        let (changed, removed) = self.changed_files(number).await?;
+        let (changed, removed) = (changed.to_vec(), removed.to_vec());
         let loaded = self.load();
         // `/plan NAME`: a name the PR does not touch must not reach the plan
         // comment (an empty selection would rewrite it as "no stack").
@@ -230,23 +397,25 @@ impl Ctx<'_> {
                 .collect();
             if !unknown.is_empty() {
                 let prefix = &self.env.inputs.command_prefix;
-                self.gh
-                    .create_comment(number, &command::unknown_stacks(prefix, &unknown, &known))
-                    .await?;
+                self.reply(
+                    number,
+                    &command::unknown_stacks(prefix, command::Named::Plan, &unknown, &known),
+                )
+                .await?;
                 record.summary("`/plan` named a stack this pull request does not change: nothing was planned.\n");
                 return Ok(EXIT_FAILED);
             }
         }
         let existing = || async {
             self.gh
-                .find_comment(number, comment::PLAN_MARKER)
+                .find_comment(number, is_plan)
                 .await
-                .map(|c| c.map(|c| c.id))
+                .map(|c| c.map(|(c, _)| c.id))
         };
         let posted = self
             .post_plan(
                 number,
-                head_sha,
+                (head_sha, base_sha),
                 (&loaded, &changed, &removed),
                 only,
                 existing,
@@ -276,7 +445,7 @@ impl Ctx<'_> {
     async fn post_plan<F, Fut>(
         &self,
         number: u64,
-        head_sha: &str,
+        (head_sha, base_sha): (&str, Option<&str>),
         (loaded, changed, removed): (&Loaded, &[String], &[String]),
         only: &[String],
         comment: F,
@@ -293,13 +462,24 @@ impl Ctx<'_> {
         let existing = comment().await?;
         if stacks.is_empty() && removed_stacks.is_empty() {
             if let Some(id) = existing {
+                let marker = Marker::Plan(PlanMeta {
+                    status: PlanStatus::NoStack,
+                    head: head_sha.to_string(),
+                    base: None,
+                    stacks: vec![],
+                });
                 self.gh
-                    .update_comment(id, &format!("{}\n## ec2-gitops plan\n\nThis pull request no longer changes any stack.\n", comment::PLAN_MARKER))
+                    .update_comment(
+                        id,
+                        &marker.wrap("## ec2-gitops plan\n\nThis pull request no longer changes any stack.\n"),
+                    )
                     .await?;
             }
             return Ok(None);
         }
-        let body = comment::plan_comment(head_sha, &stacks, &removed_stacks, state);
+        let body = comment::plan_marker(head_sha, base_sha, &stacks, state).wrap(
+            &comment::plan_comment(head_sha, &stacks, &removed_stacks, state),
+        );
         match existing {
             Some(id) => {
                 self.gh.update_comment(id, &body).await?;
@@ -338,14 +518,22 @@ impl Ctx<'_> {
     }
 
     async fn discard(&self, number: u64, record: &mut Record) -> Result<u8> {
-        let Some(c) = self.gh.find_comment(number, comment::PLAN_MARKER).await? else {
+        let Some((c, m)) = self.gh.find_comment(number, is_plan).await? else {
             println!("ec2-gitops: pull request #{number} closed; it had no plan");
             return Ok(EXIT_OK);
         };
+        let Marker::Plan(meta) = m else {
+            unreachable!("is_plan")
+        };
+        if meta.status == PlanStatus::Discarded {
+            println!("ec2-gitops: pull request #{number} closed; its plan was discarded already");
+            return Ok(EXIT_OK);
+        }
         let body = c.body.unwrap_or_default();
         let marked = mark_state(
             &body,
-            "discarded",
+            meta,
+            PlanStatus::Discarded,
             "> [!NOTE]\n> This pull request was closed without merging: the plan below was **discarded** and will not be applied.\n",
         );
         self.gh.update_comment(c.id, &marked).await?;
@@ -360,8 +548,18 @@ impl Ctx<'_> {
             println!("ec2-gitops: not a new comment on a pull request: nothing to do");
             return Ok(EXIT_OK);
         }
-        // Never react to bots (our own comments included): no loops.
-        if e.comment.user.kind == "Bot" || e.comment.user.login.ends_with("[bot]") {
+        // Never react to bots, nor to the bot's own comments (with a user's
+        // token it writes as that user): no loops.
+        let author = &e.comment.user.login;
+        if e.comment.user.kind == "Bot"
+            || author.ends_with("[bot]")
+            || marker::trusted(
+                author,
+                self.gh.identity(),
+                e.comment.body.as_deref().unwrap_or(""),
+            )
+            .is_some()
+        {
             return Ok(EXIT_OK);
         }
         let commands = command::parse(
@@ -384,45 +582,42 @@ impl Ctx<'_> {
             );
             return Ok(EXIT_FAILED);
         }
-        self.gh.react(e.comment.id, Reaction::Eyes).await?;
+        // Permission first: for a user who may not run commands, the
+        // polite reply is the only thing written.
         let permission = self.gh.permission(user).await?;
-        if !matches!(permission.as_str(), "admin" | "maintain" | "write") {
-            self.gh
-                .create_comment(number, &comment::not_allowed(user, &permission))
+        if !permission.push {
+            let role = &permission.role;
+            self.reply_to(number, e.comment.id, &comment::not_allowed(user, role))
                 .await?;
-            self.gh.react(e.comment.id, Reaction::Confused).await?;
             record.summary(&format!(
                 "{} ({}) may not run commands: refused.\n",
                 render::escape::text(&format!("@{user}")),
-                render::escape::text(&permission)
+                render::escape::text(role)
             ));
             return Ok(EXIT_OK);
         }
+        self.gh.react(e.comment.id, Reaction::Eyes).await?;
+        self.replying_to(e.comment.id);
         let mut ok = true;
         for c in commands {
             let r = match c {
                 Command::Help => {
-                    self.gh
-                        .create_comment(
-                            number,
-                            &comment::help(&self.env.inputs.command_prefix, None),
-                        )
-                        .await?;
+                    self.reply(
+                        number,
+                        &comment::help(&self.env.inputs.command_prefix, None),
+                    )
+                    .await?;
                     EXIT_OK
                 }
                 Command::Unknown(word) => {
-                    self.gh
-                        .create_comment(
-                            number,
-                            &comment::help(&self.env.inputs.command_prefix, Some(&word)),
-                        )
-                        .await?;
+                    self.reply(
+                        number,
+                        &comment::help(&self.env.inputs.command_prefix, Some(&word)),
+                    )
+                    .await?;
                     EXIT_FAILED
                 }
-                Command::Plan(only) => {
-                    let pr = self.gh.pull(number).await?;
-                    self.plan_pr(number, &pr.head.sha, &only, record).await?
-                }
+                Command::Plan(only) => self.plan_pr(number, &only, record).await?,
                 Command::Apply(only) => self.apply_comment(number, &only, record).await?,
             };
             ok &= r == EXIT_OK;
@@ -443,32 +638,47 @@ impl Ctx<'_> {
     /// `/apply`: applies exactly the plans the plan comment shows.
     async fn apply_comment(&self, number: u64, only: &[String], record: &mut Record) -> Result<u8> {
         let refuse = |reason: &str| comment::apply_not_allowed(reason);
-        let existing = self.gh.find_comment(number, comment::PLAN_MARKER).await?;
-        let Some(plan_comment) = existing else {
-            self.gh
-                .create_comment(
-                    number,
-                    &refuse("this pull request has no plan comment; comment `/plan` first."),
-                )
-                .await?;
+        let existing = self.gh.find_comment(number, is_plan).await?;
+        let Some((_, Marker::Plan(meta))) = existing else {
+            self.reply(
+                number,
+                &refuse("this pull request has no plan comment; comment `/plan` first."),
+            )
+            .await?;
             return Ok(EXIT_FAILED);
         };
-        let body = plan_comment.body.clone().unwrap_or_default();
-        let status = comment::comment_status(&body).unwrap_or_default();
+        let status = meta.status;
         let pr = self.gh.pull(number).await?;
         let allowed = match self.env.inputs.apply_on_comment {
             ApplyOnComment::Never => Err("this repository applies only on merge (`apply-on-comment: never`).".to_string()),
-            ApplyOnComment::AfterRefusedMerge if !(pr.is_merged() && status == "merge-refused") => Err(
+            ApplyOnComment::AfterRefusedMerge if !(pr.is_merged() && status == PlanStatus::MergeRefused) => Err(
                 "`/apply` is allowed only on a merged pull request whose merge-apply was refused because the plan changed (`apply-on-comment: after-refused-merge`).".to_string(),
             ),
-            _ if status == "discarded" => Err("this plan was discarded.".to_string()),
+            _ if status == PlanStatus::Discarded => Err("this plan was discarded.".to_string()),
             _ => Ok(()),
         };
         if let Err(reason) = allowed {
-            self.gh.create_comment(number, &refuse(&reason)).await?;
+            self.reply(number, &refuse(&reason)).await?;
             return Ok(EXIT_FAILED);
         }
-        let reviewed = comment::reviewed_fingerprints(&body);
+        // A name the plan comment does not show refuses the whole command:
+        // `/apply web tpyo` must not apply `web` alone.
+        let shown: Vec<String> = meta.stacks.iter().map(|s| s.stack.clone()).collect();
+        let unknown: Vec<String> = only
+            .iter()
+            .filter(|s| !shown.contains(s))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            let prefix = &self.env.inputs.command_prefix;
+            self.reply(
+                number,
+                &command::unknown_stacks(prefix, command::Named::Apply, &unknown, &shown),
+            )
+            .await?;
+            return Ok(EXIT_FAILED);
+        }
+        let reviewed = comment::reviewed_fingerprints(&meta);
         let loaded = self.load();
         let stacks: Vec<&Desired> = loaded
             .valid
@@ -477,13 +687,12 @@ impl Ctx<'_> {
             .filter(|d| only.is_empty() || only.contains(&d.stack))
             .collect();
         if stacks.is_empty() {
-            self.gh
-                .create_comment(number, &refuse("no stack of the plan comment matches."))
+            self.reply(number, &refuse("no stack of the plan comment matches."))
                 .await?;
             return Ok(EXIT_FAILED);
         }
         let sha = pr.merge_commit_sha.clone().unwrap_or(pr.head.sha.clone());
-        let results = self.apply_stacks(&stacks, Some(&reviewed)).await;
+        let results = self.apply_stacks(&stacks, Some(&reviewed), None).await;
         self.report_apply(Some(number), &sha, &results, record)
             .await;
         Ok(if results.iter().all(StackApply::is_ok) {
@@ -494,11 +703,13 @@ impl Ctx<'_> {
     }
 
     /// Re-plans and applies stacks; with `reviewed`, a stack whose fresh
-    /// fingerprint differs from the reviewed one is not applied.
+    /// fingerprint differs from the reviewed one is not applied (`moved`:
+    /// the base branch moved since review, which the refusal names).
     async fn apply_stacks(
         &self,
         stacks: &[&Desired],
         reviewed: Option<&BTreeMap<(String, String), String>>,
+        moved: Option<&BaseMoved>,
     ) -> Vec<StackApply> {
         let mut out = Vec::new();
         for d in stacks {
@@ -526,10 +737,18 @@ impl Ctx<'_> {
                 match reviewed.get(&(d.stack.clone(), d.region.clone())) {
                     Some(f) if *f == plan.fingerprint => {}
                     Some(f) => {
+                        let cause = match moved {
+                            Some(m) => format!(
+                                ": the base branch moved since review (the plan was made on `{}`, the merge is onto `{}`), so the merge applies other files than the ones reviewed, or EC2 changed",
+                                short(&m.reviewed_on),
+                                short(&m.merged_onto)
+                            ),
+                            None => String::new(),
+                        };
                         out.push(StackApply::NotApplied {
                             stack: d.stack.clone(),
                             reason: format!(
-                                "the plan changed since review (fingerprint `{f}` reviewed, `{}` now); nothing was applied.",
+                                "the plan changed since review{cause} (fingerprint `{f}` reviewed, `{}` now); nothing was applied.",
                                 plan.fingerprint
                             ),
                         });
@@ -616,18 +835,24 @@ impl Ctx<'_> {
                 return Ok(EXIT_FAILED);
             }
         };
-        let (changed, reviewed, comment_id) = match &pr {
+        let (changed, reviewed, comment_id, moved) = match &pr {
             Some(p) => {
                 let (changed, _) = self.changed_files(p.number).await?;
-                let c = self.gh.find_comment(p.number, comment::PLAN_MARKER).await?;
-                let reviewed = c
-                    .as_ref()
-                    .and_then(|c| c.body.as_deref())
-                    .map(comment::reviewed_fingerprints)
-                    .unwrap_or_default();
-                (changed, Some(reviewed), c.map(|c| c.id))
+                let c = self.gh.find_comment(p.number, is_plan).await?;
+                let meta = c.as_ref().and_then(|(_, m)| m.plan());
+                let reviewed = meta.map(comment::reviewed_fingerprints).unwrap_or_default();
+                // The reviewed plan was made on the PR merged into `base`;
+                // this merge is onto `before`.
+                let moved = meta
+                    .and_then(|m| m.base.clone())
+                    .filter(|base| !e.before.is_empty() && *base != e.before)
+                    .map(|base| BaseMoved {
+                        reviewed_on: base,
+                        merged_onto: e.before.clone(),
+                    });
+                (changed, Some(reviewed), c.map(|(c, _)| c.id), moved)
             }
-            None => (e.files(), None, None),
+            None => (e.files(), None, None, None),
         };
         let loaded = self.load();
         let touched: Vec<&Desired> = touched::touched(&loaded.valid, &changed);
@@ -652,7 +877,10 @@ impl Ctx<'_> {
             record.output("applied", "false");
             return Ok(EXIT_OK);
         }
-        results.extend(self.apply_stacks(&touched, reviewed.as_ref()).await);
+        results.extend(
+            self.apply_stacks(&touched, reviewed.as_ref(), moved.as_ref())
+                .await,
+        );
 
         // A refused stack gets its new plan posted for review.
         let refused: Vec<String> = results
@@ -679,14 +907,11 @@ impl Ctx<'_> {
                 .collect();
             let names: Vec<String> = refused_names.iter().map(|d| d.stack.clone()).collect();
             let fresh = self.plan_stacks(&loaded, &changed, &names).await;
-            let body = comment::plan_comment(
-                sha,
-                &fresh,
-                &[],
-                &PlanState::MergeRefused {
-                    reasons: refused.clone(),
-                },
-            );
+            let state = PlanState::MergeRefused {
+                reasons: refused.clone(),
+            };
+            let body = comment::plan_marker(sha, None, &fresh, &state)
+                .wrap(&comment::plan_comment(sha, &fresh, &[], &state));
             let posted = match comment_id {
                 Some(id) => self.gh.update_comment(id, &body).await.map(|_| ()),
                 None => self.gh.create_comment(p.number, &body).await.map(|_| ()),
@@ -725,9 +950,10 @@ impl Ctx<'_> {
                     for m in &marked {
                         match self.replan(m, sha).await {
                             Ok(()) => record.summary(&format!(
-                                "- #{}: re-planned at `{}`\n",
+                                "- #{}: re-planned (head `{}` merged into `{}`)\n",
                                 m.number,
-                                short(&m.head_sha)
+                                short(&m.head_sha),
+                                short(sha)
                             )),
                             Err(e) => {
                                 eprintln!(
@@ -775,11 +1001,11 @@ impl Ctx<'_> {
         let checked_ok = stacks.iter().all(|s| matches!(s, StackPlan::Planned(_)));
         let existing = self
             .gh
-            .find_issue(comment::DRIFT_LABEL, comment::DRIFT_MARKER)
+            .find_issue(comment::DRIFT_LABEL, |m| *m == Marker::Drift)
             .await?;
         let sha = &self.env.sha;
         if drifted {
-            let body = comment::drift_issue(sha, &stacks);
+            let body = Marker::Drift.wrap(&comment::drift_issue(sha, &stacks));
             match existing {
                 Some(i) => self.gh.update_issue(i.number, &body, false).await?,
                 None => {
@@ -792,7 +1018,12 @@ impl Ctx<'_> {
         } else {
             if let Some(i) = existing {
                 let text = comment::drift_resolved(sha, stacks.len());
-                self.gh.create_comment(i.number, &text).await?;
+                self.gh
+                    .create_comment(
+                        i.number,
+                        &Marker::DriftResolved { sha: sha.clone() }.wrap(&text),
+                    )
+                    .await?;
                 self.gh
                     .update_issue(
                         i.number,
@@ -827,23 +1058,25 @@ impl Ctx<'_> {
             if Some(pr.number) == merged {
                 continue;
             }
-            let Some(c) = self
-                .gh
-                .find_comment(pr.number, comment::PLAN_MARKER)
-                .await?
+            let Some((c, Marker::Plan(meta))) = self.gh.find_comment(pr.number, is_plan).await?
             else {
                 continue;
             };
             let body = c.body.clone().unwrap_or_default();
-            let covered: Vec<String> = comment::reviewed_fingerprints(&body)
+            let covered: Vec<String> = comment::reviewed_fingerprints(&meta)
                 .into_keys()
                 .filter(|k| applied.contains(k))
                 .map(|(s, _)| s)
                 .collect();
-            if covered.is_empty() || comment::comment_status(&body).as_deref() == Some("stale") {
+            if covered.is_empty() || meta.status != PlanStatus::Planned {
                 continue;
             }
-            let marked_body = mark_state(&body, "stale", &comment::stale_callout(&covered));
+            let marked_body = mark_state(
+                &body,
+                meta,
+                PlanStatus::Stale,
+                &comment::stale_callout(&covered),
+            );
             self.gh.update_comment(c.id, &marked_body).await?;
             marked.push(Stale {
                 number: pr.number,
@@ -855,11 +1088,25 @@ impl Ctx<'_> {
     }
 
     /// Re-plans a PR whose plan an apply made stale: the PR's versions of
-    /// the stack and user-data files it changes, fetched at its head from
-    /// GitHub, over the checkout (the default branch just applied). Its
-    /// comment then shows the fresh plan; on any error it stays stale.
-    async fn replan(&self, pr: &Stale, applied_sha: &str) -> Result<(), GitHubError> {
-        let (changed, removed) = self.changed_files(pr.number).await?;
+    /// the stack and user-data files its new test merge (the PR merged into
+    /// the commit just applied, once GitHub recomputed it) changes, fetched
+    /// at that merge from GitHub, over the checkout (the commit just
+    /// applied): exactly the merge's files. Its comment then shows the fresh
+    /// plan; on any failure it stays stale with its old fingerprints.
+    async fn replan(&self, pr: &Stale, applied_sha: &str) -> Result<(), ReplanFailure> {
+        let (merge, commit) = self
+            .gh
+            .test_merge(pr.number, Some(applied_sha), TEST_MERGE_POLLS)
+            .await?;
+        let (merged, commit) = match (merge, commit) {
+            (TestMerge::Ready(p), Some(c)) => (p, c),
+            (TestMerge::Conflict(_), _) => return Err(ReplanFailure::Conflict),
+            (TestMerge::Closed(_), _) => return Err(ReplanFailure::Closed),
+            (TestMerge::Pending(_) | TestMerge::Ready(_), _) => {
+                return Err(ReplanFailure::NotRecomputed);
+            }
+        };
+        let (changed, removed) = split_changes(commit.files);
         let config = &self.env.inputs.config;
         let mut overlay = Overlay::default();
         for r in &removed {
@@ -879,9 +1126,10 @@ impl Ctx<'_> {
             .collect();
         while !wanted.is_empty() {
             for f in wanted {
-                match self.gh.file_at(f, &pr.head_sha).await? {
+                // The merge changes the file: it must be there.
+                match self.gh.file_at(f, &commit.sha).await? {
                     Some(bytes) => overlay.put(f, bytes),
-                    None => overlay.remove(f),
+                    None => return Err(ReplanFailure::Missing(f.clone())),
                 }
             }
             loaded = self.load_via(&overlay);
@@ -897,14 +1145,14 @@ impl Ctx<'_> {
         let id = pr.comment_id;
         self.post_plan(
             pr.number,
-            &pr.head_sha,
+            (&merged.head.sha, Some(applied_sha)),
             (&loaded, &changed, &removed),
             &[],
             || async move { Ok(Some(id)) },
             &state,
         )
-        .await
-        .map(|_| ())
+        .await?;
+        Ok(())
     }
 
     /// Records an apply everywhere: PR comment, commit status, a deployment
@@ -917,9 +1165,9 @@ impl Ctx<'_> {
         results: &[StackApply],
         record: &mut Record,
     ) {
-        let body = comment::apply_comment(sha, results);
+        let text = comment::apply_comment(sha, results);
         let ok = results.iter().all(StackApply::is_ok);
-        record.summary(&body);
+        record.summary(&text);
         record.output(
             "applied",
             if results
@@ -945,9 +1193,16 @@ impl Ctx<'_> {
             }
         };
         if let Some(n) = pr {
+            let marker = Marker::Apply {
+                sha: sha.to_string(),
+                run: self.env.run_key.clone(),
+            };
             warn(
                 "comment",
-                self.gh.create_comment(n, &body).await.map(|_| ()),
+                self.gh
+                    .create_comment(n, &marker.wrap(&text))
+                    .await
+                    .map(|_| ()),
             );
         }
         let description = if ok {
@@ -997,6 +1252,51 @@ impl Ctx<'_> {
     }
 }
 
+/// Why a stale pull request could not be re-planned (its comment then stays
+/// marked stale, with its old fingerprints).
+#[derive(Debug)]
+enum ReplanFailure {
+    /// It conflicts with the commit just applied.
+    Conflict,
+    /// It was closed meanwhile.
+    Closed,
+    /// GitHub had not recomputed its test merge on the commit just applied.
+    NotRecomputed,
+    /// A file its merge changes could not be read at the merge.
+    Missing(String),
+    /// GitHub failed.
+    GitHub(GitHubError),
+}
+
+impl From<GitHubError> for ReplanFailure {
+    fn from(e: GitHubError) -> Self {
+        ReplanFailure::GitHub(e)
+    }
+}
+
+impl std::fmt::Display for ReplanFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplanFailure::Conflict => f.write_str("it conflicts with the commit just applied"),
+            ReplanFailure::Closed => f.write_str("it was closed"),
+            ReplanFailure::NotRecomputed => {
+                f.write_str("GitHub had not recomputed its test merge on the commit just applied")
+            }
+            ReplanFailure::Missing(path) => write!(
+                f,
+                "{path:?} could not be read at its test merge (the contents API answered 404)"
+            ),
+            ReplanFailure::GitHub(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The base branch a merge went onto is not the one its plan was made on.
+struct BaseMoved {
+    reviewed_on: String,
+    merged_onto: String,
+}
+
 /// An open PR whose plan comment was marked stale.
 struct Stale {
     number: u64,
@@ -1008,22 +1308,20 @@ fn short(sha: &str) -> &str {
     &sha[..sha.len().min(7)]
 }
 
-/// Rewrites a plan comment's state marker and puts a callout under its title.
-fn mark_state(body: &str, status: &str, callout: &str) -> String {
+/// Rewrites a plan comment (whose marker is `meta`) to `status`, with a
+/// callout under its title: the bot's title is the first `##` line after
+/// the marker, before any content.
+fn mark_state(body: &str, meta: PlanMeta, status: PlanStatus, callout: &str) -> String {
+    let marked = marker::replace(body, &Marker::Plan(PlanMeta { status, ..meta }));
     let mut out = String::new();
-    for line in body.lines() {
-        if let Some(rest) = line.strip_prefix("<!-- ec2-gitops:state status=") {
-            let head = rest.split_whitespace().nth(1).unwrap_or("");
-            out.push_str(&format!(
-                "<!-- ec2-gitops:state status={status} {head} -->\n"
-            ));
-            continue;
-        }
+    let mut placed = false;
+    for line in marked.lines() {
         out.push_str(line);
         out.push('\n');
-        if line == "## ec2-gitops plan" {
+        if !placed && line == "## ec2-gitops plan" {
             out.push('\n');
             out.push_str(callout);
+            placed = true;
         }
     }
     out

@@ -12,6 +12,8 @@ use octocrab::Octocrab;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::marker::{self, Marker};
+
 /// A GitHub call that failed for good.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("GitHub {method} {path} failed: {detail}")]
@@ -24,6 +26,10 @@ pub struct GitHubError {
     pub status: Option<u16>,
     /// GitHub's message or the transport error.
     pub detail: String,
+    /// The request may have taken effect: it went unanswered or GitHub
+    /// answered a server error (a create must be looked for before it is
+    /// sent again).
+    pub maybe_done: bool,
 }
 
 /// `owner/name` of a repository.
@@ -76,6 +82,34 @@ pub struct PullRequest {
     pub head: GitRef,
     /// Base branch.
     pub base: GitRef,
+    /// Whether the PR merges cleanly into its base: `None` while GitHub is
+    /// still computing the test merge (absent in list answers).
+    #[serde(default)]
+    pub mergeable: Option<bool>,
+}
+
+/// A commit: its parents and the files it changes against its first parent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    /// The commit.
+    pub sha: String,
+    /// Parent SHAs, first parent first.
+    pub parents: Vec<String>,
+    /// Files changed against the first parent.
+    pub files: Vec<ChangedFile>,
+}
+
+/// Where a pull request's test merge (the PR merged into its base) stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestMerge {
+    /// Computed: `merge_commit_sha` is the PR merged into its base.
+    Ready(PullRequest),
+    /// The PR conflicts with its base: there is no test merge.
+    Conflict(PullRequest),
+    /// GitHub had not computed it after the polls allowed.
+    Pending(PullRequest),
+    /// The PR is closed (merged or not): there is nothing to merge.
+    Closed(PullRequest),
 }
 
 impl PullRequest {
@@ -182,6 +216,29 @@ pub struct GitHub {
     client: Octocrab,
     repo: Repo,
     retry: RetryPolicy,
+    /// The login the token writes as: only its markers are trusted.
+    me: String,
+}
+
+/// A user's access to the repository, from the collaborator-permission API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permission {
+    /// Whether the user may push (write, maintain, admin, or a custom role
+    /// built on write).
+    pub push: bool,
+    /// The role's name as GitHub gives it (`read`, `triage`, a custom role…),
+    /// for the reply to a refused user.
+    pub role: String,
+}
+
+/// Whether a request is sent again after an ambiguous failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resend {
+    /// Sending it twice does no harm: retried on every transient failure.
+    Always,
+    /// It creates something: after a failure that may have taken effect, it
+    /// is returned to the caller, which looks for what it created.
+    NotIfMaybeDone,
 }
 
 /// Pages fetched at most when listing (100 items a page).
@@ -200,6 +257,7 @@ impl GitHub {
             path: api_url.to_string(),
             status: None,
             detail,
+            maybe_done: false,
         };
         let client = Octocrab::builder()
             .base_uri(api_url.trim_end_matches('/'))
@@ -213,12 +271,33 @@ impl GitHub {
             client,
             repo,
             retry,
+            me: String::new(),
         })
     }
 
-    /// The repository.
-    pub fn repo(&self) -> &Repo {
-        &self.repo
+    /// Sets the login this token writes as (see `action::identity`).
+    pub fn set_identity(&mut self, login: &str) {
+        self.me = login.to_string();
+    }
+
+    /// The login this token writes as.
+    pub fn identity(&self) -> &str {
+        &self.me
+    }
+
+    /// The login of the token's user (`GET /user`); `None` for a token that
+    /// is no user's (an app installation's, the workflow token), which GitHub
+    /// answers with 401 or 403.
+    pub async fn token_login(&self) -> Result<Option<String>, GitHubError> {
+        #[derive(Deserialize)]
+        struct Me {
+            login: String,
+        }
+        match self.json::<Me>(Method::GET, "/user", None).await {
+            Ok(me) => Ok(Some(me.login)),
+            Err(e) if matches!(e.status, Some(401 | 403)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     fn path(&self, rest: &str) -> String {
@@ -232,6 +311,17 @@ impl GitHub {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<(StatusCode, Option<String>, String), GitHubError> {
+        self.call_with(method, path, body, Resend::Always).await
+    }
+
+    /// [`Self::call`], resending as `resend` allows.
+    async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        resend: Resend,
+    ) -> Result<(StatusCode, Option<String>, String), GitHubError> {
         let mut delay = self.retry.backoff;
         let mut attempt = 0;
         loop {
@@ -240,8 +330,10 @@ impl GitHub {
                 method: method.to_string(),
                 path: path.to_string(),
                 status,
+                maybe_done: status.is_none_or(|s| s >= 500),
                 detail,
             };
+            let resend_maybe_done = resend == Resend::Always;
             let sent = match method {
                 Method::GET => self.client._get(path).await,
                 Method::POST => self.client._post(path, body).await,
@@ -250,7 +342,7 @@ impl GitHub {
             };
             let response = match sent {
                 Ok(r) => r,
-                Err(e) if attempt < self.retry.attempts => {
+                Err(e) if attempt < self.retry.attempts && resend_maybe_done => {
                     tracing::warn!(%path, error = %e, attempt, "GitHub unreachable; retrying");
                     tokio::time::sleep(delay).await;
                     delay *= 2;
@@ -280,7 +372,8 @@ impl GitHub {
             if status.is_success() {
                 return Ok((status, link, text));
             }
-            if (status.is_server_error() || rate_limited) && attempt < self.retry.attempts {
+            let transient = (status.is_server_error() && resend_maybe_done) || rate_limited;
+            if transient && attempt < self.retry.attempts {
                 let wait = retry_after
                     .map(Duration::from_secs)
                     .unwrap_or(delay)
@@ -314,6 +407,7 @@ impl GitHub {
             path: path.to_string(),
             status: None,
             detail: format!("unexpected answer: {e}"),
+            maybe_done: false,
         })
     }
 
@@ -334,6 +428,7 @@ impl GitHub {
                 path: p.clone(),
                 status: None,
                 detail: format!("unexpected answer: {e}"),
+                maybe_done: false,
             })?;
             let done = items.iter().any(&stop);
             out.extend(items);
@@ -343,6 +438,90 @@ impl GitHub {
             }
         }
         Ok(out)
+    }
+
+    /// A pull request with its test merge computed: GitHub computes it
+    /// lazily, answering `mergeable: null` until it is done, so this polls
+    /// `GET /pulls/N` (at most `polls` times, backing off) until `mergeable`
+    /// is known and, with `base`, until the test merge is made on that base
+    /// commit (after a push to the base, the old test merge is answered until
+    /// GitHub recomputed it).
+    pub async fn test_merge(
+        &self,
+        number: u64,
+        base: Option<&str>,
+        polls: u32,
+    ) -> Result<(TestMerge, Option<Commit>), GitHubError> {
+        let mut delay = self.retry.backoff;
+        let mut polled = 0;
+        loop {
+            polled += 1;
+            let pr = self.pull(number).await?;
+            if pr.state != "open" {
+                return Ok((TestMerge::Closed(pr), None));
+            }
+            let last = polled >= polls.max(1);
+            match (pr.mergeable, pr.merge_commit_sha.clone()) {
+                (Some(false), _) => return Ok((TestMerge::Conflict(pr), None)),
+                (Some(true), Some(sha)) => {
+                    let commit = self.commit(&sha).await?;
+                    let on_base =
+                        base.is_none_or(|b| commit.parents.first().is_some_and(|p| p == b));
+                    if on_base {
+                        return Ok((TestMerge::Ready(pr), Some(commit)));
+                    }
+                    if last {
+                        return Ok((TestMerge::Pending(pr), None));
+                    }
+                }
+                _ if last => return Ok((TestMerge::Pending(pr), None)),
+                _ => {}
+            }
+            tracing::info!(number, polled, "test merge not computed yet; polling again");
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(self.retry.max_wait);
+        }
+    }
+
+    /// A commit's parents and changed files (every page of them: GitHub
+    /// pages a commit's files past 300).
+    pub async fn commit(&self, sha: &str) -> Result<Commit, GitHubError> {
+        #[derive(Deserialize)]
+        struct Parent {
+            sha: String,
+        }
+        #[derive(Deserialize)]
+        struct Page {
+            sha: String,
+            #[serde(default)]
+            parents: Vec<Parent>,
+            #[serde(default)]
+            files: Vec<ChangedFile>,
+        }
+        let mut out: Option<Commit> = None;
+        for page in 1..=MAX_PAGES {
+            let path = self.path(&format!(
+                "/commits/{}?per_page=100&page={page}",
+                encode_path(sha)
+            ));
+            let (_, link, text) = self.call(Method::GET, &path, None).await?;
+            let p: Page = parse_answer(&Method::GET, &path, &text)?;
+            let got = p.files.len();
+            match &mut out {
+                None => {
+                    out = Some(Commit {
+                        sha: p.sha,
+                        parents: p.parents.into_iter().map(|p| p.sha).collect(),
+                        files: p.files,
+                    })
+                }
+                Some(c) => c.files.extend(p.files),
+            }
+            if got == 0 || !link.is_some_and(|l| l.contains("rel=\"next\"")) {
+                break;
+            }
+        }
+        Ok(out.expect("at least one page"))
     }
 
     /// A pull request.
@@ -382,6 +561,7 @@ impl GitHub {
             path: route.clone(),
             status: None,
             detail,
+            maybe_done: false,
         };
         let value: serde_json::Value = match self.json(Method::GET, &route, None).await {
             Ok(v) => v,
@@ -408,30 +588,60 @@ impl GitHub {
         }
     }
 
-    /// The first comment on an issue or PR whose body contains `marker`, by a
-    /// bot (so a human quoting the marker is never edited).
+    /// The first comment on an issue or PR that this token's identity wrote
+    /// and whose marker `want` accepts, with that marker. A marker in anyone
+    /// else's comment (a person quoting it, another app) is never read.
     pub async fn find_comment(
         &self,
         number: u64,
-        marker: &str,
-    ) -> Result<Option<Comment>, GitHubError> {
-        let is_ours = |c: &Comment| {
-            c.user.kind == "Bot" && c.body.as_deref().is_some_and(|b| b.contains(marker))
+        want: impl Fn(&Marker) -> bool,
+    ) -> Result<Option<(Comment, Marker)>, GitHubError> {
+        let ours = |c: &Comment| {
+            marker::trusted(&c.user.login, &self.me, c.body.as_deref().unwrap_or(""))
+                .filter(|m| want(m))
         };
         let all: Vec<Comment> = self
-            .list(&self.path(&format!("/issues/{number}/comments")), is_ours)
+            .list(&self.path(&format!("/issues/{number}/comments")), |c| {
+                ours(c).is_some()
+            })
             .await?;
-        Ok(all.into_iter().find(is_ours))
+        Ok(all.into_iter().find_map(|c| ours(&c).map(|m| (c, m))))
     }
 
-    /// Posts a comment.
+    /// Posts a comment, once: `body` starts with its marker, and when the
+    /// answer to the POST is lost (no answer, or a server error that may
+    /// have come after the comment was made) the comments are searched for
+    /// that marker before the POST is sent again.
     pub async fn create_comment(&self, number: u64, body: &str) -> Result<Comment, GitHubError> {
-        self.json(
-            Method::POST,
-            &self.path(&format!("/issues/{number}/comments")),
-            Some(&serde_json::json!({ "body": body })),
-        )
-        .await
+        let path = self.path(&format!("/issues/{number}/comments"));
+        let first_line = body.lines().next().unwrap_or("");
+        let mut last = None;
+        for _ in 0..self.retry.attempts.max(1) {
+            match self
+                .call_with(
+                    Method::POST,
+                    &path,
+                    Some(&serde_json::json!({ "body": body })),
+                    Resend::NotIfMaybeDone,
+                )
+                .await
+            {
+                Ok((_, _, text)) => return parse_answer(&Method::POST, &path, &text),
+                Err(e) if e.maybe_done => {
+                    tracing::warn!(%path, error = %e, "comment POST unanswered; looking for it before posting again");
+                    let posted = self
+                        .find_comment(number, |m| Some(m) == Marker::parse(first_line).as_ref())
+                        .await?;
+                    if let Some((c, _)) = posted {
+                        return Ok(c);
+                    }
+                    tokio::time::sleep(self.retry.backoff).await;
+                    last = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.expect("at least one attempt"))
     }
 
     /// Replaces a comment's body.
@@ -455,14 +665,27 @@ impl GitHub {
         .map(|_| ())
     }
 
-    /// A user's permission on the repository (`admin`, `maintain`, `write`,
-    /// `triage`, `read`, `none`), from the collaborator-permission API.
-    pub async fn permission(&self, user: &str) -> Result<String, GitHubError> {
+    /// A user's access to the repository, from the collaborator-permission
+    /// API: `user.permissions.push` decides (so custom roles built on write
+    /// work); a user GitHub does not know has none.
+    pub async fn permission(&self, user: &str) -> Result<Permission, GitHubError> {
+        #[derive(Deserialize)]
+        struct Flags {
+            #[serde(default)]
+            push: bool,
+        }
+        #[derive(Deserialize)]
+        struct Who {
+            #[serde(default)]
+            permissions: Option<Flags>,
+        }
         #[derive(Deserialize)]
         struct Answer {
             permission: String,
             #[serde(default)]
             role_name: Option<String>,
+            #[serde(default)]
+            user: Option<Who>,
         }
         match self
             .json::<Answer>(
@@ -472,13 +695,26 @@ impl GitHub {
             )
             .await
         {
-            // role_name is the finer one (`maintain`, `triage`); permission
-            // maps those to write/read.
-            Ok(a) => Ok(a
-                .role_name
-                .filter(|r| !r.is_empty())
-                .unwrap_or(a.permission)),
-            Err(e) if e.status == Some(404) => Ok("none".into()),
+            Ok(a) => Ok(Permission {
+                // Older GitHub Enterprise answers lack `user.permissions`:
+                // then the coarse permission decides.
+                push: a
+                    .user
+                    .and_then(|u| u.permissions)
+                    .map_or(matches!(a.permission.as_str(), "admin" | "write"), |p| {
+                        p.push
+                    }),
+                // role_name is the finer one (`maintain`, `triage`, custom
+                // roles); permission maps those to write/read.
+                role: a
+                    .role_name
+                    .filter(|r| !r.is_empty())
+                    .unwrap_or(a.permission),
+            }),
+            Err(e) if e.status == Some(404) => Ok(Permission {
+                push: false,
+                role: "none".into(),
+            }),
             Err(e) => Err(e),
         }
     }
@@ -551,16 +787,17 @@ impl GitHub {
         self.list(&self.path("/pulls?state=open"), |_| false).await
     }
 
-    /// The open issue (not PR) with `label` whose body carries `marker`, by a bot.
+    /// The open issue (not PR) with `label` that this token's identity
+    /// opened and whose marker `want` accepts.
     pub async fn find_issue(
         &self,
         label: &str,
-        marker: &str,
+        want: impl Fn(&Marker) -> bool,
     ) -> Result<Option<IssueRef>, GitHubError> {
         let found = |i: &IssueRef| {
             i.pull_request.is_none()
-                && i.user.kind == "Bot"
-                && i.body.as_deref().is_some_and(|b| b.contains(marker))
+                && marker::trusted(&i.user.login, &self.me, i.body.as_deref().unwrap_or(""))
+                    .is_some_and(|m| want(&m))
         };
         let all: Vec<IssueRef> = self
             .list(
@@ -571,21 +808,45 @@ impl GitHub {
         Ok(all.into_iter().find(found))
     }
 
-    /// Opens an issue with a label; returns its number.
+    /// Opens an issue with a label, once (as [`Self::create_comment`]: a
+    /// lost answer is looked for by the body's marker before sending again);
+    /// returns its number.
     pub async fn create_issue(
         &self,
         title: &str,
         body: &str,
         label: &str,
     ) -> Result<u64, GitHubError> {
-        let created: IssueRef = self
-            .json(
-                Method::POST,
-                &self.path("/issues"),
-                Some(&serde_json::json!({ "title": title, "body": body, "labels": [label] })),
-            )
-            .await?;
-        Ok(created.number)
+        let path = self.path("/issues");
+        let first_line = body.lines().next().unwrap_or("");
+        let mut last = None;
+        for _ in 0..self.retry.attempts.max(1) {
+            match self
+                .call_with(
+                    Method::POST,
+                    &path,
+                    Some(&serde_json::json!({ "title": title, "body": body, "labels": [label] })),
+                    Resend::NotIfMaybeDone,
+                )
+                .await
+            {
+                Ok((_, _, text)) => {
+                    return parse_answer::<IssueRef>(&Method::POST, &path, &text).map(|i| i.number);
+                }
+                Err(e) if e.maybe_done => {
+                    let opened = self
+                        .find_issue(label, |m| Some(m) == Marker::parse(first_line).as_ref())
+                        .await?;
+                    if let Some(i) = opened {
+                        return Ok(i.number);
+                    }
+                    tokio::time::sleep(self.retry.backoff).await;
+                    last = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.expect("at least one attempt"))
     }
 
     /// Edits an issue's body, and closes it when `close`.
@@ -630,6 +891,21 @@ impl GitHub {
         .await
         .map(|_| ())
     }
+}
+
+/// An answer's JSON as `T`.
+fn parse_answer<T: DeserializeOwned>(
+    method: &Method,
+    path: &str,
+    text: &str,
+) -> Result<T, GitHubError> {
+    serde_json::from_str(text).map_err(|e| GitHubError {
+        method: method.to_string(),
+        path: path.to_string(),
+        status: None,
+        detail: format!("unexpected answer: {e}"),
+        maybe_done: false,
+    })
 }
 
 /// Percent-encodes a repository path for a URL, keeping `/` between segments.

@@ -22,3 +22,10 @@ pub fn of(plan: &Plan) -> String {
     h.update(canonical.to_string().as_bytes());
     hex::encode(&h.finalize()[..8])
 }
+
+/// Whether `plan`'s recorded fingerprint is the hash of its own changes: a
+/// plan file edited after it was written (changes altered, fingerprint kept)
+/// is not.
+pub fn is_intact(plan: &Plan) -> bool {
+    of(plan) == plan.fingerprint
+}

@@ -1,5 +1,6 @@
-//! Every comment the bot posts, each with a hidden marker so the bot finds and
-//! updates its own comment instead of posting another.
+//! Every comment the bot posts. Each is posted behind its hidden marker
+//! (`crate::marker`), which the caller puts on the first line, so the bot
+//! finds and updates its own comment instead of posting another.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -8,10 +9,8 @@ use super::escape::{code_block, code_span, prose, table_cell, text};
 use super::markdown;
 use super::summary_line;
 use crate::ec2::{Outcome, StepResult};
+use crate::marker::{Marker, PlanMeta, PlanStatus, ReviewedStack};
 use crate::plan::Plan;
-
-/// Marks the one plan comment of a pull request.
-pub const PLAN_MARKER: &str = "<!-- ec2-gitops:pr-plan -->";
 /// GitHub's limit is 65,536 characters; keep a margin for the wrapper.
 pub const COMMENT_LIMIT: usize = 60_000;
 
@@ -83,16 +82,6 @@ pub fn plan_comment(
     state: &PlanState,
 ) -> String {
     let mut out = String::new();
-    let status = match state {
-        PlanState::Planned | PlanState::Replanned { .. } => "planned",
-        PlanState::MergeRefused { .. } => "merge-refused",
-        PlanState::Discarded => "discarded",
-        PlanState::Stale { .. } => "stale",
-    };
-    let _ = writeln!(
-        out,
-        "{PLAN_MARKER}\n<!-- ec2-gitops:state status={status} head={head_sha} -->"
-    );
     let _ = writeln!(out, "## ec2-gitops plan\n");
     match state {
         PlanState::Planned => {}
@@ -201,7 +190,12 @@ pub fn plan_comment(
 
 /// The first 7 characters of a commit id (whatever the payload held).
 fn short(sha: &str) -> &str {
-    sha.char_indices().nth(7).map_or(sha, |(i, _)| &sha[..i])
+    first(sha, 7)
+}
+
+/// The first `n` characters of `s`.
+fn first(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
 }
 
 /// A refusal or failure reason the tool wrote: its first paragraph as prose,
@@ -277,35 +271,47 @@ fn clip(s: &str, max: usize) -> String {
     )
 }
 
-/// The reviewed fingerprint of each stack, `(stack, region)` → fingerprint,
-/// read back from a plan comment's markers.
-pub fn reviewed_fingerprints(body: &str) -> BTreeMap<(String, String), String> {
-    let mut out = BTreeMap::new();
-    for line in body.lines() {
-        let Some(rest) = line.trim().strip_prefix("<!-- ec2-gitops:plan ") else {
-            continue;
-        };
-        let rest = rest.trim_end_matches("-->").trim();
-        let field = |k: &str| {
-            rest.split_whitespace()
-                .find_map(|kv| kv.strip_prefix(&format!("{k}=")).map(str::to_string))
-        };
-        if let (Some(s), Some(r), Some(f)) = (field("stack"), field("region"), field("fingerprint"))
-        {
-            out.insert((s, r), f);
-        }
-    }
-    out
+/// The marker of a plan comment showing `stacks` in `state`: the reviewed
+/// fingerprint of every stack that planned.
+pub fn plan_marker(
+    head_sha: &str,
+    base_sha: Option<&str>,
+    stacks: &[StackPlan],
+    state: &PlanState,
+) -> Marker {
+    let status = match state {
+        PlanState::Planned | PlanState::Replanned { .. } => PlanStatus::Planned,
+        PlanState::MergeRefused { .. } => PlanStatus::MergeRefused,
+        PlanState::Discarded => PlanStatus::Discarded,
+        PlanState::Stale { .. } => PlanStatus::Stale,
+    };
+    let mut reviewed: Vec<ReviewedStack> = stacks
+        .iter()
+        .filter_map(|s| match s {
+            StackPlan::Planned(p) => Some(ReviewedStack {
+                stack: p.stack.clone(),
+                region: p.region.clone(),
+                fingerprint: p.fingerprint.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    reviewed.sort();
+    Marker::Plan(PlanMeta {
+        status,
+        head: head_sha.to_string(),
+        base: base_sha.map(str::to_string),
+        stacks: reviewed,
+    })
 }
 
-/// The state recorded in a plan comment (`planned`, `merge-refused`, …).
-pub fn comment_status(body: &str) -> Option<String> {
-    body.lines().find_map(|l| {
-        l.trim()
-            .strip_prefix("<!-- ec2-gitops:state status=")
-            .and_then(|r| r.split_whitespace().next())
-            .map(str::to_string)
-    })
+/// The reviewed fingerprint of each stack of a plan comment's marker,
+/// `(stack, region)` → fingerprint.
+pub fn reviewed_fingerprints(meta: &PlanMeta) -> BTreeMap<(String, String), String> {
+    meta.stacks
+        .iter()
+        .map(|s| ((s.stack.clone(), s.region.clone()), s.fingerprint.clone()))
+        .collect()
 }
 
 /// The outcome of applying one stack.
@@ -352,7 +358,7 @@ impl StackApply {
 /// The result of a merge-apply, posted on the merged PR (and the job summary).
 pub fn apply_comment(sha: &str, stacks: &[StackApply]) -> String {
     let ok = stacks.iter().all(StackApply::is_ok);
-    let mut out = format!("<!-- ec2-gitops:apply sha={sha} -->\n");
+    let mut out = String::new();
     let _ = writeln!(
         out,
         "## ec2-gitops apply {}\n\nMerge commit {}.\n",
@@ -437,14 +443,14 @@ pub fn not_allowed(user: &str, permission: &str) -> String {
         text(user)
     };
     format!(
-        "<!-- ec2-gitops:refusal -->\n{who} thanks — only people with write access to this repository can run ec2-gitops commands (your permission: {}). Nothing was run. Ask a maintainer to comment the command for you.",
+        "{who} thanks — only people with write access to this repository can run ec2-gitops commands (your permission: {}). Nothing was run. Ask a maintainer to comment the command for you.",
         code_span(permission)
     )
 }
 
 /// `/help`, and the reply to an unknown command.
 pub fn help(prefix: &str, unknown: Option<&str>) -> String {
-    let mut out = String::from("<!-- ec2-gitops:help -->\n");
+    let mut out = String::new();
     if let Some(u) = unknown {
         let _ = writeln!(
             out,
@@ -469,14 +475,9 @@ pub fn help(prefix: &str, unknown: Option<&str>) -> String {
 
 /// The reply when `/apply` is not allowed here.
 pub fn apply_not_allowed(reason: &str) -> String {
-    format!(
-        "<!-- ec2-gitops:refusal -->\n`/apply` was not run: {}",
-        prose(reason)
-    )
+    format!("`/apply` was not run: {}", prose(reason))
 }
 
-/// Marks the one drift issue of a repository.
-pub const DRIFT_MARKER: &str = "<!-- ec2-gitops:drift -->";
 /// The label of the drift issue.
 pub const DRIFT_LABEL: &str = "ec2-gitops-drift";
 /// The drift issue's title.
@@ -493,7 +494,7 @@ pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
         })
         .collect();
     let mut out = format!(
-        "{DRIFT_MARKER}\nChecked at {} of the default branch.\n\n",
+        "Checked at {} of the default branch.\n\n",
         code_span(short(sha))
     );
     let _ = writeln!(
@@ -595,7 +596,7 @@ pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
 /// The comment that closes the drift issue.
 pub fn drift_resolved(sha: &str, stacks: usize) -> String {
     format!(
-        "{DRIFT_MARKER}\nAll {stacks} stack(s) match the YAML again (checked at {}). Closing.",
+        "All {stacks} stack(s) match the YAML again (checked at {}). Closing.",
         code_span(short(sha))
     )
 }
@@ -610,4 +611,69 @@ pub fn stale_callout(stacks: &[String]) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     )
+}
+
+/// The plan comment of a pull request that conflicts with its base: nothing
+/// is planned until the conflicts are resolved.
+pub fn conflict(base_branch: &str) -> String {
+    format!(
+        "## ec2-gitops plan\n\n> [!WARNING]\n> **Not planned: this pull request conflicts with {}.** A plan is made of the pull request merged into its base, which GitHub cannot compute while they conflict. Resolve the conflicts and push: the next push is planned.\n",
+        code_span(base_branch)
+    )
+}
+
+/// The reply to `/plan` on a closed pull request.
+pub fn pull_closed(prefix: &str) -> String {
+    format!(
+        "{} was not run: this pull request is closed, so there is nothing to merge and nothing to plan.",
+        code_span(&format!("{prefix}plan"))
+    )
+}
+
+/// Why a pull request was not planned: GitHub had not computed its test
+/// merge after about a minute of polling.
+pub fn test_merge_pending(prefix: &str) -> String {
+    format!(
+        "Not planned: GitHub has not computed this pull request's test merge (`mergeable` stayed unknown), and a plan is only made of the pull request merged into its base. Comment {} in a minute to try again.",
+        code_span(&format!("{prefix}plan"))
+    )
+}
+
+/// Why a pull request was not planned: the workspace holds another commit
+/// than its test merge (the files there are not the ones the merge applies).
+pub fn wrong_checkout(number: u64, found: Option<&str>, want: &str) -> String {
+    let found = match found {
+        Some(sha) => format!("commit {}", code_span(first(sha, 12))),
+        None => "no Git checkout (no readable .git)".to_string(),
+    };
+    format!(
+        "Not planned: the workspace holds {found}, but pull request #{number} merged into its base is {}. Plans are made of the merge, never of the head alone: check out `refs/pull/{number}/merge` with actions/checkout, as the example workflow does. If the base branch moved since the run started, re-run it.",
+        code_span(first(want, 12))
+    )
+}
+
+#[cfg(test)]
+mod test_merge_messages {
+    use super::*;
+
+    #[test]
+    fn messages_of_a_pull_request_that_is_not_planned() {
+        insta::assert_snapshot!("conflict", conflict("main"));
+        insta::assert_snapshot!("pull_closed", pull_closed("/"));
+        insta::assert_snapshot!("test_merge_pending", test_merge_pending("/"));
+        insta::assert_snapshot!(
+            "wrong_checkout",
+            wrong_checkout(
+                42,
+                Some("1111111111111111111111111111111111111111"),
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4"
+            )
+        );
+        insta::assert_snapshot!(
+            "wrong_checkout_without_git",
+            wrong_checkout(42, None, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4")
+        );
+        // A branch name with a backtick cannot end the code span.
+        assert!(conflict("a`b").contains("``a`b``"));
+    }
 }

@@ -744,30 +744,37 @@ mod comments {
             },
         );
         insta::assert_snapshot!("replanned", replanned);
+        let status = |state: &PlanState| {
+            comment::plan_marker(SHA, None, &stacks, state)
+                .plan()
+                .map(|m| m.status)
+        };
+        use crate::marker::PlanStatus;
+        let after = "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432".to_string();
         assert_eq!(
-            comment::comment_status(&replanned).as_deref(),
-            Some("planned")
+            status(&PlanState::Replanned { after }),
+            Some(PlanStatus::Planned)
         );
         assert_eq!(
-            comment::comment_status(&refused).as_deref(),
-            Some("merge-refused")
+            status(&PlanState::MergeRefused { reasons: vec![] }),
+            Some(PlanStatus::MergeRefused)
         );
+        assert_eq!(status(&PlanState::Discarded), Some(PlanStatus::Discarded));
         assert_eq!(
-            comment::comment_status(&discarded).as_deref(),
-            Some("discarded")
+            status(&PlanState::Stale { stacks: vec![] }),
+            Some(PlanStatus::Stale)
         );
     }
 
     #[test]
     fn reviewed_fingerprints_read_back_what_the_comment_wrote() {
         let p = full_plan();
-        let body = comment::plan_comment(
-            SHA,
-            &[StackPlan::Planned(p.clone())],
-            &[],
-            &PlanState::Planned,
+        let stacks = [StackPlan::Planned(p.clone())];
+        let body = comment::plan_marker(SHA, None, &stacks, &PlanState::Planned).wrap(
+            &comment::plan_comment(SHA, &stacks, &[], &PlanState::Planned),
         );
-        let read = comment::reviewed_fingerprints(&body);
+        let marker = crate::marker::Marker::parse(&body).expect("the first line is the marker");
+        let read = comment::reviewed_fingerprints(marker.plan().expect("a plan marker"));
         assert_eq!(
             read.get(&(p.stack.clone(), p.region.clone())),
             Some(&p.fingerprint)
@@ -784,14 +791,12 @@ mod comments {
                 StackPlan::Planned(p)
             })
             .collect();
-        let body = comment::plan_comment(SHA, &stacks, &[], &PlanState::Planned);
+        let body = comment::plan_marker(SHA, None, &stacks, &PlanState::Planned).wrap(
+            &comment::plan_comment(SHA, &stacks, &[], &PlanState::Planned),
+        );
         assert!(body.len() <= 65_536, "{} chars", body.len());
-        for i in 0..20 {
-            assert!(
-                body.contains(&format!("stack=stack-{i} ")),
-                "stack-{i} lost its marker"
-            );
-        }
+        let marker = crate::marker::Marker::parse(&body).expect("the first line is the marker");
+        assert_eq!(marker.plan().map(|m| m.stacks.len()), Some(20));
     }
 
     #[test]

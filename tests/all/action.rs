@@ -7,14 +7,16 @@ use std::process::{Command, Output, Stdio};
 use serde_json::{Value, json};
 
 use crate::engine::{IMAGE, instances_by_name, stack_yaml};
+use crate::support::github::test_merge_sha;
 use crate::support::webhooks::{self, event_file};
-use crate::support::{Ec2Proxy, FakeGitHub, Moto, PullSpec};
+use crate::support::{Ec2Proxy, FakeGitHub, Moto, PullSpec, plan_meta};
+use ec2_gitops::marker::PlanStatus;
 
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_ec2-gitops");
 pub(crate) const REPO: &str = "octo/infra";
 pub(crate) const HEAD: &str = "1111111111111111111111111111111111111111";
-const HEAD_2: &str = "2222222222222222222222222222222222222222";
-const MERGE: &str = "3333333333333333333333333333333333333333";
+pub(crate) const HEAD_2: &str = "2222222222222222222222222222222222222222";
+pub(crate) const MERGE: &str = "3333333333333333333333333333333333333333";
 
 /// A repository checkout with one stack, moto behind a proxy, and the fake.
 pub(crate) struct World {
@@ -22,7 +24,7 @@ pub(crate) struct World {
     pub(crate) proxy: Ec2Proxy,
     pub(crate) gh: FakeGitHub,
     pub(crate) dir: tempfile::TempDir,
-    direct: aws_sdk_ec2::Client,
+    pub(crate) direct: aws_sdk_ec2::Client,
 }
 
 pub(crate) struct Run {
@@ -70,7 +72,7 @@ impl World {
     }
 
     /// PR `number` (head `head`) merged as MERGE, changing the stack file.
-    fn merge(&self, number: u64, head: &str) {
+    pub(crate) fn merge(&self, number: u64, head: &str) {
         self.gh.add_pull(
             REPO,
             PullSpec {
@@ -86,7 +88,7 @@ impl World {
         self.gh.add_commit_pulls(MERGE, &[number]);
     }
 
-    fn write_stack(&self, yaml: &str) {
+    pub(crate) fn write_stack(&self, yaml: &str) {
         std::fs::write(self.dir.path().join("infra/web.yaml"), yaml).unwrap();
     }
 
@@ -110,7 +112,57 @@ impl World {
     }
 
     /// Like `run`, with more environment (action inputs: `INPUT_…`).
-    fn run_with(&self, event: &str, mut payload: Value, sha: &str, env: &[(&str, &str)]) -> Run {
+    pub(crate) fn run_with(
+        &self,
+        event: &str,
+        payload: Value,
+        sha: &str,
+        env: &[(&str, &str)],
+    ) -> Run {
+        self.run_at(event, payload, sha, None, env)
+    }
+
+    /// What the example workflow checks out for an event: a pull request's
+    /// test merge (`refs/pull/N/merge`) for its own events and for a comment
+    /// on it while it is open; `sha` (the pushed or default-branch commit)
+    /// otherwise.
+    fn checkout_for(&self, event: &str, payload: &Value, sha: &str) -> String {
+        let number = match event {
+            "pull_request" => payload["pull_request"]["number"].as_u64(),
+            "issue_comment" => payload["issue"]["number"].as_u64(),
+            _ => None,
+        };
+        number
+            .and_then(|n| self.gh.pull(REPO, n))
+            .filter(|p| !p.merged && p.state == "open")
+            .and_then(|p| crate::support::github::merge_sha_of(&p))
+            .unwrap_or_else(|| sha.to_string())
+    }
+
+    /// Like `run_with`, with the workspace checked out at `checkout` (by
+    /// default what the example workflow checks out). On `pull_request`
+    /// events `GITHUB_SHA` is that commit, as on GitHub; `sha` is the
+    /// pull request's head there.
+    pub(crate) fn run_at(
+        &self,
+        event: &str,
+        mut payload: Value,
+        sha: &str,
+        checkout: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Run {
+        let checkout = checkout
+            .map(str::to_string)
+            .unwrap_or_else(|| self.checkout_for(event, &payload, sha));
+        let git = self.dir.path().join(".git");
+        std::fs::create_dir_all(&git).unwrap();
+        std::fs::write(git.join("HEAD"), format!("{checkout}\n")).unwrap();
+        let github_sha = if event == "pull_request" {
+            checkout.clone()
+        } else {
+            sha.to_string()
+        };
+        let sha = github_sha.as_str();
         webhooks::set_repo(&mut payload, "octo", "infra");
         let file = event_file(&payload);
         let summary = self.dir.path().join("summary.md");
@@ -166,7 +218,7 @@ impl World {
         p
     }
 
-    fn push_event(&self, after: &str, files: &[(&str, &str)]) -> Value {
+    pub(crate) fn push_event(&self, after: &str, files: &[(&str, &str)]) -> Value {
         let mut p = webhooks::push("refs/heads/main", HEAD, after, files);
         p["repository"]["default_branch"] = json!("main");
         p
@@ -180,7 +232,7 @@ impl World {
             .collect()
     }
 
-    fn mutating_ec2_calls(&self) -> Vec<String> {
+    pub(crate) fn mutating_ec2_calls(&self) -> Vec<String> {
         self.proxy
             .actions()
             .into_iter()
@@ -203,9 +255,10 @@ async fn pr_plan_comment_is_one_and_stays_current_then_merge_applies_and_records
     let comments = w.bot_comments(7);
     assert_eq!(comments.len(), 1, "{comments:#?}");
     let body = &comments[0].body;
-    assert!(body.contains("<!-- ec2-gitops:pr-plan -->"), "{body}");
+    let meta = plan_meta(body).expect("the plan comment's marker");
     assert!(body.contains("Plan: 8 to create"), "{body}");
-    assert!(body.contains(&format!("head={HEAD}")));
+    assert_eq!(meta.head, HEAD);
+    assert_eq!(meta.status, PlanStatus::Planned);
     let status = w.gh.statuses(HEAD);
     assert_eq!(status.len(), 1);
     assert_eq!(
@@ -233,7 +286,10 @@ async fn pr_plan_comment_is_one_and_stays_current_then_merge_applies_and_records
         "{}",
         comments[0].body
     );
-    assert!(comments[0].body.contains(&format!("head={HEAD_2}")));
+    assert_eq!(
+        plan_meta(&comments[0].body).map(|m| m.head),
+        Some(HEAD_2.to_string())
+    );
 
     // Merge: the reviewed plan is applied and recorded everywhere.
     w.merge(7, HEAD_2);
@@ -329,7 +385,11 @@ async fn live_state_moved_between_review_and_merge_refuses_and_posts_the_new_pla
     let comments = w.bot_comments(8);
     let plan = &comments[0].body;
     assert!(plan.contains("The merge was not applied"), "{plan}");
-    assert!(plan.contains("status=merge-refused"), "{plan}");
+    assert_eq!(
+        plan_meta(plan).map(|m| m.status),
+        Some(PlanStatus::MergeRefused),
+        "{plan}"
+    );
     assert!(
         comments.last().unwrap().body.contains("not applied"),
         "{comments:#?}"
@@ -353,13 +413,14 @@ async fn plan_command_by_a_writer_reacts_and_updates_by_a_reader_is_refused() {
     assert_eq!(r.code(), Some(0), "{}", r.text());
     w.proxy.clear();
 
-    // Read user: one polite reply, no EC2 call, 👀 then 😕.
+    // Read user: one polite reply, no EC2 call, and nothing else written
+    // (the permission is asked before any reaction).
     let ev = w.comment_event(9, "please\n/plan", "reader");
     let id = ev["comment"]["id"].as_u64().unwrap();
     let r = w.run("issue_comment", ev, HEAD);
     assert_eq!(r.code(), Some(0), "{}", r.text());
     assert_eq!(w.proxy.total(), 0, "a refused command called EC2");
-    assert_eq!(w.gh.reactions(id), ["eyes", "confused"]);
+    assert_eq!(w.gh.reactions(id), Vec::<String>::new());
     let replies: Vec<_> = w
         .bot_comments(9)
         .into_iter()
@@ -377,7 +438,7 @@ async fn plan_command_by_a_writer_reacts_and_updates_by_a_reader_is_refused() {
     let plans: Vec<_> = w
         .bot_comments(9)
         .into_iter()
-        .filter(|c| c.body.contains("ec2-gitops:pr-plan"))
+        .filter(|c| plan_meta(&c.body).is_some())
         .collect();
     assert_eq!(plans.len(), 1);
     assert!(
@@ -410,7 +471,12 @@ async fn closed_unmerged_marks_the_plan_discarded_and_a_pr_without_stacks_gets_n
     assert_eq!(r.code(), Some(0), "{}", r.text());
     let c = &w.bot_comments(10)[0];
     assert!(c.body.contains("discarded"), "{}", c.body);
-    assert!(c.body.contains("status=discarded"), "{}", c.body);
+    assert_eq!(
+        plan_meta(&c.body).map(|m| m.status),
+        Some(PlanStatus::Discarded),
+        "{}",
+        c.body
+    );
 
     // A PR that touches no stack: no comment, no status.
     w.pull(11, HEAD_2, &["README.md"]);
@@ -692,7 +758,8 @@ async fn an_apply_marks_other_open_plans_of_the_same_stack_stale() {
     assert_eq!(r.code(), Some(0), "{}", r.text());
     let pr21 = &w.bot_comments(21)[0].body;
     assert!(
-        pr21.contains("status=stale") && pr21.contains("**Stale:** `gh8`"),
+        plan_meta(pr21).is_some_and(|m| m.status == PlanStatus::Stale)
+            && pr21.contains("**Stale:** `gh8`"),
         "{pr21}"
     );
     let pr20 = &w.bot_comments(20)[0].body;
@@ -704,18 +771,20 @@ async fn an_apply_marks_other_open_plans_of_the_same_stack_stale() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn replan_stale_replans_other_prs_at_their_heads_and_that_plan_applies_on_merge() {
+async fn replan_stale_replans_other_prs_on_their_new_test_merge_and_that_plan_applies_on_merge() {
     let w = World::new("gh9");
     // PR 31 adds an instance whose user data is a new file; its versions of
-    // both files exist only at its head (GitHub's contents API).
+    // both files exist only in its test merge (GitHub's contents API), which
+    // GitHub recomputes on the new base after PR 30 is merged.
     let pr31_stack = stack_yaml("gh9").replace(
         "elastic_ips:",
         "  worker:\n    user_data_file: init/worker.sh\nelastic_ips:",
     );
-    w.gh.set_file(REPO, HEAD_2, "infra/web.yaml", pr31_stack.as_bytes());
+    let merged_31 = test_merge_sha(HEAD_2, MERGE);
+    w.gh.set_file(REPO, &merged_31, "infra/web.yaml", pr31_stack.as_bytes());
     w.gh.set_file(
         REPO,
-        HEAD_2,
+        &merged_31,
         "infra/init/worker.sh",
         b"#!/bin/sh\necho worker\n",
     );
@@ -738,8 +807,13 @@ async fn replan_stale_replans_other_prs_at_their_heads_and_that_plan_applies_on_
     }
     let before = w.bot_comments(31)[0].updates;
 
-    // PR 30 merges: applied, and PR 31 is re-planned at its head.
+    // PR 30 merges: applied, and PR 31 is re-planned on its test merge once
+    // GitHub has recomputed it on the merge (`mergeable: null` twice first).
     w.merge(30, HEAD);
+    let mut p31 = w.gh.pull(REPO, 31).unwrap();
+    p31.base_sha = MERGE.into();
+    p31.mergeable_unknown_polls = 2;
+    w.gh.add_pull(REPO, p31);
     w.gh.clear_requests();
     let replan = [("INPUT_REPLAN-STALE", "true")];
     let r = w.run_with(
@@ -750,10 +824,17 @@ async fn replan_stale_replans_other_prs_at_their_heads_and_that_plan_applies_on_
     );
     assert_eq!(r.code(), Some(0), "{}", r.text());
     assert!(
-        r.summary.contains("- #31: re-planned at `2222222`"),
+        r.summary
+            .contains("- #31: re-planned (head `2222222` merged into `3333333`)"),
         "{}",
         r.text()
     );
+    let polls =
+        w.gh.requests()
+            .iter()
+            .filter(|q| q.path == format!("/repos/{REPO}/pulls/31"))
+            .count();
+    assert_eq!(polls, 3, "mergeable null twice, then known");
     let fetched: Vec<String> =
         w.gh.requests()
             .into_iter()
@@ -763,14 +844,16 @@ async fn replan_stale_replans_other_prs_at_their_heads_and_that_plan_applies_on_
     assert_eq!(
         fetched,
         [
-            format!("/repos/{REPO}/contents/infra/web.yaml?ref={HEAD_2}"),
-            format!("/repos/{REPO}/contents/infra/init/worker.sh?ref={HEAD_2}"),
+            format!("/repos/{REPO}/contents/infra/web.yaml?ref={merged_31}"),
+            format!("/repos/{REPO}/contents/infra/init/worker.sh?ref={merged_31}"),
         ]
     );
     let c31 = &w.bot_comments(31)[0];
     assert_eq!(c31.updates, before + 2, "marked stale, then re-planned");
     assert!(
-        c31.body.contains(&format!("status=planned head={HEAD_2}")),
+        plan_meta(&c31.body).is_some_and(|m| m.status == PlanStatus::Planned
+            && m.head == HEAD_2
+            && m.base.as_deref() == Some(MERGE)),
         "{}",
         c31.body
     );
@@ -873,8 +956,8 @@ async fn twenty_stacks_in_two_regions_one_comment_with_a_table_and_one_failing_s
     );
     assert!(body.contains("UnauthorizedOperation"), "{body}");
     // Every other stack still has its plan and fingerprint.
-    let marked = body.matches("<!-- ec2-gitops:plan stack=").count();
-    assert_eq!(marked, 19, "{body}");
+    let marked = plan_meta(body).map(|m| m.stacks.len());
+    assert_eq!(marked, Some(19), "{body}");
     assert!(body.len() <= 65_536);
     assert_eq!(w.gh.statuses(HEAD)[0].state, "failure");
 }

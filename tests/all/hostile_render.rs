@@ -13,9 +13,9 @@ use std::process::{Command, Output, Stdio};
 
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 
-use crate::action::{BIN, HEAD, REPO, World};
+use crate::action::{BIN, HEAD, World};
 use crate::engine::IMAGE;
-use crate::support::{Moto, ec2_client_at, webhooks};
+use crate::support::{Moto, ec2_client_at};
 
 // The renderers' own structure checks.
 #[path = "../../src/render/check.rs"]
@@ -184,8 +184,7 @@ async fn the_pull_request_comment_of_hostile_live_tags_is_sound() {
     let markers = marker_lines(
         body,
         &[
-            "<!-- ec2-gitops:pr-plan -->",
-            "<!-- ec2-gitops:state status=planned head=",
+            "<!-- ec2-gitops: {\"kind\":\"plan\",\"status\":\"planned\",",
             "<!-- ec2-gitops:plan stack=hostile-pr region=us-east-1 fingerprint=",
         ],
     );
@@ -200,28 +199,13 @@ async fn the_pull_request_comment_of_hostile_live_tags_is_sound() {
 
     // Without summary and output files the action prints both to its log:
     // the plan's Markdown, hostile values included, reaches the runner.
-    let mut payload = w.pr_event("synchronize", 9, HEAD);
-    webhooks::set_repo(&mut payload, "octo", "infra");
-    let event = webhooks::event_file(&payload);
-    let out = Command::new(BIN)
-        .arg("action")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("GITHUB_EVENT_NAME", "pull_request")
-        .env("GITHUB_EVENT_PATH", event.path())
-        .env("GITHUB_REPOSITORY", REPO)
-        .env("GITHUB_API_URL", w.gh.url())
-        .env("GITHUB_SHA", HEAD)
-        .env("GITHUB_REF", "refs/heads/main")
-        .env("GITHUB_WORKSPACE", w.dir.path())
-        .env("INPUT_GITHUB-TOKEN", "ghs_test")
-        .env("AWS_ENDPOINT_URL", w.proxy.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let r = w.run_with(
+        "pull_request",
+        w.pr_event("synchronize", 9, HEAD),
+        HEAD,
+        &[("GITHUB_STEP_SUMMARY", ""), ("GITHUB_OUTPUT", "")],
+    );
+    let out = r.out;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("stray`\\n### @admins"), "{}", text(&out));

@@ -14,3 +14,5 @@ mod hostile;
 mod hostile_render;
 mod import;
 mod moto_smoke;
+mod test_merge;
+mod trust;

@@ -137,37 +137,35 @@ fn a_hostile_plan_keeps_the_structure_of_a_plain_one() {
 #[test]
 fn a_hostile_plan_comment_has_only_the_tools_markers() {
     let evil = shaped(true);
-    let body = comment::plan_comment(
-        SHA,
-        &[
-            StackPlan::Planned(evil.clone()),
-            StackPlan::Invalid {
-                file: "infra/x`y`.yaml".into(),
-                errors: format!("error: bad value {FENCE_BREAK}\n{COMMANDS}"),
-            },
-            StackPlan::Failed {
-                file: "infra/eu.yaml\n<!-- ec2-gitops:pr-plan -->".into(),
-                error: format!("DescribeInstances failed: {FENCE_BREAK}"),
-            },
-        ],
-        &["infra/old`.yaml</details>".into()],
-        &PlanState::MergeRefused {
-            reasons: vec![format!("`web`: {FENCE_BREAK}")],
+    let stacks = [
+        StackPlan::Planned(evil.clone()),
+        StackPlan::Invalid {
+            file: "infra/x`y`.yaml".into(),
+            errors: format!("error: bad value {FENCE_BREAK}\n{COMMANDS}"),
         },
-    );
-    let mut want = vec![
-        comment::PLAN_MARKER.to_string(),
-        format!("<!-- ec2-gitops:state status=merge-refused head={SHA} -->"),
+        StackPlan::Failed {
+            file: "infra/eu.yaml\n<!-- ec2-gitops:pr-plan -->".into(),
+            error: format!("DescribeInstances failed: {FENCE_BREAK}"),
+        },
     ];
+    let state = PlanState::MergeRefused {
+        reasons: vec![format!("`web`: {FENCE_BREAK}")],
+    };
+    let body = comment::plan_marker(SHA, None, &stacks, &state).wrap(&comment::plan_comment(
+        SHA,
+        &stacks,
+        &["infra/old`.yaml</details>".into()],
+        &state,
+    ));
+    let mut want = vec![body.lines().next().unwrap_or_default().to_string()];
     want.extend(markers(&evil));
     assert_sound(&body, &want);
     // What a reviewer relies on is still there, as text.
     assert!(body.contains("@&#8203;org/team"), "{body}");
-    assert_eq!(comment::reviewed_fingerprints(&body).len(), 1);
-    assert_eq!(
-        comment::reviewed_fingerprints(&body).values().next(),
-        Some(&evil.fingerprint)
-    );
+    let marker = crate::marker::Marker::parse(&body).expect("the first line is the marker");
+    let reviewed = comment::reviewed_fingerprints(marker.plan().expect("a plan marker"));
+    assert_eq!(reviewed.len(), 1);
+    assert_eq!(reviewed.values().next(), Some(&evil.fingerprint));
     insta::assert_snapshot!("hostile_plan_comment", body);
 }
 
@@ -290,7 +288,7 @@ fn a_hostile_apply_report_is_escaped_for_the_terminal_and_the_comment() {
             },
         ],
     );
-    assert_sound(&body, &[format!("<!-- ec2-gitops:apply sha={SHA} -->")]);
+    assert_sound(&body, &[]);
     insta::assert_snapshot!("hostile_apply_comment", body);
 }
 
@@ -307,7 +305,7 @@ fn a_hostile_drift_issue_keeps_its_table() {
             },
         ],
     );
-    assert_sound(&body, &[comment::DRIFT_MARKER.to_string()]);
+    assert_sound(&body, &[]);
     // Every row of the table has its four cells.
     let plain = comment::drift_issue(SHA, &[StackPlan::Planned(shaped(false))]);
     let cells = |md: &str| skeleton(md).iter().filter(|e| *e == "<TableCell>").count();
@@ -318,12 +316,12 @@ fn a_hostile_drift_issue_keeps_its_table() {
 #[test]
 fn hostile_replies_mention_nobody_else() {
     let unknown = comment::help("/", Some(&format!("x`y {FENCE_BREAK}")));
-    assert_sound(&unknown, &["<!-- ec2-gitops:help -->".to_string()]);
+    assert_sound(&unknown, &[]);
     let refused = comment::not_allowed("evil\n@org/team<img>", "read`</details>");
-    assert_sound(&refused, &["<!-- ec2-gitops:refusal -->".to_string()]);
+    assert_sound(&refused, &[]);
     assert!(comment::not_allowed("octocat", "read").contains("@octocat thanks"));
     let apply = comment::apply_not_allowed(&format!("`{FENCE_BREAK}"));
-    assert_sound(&apply, &["<!-- ec2-gitops:refusal -->".to_string()]);
+    assert_sound(&apply, &[]);
     let stale = comment::stale_callout(&[FENCE_BREAK.into(), "a`b".into()]);
     assert_sound(&stale, &[]);
     insta::assert_snapshot!(
@@ -440,10 +438,10 @@ fn a_comment_cut_to_the_limit_closes_what_the_cut_left_open() {
     let body = comment::apply_comment(SHA, &stacks);
     assert!(body.len() <= comment::COMMENT_LIMIT, "{}", body.len());
     assert!(body.ends_with("(cut: the full text is in the job summary)\n"));
-    assert_sound(&body, &[format!("<!-- ec2-gitops:apply sha={SHA} -->")]);
+    assert_sound(&body, &[]);
     // The drift issue too, cut inside its table.
     let many: Vec<StackPlan> = (0..60).map(|_| StackPlan::Planned(shaped(true))).collect();
     let body = comment::drift_issue(SHA, &many);
     assert!(body.len() <= comment::COMMENT_LIMIT, "{}", body.len());
-    assert_sound(&body, &[comment::DRIFT_MARKER.to_string()]);
+    assert_sound(&body, &[]);
 }

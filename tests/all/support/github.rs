@@ -65,6 +65,19 @@ pub struct PullSpec {
     /// modified, renamed, copied, changed, unchanged. A renamed file is written
     /// `"old/path -> new/path"`.
     pub files: Vec<(String, String)>,
+    /// Whether an open PR merges cleanly into `base_sha`; GitHub's test
+    /// merge (`merge_commit_sha`, [`test_merge_sha`] unless set) exists only
+    /// when it does.
+    pub mergeable: bool,
+    /// How many `GET /pulls/N` answer `mergeable: null` (GitHub still
+    /// computing the test merge) before the answer is known.
+    pub mergeable_unknown_polls: u32,
+}
+
+/// The SHA of the fake's test merge of `head` into `base` (GitHub's
+/// `refs/pull/N/merge`): its parents are `base`, then `head`.
+pub fn test_merge_sha(head: &str, base: &str) -> String {
+    fake_sha(&format!("test-merge:{base}:{head}"))
 }
 
 impl Default for PullSpec {
@@ -81,6 +94,8 @@ impl Default for PullSpec {
             author: "octocat".into(),
             title: "Change the infrastructure".into(),
             files: Vec::new(),
+            mergeable: true,
+            mergeable_unknown_polls: 0,
         }
     }
 }
@@ -354,6 +369,19 @@ impl FakeGitHub {
             .insert(user.to_string(), role.to_string());
     }
 
+    /// Gives `user` a custom repository role `name` built on the base role
+    /// `base` (as an organisation defines them): GitHub answers `role_name:
+    /// name`, `permission` and `user.permissions` from the base.
+    pub fn set_custom_role(&self, user: &str, name: &str, base: &str) {
+        assert!(
+            ["read", "triage", "write", "maintain"].contains(&base),
+            "set_custom_role: a custom role builds on read, triage, write or maintain, not {base:?}"
+        );
+        self.inner()
+            .permissions
+            .insert(user.to_string(), format!("{name}:{base}"));
+    }
+
     /// Changes whose name the fake writes as author of what the bot's token writes.
     pub fn set_bot_user(&self, login: &str) {
         self.inner().bot = login.to_string();
@@ -492,6 +520,22 @@ impl FakeGitHub {
             status,
             retry_after: retry_after_seconds,
             times,
+            after: false,
+        });
+    }
+
+    /// The next `times` requests matching `method` and `path` (as in
+    /// [`Self::fail_next`]) are carried out, but their answer is lost on the
+    /// way back: the client gets `status` (a 502 from a proxy, say) although
+    /// the comment, issue… was made.
+    pub fn lose_answer(&self, method: &str, path: &str, status: u16, times: u32) {
+        self.inner().faults.push(Fault {
+            method: method.to_ascii_uppercase(),
+            path: path.to_string(),
+            status,
+            retry_after: None,
+            times,
+            after: true,
         });
     }
 
@@ -510,6 +554,8 @@ struct Fault {
     status: u16,
     retry_after: Option<u64>,
     times: u32,
+    /// Carry the request out, then answer `status` instead.
+    after: bool,
 }
 
 impl Fault {
@@ -771,11 +817,15 @@ impl Inner {
             reply.injected = true;
             return reply;
         }
+        let mut lost = None;
         if let Some(fault) = self.faults.iter_mut().find(|f| f.matches(method, path)) {
             fault.times -= 1;
             let fault = fault.clone();
             self.faults.retain(|f| f.times > 0);
-            return injected(&fault, self.clock);
+            if !fault.after {
+                return injected(&fault, self.clock);
+            }
+            lost = Some(fault);
         }
         let token = headers
             .get("authorization")
@@ -793,8 +843,12 @@ impl Inner {
             );
         }
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-        match self.route(method, &segments, path, query, body, notes) {
+        let reply = match self.route(method, &segments, path, query, body, notes) {
             Ok(reply) | Err(reply) => reply,
+        };
+        match lost {
+            Some(fault) => injected(&fault, self.clock),
+            None => reply,
         }
     }
 
@@ -807,6 +861,9 @@ impl Inner {
         body: &Value,
         notes: &mut Vec<String>,
     ) -> Answer {
+        if let ("GET", ["user"]) = (method, seg) {
+            return self.authenticated_user();
+        }
         let ["repos", owner, name, rest @ ..] = seg else {
             return Err(Reply::not_found());
         };
@@ -844,6 +901,7 @@ impl Inner {
             ("POST", ["statuses", sha]) => self.create_status(&repo, sha, body),
             ("GET", ["commits", r, "statuses"]) => self.list_statuses(&repo, r, &q, path, query),
             ("GET", ["commits", sha, "pulls"]) => self.commit_pulls(&repo, sha, &q, path, query),
+            ("GET", ["commits", sha]) => self.get_commit(&repo, sha, &q),
             ("GET", ["contents", file @ ..]) if !file.is_empty() => {
                 self.get_content(&repo, &file.join("/"), &q)
             }
@@ -890,7 +948,54 @@ impl Inner {
             .get(&n)
             .cloned()
             .ok_or_else(Reply::not_found)?;
-        Ok(Reply::json(200, self.pull_json(repo, &pull, true)))
+        let mut value = self.pull_json(repo, &pull, true);
+        if pull_state(&pull) == "open" && pull.mergeable_unknown_polls > 0 {
+            // Still computing: GitHub answers null until the test merge exists.
+            value["mergeable"] = Value::Null;
+            value["mergeable_state"] = json!("unknown");
+            value["merge_commit_sha"] = Value::Null;
+            if let Some(p) = self.repos.get_mut(repo).and_then(|r| r.pulls.get_mut(&n)) {
+                p.mergeable_unknown_polls -= 1;
+            }
+        }
+        Ok(Reply::json(200, value))
+    }
+
+    /// `GET /commits/{sha}`: a PR's test merge or merge commit (parents:
+    /// the base, then the head; files: the PR's).
+    fn get_commit(&mut self, repo: &str, sha: &str, q: &Query) -> Answer {
+        let pull = self.repos[repo]
+            .pulls
+            .values()
+            .find(|p| merge_sha_of(p).as_deref() == Some(sha))
+            .cloned()
+            .ok_or_else(Reply::not_found)?;
+        let mut value = self.template(
+            "commit",
+            repo,
+            &[("6dcb09b5b57875f334f61aebed695e2e4193db5e", sha)],
+        );
+        value["sha"] = json!(sha);
+        value["parents"] =
+            json!([pull.base_sha.clone(), pull.head_sha.clone()]
+            .iter()
+            .map(|p| json!({"url": format!("{}/repos/{repo}/commits/{p}", self.base), "sha": p}))
+            .collect::<Vec<_>>());
+        // GitHub pages a commit's files; the fake has few, on page 1.
+        let page = q
+            .get("page")
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or(1);
+        let files: Vec<Value> = if page == 1 {
+            pull.files
+                .iter()
+                .map(|(file, status)| self.diff_entry_json(repo, sha, file, status))
+                .collect()
+        } else {
+            vec![]
+        };
+        value["files"] = json!(files);
+        Ok(Reply::json(200, value))
     }
 
     fn pull_files(&mut self, repo: &str, n: u64, q: &Query, path: &str, query: &str) -> Answer {
@@ -1146,13 +1251,43 @@ impl Inner {
 
     // ----- permissions -----
 
+    /// `GET /user`: the token's user; an installation token (the bot writes
+    /// as `…[bot]`) is no user's, and GitHub answers 403.
+    fn authenticated_user(&mut self) -> Answer {
+        let login = self.bot.clone();
+        if login.ends_with("[bot]") {
+            // GitHub's own answer, not a mistake of the caller's.
+            let mut reply = Reply::json(
+                403,
+                json!({"message": "Resource not accessible by integration", "documentation_url": "https://docs.github.com/rest/users/users#get-the-authenticated-user", "status": "403"}),
+            );
+            reply.injected = true;
+            return Err(reply);
+        }
+        let mut user = example("private-user")
+            .as_object()
+            .cloned()
+            .map(Value::Object)
+            .unwrap_or_else(|| json!({}));
+        let basic = self.user_json(&login);
+        for (k, v) in basic.as_object().into_iter().flatten() {
+            user[k] = v.clone();
+        }
+        Ok(Reply::json(200, user))
+    }
+
     fn permission(&mut self, user: &str) -> Answer {
         let role = self
             .permissions
             .get(user)
             .cloned()
             .ok_or_else(Reply::not_found)?;
-        let permission = match role.as_str() {
+        // A custom role (`name:base`) reports its base as the permission.
+        let (role, base) = match role.split_once(':') {
+            Some((name, base)) => (name.to_string(), base.to_string()),
+            None => (role.clone(), role),
+        };
+        let permission = match base.as_str() {
             "maintain" => "write",
             "triage" => "read",
             other => other,
@@ -1164,7 +1299,7 @@ impl Inner {
         let mut user_json = self.user_json(user);
         let rank = ["none", "read", "triage", "write", "maintain", "admin"]
             .iter()
-            .position(|r| *r == role)
+            .position(|r| *r == base)
             .unwrap_or(0);
         user_json["permissions"] = json!({
             "pull": rank >= 1, "triage": rank >= 2, "push": rank >= 3,
@@ -1811,7 +1946,7 @@ impl Inner {
         value["updated_at"] = json!(created);
         value["closed_at"] = closed_at.clone();
         value["merged_at"] = if p.merged { closed_at } else { Value::Null };
-        value["merge_commit_sha"] = json!(p.merge_commit_sha);
+        value["merge_commit_sha"] = json!(merge_sha_of(p));
         value["assignee"] = Value::Null;
         value["assignees"] = json!([]);
         value["requested_reviewers"] = json!([]);
@@ -1834,9 +1969,21 @@ impl Inner {
         if full {
             let (additions, deletions) = (p.files.len() as u64 * 3, p.files.len() as u64);
             value["merged"] = json!(p.merged);
-            value["mergeable"] = if closed { Value::Null } else { json!(true) };
-            value["rebaseable"] = if closed { Value::Null } else { json!(true) };
-            value["mergeable_state"] = json!(if closed { "unknown" } else { "clean" });
+            value["mergeable"] = if closed {
+                Value::Null
+            } else {
+                json!(p.mergeable)
+            };
+            value["rebaseable"] = if closed {
+                Value::Null
+            } else {
+                json!(p.mergeable)
+            };
+            value["mergeable_state"] = json!(match (closed, p.mergeable) {
+                (true, _) => "unknown",
+                (false, true) => "clean",
+                (false, false) => "dirty",
+            });
             value["merged_by"] = if p.merged {
                 self.user_json(&owner)
             } else {
@@ -2264,6 +2411,16 @@ fn rewrite(value: &mut Value, pairs: &[(&str, &str)]) {
 }
 
 /// A stable 40-hex-digit name for a string (not a real git object id).
+/// The merge commit of a merged PR, the test merge of an open one that
+/// merges cleanly, else none.
+pub fn merge_sha_of(p: &PullSpec) -> Option<String> {
+    match (&p.merge_commit_sha, p.merged || p.state == "closed") {
+        (Some(sha), _) => Some(sha.clone()),
+        (None, false) if p.mergeable => Some(test_merge_sha(&p.head_sha, &p.base_sha)),
+        (None, _) => None,
+    }
+}
+
 fn fake_sha(s: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(s.as_bytes()))[..40].to_string()

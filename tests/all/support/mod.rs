@@ -18,3 +18,13 @@ pub const EXAMPLE_STACK: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/examples/web-hosting/infra/web.yaml"
 );
+
+/// The bot's marker on the first line of a comment body (as the bot reads it).
+pub fn marker_of(body: &str) -> Option<ec2_gitops::marker::Marker> {
+    ec2_gitops::marker::Marker::parse(body)
+}
+
+/// The plan comment's metadata, when `body` is a plan comment.
+pub fn plan_meta(body: &str) -> Option<ec2_gitops::marker::PlanMeta> {
+    marker_of(body).and_then(|m| m.plan().cloned())
+}

@@ -1,0 +1,323 @@
+//! The comment protocol: the one hidden marker the bot writes as the first
+//! line of every comment and issue it posts, written and parsed here only.
+//!
+//! A marker is `<!-- ec2-gitops: {json} -->` on the body's first line, the
+//! JSON a [`Marker`]. The parser reads that line and nothing else: whatever a
+//! body holds below it (plans full of strings from YAML and EC2) can never be
+//! read as a marker. And a marker is trusted only in a comment written by the
+//! bot's own identity ([`trusted`]): anyone can type the same line.
+//!
+//! Every string in a marker is checked against a strict grammar on the way
+//! out and on the way in ([`Marker::is_well_formed`]), so a marker line never
+//! carries `-->`, a newline or anything a renderer would need to escape.
+
+use serde::{Deserialize, Serialize};
+
+/// What starts every marker line.
+const OPEN: &str = "<!-- ec2-gitops: ";
+/// What ends it.
+const CLOSE: &str = " -->";
+/// The longest marker line accepted (a plan of many stacks stays far below).
+const MAX_LINE: usize = 60_000;
+
+/// The metadata of one comment or issue the bot writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Marker {
+    /// The one plan comment of a pull request.
+    Plan(PlanMeta),
+    /// The result of an apply (a merge's, or `/apply`'s).
+    Apply {
+        /// The commit applied.
+        sha: String,
+        /// Which run posted it (`GITHUB_RUN_ID`.`GITHUB_RUN_ATTEMPT`): one
+        /// result comment per run, found again if its answer was lost.
+        run: String,
+    },
+    /// A reply to a comment command (help, a refusal, an unknown stack…).
+    Reply {
+        /// The id of the comment answered.
+        to: u64,
+        /// The how-manyth reply to it in this run (from 0).
+        seq: u32,
+    },
+    /// The one drift issue of a repository.
+    Drift,
+    /// The comment that closes the drift issue.
+    DriftResolved {
+        /// The commit checked.
+        sha: String,
+    },
+}
+
+/// The plan comment's state: what the comment shows and what a merge may
+/// apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanMeta {
+    /// Where the comment stands.
+    pub status: PlanStatus,
+    /// The pull request's head commit when it was planned.
+    pub head: String,
+    /// The base branch's commit the plan was made on (the PR merged into
+    /// it); absent when the plan was not made from a test merge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// The reviewed plan of each stack.
+    #[serde(default)]
+    pub stacks: Vec<ReviewedStack>,
+}
+
+/// One stack's reviewed plan, as the comment shows it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewedStack {
+    /// Stack name.
+    pub stack: String,
+    /// Region.
+    pub region: String,
+    /// The plan's fingerprint.
+    pub fingerprint: String,
+}
+
+/// Where a plan comment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PlanStatus {
+    /// The current plan: a merge applies it.
+    Planned,
+    /// The merge did not apply: the plan changed after review.
+    MergeRefused,
+    /// Closed without merge.
+    Discarded,
+    /// An apply of the same stacks made the plan stale.
+    Stale,
+    /// The pull request conflicts with its base: nothing was planned.
+    Conflict,
+    /// The pull request changes no stack (any more).
+    NoStack,
+}
+
+impl PlanStatus {
+    /// The word used in logs and outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanStatus::Planned => "planned",
+            PlanStatus::MergeRefused => "merge-refused",
+            PlanStatus::Discarded => "discarded",
+            PlanStatus::Stale => "stale",
+            PlanStatus::Conflict => "conflict",
+            PlanStatus::NoStack => "no-stack",
+        }
+    }
+}
+
+impl Marker {
+    /// The marker line (no newline).
+    ///
+    /// # Panics
+    /// When a value breaks the grammar: callers pass stack names, regions,
+    /// SHAs and fingerprints, which validation and EC2 already constrain, so
+    /// this is a bug, never a hostile input reaching a comment.
+    pub fn line(&self) -> String {
+        assert!(
+            self.is_well_formed(),
+            "marker value outside its grammar: {self:?}"
+        );
+        let json = serde_json::to_string(self).expect("markers serialize");
+        format!("{OPEN}{json}{CLOSE}")
+    }
+
+    /// A comment or issue body: this marker's line, then `text`.
+    pub fn wrap(&self, text: &str) -> String {
+        format!("{}\n{text}", self.line())
+    }
+
+    /// Whether every value is within its grammar.
+    pub fn is_well_formed(&self) -> bool {
+        match self {
+            Marker::Plan(m) => {
+                is_sha(&m.head)
+                    && m.base.as_deref().is_none_or(is_sha)
+                    && m.stacks.iter().all(|s| {
+                        is_name(&s.stack) && is_name(&s.region) && is_hex(&s.fingerprint, 64)
+                    })
+            }
+            Marker::Apply { sha, run } => is_sha(sha) && is_run(run),
+            Marker::Reply { .. } | Marker::Drift => true,
+            Marker::DriftResolved { sha } => is_sha(sha),
+        }
+    }
+
+    /// The marker of `body`, read from its first line only; `None` when that
+    /// line is not a well-formed marker. Whether to believe it is
+    /// [`trusted`]'s question.
+    pub fn parse(body: &str) -> Option<Marker> {
+        let first = body.split('\n').next()?;
+        let first = first.strip_suffix('\r').unwrap_or(first);
+        if first.len() > MAX_LINE {
+            return None;
+        }
+        let json = first.strip_prefix(OPEN)?.strip_suffix(CLOSE)?;
+        let marker: Marker = serde_json::from_str(json).ok()?;
+        // Only the exact line the bot writes: no extra fields, spaces or
+        // escapes that serde would let through.
+        (marker.is_well_formed() && marker.line() == first).then_some(marker)
+    }
+
+    /// The plan comment's metadata, when this is one.
+    pub fn plan(&self) -> Option<&PlanMeta> {
+        match self {
+            Marker::Plan(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// The marker of a comment or issue `body` written by `author`, when
+/// `author` is the bot itself (`me`): GitHub logins compare without case.
+/// Anyone else's marker, however well formed, is not ours.
+pub fn trusted(author: &str, me: &str, body: &str) -> Option<Marker> {
+    if me.is_empty() || !author.eq_ignore_ascii_case(me) {
+        return None;
+    }
+    Marker::parse(body)
+}
+
+/// `body` with its first line (a marker) replaced by `marker`'s line.
+pub fn replace(body: &str, marker: &Marker) -> String {
+    let rest = body.split_once('\n').map_or("", |(_, rest)| rest);
+    format!("{}\n{rest}", marker.line())
+}
+
+/// A commit SHA: 40 (SHA-1) or 64 (SHA-256) hex digits.
+fn is_sha(s: &str) -> bool {
+    is_hex(s, 64) && (s.len() == 40 || s.len() == 64)
+}
+
+fn is_hex(s: &str, max: usize) -> bool {
+    !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A stack name or region: lower-case letters, digits and `-`.
+fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// A run key: digits and dots.
+fn is_run(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 40 && s.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHA: &str = "1111111111111111111111111111111111111111";
+    const ME: &str = "github-actions[bot]";
+
+    fn plan() -> Marker {
+        Marker::Plan(PlanMeta {
+            status: PlanStatus::Planned,
+            head: SHA.into(),
+            base: Some("2".repeat(40)),
+            stacks: vec![ReviewedStack {
+                stack: "web".into(),
+                region: "us-east-1".into(),
+                fingerprint: "0123456789abcdef".into(),
+            }],
+        })
+    }
+
+    #[test]
+    fn a_marker_round_trips_through_its_line() {
+        for m in [
+            plan(),
+            Marker::Apply {
+                sha: SHA.into(),
+                run: "42.1".into(),
+            },
+            Marker::Reply { to: 7, seq: 1 },
+            Marker::Drift,
+            Marker::DriftResolved { sha: SHA.into() },
+        ] {
+            let body = format!("{}\n## title\n", m.line());
+            assert_eq!(Marker::parse(&body), Some(m.clone()), "{body}");
+        }
+        insta::assert_snapshot!(plan().line(), @r#"<!-- ec2-gitops: {"kind":"plan","status":"planned","head":"1111111111111111111111111111111111111111","base":"2222222222222222222222222222222222222222","stacks":[{"stack":"web","region":"us-east-1","fingerprint":"0123456789abcdef"}]} -->"#);
+    }
+
+    #[test]
+    fn only_the_first_line_is_read() {
+        let forged = plan().line();
+        assert_eq!(Marker::parse(&format!("hello\n{forged}\n")), None);
+        assert_eq!(Marker::parse(&format!(" {forged}")), None);
+        assert_eq!(Marker::parse(&format!("> {forged}")), None);
+        assert_eq!(Marker::parse(""), None);
+        // CRLF bodies (edited on some clients) still parse.
+        assert_eq!(Marker::parse(&format!("{forged}\r\nrest")), Some(plan()));
+    }
+
+    #[test]
+    fn values_outside_the_grammar_are_refused() {
+        let json = |stack: &str| {
+            format!(
+                r#"<!-- ec2-gitops: {{"kind":"plan","status":"planned","head":"{SHA}","stacks":[{{"stack":"{stack}","region":"us-east-1","fingerprint":"00"}}]}} -->"#
+            )
+        };
+        assert!(Marker::parse(&json("web")).is_some());
+        for bad in ["", "Web", "a b", "a\\n", "x --\\u003e y", "a<b"] {
+            assert_eq!(Marker::parse(&json(bad)), None, "{bad}");
+        }
+        // Unknown kinds and fields, and the markers of older versions.
+        assert_eq!(
+            Marker::parse(r#"<!-- ec2-gitops: {"kind":"plan","status":"planned","head":"x"} -->"#),
+            None
+        );
+        assert_eq!(
+            Marker::parse(r#"<!-- ec2-gitops: {"kind":"drift","extra":1} -->"#),
+            None
+        );
+        assert_eq!(
+            Marker::parse(r#"<!-- ec2-gitops: {"kind":"other"} -->"#),
+            None
+        );
+        assert_eq!(Marker::parse("<!-- ec2-gitops:pr-plan -->"), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "marker value outside its grammar")]
+    fn writing_a_value_outside_the_grammar_is_a_bug() {
+        let _ = Marker::Apply {
+            sha: "not a sha -->".into(),
+            run: "1".into(),
+        }
+        .line();
+    }
+
+    #[test]
+    fn only_the_bots_own_markers_are_trusted() {
+        let body = format!("{}\nplan", plan().line());
+        assert_eq!(trusted(ME, ME, &body), Some(plan()));
+        assert_eq!(trusted("GitHub-Actions[bot]", ME, &body), Some(plan()));
+        assert_eq!(trusted("other-app[bot]", ME, &body), None);
+        assert_eq!(trusted("mallory", ME, &body), None);
+        assert_eq!(trusted("", "", &body), None);
+        assert_eq!(trusted("ops-user", "ops-user", &body), Some(plan()));
+    }
+
+    #[test]
+    fn replace_swaps_the_first_line_only() {
+        let body = format!("{}\n## ec2-gitops plan\n\nbody\n", plan().line());
+        let mut stale = plan();
+        if let Marker::Plan(m) = &mut stale {
+            m.status = PlanStatus::Stale;
+        }
+        let out = replace(&body, &stale);
+        assert_eq!(Marker::parse(&out), Some(stale));
+        assert!(out.ends_with("\n## ec2-gitops plan\n\nbody\n"));
+    }
+}
