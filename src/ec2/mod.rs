@@ -28,7 +28,6 @@ use limits::Limits;
 pub struct Ec2 {
     client: aws_sdk_ec2::Client,
     limits: Arc<Limits>,
-    region: String,
 }
 
 impl Ec2 {
@@ -46,20 +45,14 @@ impl Ec2 {
             )
             .load()
             .await;
-        Self::from_client(aws_sdk_ec2::Client::new(&config), region)
+        Self::from_client(aws_sdk_ec2::Client::new(&config))
     }
 
     /// Wraps a client built elsewhere (tests build one against moto).
-    pub fn from_client(client: aws_sdk_ec2::Client, region: &str) -> Self {
+    pub fn from_client(client: aws_sdk_ec2::Client) -> Self {
         Self {
             client,
             limits: Arc::new(Limits::default()),
-            region: region.to_string(),
         }
-    }
-
-    /// The region this connection talks to.
-    pub fn region(&self) -> &str {
-        &self.region
     }
 }

@@ -412,7 +412,7 @@ async fn two_applies_of_one_stack_started_together_end_in_the_yaml_state() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_lease_waits_for_a_live_holder_takes_over_a_dead_one_and_refuses_a_foreign_key() {
     let moto = Moto::start();
-    let ec2 = Ec2::from_client(moto.ec2_client("us-east-1"), "us-east-1");
+    let ec2 = Ec2::from_client(moto.ec2_client("us-east-1"));
     let direct = moto.ec2_client("us-east-1");
     let me = Holder::this_process();
     let quiet = |_: &str| {};
