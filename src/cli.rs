@@ -120,7 +120,10 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!(
+                "error: {}",
+                render::escape::terminal_text(&format!("{e:#}"))
+            );
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -128,12 +131,25 @@ pub fn main() -> ExitCode {
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::field::MakeExt as _;
     let filter =
         EnvFilter::try_from_env("EC2_GITOPS_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        // Field values carry EC2 and GitHub text: one line each, escaped.
+        .fmt_fields(
+            tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+                let value = format!("{value:?}");
+                let value = render::escape::terminal(&value);
+                match field.name() {
+                    "message" => write!(w, "{value}"),
+                    name => write!(w, "{name}={value}"),
+                }
+            })
+            .delimited(" "),
+        )
         .try_init();
 }
 
@@ -184,9 +200,9 @@ async fn run(cli: Cli) -> Result<u8> {
             for s in &stacks {
                 println!(
                     "{}: stack {} ({}) is valid: {} instance(s), {} security group(s), {} key pair(s), {} volume(s), {} elastic IP(s)",
-                    s.file,
-                    s.stack,
-                    s.region,
+                    render::escape::terminal(&s.file),
+                    render::escape::terminal(&s.stack),
+                    render::escape::terminal(&s.region),
                     s.instances.len(),
                     s.security_groups.len(),
                     s.key_pairs.len(),
@@ -217,11 +233,13 @@ async fn run(cli: Cli) -> Result<u8> {
                     .map(|p| render::text::plan(p, color_stdout()))
                     .collect::<Vec<_>>()
                     .join("\n"),
-                Format::Markdown => plans
-                    .iter()
-                    .map(|p| render::markdown::plan(p, render::markdown::COMMENT_LIMIT))
-                    .collect::<Vec<_>>()
-                    .join("\n---\n\n"),
+                Format::Markdown => render::escape::log_lines(
+                    &plans
+                        .iter()
+                        .map(|p| render::markdown::plan(p, render::markdown::COMMENT_LIMIT))
+                        .collect::<Vec<_>>()
+                        .join("\n---\n\n"),
+                ),
                 Format::Json => render::json(&plans),
             };
             print!("{rendered}");
@@ -359,7 +377,7 @@ async fn import(
                 .with_context(|| format!("cannot write {}", p.display()))?;
             eprintln!("Wrote {}", p.display());
         }
-        None => print!("{}", imported.yaml),
+        None => print!("{}", render::escape::json(&imported.yaml)),
     }
     if !plan.is_empty() || !plan.errors.is_empty() {
         eprint!("{}", render::text::plan(&plan, false));
@@ -373,7 +391,11 @@ async fn import(
         imported.adoptions.len()
     );
     for a in &imported.adoptions {
-        eprintln!("  + tags on {} ({})", a.resource, a.ec2_id);
+        eprintln!(
+            "  + tags on {} ({})",
+            render::escape::terminal(&a.resource.to_string()),
+            render::escape::terminal(&a.ec2_id)
+        );
     }
     if !apply_tags {
         eprintln!("Run again with --apply-tags to adopt them.");
@@ -447,7 +469,7 @@ async fn apply_stack(
     if !fresh.is_applicable() {
         eprintln!(
             "error: stack {}: this plan cannot be applied (see the errors and blocked changes above)",
-            fresh.stack
+            render::escape::terminal(&fresh.stack)
         );
         return Ok(EXIT_ERROR);
     }
@@ -481,7 +503,7 @@ async fn apply_stack(
         app::Exclusive::AlreadyDone => {
             println!(
                 "Nothing to apply: another apply of stack {} made these changes while this one waited.",
-                desired.stack
+                render::escape::terminal(&desired.stack)
             );
             return Ok(EXIT_OK);
         }
@@ -512,7 +534,8 @@ fn confirm(p: &Plan) -> Result<bool> {
     }
     print!(
         "\nApply these changes to stack {} ({})? Only 'yes' is accepted: ",
-        p.stack, p.region
+        render::escape::terminal(&p.stack),
+        render::escape::terminal(&p.region)
     );
     std::io::stdout().flush()?;
     let mut line = String::new();

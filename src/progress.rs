@@ -62,10 +62,13 @@ impl Progress for LineProgress {
     }
 
     fn note(&self, text: &str) {
+        // The note quotes the lease holder, which anyone with tag rights
+        // can write: one line, controls shown escaped.
+        let text = render::escape::log_lines(&render::escape::terminal(text));
         if self.tty {
             eprint!("\r\x1b[2K{text}");
         } else {
-            self.every_10s(text);
+            self.every_10s(&text);
         }
     }
 }

@@ -88,7 +88,10 @@ pub async fn run(env: &ActionEnv, retry: RetryPolicy) -> Result<u8> {
                     ctx.plan_pr(pr.number, &[], &mut record).await?
                 }
                 (other, None) => {
-                    println!("ec2-gitops: nothing to do for pull_request {other}");
+                    println!(
+                        "ec2-gitops: nothing to do for pull_request {}",
+                        render::escape::terminal(other)
+                    );
                     EXIT_OK
                 }
             }
@@ -106,14 +109,17 @@ pub async fn run(env: &ActionEnv, retry: RetryPolicy) -> Result<u8> {
             } else {
                 println!(
                     "ec2-gitops: {} is not the default branch: nothing to apply",
-                    e.git_ref
+                    render::escape::terminal(&e.git_ref)
                 );
                 EXIT_OK
             }
         }
         "schedule" | "workflow_dispatch" => ctx.drift(&mut record).await?,
         other => {
-            println!("ec2-gitops: nothing to do for event {other}");
+            println!(
+                "ec2-gitops: nothing to do for event {}",
+                render::escape::terminal(other)
+            );
             EXIT_OK
         }
     };
@@ -253,13 +259,13 @@ impl Ctx<'_> {
                 .await?;
                 record.summary(&format!(
                     "Pull request #{number} is {}: nothing to plan.\n",
-                    pr.state
+                    render::escape::text(&pr.state)
                 ));
                 return Ok(EXIT_FAILED);
             }
             (TestMerge::Pending(pr) | TestMerge::Ready(pr), _) => {
                 let text = comment::test_merge_pending(&self.env.inputs.command_prefix);
-                eprintln!("::warning::{text}");
+                eprintln!("::warning::{}", render::escape::workflow_data(&text));
                 record.summary(&format!("{text}\n"));
                 self.gh
                     .set_status(
@@ -278,7 +284,7 @@ impl Ctx<'_> {
         let found = crate::git::head(&self.env.workspace);
         if found.as_deref() != Some(commit.sha.as_str()) {
             let text = comment::wrong_checkout(number, found.as_deref(), &commit.sha);
-            eprintln!("::error::{text}");
+            eprintln!("::error::{}", render::escape::workflow_data(&text));
             record.summary(&format!("## ec2-gitops\n\n{text}\n"));
             self.gh
                 .set_status(
@@ -502,10 +508,12 @@ impl Ctx<'_> {
     fn fork(&self, number: u64, fork: &str, record: &mut Record) {
         let prefix = &self.env.inputs.command_prefix;
         println!(
-            "ec2-gitops: pull request #{number} comes from the fork {fork}: it is not planned automatically (a fork's run gets no AWS credentials and a read-only token). A maintainer can read its stack files and comment `{prefix}plan` to plan it."
+            "ec2-gitops: pull request #{number} comes from the fork {}: it is not planned automatically (a fork's run gets no AWS credentials and a read-only token). A maintainer can read its stack files and comment `{prefix}plan` to plan it.",
+            render::escape::terminal(fork)
         );
         record.summary(&format!(
-            "## ec2-gitops\n\nPull request #{number} comes from the fork `{fork}`: it is not planned automatically (a fork's run gets no AWS credentials and a read-only token). A maintainer can read its stack files and comment `{prefix}plan` to plan it.\n"
+            "## ec2-gitops\n\nPull request #{number} comes from the fork {}: it is not planned automatically (a fork's run gets no AWS credentials and a read-only token). A maintainer can read its stack files and comment `{prefix}plan` to plan it.\n",
+            render::escape::code_span(fork)
         ));
     }
 
@@ -582,7 +590,9 @@ impl Ctx<'_> {
             self.reply_to(number, e.comment.id, &comment::not_allowed(user, role))
                 .await?;
             record.summary(&format!(
-                "@{user} ({role}) may not run commands: refused.\n"
+                "{} ({}) may not run commands: refused.\n",
+                render::escape::text(&format!("@{user}")),
+                render::escape::text(role)
             ));
             return Ok(EXIT_OK);
         }
@@ -758,12 +768,16 @@ impl Ctx<'_> {
                     stack: d.stack.clone(),
                     reason: format!(
                         "the plan has errors or blocked changes:\n\n{}",
-                        render::markdown::plan(&plan, 20_000)
+                        render::text::plan(&plan, false)
                     ),
                 });
                 continue;
             }
-            println!("ec2-gitops: applying stack {} ({})", d.stack, d.region);
+            println!(
+                "ec2-gitops: applying stack {} ({})",
+                render::escape::terminal(&d.stack),
+                render::escape::terminal(&d.region)
+            );
             let start = Instant::now();
             let progress = crate::progress::LineProgress::new();
             let done =
@@ -807,9 +821,16 @@ impl Ctx<'_> {
                 .min_by_key(|p| p.merge_commit_sha.as_deref() != Some(sha)),
             Err(err) => {
                 eprintln!(
-                    "::error::cannot ask GitHub which pull request {sha} merges: {err}. Nothing is applied without its reviewed plan."
+                    "::error::{}",
+                    render::escape::workflow_data(&format!(
+                        "cannot ask GitHub which pull request {sha} merges: {err}. Nothing is applied without its reviewed plan."
+                    ))
                 );
-                record.summary(&format!("## ec2-gitops apply\n\nNot applied: GitHub could not be asked which pull request `{sha}` merges ({err}).\n"));
+                record.summary(&format!(
+                    "## ec2-gitops apply\n\nNot applied: GitHub could not be asked which pull request {} merges ({}).\n",
+                    render::escape::code_span(sha),
+                    render::escape::text(&err.to_string())
+                ));
                 record.output("applied", "false");
                 return Ok(EXIT_FAILED);
             }
@@ -846,7 +867,7 @@ impl Ctx<'_> {
             .map(|(f, d)| StackApply::NotApplied {
                 stack: f.clone(),
                 reason: format!(
-                    "the stack file is invalid:\n\n```\n{}\n```",
+                    "the stack file is invalid:\n\n{}",
                     render::diagnostics::text(d)
                 ),
             })
@@ -897,8 +918,9 @@ impl Ctx<'_> {
             };
             if let Err(err) = posted {
                 eprintln!(
-                    "::warning::could not post the new plan on #{}: {err}",
-                    p.number
+                    "::warning::could not post the new plan on #{}: {}",
+                    p.number,
+                    render::escape::workflow_data(&err.to_string())
                 );
             }
         }
@@ -934,15 +956,26 @@ impl Ctx<'_> {
                                 short(sha)
                             )),
                             Err(e) => {
-                                eprintln!("::warning::could not re-plan #{}: {e}", m.number);
-                                record.summary(&format!("- #{}: could not be re-planned ({e}); its comment stays marked stale\n", m.number));
+                                eprintln!(
+                                    "::warning::could not re-plan #{}: {}",
+                                    m.number,
+                                    render::escape::workflow_data(&e.to_string())
+                                );
+                                record.summary(&format!(
+                                    "- #{}: could not be re-planned ({}); its comment stays marked stale\n",
+                                    m.number,
+                                    render::escape::text(&e.to_string())
+                                ));
                             }
                         }
                     }
                 }
             }
             Ok(_) => {}
-            Err(e) => eprintln!("::warning::could not mark stale plans: {e}"),
+            Err(e) => eprintln!(
+                "::warning::could not mark stale plans: {}",
+                render::escape::workflow_data(&e.to_string())
+            ),
         }
         Ok(if results.iter().all(StackApply::is_ok) {
             EXIT_OK
@@ -1149,9 +1182,13 @@ impl Ctx<'_> {
         record.output("result-json", &results_json(results));
         let mut warn = |what: &str, r: Result<(), GitHubError>| {
             if let Err(e) = r {
-                eprintln!("::warning::could not record the apply result ({what}): {e}");
+                eprintln!(
+                    "::warning::could not record the apply result ({what}): {}",
+                    render::escape::workflow_data(&e.to_string())
+                );
                 record.summary(&format!(
-                    "\n> [!WARNING]\n> The result could not be posted to GitHub ({what}): {e}\n"
+                    "\n> [!WARNING]\n> The result could not be posted to GitHub ({what}): {}\n",
+                    render::escape::text(&e.to_string())
                 ));
             }
         };

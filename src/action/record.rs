@@ -47,7 +47,7 @@ impl Record {
         if !self.summary.is_empty() {
             match &self.summary_path {
                 Some(p) => append(p, &self.summary).context("cannot write the job summary")?,
-                None => println!("{}", self.summary),
+                None => println!("{}", crate::render::escape::log_lines(&self.summary)),
             }
         }
         let mut text = String::new();
@@ -57,7 +57,7 @@ impl Record {
         if !text.is_empty() {
             match &self.output_path {
                 Some(p) => append(p, &text).context("cannot write the outputs")?,
-                None => print!("{text}"),
+                None => print!("{}", crate::render::escape::log_lines(&text)),
             }
         }
         Ok(())

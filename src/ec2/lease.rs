@@ -313,8 +313,9 @@ impl Lease {
         if let Err(e) = self.ec2.delete_lease(&self.name, &self.key_pair_id).await {
             tracing::warn!(lease = %self.name, error = %e, "could not release the lease; it expires by itself");
             eprintln!(
-                "warning: could not release the apply lease {} ({e}); it expires within {} s",
-                self.name,
+                "warning: could not release the apply lease {} ({}); it expires within {} s",
+                crate::render::escape::terminal(&self.name),
+                crate::render::escape::terminal(&e.to_string()),
                 TTL.as_secs()
             );
         }

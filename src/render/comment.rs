@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::escape::{code_block, code_span, prose, table_cell, text};
 use super::markdown;
 use super::summary_line;
 use crate::ec2::{Outcome, StepResult};
@@ -96,7 +97,7 @@ pub fn plan_comment(
                 "> [!CAUTION]\n> **The merge was not applied**: the plan changed after it was reviewed, so nothing was changed in EC2.\n>"
             );
             for r in reasons {
-                let _ = writeln!(out, "> - {r}");
+                let _ = writeln!(out, "> - {}", prose(r));
             }
             let _ = writeln!(
                 out,
@@ -109,15 +110,15 @@ pub fn plan_comment(
         PlanState::Replanned { after } => {
             let _ = writeln!(
                 out,
-                "> [!NOTE]\n> Re-planned automatically after `{}` was applied: this plan is against EC2 as it is now, with this pull request's files on top of the default branch.\n",
-                &after[..after.len().min(7)]
+                "> [!NOTE]\n> Re-planned automatically after {} was applied: this plan is against EC2 as it is now, with this pull request's files on top of the default branch.\n",
+                code_span(short(after))
             );
         }
     }
-    let short = &head_sha[..head_sha.len().min(7)];
     let _ = writeln!(
         out,
-        "Plan of `{short}` for {} stack{}.\n",
+        "Plan of {} for {} stack{}.\n",
+        code_span(short(head_sha)),
         stacks.len(),
         if stacks.len() == 1 { "" } else { "s" }
     );
@@ -126,30 +127,34 @@ pub fn plan_comment(
         for s in stacks {
             let (name, region, summary) = match s {
                 StackPlan::Planned(p) if p.errors.is_empty() => {
-                    (p.stack.clone(), p.region.clone(), summary_line(&p.summary))
+                    (text(&p.stack), text(&p.region), summary_line(&p.summary))
                 }
                 StackPlan::Planned(p) => (
-                    p.stack.clone(),
-                    p.region.clone(),
+                    text(&p.stack),
+                    text(&p.region),
                     format!("{} error(s)", p.errors.len()),
                 ),
                 StackPlan::Invalid { file, .. } => {
-                    (format!("`{file}`"), "-".into(), "invalid YAML".into())
+                    (code_span(file), "-".into(), "invalid YAML".into())
                 }
-                StackPlan::Failed { file, .. } => (
-                    format!("`{file}`"),
-                    "-".into(),
-                    "could not be planned".into(),
-                ),
+                StackPlan::Failed { file, .. } => {
+                    (code_span(file), "-".into(), "could not be planned".into())
+                }
             };
-            let _ = writeln!(out, "| {name} | {region} | {summary} |");
+            let _ = writeln!(
+                out,
+                "| {} | {} | {summary} |",
+                table_cell(&name),
+                table_cell(&region)
+            );
         }
         out.push('\n');
     }
     for f in removed_files {
         let _ = writeln!(
             out,
-            "> [!WARNING]\n> `{f}` is removed: the resources of its stack are **not** destroyed by merging. To destroy them, first merge the file with its resources removed.\n"
+            "> [!WARNING]\n> {} is removed: the resources of its stack are **not** destroyed by merging. To destroy them, first merge the file with its resources removed.\n",
+            code_span(f)
         );
     }
     // Share the budget between stacks; each shortens itself to its share.
@@ -160,15 +165,17 @@ pub fn plan_comment(
             StackPlan::Invalid { file, errors } => {
                 let _ = writeln!(
                     out,
-                    "### `{file}`: invalid\n\n```\n{}\n```\n",
-                    clip(errors, budget.saturating_sub(100))
+                    "### {}: invalid\n\n{}",
+                    code_span(file),
+                    code_block("", &clip(errors, budget.saturating_sub(100)))
                 );
             }
             StackPlan::Failed { file, error } => {
                 let _ = writeln!(
                     out,
-                    "### `{file}`: could not be planned\n\n```\n{}\n```\n",
-                    clip(error, budget.saturating_sub(100))
+                    "### {}: could not be planned\n\n{}",
+                    code_span(file),
+                    code_block("", &clip(error, budget.saturating_sub(100)))
                 );
             }
         }
@@ -178,6 +185,75 @@ pub fn plan_comment(
         out,
         "---\n<sub>Merging applies exactly these plans: each stack's fingerprint is checked again at merge, and a stack whose plan changed is not applied. Comment `/plan` to re-plan, `/help` for commands.</sub>"
     );
+    out
+}
+
+/// The first 7 characters of a commit id (whatever the payload held).
+fn short(sha: &str) -> &str {
+    first(sha, 7)
+}
+
+/// The first `n` characters of `s`.
+fn first(s: &str, n: usize) -> &str {
+    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
+}
+
+/// A refusal or failure reason the tool wrote: its first paragraph as prose,
+/// anything after a blank line (a plan, diagnostics, an error chain) as a
+/// code block.
+fn reason(r: &str) -> String {
+    match r.split_once("\n\n") {
+        Some((head, rest)) => format!("{}\n\n{}", prose(head), code_block("", rest)),
+        None => format!("{}\n", prose(r)),
+    }
+}
+
+/// A whole comment cut to `max` bytes at a line end, with a code block and
+/// `<details>` left open by the cut closed again, so what follows the cut
+/// (the pointer to the job summary) is not swallowed.
+fn clip_markdown(md: &str, max: usize) -> String {
+    // Room for the closing fence, `</details>` lines and the pointer.
+    const TAIL: usize = 400;
+    if md.len() <= max {
+        return md.to_string();
+    }
+    let mut end = max.saturating_sub(TAIL);
+    while !md.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = &md[..md[..end].rfind('\n').map_or(0, |i| i + 1)];
+    let mut fence: Option<String> = None;
+    let mut details = 0usize;
+    for line in cut.lines() {
+        let rest = line.trim_start_matches(' ');
+        let run = |c: char| rest.chars().take_while(|x| *x == c).count();
+        match &fence {
+            Some(f) => {
+                let c = f.chars().next().unwrap_or('`');
+                if run(c) >= f.len() && rest[run(c)..].trim().is_empty() {
+                    fence = None;
+                }
+            }
+            None => {
+                for c in ['`', '~'] {
+                    if run(c) >= 3 && !(c == '`' && rest[run(c)..].contains('`')) {
+                        fence = Some(c.to_string().repeat(run(c)));
+                    }
+                }
+                details += line.matches("<details>").count();
+                details = details.saturating_sub(line.matches("</details>").count());
+            }
+        }
+    }
+    let mut out = cut.to_string();
+    if let Some(f) = fence {
+        out.push_str(&f);
+        out.push('\n');
+    }
+    for _ in 0..details {
+        out.push_str("\n</details>\n");
+    }
+    out.push_str("\n… (cut: the full text is in the job summary)\n");
     out
 }
 
@@ -282,20 +358,30 @@ impl StackApply {
 /// The result of a merge-apply, posted on the merged PR (and the job summary).
 pub fn apply_comment(sha: &str, stacks: &[StackApply]) -> String {
     let ok = stacks.iter().all(StackApply::is_ok);
-    let short = &sha[..sha.len().min(7)];
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "## ec2-gitops apply {}\n\nMerge commit `{short}`.\n",
-        if ok { "succeeded" } else { "FAILED" }
+        "## ec2-gitops apply {}\n\nMerge commit {}.\n",
+        if ok { "succeeded" } else { "FAILED" },
+        code_span(short(sha))
     );
     for s in stacks {
         match s {
             StackApply::NoChanges { stack, region } => {
-                let _ = writeln!(out, "### Stack `{stack}` ({region}): no changes\n");
+                let _ = writeln!(
+                    out,
+                    "### Stack {} ({}): no changes\n",
+                    code_span(stack),
+                    text(region)
+                );
             }
-            StackApply::NotApplied { stack, reason } => {
-                let _ = writeln!(out, "### Stack `{stack}`: not applied\n\n{reason}\n");
+            StackApply::NotApplied { stack, reason: why } => {
+                let _ = writeln!(
+                    out,
+                    "### Stack {}: not applied\n\n{}",
+                    code_span(stack),
+                    reason(why)
+                );
             }
             StackApply::Applied {
                 plan,
@@ -305,20 +391,23 @@ pub fn apply_comment(sha: &str, stacks: &[StackApply]) -> String {
                 let t = super::report::tally(results);
                 let _ = writeln!(
                     out,
-                    "### Stack `{}` ({}): {} in {seconds:.1}s\n\n{}\n",
-                    plan.stack,
-                    plan.region,
+                    "### Stack {} ({}): {} in {seconds:.1}s\n\n{}\n",
+                    code_span(&plan.stack),
+                    text(&plan.region),
                     if t.failed == 0 { "applied" } else { "FAILED" },
                     summary_line(&plan.summary)
                 );
                 let mut lines = Vec::new();
                 for r in results {
-                    let (mark, text) = match &r.outcome {
-                        Outcome::Done(t) => ("✅", t.clone()),
-                        Outcome::Failed(e) => ("❌", e.to_string()),
-                        Outcome::Skipped(why) => ("⏭️", format!("not attempted: {why}")),
+                    let (mark, what) = match &r.outcome {
+                        Outcome::Done(t) => ("✅", text(t)),
+                        Outcome::Failed(e) => ("❌", text(&e.to_string())),
+                        Outcome::Skipped(why) => ("⏭️", text(&format!("not attempted: {why}"))),
                     };
-                    lines.push(format!("- {mark} `{}` {text}", r.step.resource));
+                    lines.push(format!(
+                        "- {mark} {} {what}",
+                        code_span(&r.step.resource.to_string())
+                    ));
                 }
                 if lines.len() > 40 {
                     let n = lines.len();
@@ -339,13 +428,23 @@ pub fn apply_comment(sha: &str, stacks: &[StackApply]) -> String {
             }
         }
     }
-    clip(&out, COMMENT_LIMIT)
+    clip_markdown(&out, COMMENT_LIMIT)
 }
 
-/// The reply to a commenter without write permission.
+/// The reply to a commenter without write permission: mentions them, if
+/// `user` is a GitHub login (anything else is only shown).
 pub fn not_allowed(user: &str, permission: &str) -> String {
+    let login = !user.is_empty()
+        && user.len() <= 39
+        && user.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let who = if login {
+        format!("@{user}")
+    } else {
+        text(user)
+    };
     format!(
-        "@{user} thanks — only people with write access to this repository can run ec2-gitops commands (your permission: `{permission}`). Nothing was run. Ask a maintainer to comment the command for you."
+        "{who} thanks — only people with write access to this repository can run ec2-gitops commands (your permission: {}). Nothing was run. Ask a maintainer to comment the command for you.",
+        code_span(permission)
     )
 }
 
@@ -353,22 +452,30 @@ pub fn not_allowed(user: &str, permission: &str) -> String {
 pub fn help(prefix: &str, unknown: Option<&str>) -> String {
     let mut out = String::new();
     if let Some(u) = unknown {
-        let _ = writeln!(out, "`{prefix}{u}` is not an ec2-gitops command.\n");
+        let _ = writeln!(
+            out,
+            "{} is not an ec2-gitops command.\n",
+            code_span(&format!("{prefix}{u}"))
+        );
     }
+    let cmd = |c: &str| table_cell(&code_span(&format!("{prefix}{c}")));
     let _ = writeln!(
         out,
         "**ec2-gitops commands** (one per line, people with write access only):\n\n\
          | command | what it does |\n| --- | --- |\n\
-         | `{prefix}plan [stack…]` | re-plan this pull request's stacks (or the named ones) at its current head and update the plan comment |\n\
-         | `{prefix}apply [stack…]` | apply the plan shown in the plan comment, where the repository allows it (by default only after a merge whose apply was refused because the plan changed) |\n\
-         | `{prefix}help` | this text |"
+         | {} | re-plan this pull request's stacks (or the named ones) at its current head and update the plan comment |\n\
+         | {} | apply the plan shown in the plan comment, where the repository allows it (by default only after a merge whose apply was refused because the plan changed) |\n\
+         | {} | this text |",
+        cmd("plan [stack…]"),
+        cmd("apply [stack…]"),
+        cmd("help")
     );
     out
 }
 
 /// The reply when `/apply` is not allowed here.
 pub fn apply_not_allowed(reason: &str) -> String {
-    format!("`/apply` was not run: {reason}")
+    format!("`/apply` was not run: {}", prose(reason))
 }
 
 /// The label of the drift issue.
@@ -379,7 +486,6 @@ pub const DRIFT_TITLE: &str = "ec2-gitops: EC2 has drifted from the YAML";
 /// The drift issue: every drifted resource and field, live against YAML, and
 /// how to fix it.
 pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
-    let short = &sha[..sha.len().min(7)];
     let drifted: Vec<&Plan> = stacks
         .iter()
         .filter_map(|s| match s {
@@ -387,7 +493,10 @@ pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
             _ => None,
         })
         .collect();
-    let mut out = format!("Checked at `{short}` of the default branch.\n\n");
+    let mut out = format!(
+        "Checked at {} of the default branch.\n\n",
+        code_span(short(sha))
+    );
     let _ = writeln!(
         out,
         "**{} of {} stack(s) drifted**: EC2 no longer matches the YAML.\n",
@@ -397,12 +506,14 @@ pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
     for p in &drifted {
         let _ = writeln!(
             out,
-            "### Stack `{}` ({}) — `{}`\n",
-            p.stack, p.region, p.file
+            "### Stack {} ({}) — {}\n",
+            code_span(&p.stack),
+            text(&p.region),
+            code_span(&p.file)
         );
         if !p.errors.is_empty() {
             for e in &p.errors {
-                let _ = writeln!(out, "- error: {}", e.message);
+                let _ = writeln!(out, "- error: {}", prose(&e.message));
             }
             out.push('\n');
             continue;
@@ -415,14 +526,15 @@ pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
             let id = c
                 .live_id
                 .as_deref()
-                .map(|i| format!(" ({i})"))
+                .map(|i| format!(" ({})", text(i)))
                 .unwrap_or_default();
+            let resource = table_cell(&format!("{}{id}", code_span(&c.resource.to_string())));
             match c.action {
                 crate::plan::Action::Create => {
-                    let _ = writeln!(out, "| `{}` | — | missing | declared |", c.resource);
+                    let _ = writeln!(out, "| {resource} | — | missing | declared |");
                 }
                 crate::plan::Action::Destroy => {
-                    let _ = writeln!(out, "| `{}`{id} | — | exists | not declared |", c.resource);
+                    let _ = writeln!(out, "| {resource} | — | exists | not declared |");
                 }
                 _ => {
                     for f in &c.fields {
@@ -434,18 +546,19 @@ pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
                             ),
                             (b, a) => (b.lines(), a.lines()),
                         };
+                        // One value per line, each escaped: `<br>` is ours.
                         let cell = |l: Vec<String>| {
                             if l.is_empty() {
                                 "—".to_string()
                             } else {
-                                l.join("<br>").replace('|', "\\|")
+                                let lines: Vec<String> = l.iter().map(|v| text(v)).collect();
+                                table_cell(&lines.join("<br>"))
                             }
                         };
                         let _ = writeln!(
                             out,
-                            "| `{}`{id} | `{}` | {} | {} |",
-                            c.resource,
-                            f.field,
+                            "| {resource} | {} | {} | {} |",
+                            table_cell(&code_span(&f.field)),
                             cell(before),
                             cell(after)
                         );
@@ -464,8 +577,8 @@ pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
         for s in problems {
             let _ = writeln!(
                 out,
-                "- `{}`: invalid or unreadable (see the job summary)",
-                s.file()
+                "- {}: invalid or unreadable (see the job summary)",
+                code_span(s.file())
             );
         }
         out.push('\n');
@@ -477,13 +590,15 @@ pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
          - to keep what was changed in EC2: change the YAML to the values in the \"in EC2\" column, in a pull request.\n\n\
          This issue is updated by every drift check and closed when every stack matches again."
     );
-    clip(&out, COMMENT_LIMIT)
+    clip_markdown(&out, COMMENT_LIMIT)
 }
 
 /// The comment that closes the drift issue.
 pub fn drift_resolved(sha: &str, stacks: usize) -> String {
-    let short = &sha[..sha.len().min(7)];
-    format!("All {stacks} stack(s) match the YAML again (checked at `{short}`). Closing.")
+    format!(
+        "All {stacks} stack(s) match the YAML again (checked at {}). Closing.",
+        code_span(short(sha))
+    )
 }
 
 /// The stale callout put at the top of a plan comment.
@@ -492,7 +607,7 @@ pub fn stale_callout(stacks: &[String]) -> String {
         "> [!WARNING]\n> **Stale:** {} changed since this plan was made (another pull request was applied); comment `/plan` to refresh it.\n",
         stacks
             .iter()
-            .map(|s| format!("`{s}`"))
+            .map(|s| code_span(s))
             .collect::<Vec<_>>()
             .join(", ")
     )
@@ -502,15 +617,16 @@ pub fn stale_callout(stacks: &[String]) -> String {
 /// is planned until the conflicts are resolved.
 pub fn conflict(base_branch: &str) -> String {
     format!(
-        "## ec2-gitops plan\n\n> [!WARNING]\n> **Not planned: this pull request conflicts with `{}`.** A plan is made of the pull request merged into its base, which GitHub cannot compute while they conflict. Resolve the conflicts and push: the next push is planned.\n",
-        base_branch.replace('`', "'")
+        "## ec2-gitops plan\n\n> [!WARNING]\n> **Not planned: this pull request conflicts with {}.** A plan is made of the pull request merged into its base, which GitHub cannot compute while they conflict. Resolve the conflicts and push: the next push is planned.\n",
+        code_span(base_branch)
     )
 }
 
 /// The reply to `/plan` on a closed pull request.
 pub fn pull_closed(prefix: &str) -> String {
     format!(
-        "`{prefix}plan` was not run: this pull request is closed, so there is nothing to merge and nothing to plan."
+        "{} was not run: this pull request is closed, so there is nothing to merge and nothing to plan.",
+        code_span(&format!("{prefix}plan"))
     )
 }
 
@@ -518,7 +634,8 @@ pub fn pull_closed(prefix: &str) -> String {
 /// merge after about a minute of polling.
 pub fn test_merge_pending(prefix: &str) -> String {
     format!(
-        "Not planned: GitHub has not computed this pull request's test merge (`mergeable` stayed unknown), and a plan is only made of the pull request merged into its base. Comment `{prefix}plan` in a minute to try again."
+        "Not planned: GitHub has not computed this pull request's test merge (`mergeable` stayed unknown), and a plan is only made of the pull request merged into its base. Comment {} in a minute to try again.",
+        code_span(&format!("{prefix}plan"))
     )
 }
 
@@ -526,12 +643,12 @@ pub fn test_merge_pending(prefix: &str) -> String {
 /// than its test merge (the files there are not the ones the merge applies).
 pub fn wrong_checkout(number: u64, found: Option<&str>, want: &str) -> String {
     let found = match found {
-        Some(sha) => format!("commit `{}`", &sha[..sha.len().min(12)]),
+        Some(sha) => format!("commit {}", code_span(first(sha, 12))),
         None => "no Git checkout (no readable .git)".to_string(),
     };
     format!(
-        "Not planned: the workspace holds {found}, but pull request #{number} merged into its base is `{}`. Plans are made of the merge, never of the head alone: check out `refs/pull/{number}/merge` with actions/checkout, as the example workflow does. If the base branch moved since the run started, re-run it.",
-        &want[..want.len().min(12)]
+        "Not planned: the workspace holds {found}, but pull request #{number} merged into its base is {}. Plans are made of the merge, never of the head alone: check out `refs/pull/{number}/merge` with actions/checkout, as the example workflow does. If the base branch moved since the run started, re-run it.",
+        code_span(first(want, 12))
     )
 }
 
@@ -557,6 +674,6 @@ mod test_merge_messages {
             wrong_checkout(42, None, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4")
         );
         // A branch name with a backtick cannot end the code span.
-        assert!(conflict("a`b").contains("`a'b`"));
+        assert!(conflict("a`b").contains("``a`b``"));
     }
 }

@@ -3,35 +3,46 @@
 
 use std::fmt::Write;
 
+use super::escape::{log_lines, terminal as t, workflow_data, workflow_property};
 use crate::config::Diagnostic;
 
-/// Renders diagnostics like rustc, followed by a count line.
+/// Renders diagnostics like rustc, followed by a count line. Messages,
+/// paths and source lines have their controls shown escaped, and no line is
+/// a workflow command.
 pub fn text(diags: &[Diagnostic]) -> String {
     let mut out = String::new();
     for d in diags {
-        let _ = writeln!(out, "error: {}", d.message);
+        let _ = writeln!(out, "error: {}", t(&d.message));
         let line_no = d.at.line.to_string();
         let gutter = " ".repeat(line_no.len());
-        let _ = writeln!(out, "{gutter}--> {}", d.at);
+        let _ = writeln!(out, "{gutter}--> {}", t(&d.at.to_string()));
         if let Some(src) = &d.source_line {
-            // Keep tabs in the caret line so it lines up under the source.
-            let pad: String = src
+            // Tabs stay in the source and the caret line so the caret lines
+            // up under what it points at, escapes included.
+            let col = d.at.column.saturating_sub(1);
+            let show = |s: &str| -> String {
+                s.split('\t')
+                    .map(|p| t(p).into_owned())
+                    .collect::<Vec<_>>()
+                    .join("\t")
+            };
+            let before: String = src.chars().take(col).collect();
+            let pad: String = show(&before)
                 .chars()
-                .take(d.at.column.saturating_sub(1))
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             let _ = writeln!(out, "{gutter} |");
-            let _ = writeln!(out, "{line_no} | {src}");
+            let _ = writeln!(out, "{line_no} | {}", show(src));
             let _ = writeln!(out, "{gutter} | {pad}{}", "^".repeat(d.width.max(1)));
         }
         if let Some(hint) = &d.hint {
-            let _ = writeln!(out, "{gutter} = hint: {hint}");
+            let _ = writeln!(out, "{gutter} = hint: {}", t(hint));
         }
         out.push('\n');
     }
     out.push_str(&summary(diags));
     out.push('\n');
-    out
+    log_lines(&out)
 }
 
 /// `2 errors in web.yaml` (files in order of first appearance).
@@ -47,6 +58,7 @@ fn summary(diags: &[Diagnostic]) -> String {
     if files.is_empty() {
         format!("{n} {noun}")
     } else {
+        let files: Vec<String> = files.iter().map(|f| t(f).into_owned()).collect();
         format!("{n} {noun} in {}", files.join(", "))
     }
 }
@@ -63,26 +75,14 @@ pub fn github_annotations(diags: &[Diagnostic]) -> String {
         let _ = writeln!(
             out,
             "::error file={},line={},col={},title={}::{}",
-            escape_property(&d.at.file),
+            workflow_property(&d.at.file),
             d.at.line,
             d.at.column,
-            escape_property("ec2-gitops"),
-            escape_data(&message)
+            workflow_property("ec2-gitops"),
+            workflow_data(&message)
         );
     }
     out
-}
-
-/// GitHub's escaping of a workflow command's message.
-fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// GitHub's escaping of a workflow command's property values.
-fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use super::diff::field_lines;
+use super::escape::{code_block, code_span, prose, text};
 use super::summary_line;
 use crate::plan::{Action, Plan};
 
@@ -58,7 +59,7 @@ fn compact_callouts(p: &Plan, budget: usize) -> String {
         p.changes
             .iter()
             .filter(|c| keep(c))
-            .map(|c| format!("`{}`", c.resource))
+            .map(|c| code_span(&c.resource.to_string()))
             .collect()
     };
     let sections = [
@@ -126,25 +127,30 @@ fn compact_callouts(p: &Plan, budget: usize) -> String {
 fn header(p: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", marker(p));
-    let _ = writeln!(out, "### Stack `{}` ({})\n", p.stack, p.region);
+    let _ = writeln!(
+        out,
+        "### Stack {} ({})\n",
+        code_span(&p.stack),
+        text(&p.region)
+    );
     if !p.errors.is_empty() {
         let _ = writeln!(
             out,
-            "**Plan failed: {} error(s)** in `{}`\n",
+            "**Plan failed: {} error(s)** in {}\n",
             p.errors.len(),
-            p.file
+            code_span(&p.file)
         );
         for e in &p.errors {
             let at =
                 e.at.as_ref()
-                    .map(|l| format!("`{l}`: "))
+                    .map(|l| format!("{}: ", code_span(&l.to_string())))
                     .unwrap_or_default();
             let hint = e
                 .hint
                 .as_ref()
-                .map(|h| format!(" — {h}"))
+                .map(|h| format!(" — {}", prose(h)))
                 .unwrap_or_default();
-            let _ = writeln!(out, "- {at}{}{hint}", e.message);
+            let _ = writeln!(out, "- {at}{}{hint}", prose(&e.message));
         }
         out.push('\n');
         return out;
@@ -171,20 +177,21 @@ fn callouts(p: &Plan) -> String {
                 let id = c
                     .live_id
                     .as_deref()
-                    .map(|i| format!(" ({i})"))
+                    .map(|i| format!(" ({})", text(i)))
                     .unwrap_or_default();
                 let why = c
                     .reason
-                    .clone()
+                    .as_deref()
+                    .map(prose)
                     .or_else(|| {
-                        let fields: Vec<&str> = c
+                        let fields: Vec<String> = c
                             .fields
                             .iter()
                             .filter(|f| match action {
                                 Action::Replace => f.effect == crate::plan::Effect::Replace,
                                 _ => f.effect == crate::plan::Effect::Restart,
                             })
-                            .map(|f| f.field.as_str())
+                            .map(|f| code_span(&f.field))
                             .collect();
                         (!fields.is_empty()).then(|| format!("because of {}", fields.join(", ")))
                     })
@@ -195,7 +202,7 @@ fn callouts(p: &Plan) -> String {
                 } else {
                     ""
                 };
-                format!("- `{}`{id}{why}{blocked}", c.resource)
+                format!("- {}{id}{why}{blocked}", code_span(&c.resource.to_string()))
             })
             .collect()
     };
@@ -226,9 +233,9 @@ fn callouts(p: &Plan) -> String {
         for c in blocked {
             let _ = writeln!(
                 out,
-                "> - `{}`: {}",
-                c.resource,
-                c.blocked.as_deref().unwrap_or_default()
+                "> - {}: {}",
+                code_span(&c.resource.to_string()),
+                prose(c.blocked.as_deref().unwrap_or_default())
             );
         }
         out.push('\n');
@@ -236,7 +243,12 @@ fn callouts(p: &Plan) -> String {
     if !p.warnings.is_empty() {
         let _ = writeln!(out, "> [!WARNING]\n> **Security:**");
         for w in &p.warnings {
-            let _ = writeln!(out, "> - `{}`: {}", w.resource, w.message);
+            let _ = writeln!(
+                out,
+                "> - {}: {}",
+                code_span(&w.resource.to_string()),
+                prose(&w.message)
+            );
         }
         out.push('\n');
     }
@@ -253,40 +265,47 @@ fn render(p: &Plan, with_diffs: bool) -> String {
         let id = c
             .live_id
             .as_deref()
-            .map(|i| format!(" `{i}`"))
+            .map(|i| format!(" {}", code_span(i)))
             .unwrap_or_default();
         let reason = c
             .reason
             .as_deref()
-            .map(|r| format!(" — {r}"))
+            .map(|r| format!(" — {}", prose(r)))
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "**{} `{}`**{id} — {}{reason}",
+            "**{} {}**{id} — {}{reason}",
             super::text::symbol(c.action),
-            c.resource,
+            code_span(&c.resource.to_string()),
             c.action.as_str()
         );
         if !with_diffs || c.fields.is_empty() {
             out.push('\n');
             continue;
         }
-        let mut body = String::from("```diff\n");
+        let mut diff = String::new();
         let mut lines = 0;
         let mut changed = 0;
         for f in &c.fields {
             for l in field_lines(f) {
                 changed += usize::from(l.starts_with(['+', '-']));
-                body.push_str(&l);
-                body.push('\n');
+                diff.push_str(&l);
+                diff.push('\n');
                 lines += 1;
             }
         }
-        body.push_str("```\n");
+        let body = code_block("diff", &diff);
         let reasons: Vec<String> = c
             .fields
             .iter()
-            .map(|f| format!("- `{}` ({}): {}", f.field, f.effect_word(), f.reason))
+            .map(|f| {
+                format!(
+                    "- {} ({}): {}",
+                    code_span(&f.field),
+                    f.effect_word(),
+                    prose(&f.reason)
+                )
+            })
             .collect();
         if lines > FOLD_LINES {
             let _ = writeln!(
@@ -309,8 +328,9 @@ fn render(p: &Plan, with_diffs: bool) -> String {
     }
     let _ = writeln!(
         out,
-        "<sub>Fingerprint `{}` · `{}`</sub>",
-        p.fingerprint, p.file
+        "<sub>Fingerprint {} · {}</sub>",
+        code_span(&p.fingerprint),
+        code_span(&p.file)
     );
     out
 }

@@ -1,9 +1,12 @@
 //! Everything a person reads: plans (terminal text, Markdown, JSON), apply
 //! reports and validation errors. Pure: values in, strings out.
 
+#[cfg(test)]
+pub(crate) mod check;
 pub mod comment;
 pub mod diagnostics;
 mod diff;
+pub mod escape;
 pub mod markdown;
 pub mod report;
 pub mod text;
@@ -33,8 +36,9 @@ pub fn summary_line(s: &Summary) -> String {
 /// The plan as JSON (`--format json`, `--out`): stable field names, see the
 /// README's "JSON output".
 pub fn json(plans: &[Plan]) -> String {
-    let mut s = serde_json::to_string_pretty(&serde_json::json!({ "plans": plans }))
+    let s = serde_json::to_string_pretty(&serde_json::json!({ "plans": plans }))
         .expect("plans serialize");
+    let mut s = escape::json(&s);
     s.push('\n');
     s
 }

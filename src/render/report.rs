@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::escape::{log_lines, terminal as t};
 use crate::ec2::{Outcome, StepResult};
 
 /// Counts of an apply.
@@ -28,21 +29,30 @@ pub fn tally(results: &[StepResult]) -> Tally {
     t
 }
 
-/// One line per step, as the terminal shows it when the step ends.
+/// One line per step, as the terminal shows it when the step ends; what
+/// EC2 said is shown with its controls escaped.
 pub fn step_line(r: &StepResult) -> String {
-    match &r.outcome {
+    let resource = r.step.resource.to_string();
+    let resource = t(&resource);
+    let line = match &r.outcome {
         Outcome::Done(text) => format!(
-            "  done     {}: {text} ({:.1}s)",
-            r.step.resource,
+            "  done     {resource}: {} ({:.1}s)",
+            t(text),
             r.elapsed.as_secs_f64()
         ),
-        Outcome::Failed(e) => format!("  FAILED   {}: {e}", r.step.resource),
-        Outcome::Skipped(why) => format!("  skipped  {}: {why}", r.step.resource),
-    }
+        Outcome::Failed(e) => format!("  FAILED   {resource}: {}", t(&e.to_string())),
+        Outcome::Skipped(why) => format!("  skipped  {resource}: {}", t(why)),
+    };
+    log_lines(&line)
 }
 
-/// The apply report for a terminal.
+/// The apply report for a terminal (and a CI log: no line of it is a
+/// workflow command).
 pub fn text(stack: &str, results: &[StepResult], seconds: f64) -> String {
+    log_lines(&render_text(&t(stack), results, seconds))
+}
+
+fn render_text(stack: &str, results: &[StepResult], seconds: f64) -> String {
     let t = tally(results);
     let mut out = String::new();
     if t.failed == 0 {

@@ -860,3 +860,5 @@ mod comments {
         insta::assert_snapshot!("drift_resolved", comment::drift_resolved(SHA, 3));
     }
 }
+
+mod hostile;

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::diff::field_lines;
+use super::escape::{log_lines, terminal as t};
 use super::summary_line;
 use crate::plan::{Action, Plan};
 
@@ -42,8 +43,14 @@ pub fn symbol(a: Action) -> &'static str {
     }
 }
 
-/// Renders one plan as terminal text.
+/// Renders one plan as terminal text: every value from YAML or EC2 with its
+/// controls shown escaped, colour added after, and no line a workflow
+/// command (the text is also a CI log).
 pub fn plan(p: &Plan, color: bool) -> String {
+    log_lines(&render_plan(p, color))
+}
+
+fn render_plan(p: &Plan, color: bool) -> String {
     let paint = Paint(color);
     let mut out = String::new();
     let _ = writeln!(
@@ -51,15 +58,23 @@ pub fn plan(p: &Plan, color: bool) -> String {
         "{}",
         paint.wrap(
             "1",
-            &format!("Stack {} ({}) — {}", p.stack, p.region, p.file)
+            &format!("Stack {} ({}) — {}", t(&p.stack), t(&p.region), t(&p.file))
         )
     );
     if !p.errors.is_empty() {
         for e in &p.errors {
-            let at = e.at.as_ref().map(|l| format!("{l}: ")).unwrap_or_default();
-            let _ = writeln!(out, "  {}{at}{}", paint.wrap("31;1", "error: "), e.message);
+            let at =
+                e.at.as_ref()
+                    .map(|l| format!("{}: ", t(&l.to_string())))
+                    .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {}{at}{}",
+                paint.wrap("31;1", "error: "),
+                t(&e.message)
+            );
             if let Some(h) = &e.hint {
-                let _ = writeln!(out, "      hint: {h}");
+                let _ = writeln!(out, "      hint: {}", t(h));
             }
         }
         let _ = writeln!(
@@ -74,16 +89,16 @@ pub fn plan(p: &Plan, color: bool) -> String {
             "  No changes: EC2 matches the YAML ({} resources).",
             p.summary.unchanged
         );
-        let _ = writeln!(out, "Fingerprint: {}", p.fingerprint);
+        let _ = writeln!(out, "Fingerprint: {}", t(&p.fingerprint));
         return out;
     }
     for c in &p.changes {
         let id = c
             .live_id
             .as_deref()
-            .map(|i| format!(" ({i})"))
+            .map(|i| format!(" ({})", t(i)))
             .unwrap_or_default();
-        let head = format!("{:>3} {}{id}", symbol(c.action), c.resource);
+        let head = format!("{:>3} {}{id}", symbol(c.action), t(&c.resource.to_string()));
         let _ = write!(
             out,
             "{}  {}",
@@ -91,14 +106,15 @@ pub fn plan(p: &Plan, color: bool) -> String {
             c.action.as_str()
         );
         if let Some(r) = &c.reason {
-            let _ = write!(out, ": {r}");
+            let _ = write!(out, ": {}", t(r));
         }
         out.push('\n');
         if let Some(b) = &c.blocked {
-            let _ = writeln!(out, "      {} {b}", paint.wrap("31;1", "BLOCKED:"));
+            let _ = writeln!(out, "      {} {}", paint.wrap("31;1", "BLOCKED:"), t(b));
         }
         for f in &c.fields {
             for line in field_lines(f) {
+                let line = t(&line).into_owned();
                 let colored = match line.chars().next() {
                     Some('-') => paint.wrap("31", &line),
                     Some('+') => paint.wrap("32", &line),
@@ -107,7 +123,7 @@ pub fn plan(p: &Plan, color: bool) -> String {
                 let _ = writeln!(out, "      {colored}");
             }
             if c.action != Action::Create {
-                let _ = writeln!(out, "        ({}: {})", f.effect_word(), f.reason);
+                let _ = writeln!(out, "        ({}: {})", f.effect_word(), t(&f.reason));
             }
         }
     }
@@ -116,29 +132,37 @@ pub fn plan(p: &Plan, color: bool) -> String {
             out,
             "{} {}: {}",
             paint.wrap("33;1", "warning:"),
-            w.resource,
-            w.message
+            t(&w.resource.to_string()),
+            t(&w.message)
         );
     }
     let _ = writeln!(out, "\n{}", paint.wrap("1", &summary_line(&p.summary)));
-    let _ = writeln!(out, "Fingerprint: {}", p.fingerprint);
+    let _ = writeln!(out, "Fingerprint: {}", t(&p.fingerprint));
     out
 }
 
 /// Why `apply --plan` refuses: the live state moved since the reviewed plan
-/// was made. Lists each resource whose planned change differs.
+/// was made. Lists each resource whose planned change differs. Escaped for
+/// a terminal like [`plan`]: the reviewed plan comes from a file.
 pub fn plan_changed(reviewed: &Plan, fresh: &Plan) -> String {
+    log_lines(&render_plan_changed(reviewed, fresh))
+}
+
+fn render_plan_changed(reviewed: &Plan, fresh: &Plan) -> String {
     use std::collections::BTreeMap;
-    let key = |c: &crate::plan::Change| (c.resource.to_string(), c.live_id.clone());
+    let key =
+        |c: &crate::plan::Change| (t(&c.resource.to_string()).into_owned(), c.live_id.clone());
     let old: BTreeMap<_, _> = reviewed.changes.iter().map(|c| (key(c), c)).collect();
     let new: BTreeMap<_, _> = fresh.changes.iter().map(|c| (key(c), c)).collect();
     let mut out = format!(
         "error: stack {}: the plan changed since it was reviewed (fingerprint {} → {}); nothing was applied.\n\
          EC2 or the YAML moved after review. Differences:\n",
-        fresh.stack, reviewed.fingerprint, fresh.fingerprint
+        t(&fresh.stack),
+        t(&reviewed.fingerprint),
+        t(&fresh.fingerprint)
     );
     let describe = |c: &crate::plan::Change| {
-        let fields: Vec<&str> = c.fields.iter().map(|f| f.field.as_str()).collect();
+        let fields: Vec<String> = c.fields.iter().map(|f| t(&f.field).into_owned()).collect();
         if fields.is_empty() {
             c.action.as_str().to_string()
         } else {

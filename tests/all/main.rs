@@ -12,6 +12,7 @@ mod faults;
 mod github_fake;
 mod hostile;
 mod hostile_files;
+mod hostile_render;
 mod import;
 mod moto_smoke;
 mod test_merge;

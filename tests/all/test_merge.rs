@@ -390,7 +390,8 @@ async fn a_stale_pr_whose_file_cannot_be_read_keeps_its_stale_mark_and_fingerpri
     assert_eq!(r.code(), Some(0), "{}", r.text());
     assert!(
         r.summary.contains(
-            "- #47: could not be re-planned (\"infra/web.yaml\" could not be read at its test merge"
+            // Markdown: the error's quotes are HTML-escaped.
+            "- #47: could not be re-planned (&quot;infra/web.yaml&quot; could not be read at its test merge"
         ),
         "{}",
         r.text()
