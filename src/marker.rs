@@ -184,6 +184,28 @@ pub fn trusted(author: &str, me: &str, body: &str) -> Option<Marker> {
     Marker::parse(body)
 }
 
+/// The line that starts each stack's section of a plan comment, the job
+/// summary and `plan --format markdown`:
+/// `<!-- ec2-gitops:plan stack=… region=… fingerprint=… -->`, for people and
+/// tools that read the Markdown. The bot never reads it: the reviewed
+/// fingerprints are the first line's. A value outside its grammar is
+/// written as `_`s, so the line stays one line that cannot close the comment.
+pub fn section(stack: &str, region: &str, fingerprint: &str) -> String {
+    let safe = |s: &str, ok: fn(&str) -> bool| {
+        if ok(s) {
+            s.to_string()
+        } else {
+            "_".repeat(s.chars().count().clamp(1, 63))
+        }
+    };
+    format!(
+        "<!-- ec2-gitops:plan stack={} region={} fingerprint={} -->",
+        safe(stack, is_name),
+        safe(region, is_name),
+        safe(fingerprint, |f| is_hex(f, 64))
+    )
+}
+
 /// `body` with its first line (a marker) replaced by `marker`'s line.
 pub fn replace(body: &str, marker: &Marker) -> String {
     let rest = body.split_once('\n').map_or("", |(_, rest)| rest);
@@ -307,6 +329,21 @@ mod tests {
         assert_eq!(trusted("mallory", ME, &body), None);
         assert_eq!(trusted("", "", &body), None);
         assert_eq!(trusted("ops-user", "ops-user", &body), Some(plan()));
+    }
+
+    #[test]
+    fn a_section_line_is_one_line_whatever_its_values() {
+        assert_eq!(
+            section("web", "us-east-1", "0123456789abcdef"),
+            "<!-- ec2-gitops:plan stack=web region=us-east-1 fingerprint=0123456789abcdef -->"
+        );
+        let line = section("a -->\n<b>", "us-east-1", "zz");
+        assert_eq!(
+            line,
+            "<!-- ec2-gitops:plan stack=_________ region=us-east-1 fingerprint=__ -->"
+        );
+        // Never a marker the bot reads, even as a first line.
+        assert_eq!(Marker::parse(&line), None);
     }
 
     #[test]

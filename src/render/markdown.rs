@@ -1,4 +1,4 @@
-//! The plan as the pull-request comment body (SPEC §3): summary line first,
+//! The plan as the pull-request comment body: summary line first,
 //! destroys, replacements and restarts called out, then a `diff` block per
 //! resource, long parts folded in `<details>`.
 
@@ -14,12 +14,11 @@ pub const COMMENT_LIMIT: usize = 60_000;
 /// A resource's diff longer than this many lines is folded.
 const FOLD_LINES: usize = 15;
 
-/// The hidden marker that identifies a stack's plan in a comment.
+/// The hidden line that starts a stack's section of a plan (see
+/// [`crate::marker::section`]: for readers of the comment; the bot never
+/// reads it).
 pub fn marker(p: &Plan) -> String {
-    format!(
-        "<!-- ec2-gitops:plan stack={} region={} fingerprint={} -->",
-        p.stack, p.region, p.fingerprint
-    )
+    crate::marker::section(&p.stack, &p.region, &p.fingerprint)
 }
 
 /// Renders one stack's plan as Markdown, shortened to fit `limit` characters:
@@ -114,7 +113,7 @@ fn compact_callouts(p: &Plan, budget: usize) -> String {
     }
     if !p.warnings.is_empty() {
         let line = format!(
-            "> [!WARNING]\n> **Security:** {} warning(s), listed in the job summary.\n\n",
+            "> [!WARNING]\n> **Warnings:** {}, listed in the job summary.\n\n",
             p.warnings.len()
         );
         if out.len() + line.len() <= budget {
@@ -241,7 +240,7 @@ fn callouts(p: &Plan) -> String {
         out.push('\n');
     }
     if !p.warnings.is_empty() {
-        let _ = writeln!(out, "> [!WARNING]\n> **Security:**");
+        let _ = writeln!(out, "> [!WARNING]\n> **Warnings:**");
         for w in &p.warnings {
             let _ = writeln!(
                 out,

@@ -89,6 +89,17 @@ fn render_plan(p: &Plan, color: bool) -> String {
             "  No changes: EC2 matches the YAML ({} resources).",
             p.summary.unchanged
         );
+        // A plan with nothing to do still warns (resources tagged for the
+        // stack that it does not manage, say).
+        for w in &p.warnings {
+            let _ = writeln!(
+                out,
+                "{} {}: {}",
+                paint.wrap("33;1", "warning:"),
+                t(&w.resource.to_string()),
+                t(&w.message)
+            );
+        }
         let _ = writeln!(out, "Fingerprint: {}", t(&p.fingerprint));
         return out;
     }
