@@ -14,6 +14,7 @@ pub mod github;
 pub mod import;
 pub mod marker;
 pub mod model;
+pub mod outcome;
 pub mod plan;
 pub mod progress;
 pub mod render;

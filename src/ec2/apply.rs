@@ -17,6 +17,7 @@ use base64::Engine as _;
 use super::read::filter;
 use super::{Ec2, Ec2Error};
 use crate::model::{self, Live, Peer, ResourceId};
+use crate::outcome::{Outcome, StepResult};
 use crate::plan::steps::{InstanceUpdate, Launch, Op, Ref, RuleRef, Step};
 
 /// How many API operations run at once. EC2's buckets, not this number, set
@@ -24,28 +25,6 @@ use crate::plan::steps::{InstanceUpdate, Launch, Op, Ref, RuleRef, Step};
 const CONCURRENCY: usize = 8;
 /// How long an instance may take to reach a state.
 const WAIT_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// What became of one step.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Done; the text says what was made or changed (ids, IPs).
-    Done(String),
-    /// Failed with EC2's error.
-    Failed(Ec2Error),
-    /// Not attempted because a step it needs did not succeed.
-    Skipped(String),
-}
-
-/// The result of one step, for the report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepResult {
-    /// The step.
-    pub step: Step,
-    /// What happened.
-    pub outcome: Outcome,
-    /// How long it took.
-    pub elapsed: Duration,
-}
 
 /// Where the executor reports progress (a spinner on a TTY, lines in CI).
 pub trait Progress: Sync {

@@ -9,25 +9,7 @@ use std::time::Duration;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 
 use super::Ec2;
-
-/// An EC2 call that failed for good.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ec2Error {
-    /// The API action.
-    pub action: &'static str,
-    /// EC2's error code (`InvalidAMIID.NotFound`), or `Unknown`.
-    pub code: String,
-    /// EC2's message, or the transport error.
-    pub message: String,
-}
-
-impl fmt::Display for Ec2Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} failed: {}: {}", self.action, self.code, self.message)
-    }
-}
-
-impl std::error::Error for Ec2Error {}
+use crate::outcome::Ec2Error;
 
 impl Ec2Error {
     fn from_sdk<E, R>(action: &'static str, err: &SdkError<E, R>) -> Self

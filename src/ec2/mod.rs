@@ -11,8 +11,8 @@ mod wait;
 
 pub(crate) use read::filter as read_filter;
 
-pub use apply::{Outcome, Progress, StepResult, execute};
-pub use call::Ec2Error;
+pub use crate::outcome::{Ec2Error, Outcome, StepResult};
+pub use apply::{Progress, execute};
 pub use lease::{Holder, Lease, LeaseError};
 
 use std::sync::Arc;

@@ -8,47 +8,11 @@ use std::fmt::Write as _;
 use super::escape::{code_block, code_span, prose, table_cell, text};
 use super::markdown;
 use super::summary_line;
-use crate::ec2::{Outcome, StepResult};
 use crate::marker::{Marker, PlanMeta, PlanStatus, ReviewedStack};
+use crate::outcome::{Outcome, Refusal, StackApply, StackPlan};
 use crate::plan::Plan;
 /// GitHub's limit is 65,536 characters; keep a margin for the wrapper.
 pub const COMMENT_LIMIT: usize = 60_000;
-
-/// What happened to one stack of a plan run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StackPlan {
-    /// Planned.
-    Planned(Plan),
-    /// The YAML is invalid: the rendered diagnostics.
-    Invalid {
-        /// The stack file.
-        file: String,
-        /// The errors, as text.
-        errors: String,
-    },
-    /// EC2 could not be read.
-    Failed {
-        /// The stack file.
-        file: String,
-        /// What went wrong.
-        error: String,
-    },
-}
-
-impl StackPlan {
-    /// The file of the stack.
-    pub fn file(&self) -> &str {
-        match self {
-            StackPlan::Planned(p) => &p.file,
-            StackPlan::Invalid { file, .. } | StackPlan::Failed { file, .. } => file,
-        }
-    }
-
-    /// True when the stack planned without errors.
-    pub fn is_ok(&self) -> bool {
-        matches!(self, StackPlan::Planned(p) if p.errors.is_empty())
-    }
-}
 
 /// Where the plan comment stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,6 +165,44 @@ fn first(s: &str, n: usize) -> &str {
 /// A refusal or failure reason the tool wrote: its first paragraph as prose,
 /// anything after a blank line (a plan, diagnostics, an error chain) as a
 /// code block.
+/// Why a stack was not applied, in words: one sentence, then (after a
+/// blank line) the text it is about, when there is one.
+pub fn refusal_text(r: &Refusal) -> String {
+    let short = |sha: &str| sha[..sha.len().min(7)].to_string();
+    match r {
+        Refusal::InvalidFile { diagnostics } => {
+            format!("the stack file is invalid:\n\n{diagnostics}")
+        }
+        Refusal::ReadFailed { error } => format!("EC2 could not be read: {error}"),
+        Refusal::ChangedSinceReview {
+            reviewed,
+            now,
+            moved,
+        } => {
+            let cause = match moved {
+                Some(m) => format!(
+                    ": the base branch moved since review (the plan was made on `{}`, the merge is onto `{}`), so the merge applies other files than the ones reviewed, or EC2 changed",
+                    short(&m.reviewed_on),
+                    short(&m.merged_onto)
+                ),
+                None => String::new(),
+            };
+            format!(
+                "the plan changed since review{cause} (fingerprint `{reviewed}` reviewed, `{now}` now); nothing was applied."
+            )
+        }
+        Refusal::NotReviewed => "no reviewed plan of this stack was found in the pull request's plan comment; nothing was applied.".to_string(),
+        Refusal::Blocked { plan } => format!(
+            "the plan has errors or blocked changes:\n\n{}",
+            super::text::plan(plan, false)
+        ),
+        Refusal::MovedUnderLease { reviewed, now } => format!(
+            "the plan changed while another apply of this stack ran (fingerprint `{reviewed}` reviewed, `{now}` now); nothing was applied."
+        ),
+        Refusal::Failed { error } => format!("{error}; nothing was applied."),
+    }
+}
+
 fn reason(r: &str) -> String {
     match r.split_once("\n\n") {
         Some((head, rest)) => format!("{}\n\n{}", prose(head), code_block("", rest)),
@@ -314,47 +316,6 @@ pub fn reviewed_fingerprints(meta: &PlanMeta) -> BTreeMap<(String, String), Stri
         .collect()
 }
 
-/// The outcome of applying one stack.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StackApply {
-    /// Applied (every step listed).
-    Applied {
-        /// The plan applied.
-        plan: Box<Plan>,
-        /// What each step did.
-        results: Vec<StepResult>,
-        /// Seconds taken.
-        seconds: f64,
-    },
-    /// Nothing to do.
-    NoChanges {
-        /// Stack.
-        stack: String,
-        /// Region.
-        region: String,
-    },
-    /// Not applied: why.
-    NotApplied {
-        /// Stack or file.
-        stack: String,
-        /// Why.
-        reason: String,
-    },
-}
-
-impl StackApply {
-    /// True when nothing failed or was refused.
-    pub fn is_ok(&self) -> bool {
-        match self {
-            StackApply::Applied { results, .. } => results
-                .iter()
-                .all(|r| matches!(r.outcome, Outcome::Done(_))),
-            StackApply::NoChanges { .. } => true,
-            StackApply::NotApplied { .. } => false,
-        }
-    }
-}
-
 /// The result of a merge-apply, posted on the merged PR (and the job summary).
 pub fn apply_comment(sha: &str, stacks: &[StackApply]) -> String {
     let ok = stacks.iter().all(StackApply::is_ok);
@@ -375,12 +336,12 @@ pub fn apply_comment(sha: &str, stacks: &[StackApply]) -> String {
                     text(region)
                 );
             }
-            StackApply::NotApplied { stack, reason: why } => {
+            StackApply::NotApplied { stack, refusal } => {
                 let _ = writeln!(
                     out,
                     "### Stack {}: not applied\n\n{}",
                     code_span(stack),
-                    reason(why)
+                    reason(&refusal_text(refusal))
                 );
             }
             StackApply::Applied {

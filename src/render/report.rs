@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::escape::{log_lines, terminal as t};
-use crate::ec2::{Outcome, StepResult};
+use crate::outcome::{Outcome, StepResult};
 
 /// Counts of an apply.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

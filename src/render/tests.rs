@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use super::markdown::COMMENT_LIMIT;
 use super::{json, markdown, report, summary_line, text};
-use crate::ec2::{Ec2Error, Outcome, StepResult};
 use crate::model::{Kind, Location, ResourceId};
+use crate::outcome::{Ec2Error, Outcome, StepResult};
 use crate::plan::steps::{Op, Ref, Step};
 use crate::plan::{
     Action, Change, Effect, FORMAT_VERSION, FieldChange, Plan, PlanError, Summary, Value, Warning,
@@ -671,7 +671,8 @@ fn a_hand_edited_digest_tag_does_not_break_rendering() {
 
 mod comments {
     use super::*;
-    use crate::render::comment::{self, PlanState, StackApply, StackPlan};
+    use crate::outcome::{Refusal, StackApply, StackPlan};
+    use crate::render::comment::{self, PlanState};
 
     const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 
@@ -826,7 +827,11 @@ mod comments {
                 },
                 StackApply::NotApplied {
                     stack: "db".into(),
-                    reason: "the plan changed since review (fingerprint `aaaa` reviewed, `bbbb` now); nothing was applied.".into(),
+                    refusal: Refusal::ChangedSinceReview {
+                        reviewed: "aaaa".into(),
+                        now: "bbbb".into(),
+                        moved: None,
+                    },
                 },
             ],
         );

@@ -14,6 +14,7 @@ mod hostile;
 mod hostile_files;
 mod hostile_render;
 mod import;
+mod layers;
 mod moto_smoke;
 mod test_merge;
 mod trust;

@@ -6,8 +6,9 @@
 
 use super::*;
 use crate::config::Diagnostic;
+use crate::outcome::{Refusal, StackApply, StackPlan};
 use crate::render::check::{log_problems, markdown_problems, skeleton};
-use crate::render::comment::{self, PlanState, StackApply, StackPlan};
+use crate::render::comment::{self, PlanState};
 use crate::render::diagnostics;
 
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -273,14 +274,15 @@ fn a_hostile_apply_report_is_escaped_for_the_terminal_and_the_comment() {
             },
             StackApply::NotApplied {
                 stack: "db`<b>".into(),
-                reason: format!(
-                    "the plan has errors or blocked changes:\n\n{}",
-                    text::plan(&shaped(true), false)
-                ),
+                refusal: Refusal::Blocked {
+                    plan: Box::new(shaped(true)),
+                },
             },
             StackApply::NotApplied {
                 stack: "eu".into(),
-                reason: format!("EC2 could not be read: {FENCE_BREAK}; nothing was applied."),
+                refusal: Refusal::Failed {
+                    error: format!("EC2 could not be read: {FENCE_BREAK}"),
+                },
             },
             StackApply::NoChanges {
                 stack: "x</details>".into(),

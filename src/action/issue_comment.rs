@@ -1,0 +1,184 @@
+//! `issue_comment` events: the comment commands (`/plan`, `/apply`,
+//! `/help`), for people who may push only, asked before anything is written.
+
+use anyhow::Result;
+
+use super::command::{self, Command};
+use super::env::ApplyOnComment;
+use super::{Ctx, EXIT_FAILED, EXIT_OK, Record, event, is_plan};
+use crate::github::Reaction;
+use crate::marker::{self, Marker, PlanStatus};
+use crate::model::Desired;
+use crate::outcome::StackApply;
+use crate::render;
+use crate::render::comment;
+
+impl Ctx<'_> {
+    pub(super) async fn comment(
+        &self,
+        e: &event::IssueCommentEvent,
+        record: &mut Record,
+    ) -> Result<u8> {
+        if e.action != "created" || e.issue.pull_request.is_none() {
+            println!("ec2-gitops: not a new comment on a pull request: nothing to do");
+            return Ok(EXIT_OK);
+        }
+        // Never react to bots, nor to the bot's own comments (with a user's
+        // token it writes as that user): no loops.
+        let author = &e.comment.user.login;
+        if e.comment.user.kind == "Bot"
+            || author.ends_with("[bot]")
+            || marker::trusted(
+                author,
+                self.gh.identity(),
+                e.comment.body.as_deref().unwrap_or(""),
+            )
+            .is_some()
+        {
+            return Ok(EXIT_OK);
+        }
+        let commands = command::parse(
+            e.comment.body.as_deref().unwrap_or(""),
+            &self.env.inputs.command_prefix,
+        );
+        if commands.is_empty() {
+            return Ok(EXIT_OK);
+        }
+        let number = e.issue.number;
+        let user = &e.comment.user.login;
+        // The login goes into an API path: only what GitHub allows in one.
+        if user.is_empty()
+            || user.len() > 39
+            || !user.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            let shown: String = user.chars().take(40).collect();
+            eprintln!(
+                "error: the comment's author {shown:?} is not a GitHub login: the issue_comment payload is not what GitHub sends; nothing was run"
+            );
+            return Ok(EXIT_FAILED);
+        }
+        // Permission first: for a user who may not run commands, the
+        // polite reply is the only thing written.
+        let permission = self.gh.permission(user).await?;
+        if !permission.push {
+            let role = &permission.role;
+            self.reply_to(number, e.comment.id, &comment::not_allowed(user, role))
+                .await?;
+            record.summary(&format!(
+                "{} ({}) may not run commands: refused.\n",
+                render::escape::text(&format!("@{user}")),
+                render::escape::text(role)
+            ));
+            return Ok(EXIT_OK);
+        }
+        self.gh.react(e.comment.id, Reaction::Eyes).await?;
+        self.replying_to(e.comment.id);
+        let mut ok = true;
+        for c in commands {
+            let r = match c {
+                Command::Help => {
+                    self.reply(
+                        number,
+                        &comment::help(&self.env.inputs.command_prefix, None),
+                    )
+                    .await?;
+                    EXIT_OK
+                }
+                Command::Unknown(word) => {
+                    self.reply(
+                        number,
+                        &comment::help(&self.env.inputs.command_prefix, Some(&word)),
+                    )
+                    .await?;
+                    EXIT_FAILED
+                }
+                Command::Plan(only) => self.plan_pr(number, &only, record).await?,
+                Command::Apply(only) => self.apply_comment(number, &only, record).await?,
+            };
+            ok &= r == EXIT_OK;
+        }
+        self.gh
+            .react(
+                e.comment.id,
+                if ok {
+                    Reaction::Rocket
+                } else {
+                    Reaction::Confused
+                },
+            )
+            .await?;
+        Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+    }
+
+    /// `/apply`: applies exactly the plans the plan comment shows.
+    pub(super) async fn apply_comment(
+        &self,
+        number: u64,
+        only: &[String],
+        record: &mut Record,
+    ) -> Result<u8> {
+        let refuse = |reason: &str| comment::apply_not_allowed(reason);
+        let existing = self.gh.find_comment(number, is_plan).await?;
+        let Some((_, Marker::Plan(meta))) = existing else {
+            self.reply(
+                number,
+                &refuse("this pull request has no plan comment; comment `/plan` first."),
+            )
+            .await?;
+            return Ok(EXIT_FAILED);
+        };
+        let status = meta.status;
+        let pr = self.gh.pull(number).await?;
+        let allowed = match self.env.inputs.apply_on_comment {
+            ApplyOnComment::Never => Err("this repository applies only on merge (`apply-on-comment: never`).".to_string()),
+            ApplyOnComment::AfterRefusedMerge if !(pr.is_merged() && status == PlanStatus::MergeRefused) => Err(
+                "`/apply` is allowed only on a merged pull request whose merge-apply was refused because the plan changed (`apply-on-comment: after-refused-merge`).".to_string(),
+            ),
+            _ if status == PlanStatus::Discarded => Err("this plan was discarded.".to_string()),
+            _ => Ok(()),
+        };
+        if let Err(reason) = allowed {
+            self.reply(number, &refuse(&reason)).await?;
+            return Ok(EXIT_FAILED);
+        }
+        // A name the plan comment does not show refuses the whole command:
+        // `/apply web tpyo` must not apply `web` alone.
+        let shown: Vec<String> = meta.stacks.iter().map(|s| s.stack.clone()).collect();
+        let unknown: Vec<String> = only
+            .iter()
+            .filter(|s| !shown.contains(s))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            let prefix = &self.env.inputs.command_prefix;
+            self.reply(
+                number,
+                &command::unknown_stacks(prefix, command::Named::Apply, &unknown, &shown),
+            )
+            .await?;
+            return Ok(EXIT_FAILED);
+        }
+        let reviewed = comment::reviewed_fingerprints(&meta);
+        let loaded = self.load();
+        let stacks: Vec<&Desired> = loaded
+            .valid
+            .iter()
+            .filter(|d| reviewed.contains_key(&(d.stack.clone(), d.region.clone())))
+            .filter(|d| only.is_empty() || only.contains(&d.stack))
+            .collect();
+        if stacks.is_empty() {
+            self.reply(number, &refuse("no stack of the plan comment matches."))
+                .await?;
+            return Ok(EXIT_FAILED);
+        }
+        let sha = pr.merge_commit_sha.clone().unwrap_or(pr.head.sha.clone());
+        let results = self.apply_stacks(&stacks, Some(&reviewed), None).await;
+        self.report_apply(Some(number), &sha, &results, record)
+            .await;
+        Ok(if results.iter().all(StackApply::is_ok) {
+            EXIT_OK
+        } else {
+            EXIT_FAILED
+        })
+    }
+}

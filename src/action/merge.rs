@@ -1,0 +1,374 @@
+//! A push to the default branch: apply what the merge touched, each stack
+//! only if its plan is the one reviewed on the merged pull request, and
+//! record the result everywhere.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use anyhow::Result;
+
+use super::outputs::results_json;
+use super::policy::{self, Verdict};
+use super::{Ctx, EXIT_FAILED, EXIT_OK, Record, event, is_plan, short, touched};
+use crate::app::{self, Exclusive};
+use crate::ec2::Ec2;
+use crate::github::GitHubError;
+use crate::marker::Marker;
+use crate::model::Desired;
+use crate::outcome::{BaseMoved, Refusal, StackApply};
+use crate::render;
+use crate::render::comment::{self, PlanState};
+
+impl Ctx<'_> {
+    /// Re-plans and applies stacks; with `reviewed`, a stack whose fresh
+    /// fingerprint differs from the reviewed one is not applied (`moved`:
+    /// the base branch moved since review, which the refusal names).
+    pub(super) async fn apply_stacks(
+        &self,
+        stacks: &[&Desired],
+        reviewed: Option<&BTreeMap<(String, String), String>>,
+        moved: Option<&BaseMoved>,
+    ) -> Vec<StackApply> {
+        let mut out = Vec::new();
+        for d in stacks {
+            let ec2 = Ec2::connect(&d.region).await;
+            let (plan, _, _) = match app::plan(&ec2, d).await {
+                Ok(x) => x,
+                Err(e) => {
+                    out.push(StackApply::NotApplied {
+                        stack: d.stack.clone(),
+                        refusal: Refusal::ReadFailed {
+                            error: format!("{e:#}"),
+                        },
+                    });
+                    continue;
+                }
+            };
+            let fingerprint = reviewed.map(|r| {
+                r.get(&(d.stack.clone(), d.region.clone()))
+                    .map(String::as_str)
+            });
+            match policy::verdict(&plan, fingerprint, moved) {
+                Verdict::Apply => {}
+                Verdict::NoChanges => {
+                    out.push(StackApply::NoChanges {
+                        stack: d.stack.clone(),
+                        region: d.region.clone(),
+                    });
+                    continue;
+                }
+                Verdict::Refuse(refusal) => {
+                    out.push(StackApply::NotApplied {
+                        stack: d.stack.clone(),
+                        refusal,
+                    });
+                    continue;
+                }
+            }
+            println!(
+                "ec2-gitops: applying stack {} ({})",
+                render::escape::terminal(&d.stack),
+                render::escape::terminal(&d.region)
+            );
+            let start = Instant::now();
+            let progress = crate::progress::LineProgress::new();
+            let done =
+                app::apply_exclusive(&ec2, d, Some(&plan), app::APPLY_LEASE_WAIT, &progress).await;
+            out.push(match done {
+                Ok(Exclusive::Applied { plan, results }) => StackApply::Applied {
+                    plan,
+                    results,
+                    seconds: start.elapsed().as_secs_f64(),
+                },
+                Ok(Exclusive::AlreadyDone) => StackApply::NoChanges {
+                    stack: d.stack.clone(),
+                    region: d.region.clone(),
+                },
+                Ok(Exclusive::Moved(fresh)) => StackApply::NotApplied {
+                    stack: d.stack.clone(),
+                    refusal: Refusal::MovedUnderLease {
+                        reviewed: plan.fingerprint.clone(),
+                        now: fresh.fingerprint.clone(),
+                    },
+                },
+                Err(e) => StackApply::NotApplied {
+                    stack: d.stack.clone(),
+                    refusal: Refusal::Failed {
+                        error: format!("{e:#}"),
+                    },
+                },
+            });
+        }
+        out
+    }
+
+    /// Push to the default branch: apply the stacks the merge touched, each
+    /// only if its plan is the one reviewed on the merged PR.
+    pub(super) async fn apply_push(&self, e: &event::PushEvent, record: &mut Record) -> Result<u8> {
+        let sha = e.after.as_str();
+        // GitHub unreachable must not stop the apply of a direct push; a
+        // merged PR whose comment cannot be read is not applied (unreviewed).
+        let pr = match self.gh.pulls_for_commit(sha).await {
+            Ok(prs) => prs
+                .into_iter()
+                .filter(|p| p.is_merged())
+                .min_by_key(|p| p.merge_commit_sha.as_deref() != Some(sha)),
+            Err(err) => {
+                eprintln!(
+                    "::error::{}",
+                    render::escape::workflow_data(&format!(
+                        "cannot ask GitHub which pull request {sha} merges: {err}. Nothing is applied without its reviewed plan."
+                    ))
+                );
+                record.summary(&format!(
+                    "## ec2-gitops apply\n\nNot applied: GitHub could not be asked which pull request {} merges ({}).\n",
+                    render::escape::code_span(sha),
+                    render::escape::text(&err.to_string())
+                ));
+                record.output("applied", "false");
+                return Ok(EXIT_FAILED);
+            }
+        };
+        let (changed, reviewed, comment_id, moved) = match &pr {
+            Some(p) => {
+                let (changed, _) = self.changed_files(p.number).await?;
+                let c = self.gh.find_comment(p.number, is_plan).await?;
+                let meta = c.as_ref().and_then(|(_, m)| m.plan());
+                let reviewed = meta.map(comment::reviewed_fingerprints).unwrap_or_default();
+                // The reviewed plan was made on the PR merged into `base`;
+                // this merge is onto `before`.
+                let moved = meta
+                    .and_then(|m| m.base.clone())
+                    .filter(|base| !e.before.is_empty() && *base != e.before)
+                    .map(|base| BaseMoved {
+                        reviewed_on: base,
+                        merged_onto: e.before.clone(),
+                    });
+                (changed, Some(reviewed), c.map(|(c, _)| c.id), moved)
+            }
+            None => (e.files(), None, None, None),
+        };
+        let loaded = self.load();
+        let touched: Vec<&Desired> = touched::touched(&loaded.valid, &changed);
+        let mut results: Vec<StackApply> = loaded
+            .invalid
+            .iter()
+            .filter(|(f, _)| {
+                changed
+                    .iter()
+                    .any(|c| touched::normalize(c) == touched::normalize(f))
+            })
+            .map(|(f, d)| StackApply::NotApplied {
+                stack: f.clone(),
+                refusal: Refusal::InvalidFile {
+                    diagnostics: render::diagnostics::text(d),
+                },
+            })
+            .collect();
+        if touched.is_empty() && results.is_empty() {
+            println!("ec2-gitops: {sha} changes no stack: nothing to apply");
+            record.output("applied", "false");
+            return Ok(EXIT_OK);
+        }
+        results.extend(
+            self.apply_stacks(&touched, reviewed.as_ref(), moved.as_ref())
+                .await,
+        );
+
+        // A stack refused for want of review gets its new plan posted.
+        let refused: Vec<(&String, &Refusal)> = results
+            .iter()
+            .filter_map(|r| match r {
+                StackApply::NotApplied { stack, refusal } if refusal.needs_review() => {
+                    Some((stack, refusal))
+                }
+                _ => None,
+            })
+            .collect();
+        if let (Some(p), false) = (&pr, refused.is_empty()) {
+            let names: Vec<String> = refused.iter().map(|(s, _)| (*s).clone()).collect();
+            let fresh = self.plan_stacks(&loaded, &changed, &names).await;
+            let state = PlanState::MergeRefused {
+                reasons: refused
+                    .iter()
+                    .map(|(stack, refusal)| {
+                        format!("`{stack}`: {}", comment::refusal_text(refusal))
+                    })
+                    .collect(),
+            };
+            let body = comment::plan_marker(sha, None, &fresh, &state)
+                .wrap(&comment::plan_comment(sha, &fresh, &[], &state));
+            let posted = match comment_id {
+                Some(id) => self.gh.update_comment(id, &body).await.map(|_| ()),
+                None => self.gh.create_comment(p.number, &body).await.map(|_| ()),
+            };
+            if let Err(err) = posted {
+                eprintln!(
+                    "::warning::could not post the new plan on #{}: {}",
+                    p.number,
+                    render::escape::workflow_data(&err.to_string())
+                );
+            }
+        }
+        self.report_apply(pr.as_ref().map(|p| p.number), sha, &results, record)
+            .await;
+        let applied: Vec<(String, String)> = results
+            .iter()
+            .filter_map(|r| match r {
+                StackApply::Applied { plan, .. } => Some((plan.stack.clone(), plan.region.clone())),
+                _ => None,
+            })
+            .collect();
+        match self
+            .mark_stale(&applied, pr.as_ref().map(|p| p.number))
+            .await
+        {
+            Ok(marked) if !marked.is_empty() => {
+                let list = marked
+                    .iter()
+                    .map(|m| format!("#{}", m.number))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                record.summary(&format!(
+                    "\nOther open pull requests had plans of these stacks: {list} (marked stale).\n"
+                ));
+                if self.env.inputs.replan_stale {
+                    for m in &marked {
+                        match self.replan(m, sha).await {
+                            Ok(()) => record.summary(&format!(
+                                "- #{}: re-planned (head `{}` merged into `{}`)\n",
+                                m.number,
+                                short(&m.head_sha),
+                                short(sha)
+                            )),
+                            Err(e) => {
+                                eprintln!(
+                                    "::warning::could not re-plan #{}: {}",
+                                    m.number,
+                                    render::escape::workflow_data(&e.to_string())
+                                );
+                                record.summary(&format!(
+                                    "- #{}: could not be re-planned ({}); its comment stays marked stale\n",
+                                    m.number,
+                                    render::escape::text(&e.to_string())
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(e) => eprintln!(
+                "::warning::could not mark stale plans: {}",
+                render::escape::workflow_data(&e.to_string())
+            ),
+        }
+        Ok(if results.iter().all(StackApply::is_ok) {
+            EXIT_OK
+        } else {
+            EXIT_FAILED
+        })
+    }
+
+    /// Records an apply everywhere: PR comment, commit status, a deployment
+    /// per stack, job summary and outputs. GitHub failures are logged, never
+    /// lose the result: the summary, outputs and exit code still carry it.
+    pub(super) async fn report_apply(
+        &self,
+        pr: Option<u64>,
+        sha: &str,
+        results: &[StackApply],
+        record: &mut Record,
+    ) {
+        let text = comment::apply_comment(sha, results);
+        let ok = results.iter().all(StackApply::is_ok);
+        record.summary(&text);
+        record.output(
+            "applied",
+            if results
+                .iter()
+                .any(|r| matches!(r, StackApply::Applied { .. }))
+            {
+                "true"
+            } else {
+                "false"
+            },
+        );
+        record.output("result-json", &results_json(results));
+        let mut warn = |what: &str, r: Result<(), GitHubError>| {
+            if let Err(e) = r {
+                eprintln!(
+                    "::warning::could not record the apply result ({what}): {}",
+                    render::escape::workflow_data(&e.to_string())
+                );
+                record.summary(&format!(
+                    "\n> [!WARNING]\n> The result could not be posted to GitHub ({what}): {}\n",
+                    render::escape::text(&e.to_string())
+                ));
+            }
+        };
+        if let Some(n) = pr {
+            let marker = Marker::Apply {
+                sha: sha.to_string(),
+                run: self.env.run_key.clone(),
+            };
+            warn(
+                "comment",
+                self.gh
+                    .create_comment(n, &marker.wrap(&text))
+                    .await
+                    .map(|_| ()),
+            );
+        }
+        let description = if ok {
+            "applied"
+        } else {
+            "apply failed or was refused: see the job summary"
+        };
+        warn(
+            "commit status",
+            self.gh
+                .set_status(
+                    sha,
+                    if ok { "success" } else { "failure" },
+                    "ec2-gitops/apply",
+                    description,
+                    self.env.run_url.as_deref(),
+                )
+                .await,
+        );
+        for r in results {
+            let (stack, state, text) = match r {
+                StackApply::Applied { plan, .. } => (
+                    plan.stack.clone(),
+                    if r.is_ok() { "success" } else { "failure" },
+                    render::summary_line(&plan.summary),
+                ),
+                StackApply::NoChanges { stack, .. } => {
+                    (stack.clone(), "success", "no changes".to_string())
+                }
+                StackApply::NotApplied { stack, .. } => {
+                    (stack.clone(), "failure", "not applied".to_string())
+                }
+            };
+            if matches!(
+                r,
+                StackApply::NotApplied {
+                    refusal: Refusal::InvalidFile { .. },
+                    ..
+                }
+            ) {
+                continue; // an invalid file has no stack to deploy
+            }
+            match self.gh.create_deployment(sha, &stack, &text).await {
+                Ok(id) => warn(
+                    "deployment status",
+                    self.gh
+                        .deployment_status(id, state, &text, self.env.run_url.as_deref())
+                        .await,
+                ),
+                Err(e) => warn("deployment", Err(e)),
+            }
+        }
+    }
+}

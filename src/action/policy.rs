@@ -1,0 +1,209 @@
+//! What the action may do, decided from plain values: who may run
+//! commands, when `/apply` is allowed, which names a command may use, and
+//! whether a stack's fresh plan may be applied for the reviewed one. Pure:
+//! the handlers ask, then act.
+
+use super::env::ApplyOnComment;
+use crate::marker::PlanStatus;
+use crate::outcome::{BaseMoved, Refusal};
+use crate::plan::Plan;
+
+/// Whether `login` can be a GitHub login (it goes into an API path):
+/// letters, digits and `-`, at most 39 characters.
+pub fn is_login(login: &str) -> bool {
+    !login.is_empty()
+        && login.len() <= 39
+        && login.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// Whether a comment's commands are never obeyed: it is a bot's (no loops),
+/// or the bot's own (`ours`: its first line is the bot's marker and its
+/// author the bot's login, as with a user's token).
+pub fn ignores_author(kind: &str, login: &str, ours: bool) -> bool {
+    kind == "Bot" || login.ends_with("[bot]") || ours
+}
+
+/// Why `/apply` may not run on this pull request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyNotAllowed {
+    /// `apply-on-comment: never`.
+    OnlyOnMerge,
+    /// `apply-on-comment: after-refused-merge`, and this is not a merged
+    /// pull request whose merge-apply was refused.
+    NotARefusedMerge,
+    /// The plan was discarded.
+    Discarded,
+}
+
+/// Whether `/apply` may run, by the `apply-on-comment` setting and the plan
+/// comment's state.
+pub fn apply_allowed(
+    setting: ApplyOnComment,
+    merged: bool,
+    status: PlanStatus,
+) -> Result<(), ApplyNotAllowed> {
+    match setting {
+        ApplyOnComment::Never => Err(ApplyNotAllowed::OnlyOnMerge),
+        ApplyOnComment::AfterRefusedMerge if !(merged && status == PlanStatus::MergeRefused) => {
+            Err(ApplyNotAllowed::NotARefusedMerge)
+        }
+        _ if status == PlanStatus::Discarded => Err(ApplyNotAllowed::Discarded),
+        _ => Ok(()),
+    }
+}
+
+/// The names of `asked` that are not `known`, in order: a command naming
+/// any is refused whole.
+pub fn unknown(asked: &[String], known: &[String]) -> Vec<String> {
+    asked
+        .iter()
+        .filter(|s| !known.contains(s))
+        .cloned()
+        .collect()
+}
+
+/// What may be done with a stack's fresh plan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Nothing to do: safe whatever was reviewed (a re-run of an applied
+    /// merge, say).
+    NoChanges,
+    /// Apply it.
+    Apply,
+    /// Do not.
+    Refuse(Refusal),
+}
+
+/// The verdict on `plan`. `reviewed`: `None` when no review is asked for
+/// (a direct push, a plan file checked elsewhere), else the fingerprint the
+/// review shows for this stack (`Some(None)`: none). `moved`: the base the
+/// merge went onto, when it is not the reviewed one.
+pub fn verdict(plan: &Plan, reviewed: Option<Option<&str>>, moved: Option<&BaseMoved>) -> Verdict {
+    if plan.is_empty() && plan.is_applicable() {
+        return Verdict::NoChanges;
+    }
+    match reviewed {
+        Some(Some(f)) if f == plan.fingerprint => {}
+        Some(Some(f)) => {
+            return Verdict::Refuse(Refusal::ChangedSinceReview {
+                reviewed: f.to_string(),
+                now: plan.fingerprint.clone(),
+                moved: moved.cloned(),
+            });
+        }
+        Some(None) => return Verdict::Refuse(Refusal::NotReviewed),
+        None => {}
+    }
+    if plan.is_applicable() {
+        Verdict::Apply
+    } else {
+        Verdict::Refuse(Refusal::Blocked {
+            plan: Box::new(plan.clone()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logins_are_what_github_allows_in_a_path() {
+        assert!(is_login("octo-cat9"));
+        for bad in ["", "a/b", "../x", "x y", "é", &"a".repeat(40)] {
+            assert!(!is_login(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bots_and_the_bots_own_comments_are_not_obeyed() {
+        assert!(ignores_author("Bot", "renovate", false));
+        assert!(ignores_author("User", "dependabot[bot]", false));
+        assert!(ignores_author("User", "ops-user", true));
+        assert!(!ignores_author("User", "alice", false));
+    }
+
+    #[test]
+    fn apply_on_comment_follows_the_setting_and_the_comment() {
+        use ApplyOnComment::*;
+        use PlanStatus::*;
+        assert_eq!(
+            apply_allowed(Never, true, MergeRefused),
+            Err(ApplyNotAllowed::OnlyOnMerge)
+        );
+        assert_eq!(apply_allowed(AfterRefusedMerge, true, MergeRefused), Ok(()));
+        assert_eq!(
+            apply_allowed(AfterRefusedMerge, false, MergeRefused),
+            Err(ApplyNotAllowed::NotARefusedMerge)
+        );
+        assert_eq!(
+            apply_allowed(AfterRefusedMerge, true, Planned),
+            Err(ApplyNotAllowed::NotARefusedMerge)
+        );
+        assert_eq!(apply_allowed(Always, false, Planned), Ok(()));
+        assert_eq!(
+            apply_allowed(Always, false, Discarded),
+            Err(ApplyNotAllowed::Discarded)
+        );
+    }
+
+    #[test]
+    fn unknown_names_are_kept_in_order() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            unknown(&s(&["b", "x", "a", "y"]), &s(&["a", "b"])),
+            s(&["x", "y"])
+        );
+        assert!(unknown(&s(&[]), &s(&["a"])).is_empty());
+    }
+
+    /// A plan creating a key pair (or nothing), its change `blocked` or not.
+    fn plan(fingerprint: &str, changes: bool, blocked: bool) -> Plan {
+        let change = serde_json::json!({
+            "action": "create", "fields": [], "live_id": null,
+            "resource": {"kind": "key_pair", "name": "deploy"},
+            "blocked": if blocked { serde_json::json!("protected") } else { serde_json::Value::Null },
+        });
+        serde_json::from_value(serde_json::json!({
+            "format_version": 1, "stack": "web", "region": "us-east-1", "file": "web.yaml",
+            "fingerprint": fingerprint,
+            "summary": {"create": 1, "update": 0, "restart": 0, "replace": 0, "destroy": 0, "blocked": 0, "unchanged": 3},
+            "changes": if changes { vec![change] } else { vec![] },
+            "warnings": [], "errors": [],
+        }))
+        .expect("a plan")
+    }
+
+    #[test]
+    fn a_fresh_plan_is_applied_only_when_it_is_the_reviewed_one() {
+        let moved = BaseMoved {
+            reviewed_on: "a".repeat(40),
+            merged_onto: "b".repeat(40),
+        };
+        let p = plan("f1", true, false);
+        assert_eq!(verdict(&p, Some(Some("f1")), None), Verdict::Apply);
+        assert_eq!(verdict(&p, None, None), Verdict::Apply);
+        assert_eq!(
+            verdict(&p, Some(Some("f0")), Some(&moved)),
+            Verdict::Refuse(Refusal::ChangedSinceReview {
+                reviewed: "f0".into(),
+                now: "f1".into(),
+                moved: Some(moved.clone()),
+            })
+        );
+        assert_eq!(
+            verdict(&p, Some(None), None),
+            Verdict::Refuse(Refusal::NotReviewed)
+        );
+        let blocked = plan("f2", true, true);
+        assert!(matches!(
+            verdict(&blocked, Some(Some("f2")), None),
+            Verdict::Refuse(Refusal::Blocked { .. })
+        ));
+        // Nothing to do is safe whatever was reviewed.
+        assert_eq!(
+            verdict(&plan("f9", false, false), Some(None), None),
+            Verdict::NoChanges
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! The outcomes of the use-cases, as values: what became of an EC2 step,
+//! of a stack's plan, of a stack's apply, and why a stack was not applied.
+//! Pure: `render` turns them into words, and nothing reads words back.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::plan::Plan;
+use crate::plan::steps::Step;
+
+/// An EC2 call that failed for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ec2Error {
+    /// The API action.
+    pub action: &'static str,
+    /// EC2's error code (`InvalidAMIID.NotFound`), or `Unknown`.
+    pub code: String,
+    /// EC2's message, or the transport error.
+    pub message: String,
+}
+
+impl fmt::Display for Ec2Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} failed: {}: {}", self.action, self.code, self.message)
+    }
+}
+
+impl std::error::Error for Ec2Error {}
+
+/// What became of one step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done; the text says what was made or changed (ids, IPs).
+    Done(String),
+    /// Failed with EC2's error.
+    Failed(Ec2Error),
+    /// Not attempted because a step it needs did not succeed.
+    Skipped(String),
+}
+
+/// The result of one step, for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepResult {
+    /// The step.
+    pub step: Step,
+    /// What happened.
+    pub outcome: Outcome,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// What happened to one stack of a plan run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StackPlan {
+    /// Planned.
+    Planned(Plan),
+    /// The YAML is invalid: the rendered diagnostics.
+    Invalid {
+        /// The stack file.
+        file: String,
+        /// The errors, as text.
+        errors: String,
+    },
+    /// EC2 could not be read.
+    Failed {
+        /// The stack file.
+        file: String,
+        /// What went wrong.
+        error: String,
+    },
+}
+
+impl StackPlan {
+    /// The file of the stack.
+    pub fn file(&self) -> &str {
+        match self {
+            StackPlan::Planned(p) => &p.file,
+            StackPlan::Invalid { file, .. } | StackPlan::Failed { file, .. } => file,
+        }
+    }
+
+    /// True when the stack planned without errors.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, StackPlan::Planned(p) if p.errors.is_empty())
+    }
+}
+
+/// The outcome of applying one stack.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StackApply {
+    /// Applied (every step listed).
+    Applied {
+        /// The plan applied.
+        plan: Box<Plan>,
+        /// What each step did.
+        results: Vec<StepResult>,
+        /// Seconds taken.
+        seconds: f64,
+    },
+    /// Nothing to do.
+    NoChanges {
+        /// Stack.
+        stack: String,
+        /// Region.
+        region: String,
+    },
+    /// Not applied: why.
+    NotApplied {
+        /// Stack (the file, for an invalid one).
+        stack: String,
+        /// Why.
+        refusal: Refusal,
+    },
+}
+
+/// Why a stack was not applied. Nothing in EC2 was changed for it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    /// The stack file is invalid: its diagnostics, as text.
+    InvalidFile {
+        /// The rendered diagnostics.
+        diagnostics: String,
+    },
+    /// EC2 could not be read to plan it.
+    ReadFailed {
+        /// What went wrong (an error chain).
+        error: String,
+    },
+    /// The fresh plan is not the reviewed one.
+    ChangedSinceReview {
+        /// The reviewed fingerprint.
+        reviewed: String,
+        /// The fresh plan's.
+        now: String,
+        /// The base branch the merge went onto, when it is not the one the
+        /// reviewed plan was made on.
+        moved: Option<BaseMoved>,
+    },
+    /// The merged pull request's plan comment shows no plan of this stack.
+    NotReviewed,
+    /// The plan has errors or blocked changes.
+    Blocked {
+        /// The plan.
+        plan: Box<Plan>,
+    },
+    /// Another apply of the stack changed it while this one waited for the
+    /// stack's lease.
+    MovedUnderLease {
+        /// The fingerprint expected.
+        reviewed: String,
+        /// The plan's under the lease.
+        now: String,
+    },
+    /// The apply could not start (the lease, EC2).
+    Failed {
+        /// What went wrong (an error chain).
+        error: String,
+    },
+}
+
+impl Refusal {
+    /// Whether the refusal is about review (the plan is not, or no longer,
+    /// the reviewed one): the merge's new plan is then posted for review.
+    pub fn needs_review(&self) -> bool {
+        matches!(
+            self,
+            Refusal::ChangedSinceReview { .. }
+                | Refusal::NotReviewed
+                | Refusal::MovedUnderLease { .. }
+        )
+    }
+}
+
+/// A merge went onto another base commit than the one its plan was made on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseMoved {
+    /// The base the reviewed plan was made on.
+    pub reviewed_on: String,
+    /// The base the merge went onto.
+    pub merged_onto: String,
+}
+
+impl StackApply {
+    /// True when nothing failed or was refused.
+    pub fn is_ok(&self) -> bool {
+        match self {
+            StackApply::Applied { results, .. } => results
+                .iter()
+                .all(|r| matches!(r.outcome, Outcome::Done(_))),
+            StackApply::NoChanges { .. } => true,
+            StackApply::NotApplied { .. } => false,
+        }
+    }
+}
