@@ -171,6 +171,18 @@ impl Refusal {
     }
 }
 
+/// Why `/apply` may not run on a pull request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyNotAllowed {
+    /// `apply-on-comment: never`.
+    OnlyOnMerge,
+    /// `apply-on-comment: after-refused-merge`, and this is not a merged
+    /// pull request whose merge-apply was refused.
+    NotARefusedMerge,
+    /// The plan was discarded.
+    Discarded,
+}
+
 /// A merge went onto another base commit than the one its plan was made on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseMoved {

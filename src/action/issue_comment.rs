@@ -4,10 +4,9 @@
 use anyhow::Result;
 
 use super::command::{self, Command};
-use super::env::ApplyOnComment;
-use super::{Ctx, EXIT_FAILED, EXIT_OK, Record, event, is_plan};
+use super::{Ctx, EXIT_FAILED, EXIT_OK, Record, event, is_plan, policy};
 use crate::github::Reaction;
-use crate::marker::{self, Marker, PlanStatus};
+use crate::marker::{self, Marker};
 use crate::model::Desired;
 use crate::outcome::StackApply;
 use crate::render;
@@ -26,15 +25,13 @@ impl Ctx<'_> {
         // Never react to bots, nor to the bot's own comments (with a user's
         // token it writes as that user): no loops.
         let author = &e.comment.user.login;
-        if e.comment.user.kind == "Bot"
-            || author.ends_with("[bot]")
-            || marker::trusted(
-                author,
-                self.gh.identity(),
-                e.comment.body.as_deref().unwrap_or(""),
-            )
-            .is_some()
-        {
+        let ours = marker::trusted(
+            author,
+            self.gh.identity(),
+            e.comment.body.as_deref().unwrap_or(""),
+        )
+        .is_some();
+        if policy::ignores_author(&e.comment.user.kind, author, ours) {
             return Ok(EXIT_OK);
         }
         let commands = command::parse(
@@ -47,10 +44,7 @@ impl Ctx<'_> {
         let number = e.issue.number;
         let user = &e.comment.user.login;
         // The login goes into an API path: only what GitHub allows in one.
-        if user.is_empty()
-            || user.len() > 39
-            || !user.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        {
+        if !policy::is_login(user) {
             let shown: String = user.chars().take(40).collect();
             eprintln!(
                 "error: the comment's author {shown:?} is not a GitHub login: the issue_comment payload is not what GitHub sends; nothing was run"
@@ -129,26 +123,17 @@ impl Ctx<'_> {
         };
         let status = meta.status;
         let pr = self.gh.pull(number).await?;
-        let allowed = match self.env.inputs.apply_on_comment {
-            ApplyOnComment::Never => Err("this repository applies only on merge (`apply-on-comment: never`).".to_string()),
-            ApplyOnComment::AfterRefusedMerge if !(pr.is_merged() && status == PlanStatus::MergeRefused) => Err(
-                "`/apply` is allowed only on a merged pull request whose merge-apply was refused because the plan changed (`apply-on-comment: after-refused-merge`).".to_string(),
-            ),
-            _ if status == PlanStatus::Discarded => Err("this plan was discarded.".to_string()),
-            _ => Ok(()),
-        };
-        if let Err(reason) = allowed {
-            self.reply(number, &refuse(&reason)).await?;
+        if let Err(why) =
+            policy::apply_allowed(self.env.inputs.apply_on_comment, pr.is_merged(), status)
+        {
+            self.reply(number, &refuse(comment::apply_setting_refusal(why)))
+                .await?;
             return Ok(EXIT_FAILED);
         }
         // A name the plan comment does not show refuses the whole command:
         // `/apply web tpyo` must not apply `web` alone.
         let shown: Vec<String> = meta.stacks.iter().map(|s| s.stack.clone()).collect();
-        let unknown: Vec<String> = only
-            .iter()
-            .filter(|s| !shown.contains(s))
-            .cloned()
-            .collect();
+        let unknown = policy::unknown(only, &shown);
         if !unknown.is_empty() {
             let prefix = &self.env.inputs.command_prefix;
             self.reply(

@@ -5,6 +5,7 @@
 
 use super::env::ApplyOnComment;
 use crate::marker::PlanStatus;
+pub use crate::outcome::ApplyNotAllowed;
 use crate::outcome::{BaseMoved, Refusal};
 use crate::plan::Plan;
 
@@ -21,18 +22,6 @@ pub fn is_login(login: &str) -> bool {
 /// author the bot's login, as with a user's token).
 pub fn ignores_author(kind: &str, login: &str, ours: bool) -> bool {
     kind == "Bot" || login.ends_with("[bot]") || ours
-}
-
-/// Why `/apply` may not run on this pull request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApplyNotAllowed {
-    /// `apply-on-comment: never`.
-    OnlyOnMerge,
-    /// `apply-on-comment: after-refused-merge`, and this is not a merged
-    /// pull request whose merge-apply was refused.
-    NotARefusedMerge,
-    /// The plan was discarded.
-    Discarded,
 }
 
 /// Whether `/apply` may run, by the `apply-on-comment` setting and the plan

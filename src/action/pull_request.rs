@@ -149,11 +149,7 @@ impl Ctx<'_> {
                 .iter()
                 .map(|d| d.stack.clone())
                 .collect();
-            let unknown: Vec<String> = only
-                .iter()
-                .filter(|s| !known.contains(s))
-                .cloned()
-                .collect();
+            let unknown = super::policy::unknown(only, &known);
             if !unknown.is_empty() {
                 let prefix = &self.env.inputs.command_prefix;
                 self.reply(

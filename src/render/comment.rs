@@ -9,7 +9,7 @@ use super::escape::{code_block, code_span, prose, table_cell, text};
 use super::markdown;
 use super::summary_line;
 use crate::marker::{Marker, PlanMeta, PlanStatus, ReviewedStack};
-use crate::outcome::{Outcome, Refusal, StackApply, StackPlan};
+use crate::outcome::{ApplyNotAllowed, Outcome, Refusal, StackApply, StackPlan};
 use crate::plan::Plan;
 /// GitHub's limit is 65,536 characters; keep a margin for the wrapper.
 pub const COMMENT_LIMIT: usize = 60_000;
@@ -437,6 +437,19 @@ pub fn help(prefix: &str, unknown: Option<&str>) -> String {
 /// The reply when `/apply` is not allowed here.
 pub fn apply_not_allowed(reason: &str) -> String {
     format!("`/apply` was not run: {}", prose(reason))
+}
+
+/// Why the repository's `apply-on-comment` setting refuses `/apply` here.
+pub fn apply_setting_refusal(r: ApplyNotAllowed) -> &'static str {
+    match r {
+        ApplyNotAllowed::OnlyOnMerge => {
+            "this repository applies only on merge (`apply-on-comment: never`)."
+        }
+        ApplyNotAllowed::NotARefusedMerge => {
+            "`/apply` is allowed only on a merged pull request whose merge-apply was refused because the plan changed (`apply-on-comment: after-refused-merge`)."
+        }
+        ApplyNotAllowed::Discarded => "this plan was discarded.",
+    }
 }
 
 /// The label of the drift issue.

@@ -845,9 +845,9 @@ mod comments {
         insta::assert_snapshot!("unknown_command", comment::help("/", Some("destroy")));
         insta::assert_snapshot!(
             "apply_not_allowed",
-            comment::apply_not_allowed(
-                "this repository applies only on merge (`apply-on-comment: never`)."
-            )
+            comment::apply_not_allowed(comment::apply_setting_refusal(
+                crate::outcome::ApplyNotAllowed::OnlyOnMerge
+            ))
         );
     }
 
