@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 const OPEN: &str = "<!-- ec2-gitops: ";
 /// What ends it.
 const CLOSE: &str = " -->";
+/// What is written instead of a marker whose values break their grammar.
+pub const INVALID: &str = "<!-- ec2-gitops: {\"kind\":\"invalid\"} -->";
 /// The longest marker line accepted (a plan of many stacks stays far below).
 const MAX_LINE: usize = 60_000;
 
@@ -113,17 +115,16 @@ impl PlanStatus {
 }
 
 impl Marker {
-    /// The marker line (no newline).
-    ///
-    /// # Panics
-    /// When a value breaks the grammar: callers pass stack names, regions,
-    /// SHAs and fingerprints, which validation and EC2 already constrain, so
-    /// this is a bug, never a hostile input reaching a comment.
+    /// The marker line (no newline). Callers pass stack names, regions,
+    /// SHAs and fingerprints, which validation, GitHub and the action's
+    /// checks of its payload constrain; a value outside its grammar anyway
+    /// (a bug) is never written: the line is then [`INVALID`], which no
+    /// parser accepts, so the comment is simply not recognised later.
     pub fn line(&self) -> String {
-        assert!(
-            self.is_well_formed(),
-            "marker value outside its grammar: {self:?}"
-        );
+        if !self.is_well_formed() {
+            tracing::error!(marker = ?self, "marker value outside its grammar: not written");
+            return INVALID.to_string();
+        }
         let json = serde_json::to_string(self).expect("markers serialize");
         format!("{OPEN}{json}{CLOSE}")
     }
@@ -213,7 +214,7 @@ pub fn replace(body: &str, marker: &Marker) -> String {
 }
 
 /// A commit SHA: 40 (SHA-1) or 64 (SHA-256) hex digits.
-fn is_sha(s: &str) -> bool {
+pub fn is_sha(s: &str) -> bool {
     is_hex(s, 64) && (s.len() == 40 || s.len() == 64)
 }
 
@@ -311,13 +312,14 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "marker value outside its grammar")]
-    fn writing_a_value_outside_the_grammar_is_a_bug() {
-        let _ = Marker::Apply {
-            sha: "not a sha -->".into(),
+    fn a_value_outside_the_grammar_is_never_written() {
+        let line = Marker::Apply {
+            sha: "not a sha -->\n<b>".into(),
             run: "1".into(),
         }
         .line();
+        assert_eq!(line, INVALID);
+        assert_eq!(Marker::parse(&line), None);
     }
 
     #[test]

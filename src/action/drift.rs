@@ -14,6 +14,12 @@ impl Ctx<'_> {
     /// Drift detection: plans every stack of the checkout (the default
     /// branch) and keeps ONE issue open while anything drifted.
     pub(super) async fn drift(&self, record: &mut Record) -> Result<u8> {
+        if !crate::marker::is_sha(&self.env.sha) {
+            anyhow::bail!(
+                "GITHUB_SHA is not a commit SHA ({:?}): the drift check names the commit it checked; run it in GitHub Actions (or set GITHUB_SHA)",
+                self.env.sha.chars().take(80).collect::<String>()
+            );
+        }
         let loaded = self.load();
         let all: Vec<String> = loaded
             .valid

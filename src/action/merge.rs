@@ -106,6 +106,12 @@ impl Ctx<'_> {
     /// only if its plan is the one reviewed on the merged PR.
     pub(super) async fn apply_push(&self, e: &event::PushEvent, record: &mut Record) -> Result<u8> {
         let sha = e.after.as_str();
+        if !crate::marker::is_sha(sha) {
+            anyhow::bail!(
+                "the push payload's `after` is not a commit SHA ({}): it is not what GitHub sends; nothing was applied",
+                render::escape::terminal(&sha.chars().take(80).collect::<String>())
+            );
+        }
         // GitHub unreachable must not stop the apply of a direct push; a
         // merged PR whose comment cannot be read is not applied (unreviewed).
         let pr = match self.gh.pulls_for_commit(sha).await {
