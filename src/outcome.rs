@@ -171,6 +171,22 @@ impl Refusal {
     }
 }
 
+/// Why a stale pull request could not be re-planned (its comment then stays
+/// marked stale, with its old fingerprints).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplanFailure {
+    /// It conflicts with the commit just applied.
+    Conflict,
+    /// It was closed meanwhile.
+    Closed,
+    /// GitHub had not recomputed its test merge on the commit just applied.
+    NotRecomputed,
+    /// A file its merge changes could not be read at the merge.
+    Missing(String),
+    /// GitHub failed: the error.
+    GitHub(String),
+}
+
 /// Why `/apply` may not run on a pull request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApplyNotAllowed {

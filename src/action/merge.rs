@@ -247,16 +247,17 @@ impl Ctx<'_> {
                                 short(&m.head_sha),
                                 short(sha)
                             )),
-                            Err(e) => {
+                            Err(failure) => {
+                                let e = comment::replan_failure(&failure);
                                 eprintln!(
                                     "::warning::could not re-plan #{}: {}",
                                     m.number,
-                                    render::escape::workflow_data(&e.to_string())
+                                    render::escape::workflow_data(&e)
                                 );
                                 record.summary(&format!(
                                     "- #{}: could not be re-planned ({}); its comment stays marked stale\n",
                                     m.number,
-                                    render::escape::text(&e.to_string())
+                                    render::escape::text(&e)
                                 ));
                             }
                         }

@@ -5,45 +5,13 @@
 use super::{Ctx, TEST_MERGE_POLLS, is_plan, mark_state, split_changes};
 use crate::github::{GitHubError, TestMerge};
 use crate::marker::{Marker, PlanStatus};
+pub(super) use crate::outcome::ReplanFailure;
 use crate::render::comment::{self, PlanState};
 use crate::workspace::{self, Overlay};
 
-/// Why a stale pull request could not be re-planned (its comment then stays
-/// marked stale, with its old fingerprints).
-#[derive(Debug)]
-pub(super) enum ReplanFailure {
-    /// It conflicts with the commit just applied.
-    Conflict,
-    /// It was closed meanwhile.
-    Closed,
-    /// GitHub had not recomputed its test merge on the commit just applied.
-    NotRecomputed,
-    /// A file its merge changes could not be read at the merge.
-    Missing(String),
-    /// GitHub failed.
-    GitHub(GitHubError),
-}
-
 impl From<GitHubError> for ReplanFailure {
     fn from(e: GitHubError) -> Self {
-        ReplanFailure::GitHub(e)
-    }
-}
-
-impl std::fmt::Display for ReplanFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReplanFailure::Conflict => f.write_str("it conflicts with the commit just applied"),
-            ReplanFailure::Closed => f.write_str("it was closed"),
-            ReplanFailure::NotRecomputed => {
-                f.write_str("GitHub had not recomputed its test merge on the commit just applied")
-            }
-            ReplanFailure::Missing(path) => write!(
-                f,
-                "{path:?} could not be read at its test merge (the contents API answered 404)"
-            ),
-            ReplanFailure::GitHub(e) => write!(f, "{e}"),
-        }
+        ReplanFailure::GitHub(e.to_string())
     }
 }
 

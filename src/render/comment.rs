@@ -9,7 +9,7 @@ use super::escape::{code_block, code_span, prose, table_cell, text};
 use super::markdown;
 use super::summary_line;
 use crate::marker::{Marker, PlanMeta, PlanStatus, ReviewedStack};
-use crate::outcome::{ApplyNotAllowed, Outcome, Refusal, StackApply, StackPlan};
+use crate::outcome::{ApplyNotAllowed, Outcome, Refusal, ReplanFailure, StackApply, StackPlan};
 use crate::plan::Plan;
 /// GitHub's limit is 65,536 characters; keep a margin for the wrapper.
 pub const COMMENT_LIMIT: usize = 60_000;
@@ -439,6 +439,22 @@ pub fn apply_not_allowed(reason: &str) -> String {
     format!("`/apply` was not run: {}", prose(reason))
 }
 
+/// Why a stale pull request was not re-planned, as plain words (the caller
+/// escapes them for its output).
+pub fn replan_failure(f: &ReplanFailure) -> String {
+    match f {
+        ReplanFailure::Conflict => "it conflicts with the commit just applied".into(),
+        ReplanFailure::Closed => "it was closed".into(),
+        ReplanFailure::NotRecomputed => {
+            "GitHub had not recomputed its test merge on the commit just applied".into()
+        }
+        ReplanFailure::Missing(path) => {
+            format!("{path:?} could not be read at its test merge (the contents API answered 404)")
+        }
+        ReplanFailure::GitHub(e) => e.clone(),
+    }
+}
+
 /// Why the repository's `apply-on-comment` setting refuses `/apply` here.
 pub fn apply_setting_refusal(r: ApplyNotAllowed) -> &'static str {
     match r {
@@ -646,6 +662,21 @@ mod test_merge_messages {
         insta::assert_snapshot!(
             "wrong_checkout_without_git",
             wrong_checkout(42, None, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4")
+        );
+        let failures = [
+            ReplanFailure::Conflict,
+            ReplanFailure::Closed,
+            ReplanFailure::NotRecomputed,
+            ReplanFailure::Missing("infra/web.yaml".into()),
+            ReplanFailure::GitHub("GitHub GET /repos/o/r/pulls/7 failed: 502".into()),
+        ];
+        insta::assert_snapshot!(
+            "replan_failures",
+            failures
+                .iter()
+                .map(replan_failure)
+                .collect::<Vec<_>>()
+                .join("\n")
         );
         // A branch name with a backtick cannot end the code span.
         assert!(conflict("a`b").contains("``a`b``"));
