@@ -157,7 +157,7 @@ impl Ctx<'_> {
             return Ok(EXIT_FAILED);
         }
         let sha = pr.merge_commit_sha.clone().unwrap_or(pr.head.sha.clone());
-        let results = self.apply_stacks(&stacks, Some(&reviewed), None).await;
+        let (results, _) = self.apply_stacks(&stacks, Some(&reviewed), None).await;
         self.report_apply(Some(number), &sha, &results, record)
             .await;
         Ok(if results.iter().all(StackApply::is_ok) {

@@ -15,7 +15,8 @@ use crate::ec2::Ec2;
 use crate::github::GitHubError;
 use crate::marker::Marker;
 use crate::model::Desired;
-use crate::outcome::{BaseMoved, Refusal, StackApply};
+use crate::outcome::{BaseMoved, Refusal, StackApply, StackPlan};
+use crate::plan::Plan;
 use crate::render;
 use crate::render::comment::{self, PlanState};
 
@@ -28,8 +29,11 @@ impl Ctx<'_> {
         stacks: &[&Desired],
         reviewed: Option<&BTreeMap<(String, String), String>>,
         moved: Option<&BaseMoved>,
-    ) -> Vec<StackApply> {
+    ) -> (Vec<StackApply>, BTreeMap<String, Plan>) {
         let mut out = Vec::new();
+        // The latest plan of each stack refused for want of review: the one
+        // posted for review (never planned a third time).
+        let mut to_review = BTreeMap::new();
         for d in stacks {
             let ec2 = Ec2::connect(&d.region).await;
             let (plan, _, _) = match app::plan(&ec2, d).await {
@@ -58,6 +62,9 @@ impl Ctx<'_> {
                     continue;
                 }
                 Verdict::Refuse(refusal) => {
+                    if refusal.needs_review() {
+                        to_review.insert(d.stack.clone(), plan.clone());
+                    }
                     out.push(StackApply::NotApplied {
                         stack: d.stack.clone(),
                         refusal,
@@ -84,13 +91,17 @@ impl Ctx<'_> {
                     stack: d.stack.clone(),
                     region: d.region.clone(),
                 },
-                Ok(Exclusive::Moved(fresh)) => StackApply::NotApplied {
-                    stack: d.stack.clone(),
-                    refusal: Refusal::MovedUnderLease {
+                Ok(Exclusive::Moved(fresh)) => {
+                    let refusal = Refusal::MovedUnderLease {
                         reviewed: plan.fingerprint.clone(),
                         now: fresh.fingerprint.clone(),
-                    },
-                },
+                    };
+                    to_review.insert(d.stack.clone(), *fresh);
+                    StackApply::NotApplied {
+                        stack: d.stack.clone(),
+                        refusal,
+                    }
+                }
                 Err(e) => StackApply::NotApplied {
                     stack: d.stack.clone(),
                     refusal: Refusal::Failed {
@@ -99,7 +110,7 @@ impl Ctx<'_> {
                 },
             });
         }
-        out
+        (out, to_review)
     }
 
     /// Push to the default branch: apply the stacks the merge touched, each
@@ -176,10 +187,10 @@ impl Ctx<'_> {
             record.output("applied", "false");
             return Ok(EXIT_OK);
         }
-        results.extend(
-            self.apply_stacks(&touched, reviewed.as_ref(), moved.as_ref())
-                .await,
-        );
+        let (applied, to_review) = self
+            .apply_stacks(&touched, reviewed.as_ref(), moved.as_ref())
+            .await;
+        results.extend(applied);
 
         // A stack refused for want of review gets its new plan posted.
         let refused: Vec<(&String, &Refusal)> = results
@@ -192,8 +203,11 @@ impl Ctx<'_> {
             })
             .collect();
         if let (Some(p), false) = (&pr, refused.is_empty()) {
-            let names: Vec<String> = refused.iter().map(|(s, _)| (*s).clone()).collect();
-            let fresh = self.plan_stacks(&loaded, &changed, &names).await;
+            let fresh: Vec<StackPlan> = refused
+                .iter()
+                .filter_map(|(stack, _)| to_review.get(*stack).cloned())
+                .map(StackPlan::Planned)
+                .collect();
             let state = PlanState::MergeRefused {
                 reasons: refused
                     .iter()
