@@ -72,7 +72,8 @@ enum Command {
         #[arg(long)]
         auto_approve: bool,
         /// Apply only if the fresh plan has this reviewed plan's fingerprint
-        /// (from `plan --out`); no confirmation is asked then.
+        /// (from `plan --out`); no confirmation is asked then. A file whose
+        /// changes no longer hash to its fingerprint is refused as tampered.
         #[arg(long, value_name = "FILE")]
         plan: Option<PathBuf>,
     },
