@@ -28,12 +28,6 @@ pub fn identity(bot_login: Option<&str>, token: &str) -> Identity {
     }
 }
 
-/// The identity when `GET /user` answered `login` (`None`: the token is no
-/// user's, so it is an installation's: the workflow bot).
-pub fn from_token_login(login: Option<String>) -> String {
-    login.unwrap_or_else(|| WORKFLOW_BOT.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,7 +62,5 @@ mod tests {
                 "{user_token}"
             );
         }
-        assert_eq!(from_token_login(Some("ops".into())), "ops");
-        assert_eq!(from_token_login(None), WORKFLOW_BOT);
     }
 }

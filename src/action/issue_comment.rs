@@ -25,13 +25,7 @@ impl Ctx<'_> {
         // Never react to bots, nor to the bot's own comments (with a user's
         // token it writes as that user): no loops.
         let author = &e.comment.user.login;
-        let ours = marker::trusted(
-            author,
-            self.gh.identity(),
-            e.comment.body.as_deref().unwrap_or(""),
-        )
-        .is_some();
-        if policy::ignores_author(&e.comment.user.kind, author, ours) {
+        if policy::ignores_author(&e.comment.user.kind, author, false) {
             return Ok(EXIT_OK);
         }
         let commands = command::parse(
@@ -39,6 +33,17 @@ impl Ctx<'_> {
             &self.env.inputs.command_prefix,
         );
         if commands.is_empty() {
+            return Ok(EXIT_OK);
+        }
+        // Only now is the bot's own login needed (one `GET /user` for a
+        // user's token): its own comments are never obeyed.
+        let ours = marker::trusted(
+            author,
+            &self.gh.identity().await?,
+            e.comment.body.as_deref().unwrap_or(""),
+        )
+        .is_some();
+        if policy::ignores_author(&e.comment.user.kind, author, ours) {
             return Ok(EXIT_OK);
         }
         let number = e.issue.number;

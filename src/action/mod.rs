@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use anyhow::{Context, Result};
 
 use crate::ec2::Ec2;
-use crate::github::{ChangedFile, GitHub, GitHubError, RetryPolicy};
+use crate::github::{ChangedFile, GitHub, GitHubError, IdentitySource, RetryPolicy};
 use crate::marker::{self, Marker, PlanMeta, PlanStatus};
 use crate::model::Desired;
 use crate::outcome::StackPlan;
@@ -62,12 +62,17 @@ pub async fn run(env: &ActionEnv, retry: RetryPolicy) -> Result<u8> {
         )
     };
     let mut gh = GitHub::new(&env.api_url, &env.token, env.repo.clone(), retry)?;
-    // Only the bot's own comments are read as its own: know who it is first.
-    let me = match identity::identity(env.inputs.bot_login.as_deref(), &env.token) {
-        identity::Identity::Known(login) => login,
-        identity::Identity::AskGitHub => identity::from_token_login(gh.token_login().await?),
-    };
-    gh.set_identity(&me);
+    // Only the bot's own comments are read as its own. Who it is, is asked
+    // (for a user's token) only when an event needs to know.
+    gh.set_identity(
+        match identity::identity(env.inputs.bot_login.as_deref(), &env.token) {
+            identity::Identity::Known(login) => IdentitySource::Login(login),
+            // A token GitHub says is no user's is an installation's.
+            identity::Identity::AskGitHub => IdentitySource::TokenUser {
+                otherwise: identity::WORKFLOW_BOT.to_string(),
+            },
+        },
+    );
     // The checkout is the repository: a stack reads no file outside it.
     // (`cli` entered GITHUB_WORKSPACE before this.)
     let checkout = std::env::current_dir().context("cannot read the current directory")?;

@@ -15,9 +15,9 @@ impl GitHub {
         number: u64,
         want: impl Fn(&Marker) -> bool,
     ) -> Result<Option<(Comment, Marker)>, GitHubError> {
+        let me = self.identity().await?;
         let ours = |c: &Comment| {
-            marker::trusted(&c.user.login, &self.me, c.body.as_deref().unwrap_or(""))
-                .filter(|m| want(m))
+            marker::trusted(&c.user.login, &me, c.body.as_deref().unwrap_or("")).filter(|m| want(m))
         };
         let all: Vec<Comment> = self
             .list(&self.path(&format!("/issues/{number}/comments")), |c| {
@@ -91,9 +91,10 @@ impl GitHub {
         label: &str,
         want: impl Fn(&Marker) -> bool,
     ) -> Result<Option<IssueRef>, GitHubError> {
+        let me = self.identity().await?;
         let found = |i: &IssueRef| {
             i.pull_request.is_none()
-                && marker::trusted(&i.user.login, &self.me, i.body.as_deref().unwrap_or(""))
+                && marker::trusted(&i.user.login, &me, i.body.as_deref().unwrap_or(""))
                     .is_some_and(|m| want(&m))
         };
         let all: Vec<IssueRef> = self

@@ -25,8 +25,24 @@ pub struct GitHub {
     client: Octocrab,
     repo: Repo,
     retry: RetryPolicy,
-    /// The login the token writes as: only its markers are trusted.
-    me: String,
+    /// How the login the token writes as is known.
+    me_source: IdentitySource,
+    /// That login, once known: only its markers are trusted.
+    me: std::sync::Arc<tokio::sync::OnceCell<String>>,
+}
+
+/// How the client learns the login its token writes as (decided by
+/// `action::identity`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentitySource {
+    /// Known already.
+    Login(String),
+    /// Asked with `GET /user` when first needed; a token that is no user's
+    /// (an installation's) is `otherwise`.
+    TokenUser {
+        /// The login of a token GitHub says is no user's.
+        otherwise: String,
+    },
 }
 
 impl GitHub {
@@ -56,17 +72,31 @@ impl GitHub {
             client,
             repo,
             retry,
-            me: String::new(),
+            me_source: IdentitySource::Login(String::new()),
+            me: std::sync::Arc::new(tokio::sync::OnceCell::new()),
         })
     }
 
-    /// Sets the login this token writes as (see `action::identity`).
-    pub fn set_identity(&mut self, login: &str) {
-        self.me = login.to_string();
+    /// Says how the login this token writes as is known.
+    pub fn set_identity(&mut self, source: IdentitySource) {
+        self.me_source = source;
+        self.me = std::sync::Arc::new(tokio::sync::OnceCell::new());
     }
 
-    /// The login this token writes as.
-    pub fn identity(&self) -> &str {
-        &self.me
+    /// The login this token writes as, asked from GitHub the first time it
+    /// is needed (never for an event that needs no marker).
+    pub async fn identity(&self) -> Result<String, GitHubError> {
+        self.me
+            .get_or_try_init(|| async {
+                match &self.me_source {
+                    IdentitySource::Login(login) => Ok(login.clone()),
+                    IdentitySource::TokenUser { otherwise } => Ok(self
+                        .token_login()
+                        .await?
+                        .unwrap_or_else(|| otherwise.clone())),
+                }
+            })
+            .await
+            .cloned()
     }
 }

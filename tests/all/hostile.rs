@@ -375,10 +375,21 @@ async fn stack_names_with_shell_metacharacters_are_only_names() {
 #[tokio::test(flavor = "multi_thread")]
 async fn events_it_does_not_handle_and_fork_pull_requests_call_nobody() {
     let w = world("hs5");
-    for event in ["star", "watch", "fork"] {
+    // With a personal access token too: the bot's login is asked from
+    // GitHub only when an event needs it.
+    let pat = [(
+        "INPUT_GITHUB-TOKEN",
+        "ghp_0123456789abcdefghijklmnopqrstuvwxyz",
+    )];
+    for (event, env) in [
+        ("star", &[][..]),
+        ("watch", &[][..]),
+        ("fork", &[][..]),
+        ("watch", &pat[..]),
+    ] {
         let payload = webhooks::example(event, |_| true);
         w.gh.clear_requests();
-        let r = w.run(event, payload, HEAD);
+        let r = w.run_with(event, payload, HEAD, env);
         check(event, &w, &r, 0);
         assert_eq!(requests(&w), Vec::<String>::new(), "{event}");
         assert!(
