@@ -1,4 +1,4 @@
-//! The plan benchmark (SPEC §7): EC2 read calls, time and memory of
+//! The plan benchmark (the budgets of docs/design.md): EC2 read calls, time and memory of
 //! `ec2-gitops plan` against moto for stacks of N instances.
 //!
 //! ```text
@@ -66,12 +66,12 @@ const RUNS: usize = 3;
 const SLOW_RUN: Duration = Duration::from_secs(60);
 /// Concurrent seeding calls (moto is one Python process; more does not help).
 const SEED_CONCURRENCY: usize = 4;
-/// SPEC §7's constant term of the read-call budget: the calls that do not
+/// The constant term of the read-call budget (docs/design.md): the calls that do not
 /// grow with the stack — key pairs, the stack's addresses, the account's
 /// addresses and attributes (elastic-IP quota), images, VPCs, instance-type
 /// offerings, and subnets when the YAML names any.
 const BUDGET_CONSTANT: usize = 8;
-/// SPEC §7: plan of a 1,000-instance stack, tool CPU time and peak memory.
+/// The budget of a 1,000-instance stack's plan (docs/design.md):, tool CPU time and peak memory.
 const BUDGET_CPU: Duration = Duration::from_secs(1);
 const BUDGET_RSS_MB: f64 = 100.0;
 
@@ -266,7 +266,7 @@ impl SizeResult {
         self.requests().values().sum()
     }
 
-    /// SPEC §7: ⌈instances/1000⌉ + ⌈volumes/500⌉ + ⌈groups/1000⌉ + constant.
+    /// The read-call budget: ⌈instances/1000⌉ + ⌈volumes/500⌉ + ⌈groups/1000⌉ + constant.
     fn call_budget(&self) -> usize {
         self.n.div_ceil(1000)
             + self.volumes.div_ceil(500)
@@ -719,7 +719,7 @@ fn report(results: &[SizeResult]) -> String {
     let _ = writeln!(
         out,
         "`ec2-gitops plan --format json --detailed-exitcode` of a stack of N instances \
-         against moto, through the recording proxy (SPEC §7). Made by `benches/plan.rs`:\n\n\
+         against moto, through the recording proxy (budgets: [design.md](../design.md#budgets)). Made by `benches/plan.rs`:\n\n\
          ```sh\ncargo bench --bench plan -- {sizes}\n```\n\n{}\n",
         machine::measured_line()
     );
@@ -738,7 +738,7 @@ fn report(results: &[SizeResult]) -> String {
     let _ = writeln!(
         out,
         "![EC2 requests, time and peak memory per plan against the number of instances, \
-         with the SPEC §7 budgets](plan.png)\n"
+         with the budgets](plan.png)\n"
     );
     let _ = writeln!(
         out,
@@ -815,7 +815,7 @@ fn report(results: &[SizeResult]) -> String {
             .join(" | ")
     );
 
-    let _ = writeln!(out, "\n## Budgets (SPEC §7)\n");
+    let _ = writeln!(out, "\n## Budgets (docs/design.md)\n");
     for r in results {
         let _ = writeln!(out, "- {}", r.budget_line());
         for finding in r.findings() {
@@ -868,7 +868,7 @@ fn report(results: &[SizeResult]) -> String {
 }
 
 /// `docs/benchmarks/plan.png`: requests, time and memory per plan by size,
-/// each with its SPEC §7 budget.
+/// each with its budget (docs/design.md).
 fn write_chart(results: &[SizeResult]) {
     let n = |r: &SizeResult| r.n as f64;
     let measured = |label: &str, color, f: &dyn Fn(&SizeResult) -> f64| Series {
@@ -905,7 +905,7 @@ fn write_chart(results: &[SizeResult]) {
         title: "ec2-gitops plan against moto, by stack size".into(),
         subtitle: format!(
             "median of up to {RUNS} runs; each instance with a root volume, 1 in {VOLUME_EVERY} \
-             with a data volume, 1 group, {ELASTIC_IPS} elastic IPs; dashed: SPEC §7 budget"
+             with a data volume, 1 group, {ELASTIC_IPS} elastic IPs; dashed: budget"
         ),
         x_label: "instances in the stack (log scale)".into(),
         x,

@@ -3,15 +3,8 @@
 
 use serde::Deserialize;
 
-/// A user in a payload.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct User {
-    /// Login.
-    pub login: String,
-    /// `User` or `Bot`.
-    #[serde(rename = "type", default)]
-    pub kind: String,
-}
+/// A payload's users and comments have the REST API's shape.
+pub use crate::github::{Comment, User};
 
 /// A repository named in a payload.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -77,18 +70,6 @@ pub struct Issue {
     /// Present when the issue is a pull request.
     #[serde(default)]
     pub pull_request: Option<serde_json::Value>,
-}
-
-/// `comment` of an `issue_comment` event.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct Comment {
-    /// Comment id.
-    pub id: u64,
-    /// Body.
-    #[serde(default)]
-    pub body: Option<String>,
-    /// Author.
-    pub user: User,
 }
 
 /// An `issue_comment` event.

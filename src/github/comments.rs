@@ -33,26 +33,42 @@ impl GitHub {
     /// that marker before the POST is sent again.
     pub async fn create_comment(&self, number: u64, body: &str) -> Result<Comment, GitHubError> {
         let path = self.path(&format!("/issues/{number}/comments"));
-        let first_line = body.lines().next().unwrap_or("");
+        let marker = Marker::parse(body);
+        self.create_once(&path, &serde_json::json!({ "body": body }), || async {
+            let found = self
+                .find_comment(number, |m| Some(m) == marker.as_ref())
+                .await?;
+            Ok(found.map(|(c, _)| c))
+        })
+        .await
+    }
+
+    /// POSTs `body` to `path` to create something, at most once: when the
+    /// answer is lost (no answer, or a server error that may have come after
+    /// the creation), `find` looks for what the POST may have made before it
+    /// is sent again.
+    async fn create_once<T, F, Fut>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        find: F,
+    ) -> Result<T, GitHubError>
+    where
+        T: serde::de::DeserializeOwned,
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, GitHubError>>,
+    {
         let mut last = None;
         for _ in 0..self.retry.attempts.max(1) {
             match self
-                .call_with(
-                    Method::POST,
-                    &path,
-                    Some(&serde_json::json!({ "body": body })),
-                    Resend::NotIfMaybeDone,
-                )
+                .call_with(Method::POST, path, Some(body), Resend::NotIfMaybeDone)
                 .await
             {
-                Ok((_, _, text)) => return parse_answer(&Method::POST, &path, &text),
+                Ok((_, _, text)) => return parse_answer(&Method::POST, path, &text),
                 Err(e) if e.maybe_done => {
-                    tracing::warn!(%path, error = %e, "comment POST unanswered; looking for it before posting again");
-                    let posted = self
-                        .find_comment(number, |m| Some(m) == Marker::parse(first_line).as_ref())
-                        .await?;
-                    if let Some((c, _)) = posted {
-                        return Ok(c);
+                    tracing::warn!(%path, error = %e, "create unanswered; looking for it before sending it again");
+                    if let Some(made) = find().await? {
+                        return Ok(made);
                     }
                     tokio::time::sleep(self.retry.backoff).await;
                     last = Some(e);
@@ -116,35 +132,15 @@ impl GitHub {
         label: &str,
     ) -> Result<u64, GitHubError> {
         let path = self.path("/issues");
-        let first_line = body.lines().next().unwrap_or("");
-        let mut last = None;
-        for _ in 0..self.retry.attempts.max(1) {
-            match self
-                .call_with(
-                    Method::POST,
-                    &path,
-                    Some(&serde_json::json!({ "title": title, "body": body, "labels": [label] })),
-                    Resend::NotIfMaybeDone,
-                )
-                .await
-            {
-                Ok((_, _, text)) => {
-                    return parse_answer::<IssueRef>(&Method::POST, &path, &text).map(|i| i.number);
-                }
-                Err(e) if e.maybe_done => {
-                    let opened = self
-                        .find_issue(label, |m| Some(m) == Marker::parse(first_line).as_ref())
-                        .await?;
-                    if let Some(i) = opened {
-                        return Ok(i.number);
-                    }
-                    tokio::time::sleep(self.retry.backoff).await;
-                    last = Some(e);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.expect("at least one attempt"))
+        let marker = Marker::parse(body);
+        let issue: IssueRef = self
+            .create_once(
+                &path,
+                &serde_json::json!({ "title": title, "body": body, "labels": [label] }),
+                || async { self.find_issue(label, |m| Some(m) == marker.as_ref()).await },
+            )
+            .await?;
+        Ok(issue.number)
     }
 
     /// Edits an issue's body, and closes it when `close`.
