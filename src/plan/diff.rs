@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::ownership::{duplicate_warnings, unclaimed_warnings};
 use super::security::admin_port_warnings;
-use super::{Action, Change, Effect, FieldChange, Inputs, Plan, PlanError, Summary, Value};
+use super::{Action, Change, Effect, Field, FieldChange, Inputs, Plan, PlanError, Summary, Value};
 use crate::model::{
     self, Desired, GroupSpec, InstanceSpec, Kind, Live, LiveGroup, LiveInstance, Peer, ResourceId,
     Rule,
@@ -118,14 +118,14 @@ pub fn user_data_digest(text: &str) -> String {
 }
 
 fn field(
-    field: &str,
+    field: Field,
     before: Value,
     after: Value,
     effect: Effect,
     reason: &str,
 ) -> Option<FieldChange> {
     (before != after).then(|| FieldChange {
-        field: field.to_string(),
+        field,
         before,
         after,
         effect,
@@ -161,12 +161,12 @@ impl<'a> Planner<'a> {
 
     /// A creation, with the values it creates: they are what the reviewer
     /// approves, so they are shown and fingerprinted like any change.
-    fn create(&mut self, id: ResourceId, values: Vec<(&str, Value)>) {
+    fn create(&mut self, id: ResourceId, values: Vec<(Field, Value)>) {
         let fields = values
             .into_iter()
             .filter(|(_, v)| *v != Value::None)
-            .map(|(name, after)| FieldChange {
-                field: name.to_string(),
+            .map(|(field, after)| FieldChange {
+                field,
                 before: Value::None,
                 after,
                 effect: Effect::InPlace,
@@ -391,8 +391,11 @@ impl<'a> Planner<'a> {
                 self.create(
                     id,
                     vec![
-                        ("key_name", Value::Text(key_name(&stack, name))),
-                        ("public_key", Value::Text(key_material(&spec.public_key))),
+                        (Field::KeyName, Value::Text(key_name(&stack, name))),
+                        (
+                            Field::PublicKey,
+                            Value::Text(key_material(&spec.public_key)),
+                        ),
                     ],
                 );
                 continue;
@@ -400,7 +403,7 @@ impl<'a> Planner<'a> {
             let (k, dups) = found.split_first().expect("non-empty");
             let before = k.public_key.as_deref().map(key_material);
             let fields = field(
-                "public_key",
+                Field::PublicKey,
                 Value::opt(before),
                 Value::Text(key_material(&spec.public_key)),
                 Effect::Replace,
@@ -447,10 +450,10 @@ impl<'a> Planner<'a> {
                 self.create(
                     id,
                     vec![
-                        ("description", Value::Text(spec.description.clone())),
-                        ("vpc", Value::opt(expected_vpc(self.inputs, spec))),
-                        ("ingress", rules(&spec.ingress)),
-                        ("egress", rules(&desired_egress(spec))),
+                        (Field::Description, Value::Text(spec.description.clone())),
+                        (Field::Vpc, Value::opt(expected_vpc(self.inputs, spec))),
+                        (Field::Ingress, rules(&spec.ingress)),
+                        (Field::Egress, rules(&desired_egress(spec))),
                     ],
                 );
                 continue;
@@ -526,15 +529,15 @@ impl<'a> Planner<'a> {
     }
 
     /// The values a new instance is launched with.
-    fn instance_values(&self, spec: &InstanceSpec) -> Vec<(&'static str, Value)> {
+    fn instance_values(&self, spec: &InstanceSpec) -> Vec<(Field, Value)> {
         let mut groups = spec.security_groups.clone();
         groups.sort();
         let mut v = vec![
-            ("image", Value::Text(spec.image.clone())),
-            ("type", Value::Text(spec.instance_type.clone())),
-            ("subnet", Value::opt(spec.subnet.clone())),
+            (Field::Image, Value::Text(spec.image.clone())),
+            (Field::Type, Value::Text(spec.instance_type.clone())),
+            (Field::Subnet, Value::opt(spec.subnet.clone())),
             (
-                "key_pair",
+                Field::KeyPair,
                 Value::opt(
                     spec.key_pair
                         .as_deref()
@@ -542,7 +545,7 @@ impl<'a> Planner<'a> {
                 ),
             ),
             (
-                "user_data",
+                Field::UserData,
                 spec.user_data
                     .as_ref()
                     .map_or(Value::None, |u| Value::Digest {
@@ -550,16 +553,16 @@ impl<'a> Planner<'a> {
                         bytes: u.len(),
                     }),
             ),
-            ("security_groups", Value::List(groups)),
+            (Field::SecurityGroups, Value::List(groups)),
             (
-                "tags",
+                Field::Tags,
                 Value::List(spec.tags.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             ),
-            ("protect", Value::Text(spec.protect.to_string())),
+            (Field::Protect, Value::Text(spec.protect.to_string())),
         ];
         if let Some(rv) = &spec.root_volume {
-            v.push(("root_volume.type", Value::Text(rv.volume_type.clone())));
-            v.push(("root_volume.size_gb", Value::Text(rv.size_gb.to_string())));
+            v.push((Field::RootVolumeType, Value::Text(rv.volume_type.clone())));
+            v.push((Field::RootVolumeSizeGb, Value::Text(rv.size_gb.to_string())));
         }
         v
     }
@@ -596,14 +599,14 @@ impl<'a> Planner<'a> {
         };
         let mut fields = vec![
             field(
-                "image",
+                Field::Image,
                 Value::Text(i.image.clone()),
                 Value::Text(spec.image.clone()),
                 Effect::Replace,
                 "an instance boots from its image once: a new image needs a new instance",
             ),
             field(
-                "type",
+                Field::Type,
                 Value::Text(i.instance_type.clone()),
                 Value::Text(spec.instance_type.clone()),
                 Effect::Restart,
@@ -611,7 +614,7 @@ impl<'a> Planner<'a> {
             ),
             spec.subnet.as_ref().and_then(|s| {
                 field(
-                    "subnet",
+                    Field::Subnet,
                     Value::opt(i.subnet.clone()),
                     Value::Text(s.clone()),
                     Effect::Replace,
@@ -619,7 +622,7 @@ impl<'a> Planner<'a> {
                 )
             }),
             field(
-                "key_pair",
+                Field::KeyPair,
                 Value::opt(i.key_name.clone()),
                 Value::opt(
                     spec.key_pair
@@ -634,7 +637,7 @@ impl<'a> Planner<'a> {
                 None
             } else {
                 field(
-                    "user_data",
+                    Field::UserData,
                     ud_value(live_ud, None),
                     ud_value(want_ud, spec.user_data.as_ref().map(String::len)),
                     Effect::Restart,
@@ -644,7 +647,7 @@ impl<'a> Planner<'a> {
             // No groups in the YAML: EC2 puts the instance in the VPC's
             // default group, which is then left alone.
             field(
-                "security_groups",
+                Field::SecurityGroups,
                 Value::List(live_groups),
                 Value::List(want_groups),
                 Effect::InPlace,
@@ -652,14 +655,14 @@ impl<'a> Planner<'a> {
             )
             .filter(|_| !spec.security_groups.is_empty()),
             field(
-                "tags",
+                Field::Tags,
                 Value::List(live_tags),
                 Value::List(want_tags),
                 Effect::InPlace,
                 "tags change in place",
             ),
             field(
-                "protect",
+                Field::Protect,
                 Value::Text(
                     i.tags
                         .get(model::PROTECT_TAG)
@@ -673,7 +676,7 @@ impl<'a> Planner<'a> {
             (i.state == "stopped" || i.state == "stopping")
                 .then(|| {
                     field(
-                        "state",
+                        Field::State,
                         Value::Text(i.state.clone()),
                         Value::Text("running".into()),
                         Effect::InPlace,
@@ -690,14 +693,14 @@ impl<'a> Planner<'a> {
                 .and_then(|vid| self.live().volumes.iter().find(|v| &v.id == vid));
             if let Some(root) = root {
                 fields.push(field(
-                    "root_volume.type",
+                    Field::RootVolumeType,
                     Value::Text(root.volume_type.clone()),
                     Value::Text(rv.volume_type.clone()),
                     Effect::InPlace,
                     "EBS changes the volume type in place",
                 ));
                 fields.push(field(
-                    "root_volume.size_gb",
+                    Field::RootVolumeSizeGb,
                     Value::Text(root.size_gb.to_string()),
                     Value::Text(rv.size_gb.to_string()),
                     Effect::InPlace,
@@ -727,9 +730,9 @@ impl<'a> Planner<'a> {
                 self.create(
                     id,
                     vec![
-                        ("size_gb", Value::Text(spec.size_gb.to_string())),
-                        ("type", Value::Text(spec.volume_type.clone())),
-                        ("attachment", Value::Text(attach)),
+                        (Field::SizeGb, Value::Text(spec.size_gb.to_string())),
+                        (Field::Type, Value::Text(spec.volume_type.clone())),
+                        (Field::Attachment, Value::Text(attach)),
                     ],
                 );
                 continue;
@@ -751,7 +754,7 @@ impl<'a> Planner<'a> {
                 .unwrap_or_else(|| format!("{} (new) {}", spec.instance, spec.device));
             let fields = [
                 field(
-                    "type",
+                    Field::Type,
                     Value::Text(v.volume_type.clone()),
                     Value::Text(spec.volume_type.clone()),
                     Effect::InPlace,
@@ -760,7 +763,7 @@ impl<'a> Planner<'a> {
                 (spec.size_gb > v.size_gb)
                     .then(|| {
                         field(
-                            "size_gb",
+                            Field::SizeGb,
                             Value::Text(v.size_gb.to_string()),
                             Value::Text(spec.size_gb.to_string()),
                             Effect::InPlace,
@@ -769,7 +772,7 @@ impl<'a> Planner<'a> {
                     })
                     .flatten(),
                 field(
-                    "attachment",
+                    Field::Attachment,
                     Value::opt(v.attachment.as_ref().map(|(i, d)| format!("{i} {d}"))),
                     Value::Text(want_attach),
                     Effect::InPlace,
@@ -860,7 +863,7 @@ impl<'a> Planner<'a> {
                     .get(&spec.instance)
                     .cloned()
                     .unwrap_or_else(|| format!("{} (new)", spec.instance));
-                self.create(id, vec![("instance", Value::Text(want))]);
+                self.create(id, vec![(Field::Instance, Value::Text(want))]);
                 continue;
             };
             let (a, dups) = found.split_first().expect("non-empty");
@@ -869,7 +872,7 @@ impl<'a> Planner<'a> {
                 .cloned()
                 .unwrap_or_else(|| format!("{} (new)", spec.instance));
             let fields: Vec<FieldChange> = field(
-                "instance",
+                Field::Instance,
                 Value::opt(a.instance_id.clone()),
                 Value::Text(want),
                 Effect::InPlace,
@@ -990,28 +993,28 @@ fn group_fields(
     };
     [
         field(
-            "description",
+            Field::Description,
             Value::Text(g.description.clone()),
             Value::Text(spec.description.clone()),
             Effect::Replace,
             "EC2 cannot change a security group's description",
         ),
         field(
-            "vpc",
+            Field::Vpc,
             Value::Text(g.vpc_id.clone()),
             Value::opt(expected_vpc(inputs, spec)),
             Effect::Replace,
             "a security group cannot move to another VPC",
         ),
         field(
-            "ingress",
+            Field::Ingress,
             Value::List(rules(&g.ingress)),
             Value::List(rules(&spec.ingress)),
             Effect::InPlace,
             "rules are authorized and revoked in place",
         ),
         field(
-            "egress",
+            Field::Egress,
             Value::List(rules(&g.egress)),
             Value::List(rules(&desired_egress(spec))),
             Effect::InPlace,

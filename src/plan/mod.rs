@@ -106,11 +106,127 @@ impl Value {
     }
 }
 
+/// A field of a resource that a plan can change, named in the JSON plan and
+/// in messages as the YAML writes it (`type`, `root_volume.size_gb`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// An instance's or volume's `image`.
+    Image,
+    /// An instance's `type` or a volume's `type`.
+    Type,
+    /// An instance's `subnet`.
+    Subnet,
+    /// An instance's `key_pair`.
+    KeyPair,
+    /// An instance's `user_data`.
+    UserData,
+    /// An instance's `security_groups`.
+    SecurityGroups,
+    /// Tags of any resource.
+    Tags,
+    /// `protect`.
+    Protect,
+    /// An instance's running state.
+    State,
+    /// An instance's root volume type.
+    #[serde(rename = "root_volume.type")]
+    RootVolumeType,
+    /// An instance's root volume size.
+    #[serde(rename = "root_volume.size_gb")]
+    RootVolumeSizeGb,
+    /// A volume's `size_gb`.
+    SizeGb,
+    /// A volume's attachment (instance and device).
+    Attachment,
+    /// A security group's `description`.
+    Description,
+    /// A security group's `vpc`.
+    Vpc,
+    /// A security group's `ingress` rules.
+    Ingress,
+    /// A security group's `egress` rules.
+    Egress,
+    /// A key pair's `public_key`.
+    PublicKey,
+    /// A key pair's name in EC2.
+    KeyName,
+    /// An elastic IP's `instance`.
+    Instance,
+}
+
+impl Field {
+    /// The name the YAML and the JSON plan use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Image => "image",
+            Field::Type => "type",
+            Field::Subnet => "subnet",
+            Field::KeyPair => "key_pair",
+            Field::UserData => "user_data",
+            Field::SecurityGroups => "security_groups",
+            Field::Tags => "tags",
+            Field::Protect => "protect",
+            Field::State => "state",
+            Field::RootVolumeType => "root_volume.type",
+            Field::RootVolumeSizeGb => "root_volume.size_gb",
+            Field::SizeGb => "size_gb",
+            Field::Attachment => "attachment",
+            Field::Description => "description",
+            Field::Vpc => "vpc",
+            Field::Ingress => "ingress",
+            Field::Egress => "egress",
+            Field::PublicKey => "public_key",
+            Field::KeyName => "key_name",
+            Field::Instance => "instance",
+        }
+    }
+}
+
+impl Field {
+    /// Every field, for tests and tables.
+    pub const ALL: [Field; 20] = [
+        Field::Image,
+        Field::Type,
+        Field::Subnet,
+        Field::KeyPair,
+        Field::UserData,
+        Field::SecurityGroups,
+        Field::Tags,
+        Field::Protect,
+        Field::State,
+        Field::RootVolumeType,
+        Field::RootVolumeSizeGb,
+        Field::SizeGb,
+        Field::Attachment,
+        Field::Description,
+        Field::Vpc,
+        Field::Ingress,
+        Field::Egress,
+        Field::PublicKey,
+        Field::KeyName,
+        Field::Instance,
+    ];
+}
+
+impl Field {
+    /// The field the YAML and the JSON plan call `name`.
+    pub fn from_name(name: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One changed field of a resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
-    /// Field name as written in the YAML (`type`, `root_volume.size_gb`).
-    pub field: String,
+    /// Which field.
+    pub field: Field,
     /// Live value.
     pub before: Value,
     /// Desired value.

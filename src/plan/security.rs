@@ -1,6 +1,6 @@
 //! Rules that open administrative ports to the whole internet.
 
-use super::{Action, Change, Warning};
+use super::{Action, Change, Field, Warning};
 use crate::model::{Desired, Kind, Peer, Protocol, ResourceId, Rule};
 
 /// Ports that must not face the internet: SSH, RDP and common databases.
@@ -46,7 +46,7 @@ pub fn admin_port_warnings(desired: &Desired, changes: &[Change]) -> Vec<Warning
         let Some(g) = desired.security_groups.get(&c.resource.name) else {
             continue;
         };
-        let ingress = c.fields.iter().find(|f| f.field == "ingress");
+        let ingress = c.fields.iter().find(|f| f.field == Field::Ingress);
         let created = c.action == Action::Create || c.action == Action::Replace;
         if !created && ingress.is_none() {
             // Its ingress rules stay as they are: none of them is new.

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use super::diff::{
     desired_egress, ec2_key_name, kept_groups, key_name, name_peer, user_data_digest,
 };
-use super::{Action, Change, Inputs, Plan};
+use super::{Action, Change, Field, Inputs, Plan};
 use crate::model::{self, Kind, Peer, ResourceId, Rule};
 
 /// A resource id known now, or one created earlier in the same run.
@@ -554,11 +554,11 @@ pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
                 .iter()
                 .find(|v| Some(&v.id) == c.live_id.as_ref())
                 .expect("updated volume is live");
-            let changed = |f: &str| c.fields.iter().any(|x| x.field == f);
-            let reattach = changed("attachment");
+            let changed = |f: Field| c.fields.iter().any(|x| x.field == f);
+            let reattach = changed(Field::Attachment);
             Op::UpdateVolume {
                 volume_id: v.id.clone(),
-                modify: (changed("size_gb") || changed("type"))
+                modify: (changed(Field::SizeGb) || changed(Field::Type))
                     .then(|| (spec.size_gb.max(v.size_gb), spec.volume_type.clone())),
                 detach: v.attachment.clone().filter(|_| reattach),
                 attach: reattach.then(|| (instance, spec.device.clone())),
@@ -685,7 +685,7 @@ fn instance_update(
     groups: Vec<Ref>,
     inputs: &Inputs<'_>,
 ) -> InstanceUpdate {
-    let changed = |f: &str| c.fields.iter().any(|x| x.field == f);
+    let changed = |f: Field| c.fields.iter().any(|x| x.field == f);
     let live = inputs
         .live
         .instances
@@ -693,18 +693,18 @@ fn instance_update(
         .find(|i| Some(&i.id) == c.live_id.as_ref())
         .expect("updated instance is live");
     let mut u = InstanceUpdate::default();
-    if changed("type") {
+    if changed(Field::Type) {
         u.instance_type = Some(spec.instance_type.clone());
     }
-    if changed("user_data") {
+    if changed(Field::UserData) {
         let text = spec.user_data.clone().unwrap_or_default();
         let digest = user_data_digest(&text);
         u.user_data = Some((text, digest));
     }
-    if changed("security_groups") {
+    if changed(Field::SecurityGroups) {
         u.groups = Some(groups);
     }
-    if changed("tags") {
+    if changed(Field::Tags) {
         u.set_tags = spec.tags.clone();
         u.remove_tags = live
             .tags
@@ -714,13 +714,13 @@ fn instance_update(
             .cloned()
             .collect();
     }
-    if changed("protect") {
+    if changed(Field::Protect) {
         u.protect = Some(spec.protect);
     }
-    if changed("state") {
+    if changed(Field::State) {
         u.start = true;
     }
-    if changed("root_volume.size_gb") || changed("root_volume.type") {
+    if changed(Field::RootVolumeSizeGb) || changed(Field::RootVolumeType) {
         let rv = spec.root_volume.as_ref().expect("root volume in spec");
         let vid = live
             .root_device

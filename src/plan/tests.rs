@@ -507,7 +507,7 @@ fn each_instance_field_needs_what_ec2_requires() {
         assert_eq!(c.fields.len(), 1, "{}: {:#?}", case.name, c.fields);
         let f = &c.fields[0];
         assert_eq!(
-            (f.field.as_str(), &f.before, &f.after, f.effect),
+            (f.field.name(), &f.before, &f.after, f.effect),
             (case.field, &case.before, &case.after, case.effect),
             "{}",
             case.name
@@ -560,7 +560,7 @@ fn user_data_appears_only_as_a_digest() {
     let mut w = World::in_sync();
     w.spec("web-1").user_data = Some("#!/bin/sh\nexport DB_PASSWORD=hunter2\n".into());
     let plan = w.plan();
-    assert_eq!(only_change(&plan).fields[0].field, "user_data");
+    assert_eq!(only_change(&plan).fields[0].field.name(), "user_data");
     let json = serde_json::to_string(&plan).unwrap();
     assert!(!json.contains("hunter2"), "{json}");
     assert!(!json.contains("DB_PASSWORD"), "{json}");
@@ -584,7 +584,7 @@ fn missing_resources_are_created_in_kind_order() {
     );
     // A creation lists what it creates, every value "before: none".
     let web = &plan.changes[2];
-    let fields: Vec<&str> = web.fields.iter().map(|f| f.field.as_str()).collect();
+    let fields: Vec<&str> = web.fields.iter().map(|f| f.field.name()).collect();
     assert_eq!(
         fields,
         [
@@ -830,7 +830,7 @@ fn group_description_change_replaces_the_group() {
     assert_eq!(g.fields.len(), 1);
     assert_eq!(
         (
-            &g.fields[0].field[..],
+            g.fields[0].field.name(),
             &g.fields[0].before,
             &g.fields[0].after
         ),
@@ -845,7 +845,7 @@ fn group_description_change_replaces_the_group() {
         .find(|c| c.resource == id(Kind::Instance, "web-1"))
         .unwrap();
     assert_eq!(i.action, Action::Update);
-    assert_eq!(i.fields[0].field, "security_groups");
+    assert_eq!(i.fields[0].field.name(), "security_groups");
     assert_eq!(
         (&i.fields[0].before, &i.fields[0].after),
         (&list(&["sg-web"]), &list(&["web"]))
@@ -860,7 +860,7 @@ fn group_vpc_change_replaces_the_group() {
     let g = &plan.changes[0];
     assert_eq!(g.resource, id(Kind::SecurityGroup, "web"));
     assert_eq!(g.action, Action::Replace);
-    assert_eq!(g.fields[0].field, "vpc");
+    assert_eq!(g.fields[0].field.name(), "vpc");
     assert_eq!(
         (&g.fields[0].before, &g.fields[0].after),
         (&text("vpc-default"), &text("vpc-other"))
@@ -883,7 +883,7 @@ fn rules_added_and_removed_change_in_place() {
     assert_eq!(c.action, Action::Update);
     assert_eq!(c.fields.len(), 1);
     let f = &c.fields[0];
-    assert_eq!(f.field, "ingress");
+    assert_eq!(f.field.name(), "ingress");
     assert_eq!(f.effect, Effect::InPlace);
     assert_eq!(f.before, list(&["tcp 80 0.0.0.0/0", "tcp 8080 0.0.0.0/0"]));
     assert_eq!(
@@ -969,7 +969,7 @@ fn omitted_egress_means_the_ec2_default() {
     let mut w = World::in_sync();
     w.group("sg-web").egress.push(tcp(25, cidr("0.0.0.0/0")));
     let c = only_change(&w.plan()).clone();
-    assert_eq!(c.fields[0].field, "egress");
+    assert_eq!(c.fields[0].field.name(), "egress");
     assert_eq!(
         (&c.fields[0].before, &c.fields[0].after),
         (
@@ -1013,7 +1013,7 @@ fn key_pair_public_key_change_replaces_it_but_the_comment_does_not() {
     let c = only_change(&plan);
     assert_eq!(c.resource, id(Kind::KeyPair, "deploy"));
     assert_eq!(c.action, Action::Replace);
-    assert_eq!(c.fields[0].field, "public_key");
+    assert_eq!(c.fields[0].field.name(), "public_key");
     assert_eq!(
         (&c.fields[0].before, &c.fields[0].after),
         (&text(KEY), &text(other))
@@ -1051,14 +1051,7 @@ fn volumes_grow_and_change_type_in_place() {
     let fields: Vec<_> = c
         .fields
         .iter()
-        .map(|f| {
-            (
-                f.field.as_str(),
-                f.before.clone(),
-                f.after.clone(),
-                f.effect,
-            )
-        })
+        .map(|f| (f.field.name(), f.before.clone(), f.after.clone(), f.effect))
         .collect();
     assert_eq!(
         fields,
@@ -1115,7 +1108,7 @@ fn volume_moves_to_a_new_instance() {
         ]
     );
     let f = &plan.changes[1].fields[0];
-    assert_eq!(f.field, "attachment");
+    assert_eq!(f.field.name(), "attachment");
     assert_eq!(
         (&f.before, &f.after),
         (&text("i-web1 /dev/sdf"), &text("web-2 (new) /dev/sdf"))
@@ -1399,7 +1392,7 @@ fn admin_ports_open_to_the_internet_warn_only_when_new() {
     w.group("sg-web").ingress.push(open);
     w.group("sg-web").egress.push(tcp(25, cidr("0.0.0.0/0")));
     let plan = w.plan();
-    assert_eq!(only_change(&plan).fields[0].field, "egress");
+    assert_eq!(only_change(&plan).fields[0].field.name(), "egress");
     assert!(plan.warnings.is_empty(), "{:#?}", plan.warnings);
 }
 
@@ -1939,4 +1932,16 @@ fn plan_time_checks_that_save_an_apply() {
     assert!(!plan.is_applicable());
     w.region.address_quota = Some((5, 4));
     assert!(w.plan().errors.is_empty());
+}
+
+#[test]
+fn field_names_in_json_are_the_names_messages_use() {
+    for f in Field::ALL {
+        let json = serde_json::to_string(&f).unwrap();
+        assert_eq!(json, format!("\"{}\"", f.name()), "{f:?}");
+        let back: Field = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, f);
+    }
+    let names: std::collections::BTreeSet<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+    assert_eq!(names.len(), Field::ALL.len(), "two fields share a name");
 }

@@ -548,7 +548,7 @@ pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
                         let _ = writeln!(
                             out,
                             "| {resource} | {} | {} | {} |",
-                            table_cell(&code_span(&f.field)),
+                            table_cell(&code_span(f.field.name())),
                             cell(before),
                             cell(after)
                         );

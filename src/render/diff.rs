@@ -13,7 +13,7 @@ pub fn field_lines(f: &FieldChange) -> Vec<String> {
         |v: Vec<String>| -> Vec<String> { v.iter().map(|l| visible(l).into_owned()).collect() };
     let before = one_line(f.before.lines());
     let after = one_line(f.after.lines());
-    let field = visible(&f.field);
+    let field = visible(f.field.name());
     if before.len() <= 1 && after.len() <= 1 {
         let mut out = Vec::new();
         if let Some(b) = before.first() {

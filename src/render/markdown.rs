@@ -190,7 +190,7 @@ fn callouts(p: &Plan) -> String {
                                 Action::Replace => f.effect == crate::plan::Effect::Replace,
                                 _ => f.effect == crate::plan::Effect::Restart,
                             })
-                            .map(|f| code_span(&f.field))
+                            .map(|f| code_span(f.field.name()))
                             .collect();
                         (!fields.is_empty()).then(|| format!("because of {}", fields.join(", ")))
                     })
@@ -300,7 +300,7 @@ fn render(p: &Plan, with_diffs: bool) -> String {
             .map(|f| {
                 format!(
                     "- {} ({}): {}",
-                    code_span(&f.field),
+                    code_span(f.field.name()),
                     f.effect_word(),
                     prose(&f.reason)
                 )

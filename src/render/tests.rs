@@ -9,7 +9,8 @@ use crate::model::{Kind, Location, ResourceId};
 use crate::outcome::{Ec2Error, Outcome, StepResult};
 use crate::plan::steps::{Op, Ref, Step};
 use crate::plan::{
-    Action, Change, Effect, FORMAT_VERSION, FieldChange, Plan, PlanError, Summary, Value, Warning,
+    Action, Change, Effect, FORMAT_VERSION, Field, FieldChange, Plan, PlanError, Summary, Value,
+    Warning,
 };
 
 // ---------------------------------------------------------------- helpers ---
@@ -28,7 +29,7 @@ fn list(items: &[&str]) -> Value {
 
 fn field(name: &str, before: Value, after: Value, effect: Effect, reason: &str) -> FieldChange {
     FieldChange {
-        field: name.into(),
+        field: Field::from_name(name).expect("a field name"),
         before,
         after,
         effect,
@@ -329,7 +330,7 @@ fn text_plan_changed_since_review() {
         .iter_mut()
         .find(|c| c.resource.name == "web-1")
         .unwrap();
-    web1.fields.retain(|f| f.field != "type");
+    web1.fields.retain(|f| f.field != Field::Type);
     web1.action = Action::UpdateWithRestart;
     // old-1 was terminated by hand; a new orphan appeared.
     fresh.changes.retain(|c| c.resource.name != "old-1");

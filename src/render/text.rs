@@ -173,7 +173,11 @@ fn render_plan_changed(reviewed: &Plan, fresh: &Plan) -> String {
         t(&fresh.fingerprint)
     );
     let describe = |c: &crate::plan::Change| {
-        let fields: Vec<String> = c.fields.iter().map(|f| t(&f.field).into_owned()).collect();
+        let fields: Vec<String> = c
+            .fields
+            .iter()
+            .map(|f| f.field.name().to_string())
+            .collect();
         if fields.is_empty() {
             c.action.as_str().to_string()
         } else {

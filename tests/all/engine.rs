@@ -253,7 +253,7 @@ async fn edits_plan_the_right_change_and_apply_converges() {
     let fields: BTreeSet<&str> = plan.changes[0]
         .fields
         .iter()
-        .map(|f| f.field.as_str())
+        .map(|f| f.field.name())
         .collect();
     assert_eq!(
         fields,

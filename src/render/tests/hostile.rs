@@ -42,7 +42,8 @@ fn shaped(hostile: bool) -> Plan {
             "tags change in place",
         ),
         field(
-            &v("description", "description<b>"),
+            // Field names are a closed set (`plan::Field`): nothing hostile.
+            "description",
             text_value(&v("Public HTTP", &format!("Public {TERMINAL}"))),
             text_value(&v("Public HTTPS", "~~~\n```` ~~~~~ ``````````")),
             Effect::InPlace,
