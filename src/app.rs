@@ -1,5 +1,8 @@
-//! The orchestrator: one place that wires a stack to EC2, the planner and
-//! the executor. The command line (and later the GitHub Action) call this.
+//! The use-cases: plan a stack, apply a plan under the stack's lease, check
+//! a reviewed plan, import. They wire the pure planner to the EC2 adapter;
+//! the command line and the GitHub Action call them and only parse and print.
+
+pub mod import;
 
 use anyhow::{Context, Result};
 
@@ -92,7 +95,9 @@ pub async fn apply_exclusive(
         .acquire_lease(&desired.stack, &me, max_wait, &waiting)
         .await
         .with_context(|| format!("cannot take the apply lease of stack {}", desired.stack))?;
-    let moved = |fresh: &Plan| expected.is_some_and(|e| e.fingerprint != fresh.fingerprint);
+    let moved = |fresh: &Plan| {
+        expected.is_some_and(|e| !plan::fingerprint::approves(&e.fingerprint, fresh))
+    };
     let outcome = match plan(ec2, desired).await {
         Err(e) => Err(e),
         Ok((fresh, _, _)) if fresh.is_empty() && fresh.is_applicable() => {

@@ -163,15 +163,7 @@ async fn run(cli: Cli) -> Result<u8> {
         Command::Action => {
             let env = crate::action::env::ActionEnv::from_vars(|k| std::env::var(k).ok())?;
             crate::action::enter_workspace(&env.workspace)?;
-            let mut retry = crate::github::RetryPolicy::default();
-            // Tests shorten the backoff of a fake GitHub that answers 5xx.
-            if let Some(ms) = std::env::var("EC2_GITOPS_GITHUB_BACKOFF_MS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-            {
-                retry.backoff = std::time::Duration::from_millis(ms);
-            }
-            crate::action::run(&env, retry).await
+            crate::action::run(&env).await
         }
         Command::Import {
             stack,
@@ -298,24 +290,6 @@ fn load(paths: &[String], github_annotations: bool) -> Result<Option<Vec<Desired
     }
 }
 
-/// Parses `--filter` values into EC2 filters.
-fn import_filters(args: &[String]) -> Result<Vec<aws_sdk_ec2::types::Filter>> {
-    args.iter()
-        .map(|a| {
-            let (name, values) = a.split_once('=').ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--filter {a:?} must be NAME=VALUE, e.g. tag:team=web or instance-id=i-0abc"
-                )
-            })?;
-            let values: Vec<String> = values.split(',').map(str::to_string).collect();
-            Ok(aws_sdk_ec2::types::Filter::builder()
-                .name(name)
-                .set_values(Some(values))
-                .build())
-        })
-        .collect()
-}
-
 async fn import(
     stack: &str,
     region: &str,
@@ -323,65 +297,23 @@ async fn import(
     out: Option<&std::path::Path>,
     apply_tags: bool,
 ) -> Result<u8> {
-    let filters = import_filters(filters)?;
+    let filters = filters
+        .iter()
+        .map(|a| crate::import::Filter::parse(a))
+        .collect::<Result<Vec<_>, _>>()?;
     let ec2 = Ec2::connect(region).await;
-    let existing = ec2.read_live(stack).await?;
-    if !existing.instances.is_empty()
-        || !existing.security_groups.is_empty()
-        || !existing.key_pairs.is_empty()
-        || !existing.volumes.is_empty()
-        || !existing.addresses.is_empty()
-    {
-        bail!("stack {stack} already owns resources in {region}: import into a new stack name");
-    }
-    let found = ec2.read_for_import(filters).await?;
-    if found.instances.is_empty() {
-        bail!("no instance matches the filters (instances already owned by a stack are left out)");
-    }
-    let imported = crate::import::build(stack, region, &found)?;
     let file = out.map_or("<import>".to_string(), |p| p.display().to_string());
-    let desired = config::parse_stack(&imported.yaml, &file, &|_| {
-        Err("import writes no files".into())
-    })
-    .map_err(|d| {
-        anyhow::anyhow!(
-            "the imported YAML does not validate (a bug; please report it):\n{}\n{}",
-            render::diagnostics::text(&d),
-            imported.yaml
-        )
-    })?;
-    // Plan the YAML against the resources as they will be once tagged.
-    let region_facts = ec2
-        .read_region(
-            desired
-                .instances
-                .values()
-                .map(|i| i.image.clone())
-                .collect(),
-            desired
-                .instances
-                .values()
-                .filter_map(|i| i.subnet.clone())
-                .collect(),
-            vec![],
-            false,
-        )
-        .await?;
-    let plan = crate::plan::compute(&crate::plan::Inputs {
-        desired: &desired,
-        live: &imported.live,
-        region: &region_facts,
-    });
+    let prepared = app::import::prepare(&ec2, stack, region, &filters, &file).await?;
     match out {
         Some(p) => {
-            std::fs::write(p, &imported.yaml)
+            std::fs::write(p, &prepared.yaml)
                 .with_context(|| format!("cannot write {}", p.display()))?;
             eprintln!("Wrote {}", p.display());
         }
-        None => print!("{}", render::escape::json(&imported.yaml)),
+        None => print!("{}", render::escape::json(&prepared.yaml)),
     }
-    if !plan.is_empty() || !plan.errors.is_empty() {
-        eprint!("{}", render::text::plan(&plan, false));
+    if !prepared.is_exact() {
+        eprint!("{}", render::text::plan(&prepared.plan, false));
         eprintln!(
             "warning: the YAML does not describe these resources exactly (see the plan above); nothing was tagged"
         );
@@ -389,9 +321,9 @@ async fn import(
     }
     eprintln!(
         "Applying this stack changes nothing but tags: {} resource(s) get the ownership tags of stack {stack} (nothing replaced, nothing restarted).",
-        imported.adoptions.len()
+        prepared.adoptions.len()
     );
-    for a in &imported.adoptions {
+    for a in &prepared.adoptions {
         eprintln!(
             "  + tags on {} ({})",
             render::escape::terminal(&a.resource.to_string()),
@@ -402,8 +334,7 @@ async fn import(
         eprintln!("Run again with --apply-tags to adopt them.");
         return Ok(EXIT_OK);
     }
-    let n = ec2.adopt(&imported.adoptions).await?;
-    let (after, _, _) = app::plan(&ec2, &desired).await?;
+    let (n, after) = app::import::adopt(&ec2, &prepared).await?;
     if !after.is_empty() {
         eprint!("{}", render::text::plan(&after, false));
         bail!("adopted {n} resource(s), but the stack's plan is not empty");
@@ -461,7 +392,7 @@ async fn apply_stack(
                 fresh.region
             );
         };
-        if old.fingerprint != fresh.fingerprint {
+        if !crate::plan::fingerprint::approves(&old.fingerprint, &fresh) {
             eprint!("{}", render::text::plan_changed(old, &fresh));
             return Ok(EXIT_ERROR);
         }
@@ -493,7 +424,7 @@ async fn apply_stack(
     progress.clear();
     let results = match done? {
         app::Exclusive::Applied { plan, results } => {
-            if plan.fingerprint != fresh.fingerprint {
+            if !crate::plan::fingerprint::approves(&fresh.fingerprint, &plan) {
                 println!(
                     "The plan changed while this apply waited for the stack's lease; applied this one:"
                 );

@@ -64,6 +64,30 @@ pub struct Imported {
     pub adoptions: Vec<Adoption>,
 }
 
+/// An EC2 filter from `--filter NAME=VALUE[,VALUE…]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    /// The filter's name (`tag:team`, `instance-id`).
+    pub name: String,
+    /// The values, any of which matches.
+    pub values: Vec<String>,
+}
+
+impl Filter {
+    /// Parses one `--filter` argument.
+    pub fn parse(arg: &str) -> Result<Filter, ImportError> {
+        match arg.split_once('=') {
+            Some((name, values)) if !name.is_empty() && !values.is_empty() => Ok(Filter {
+                name: name.to_string(),
+                values: values.split(',').map(str::to_string).collect(),
+            }),
+            _ => Err(ImportError(format!(
+                "--filter {arg:?} must be NAME=VALUE, e.g. tag:team=web or instance-id=i-0abc"
+            ))),
+        }
+    }
+}
+
 /// Why an import cannot describe what it found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

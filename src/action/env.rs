@@ -63,6 +63,10 @@ pub struct ActionEnv {
     pub run_key: String,
     /// The inputs.
     pub inputs: Inputs,
+    /// `EC2_GITOPS_GITHUB_BACKOFF_MS`: the first wait before a retry of a
+    /// failed GitHub request (default: the retry policy's). Tests shorten it
+    /// for a fake GitHub that answers 5xx.
+    pub github_backoff: Option<std::time::Duration>,
 }
 
 /// What is missing or wrong in the environment.
@@ -156,6 +160,9 @@ impl ActionEnv {
                 replan_stale,
                 bot_login: input("bot-login").map(|l| l.trim().to_string()),
             },
+            github_backoff: get("EC2_GITOPS_GITHUB_BACKOFF_MS")
+                .and_then(|v| v.trim().parse().ok())
+                .map(std::time::Duration::from_millis),
         })
     }
 }

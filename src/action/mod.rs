@@ -45,7 +45,11 @@ pub const EXIT_FAILED: u8 = 1;
 const TEST_MERGE_POLLS: u32 = 7;
 
 /// Runs the action for the event in `env`.
-pub async fn run(env: &ActionEnv, retry: RetryPolicy) -> Result<u8> {
+pub async fn run(env: &ActionEnv) -> Result<u8> {
+    let mut retry = RetryPolicy::default();
+    if let Some(first) = env.github_backoff {
+        retry.backoff = first;
+    }
     let payload = std::fs::read(&env.event_path).with_context(|| {
         format!(
             "cannot read the event payload {} (GITHUB_EVENT_PATH)",

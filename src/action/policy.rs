@@ -72,7 +72,7 @@ pub fn verdict(plan: &Plan, reviewed: Option<Option<&str>>, moved: Option<&BaseM
         return Verdict::NoChanges;
     }
     match reviewed {
-        Some(Some(f)) if f == plan.fingerprint => {}
+        Some(Some(f)) if crate::plan::fingerprint::approves(f, plan) => {}
         Some(Some(f)) => {
             return Verdict::Refuse(Refusal::ChangedSinceReview {
                 reviewed: f.to_string(),

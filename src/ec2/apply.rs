@@ -2,7 +2,7 @@
 //! once every step it needs has succeeded, and a failure skips only what
 //! depends on it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,7 @@ use super::read::filter;
 use super::{Ec2, Ec2Error};
 use crate::model::{self, Live, Peer, ResourceId};
 use crate::outcome::{Outcome, StepResult};
+use crate::plan::schedule::{Ready, Schedule};
 use crate::plan::steps::{InstanceUpdate, Launch, Op, Ref, RuleRef, Step};
 
 /// How many API operations run at once. EC2's buckets, not this number, set
@@ -78,67 +79,68 @@ pub async fn execute(
         stack: stack.to_string(),
     };
     let mut results: BTreeMap<usize, StepResult> = BTreeMap::new();
-    let mut started: BTreeSet<usize> = BTreeSet::new();
+    let mut schedule = Schedule::new(&steps);
+    let position: HashMap<usize, usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(p, s)| (s.index, p))
+        .collect();
     // At most CONCURRENCY steps run at once; a new one starts as one ends.
     let mut running: Vec<StepFuture<'_>> = Vec::new();
     loop {
-        // Start steps whose needs are settled, while there is room.
-        for step in &steps {
-            if running.len() >= CONCURRENCY {
-                break;
-            }
-            if started.contains(&step.index) {
-                continue;
-            }
-            let settled = step.needs.iter().all(|n| results.contains_key(n));
-            if !settled {
-                continue;
-            }
-            started.insert(step.index);
-            let failed: Vec<String> = step
-                .needs
-                .iter()
-                .filter(|n| !matches!(results[n].outcome, Outcome::Done(_)))
-                .map(|n| results[n].step.resource.to_string())
-                .collect();
-            if !failed.is_empty() {
-                let mut names = failed;
-                names.dedup();
-                let r = StepResult {
-                    step: step.clone(),
-                    outcome: Outcome::Skipped(format!("{} did not succeed", names.join(", "))),
-                    elapsed: Duration::ZERO,
-                };
-                progress.finished(&r);
-                results.insert(step.index, r);
-                continue;
-            }
-            let run = &run;
-            let step = step.clone();
-            running.push(Box::pin(async move {
-                run.progress.started(&step);
-                let start = Instant::now();
-                let outcome = match Box::pin(run.step(&step)).await {
-                    Ok(text) => Outcome::Done(text),
-                    Err(e) => Outcome::Failed(e),
-                };
-                StepResult {
-                    step,
-                    outcome,
-                    elapsed: start.elapsed(),
+        while running.len() < CONCURRENCY {
+            match schedule.take_ready() {
+                None => break,
+                Some(Ready::Skip { position, failed }) => {
+                    let mut names: Vec<String> = Vec::new();
+                    for n in failed {
+                        let name = steps[n].resource.to_string();
+                        if !names.contains(&name) {
+                            names.push(name);
+                        }
+                    }
+                    let r = StepResult {
+                        step: steps[position].clone(),
+                        outcome: Outcome::Skipped(format!("{} did not succeed", names.join(", "))),
+                        elapsed: Duration::ZERO,
+                    };
+                    progress.finished(&r);
+                    results.insert(r.step.index, r);
+                    schedule.settle(position, false);
                 }
-            }));
+                Some(Ready::Start(p)) => {
+                    let run = &run;
+                    let step = steps[p].clone();
+                    running.push(Box::pin(async move {
+                        run.progress.started(&step);
+                        let start = Instant::now();
+                        let outcome = match Box::pin(run.step(&step)).await {
+                            Ok(text) => Outcome::Done(text),
+                            Err(e) => Outcome::Failed(e),
+                        };
+                        StepResult {
+                            step,
+                            outcome,
+                            elapsed: start.elapsed(),
+                        }
+                    }));
+                }
+            }
         }
-        if started.len() == steps.len() && running.is_empty() {
+        if schedule.is_finished() {
             break;
         }
         match next(&mut running).await {
             Some(r) => {
                 progress.finished(&r);
+                schedule.settle(
+                    position[&r.step.index],
+                    matches!(r.outcome, Outcome::Done(_)),
+                );
                 results.insert(r.step.index, r);
             }
             None => {
-                // Nothing running and nothing startable: only a cycle could do
+                // Nothing running and nothing ready: only a cycle could do
                 // this, and steps are built acyclic (needs point backwards).
                 break;
             }

@@ -5,7 +5,7 @@ use base64::Engine as _;
 
 use super::read::filter;
 use super::{Ec2, Ec2Error};
-use crate::import::{Adoption, Found, FoundInstance};
+use crate::import::{self, Adoption, Found, FoundInstance};
 use crate::model;
 
 impl Ec2 {
@@ -13,7 +13,11 @@ impl Ec2 {
     /// and everything they use: a handful of batched calls, plus two
     /// `DescribeInstanceAttribute` per instance (user data and termination
     /// protection are not returned otherwise) — import runs once.
-    pub async fn read_for_import(&self, mut filters: Vec<Filter>) -> Result<Found, Ec2Error> {
+    pub async fn read_for_import(&self, filters: &[import::Filter]) -> Result<Found, Ec2Error> {
+        let mut filters: Vec<Filter> = filters
+            .iter()
+            .map(|f| filter(&f.name, f.values.iter().cloned()))
+            .collect();
         filters.push(filter(
             "instance-state-name",
             ["pending", "running", "stopping", "stopped"],

@@ -29,3 +29,10 @@ pub fn of(plan: &Plan) -> String {
 pub fn is_intact(plan: &Plan) -> bool {
     of(plan) == plan.fingerprint
 }
+
+/// Whether a reviewer who saw the fingerprint `reviewed` approved `plan`:
+/// the one check every apply (a merge, `/apply`, `apply --plan`, a confirmed
+/// apply under the lease) makes before it changes anything.
+pub fn approves(reviewed: &str, plan: &Plan) -> bool {
+    reviewed == plan.fingerprint
+}

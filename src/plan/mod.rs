@@ -6,6 +6,7 @@
 pub mod diff;
 pub mod fingerprint;
 mod ownership;
+pub mod schedule;
 mod security;
 pub mod steps;
 

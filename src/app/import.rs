@@ -1,0 +1,106 @@
+//! The import use-case: read untagged resources, describe them as a stack,
+//! prove the description exact, and adopt them by tagging.
+
+use anyhow::{Result, bail};
+
+use crate::config;
+use crate::ec2::Ec2;
+use crate::import::{Adoption, Filter};
+use crate::model::Desired;
+use crate::plan::{self, Plan};
+
+/// A stack written from what EC2 holds, before anything is tagged.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The stack file.
+    pub yaml: String,
+    /// The stack the file describes.
+    pub desired: Desired,
+    /// The file planned against the resources as they will be once tagged:
+    /// empty when the file describes them exactly.
+    pub plan: Plan,
+    /// The tags to add.
+    pub adoptions: Vec<Adoption>,
+}
+
+impl Prepared {
+    /// Adopting changes nothing but tags.
+    pub fn is_exact(&self) -> bool {
+        self.plan.is_empty() && self.plan.errors.is_empty()
+    }
+}
+
+/// Reads the instances matching `filters` that no stack owns (and what they
+/// use), writes the stack `stack` in `region` (the one `ec2` reads) for them (`file` is the name diagnostics
+/// use) and plans it against the resources as they will be once tagged.
+/// Refuses a stack name that already owns resources.
+pub async fn prepare(
+    ec2: &Ec2,
+    stack: &str,
+    region: &str,
+    filters: &[Filter],
+    file: &str,
+) -> Result<Prepared> {
+    let existing = ec2.read_live(stack).await?;
+    if !existing.instances.is_empty()
+        || !existing.security_groups.is_empty()
+        || !existing.key_pairs.is_empty()
+        || !existing.volumes.is_empty()
+        || !existing.addresses.is_empty()
+    {
+        bail!("stack {stack} already owns resources in {region}: import into a new stack name");
+    }
+    let found = ec2.read_for_import(filters).await?;
+    if found.instances.is_empty() {
+        bail!("no instance matches the filters (instances already owned by a stack are left out)");
+    }
+    let imported = crate::import::build(stack, region, &found)?;
+    let desired = config::parse_stack(&imported.yaml, file, &|_| {
+        Err("import writes no files".into())
+    })
+    .map_err(|d| {
+        anyhow::anyhow!(
+            "the imported YAML does not validate (a bug; please report it):\n{}\n{}",
+            crate::render::diagnostics::text(&d),
+            imported.yaml
+        )
+    })?;
+    let region_facts = ec2
+        .read_region(
+            desired
+                .instances
+                .values()
+                .map(|i| i.image.clone())
+                .collect(),
+            desired
+                .instances
+                .values()
+                .filter_map(|i| i.subnet.clone())
+                .collect(),
+            vec![],
+            false,
+        )
+        .await?;
+    let plan = plan::compute(&plan::Inputs {
+        desired: &desired,
+        live: &imported.live,
+        region: &region_facts,
+    });
+    Ok(Prepared {
+        yaml: imported.yaml,
+        desired,
+        plan,
+        adoptions: imported.adoptions,
+    })
+}
+
+/// Tags the resources of an exact import and plans the stack again: the
+/// number adopted, and that plan (empty unless EC2 changed meanwhile).
+pub async fn adopt(ec2: &Ec2, prepared: &Prepared) -> Result<(usize, Plan)> {
+    if !prepared.is_exact() {
+        bail!("the imported YAML does not describe the resources exactly: nothing was tagged");
+    }
+    let n = ec2.adopt(&prepared.adoptions).await?;
+    let (after, _, _) = super::plan(ec2, &prepared.desired).await?;
+    Ok((n, after))
+}
