@@ -271,50 +271,7 @@ impl Run<'_> {
                 key_name,
                 public_key,
                 tags,
-            } => {
-                let res = ec2
-                    .call("ImportKeyPair", false, || {
-                        c.import_key_pair()
-                            .key_name(key_name)
-                            .public_key_material(Blob::new(public_key.as_bytes()))
-                            .tag_specifications(tag_spec(ResourceType::KeyPair, tags))
-                            .send()
-                    })
-                    .await;
-                let id = match res {
-                    Ok(out) => out.key_pair_id().unwrap_or_default().to_string(),
-                    // A key of that name exists: ours from an interrupted run
-                    // (adopt it) or someone else's (refuse to touch it).
-                    Err(e) if e.code == "InvalidKeyPair.Duplicate" => {
-                        let out = ec2
-                            .call("DescribeKeyPairs", false, || {
-                                c.describe_key_pairs().key_names(key_name).send()
-                            })
-                            .await?;
-                        let k = out.key_pairs().first();
-                        let owned = k.is_some_and(|k| {
-                            k.tags().iter().any(|t| {
-                                t.key() == Some(model::STACK_TAG) && t.value() == Some(&self.stack)
-                            })
-                        });
-                        if !owned {
-                            return Err(Ec2Error {
-                                message: format!(
-                                    "a key pair named {key_name} exists and is not owned by stack {}; rename the key pair in the YAML or import it",
-                                    self.stack
-                                ),
-                                ..e
-                            });
-                        }
-                        k.and_then(|k| k.key_pair_id())
-                            .unwrap_or_default()
-                            .to_string()
-                    }
-                    Err(e) => return Err(e),
-                };
-                self.record(&step.resource, &id);
-                Ok(format!("imported key pair {key_name} ({id})"))
-            }
+            } => self.import_key_pair(step, key_name, public_key, tags).await,
             Op::DeleteKeyPair {
                 key_pair_id,
                 key_name,
@@ -331,48 +288,8 @@ impl Run<'_> {
                 vpc_id,
                 tags,
             } => {
-                let res = ec2
-                    .call("CreateSecurityGroup", false, || {
-                        c.create_security_group()
-                            .group_name(group_name)
-                            .description(description)
-                            .vpc_id(vpc_id)
-                            .tag_specifications(tag_spec(ResourceType::SecurityGroup, tags))
-                            .send()
-                    })
-                    .await;
-                let id = match res {
-                    Ok(out) => out.group_id().unwrap_or_default().to_string(),
-                    Err(e) if e.code == "InvalidGroup.Duplicate" => {
-                        let out = ec2
-                            .call("DescribeSecurityGroups", false, || {
-                                c.describe_security_groups()
-                                    .filters(filter("group-name", [group_name.as_str()]))
-                                    .filters(filter("vpc-id", [vpc_id.as_str()]))
-                                    .filters(filter(
-                                        &format!("tag:{}", model::STACK_TAG),
-                                        [self.stack.as_str()],
-                                    ))
-                                    .send()
-                            })
-                            .await?;
-                        match out.security_groups().first().and_then(|g| g.group_id()) {
-                            Some(id) => id.to_string(),
-                            None => {
-                                return Err(Ec2Error {
-                                    message: format!(
-                                        "a security group named {group_name} exists in {vpc_id} and is not owned by stack {}",
-                                        self.stack
-                                    ),
-                                    ..e
-                                });
-                            }
-                        }
-                    }
-                    Err(e) => return Err(e),
-                };
-                self.record(&step.resource, &id);
-                Ok(format!("created security group {group_name} ({id})"))
+                self.create_group(step, group_name, description, vpc_id, tags)
+                    .await
             }
             Op::SetRules {
                 group,
@@ -381,146 +298,30 @@ impl Run<'_> {
                 authorize_egress,
                 revoke_egress,
             } => {
-                let group_id = self.resolve(group)?;
-                self.set_rules(
-                    &group_id,
+                self.apply_rules(
+                    group,
                     authorize_ingress,
                     revoke_ingress,
                     authorize_egress,
                     revoke_egress,
                 )
-                .await?;
-                Ok(format!(
-                    "{group_id}: {} rule(s) authorized, {} revoked",
-                    authorize_ingress.len() + authorize_egress.len(),
-                    revoke_ingress.len() + revoke_egress.len()
-                ))
+                .await
             }
-            Op::DeleteGroup { group_id } => {
-                // ENIs of just-terminated instances keep a group in use for a
-                // while: DependencyViolation is retried for a bounded time.
-                let mut delay = Duration::from_secs(1);
-                let start = Instant::now();
-                loop {
-                    match ec2
-                        .call("DeleteSecurityGroup", true, || {
-                            c.delete_security_group().group_id(group_id).send()
-                        })
-                        .await
-                    {
-                        Ok(_) => break,
-                        Err(e) if e.is_not_found() => break,
-                        Err(e)
-                            if e.code == "DependencyViolation"
-                                && start.elapsed() < Duration::from_secs(120) =>
-                        {
-                            tokio::time::sleep(delay).await;
-                            delay = (delay * 2).min(Duration::from_secs(15));
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok(format!("deleted security group {group_id}"))
-            }
+            Op::DeleteGroup { group_id } => self.delete_group(group_id).await,
             Op::RunInstance(launch) => self.run_instance(step, launch).await,
             Op::UpdateInstance {
                 instance_id,
                 update,
             } => self.update_instance(instance_id, update).await,
-            Op::TerminateInstance { instance_id } => {
-                ec2.call("TerminateInstances", true, || {
-                    c.terminate_instances().instance_ids(instance_id).send()
-                })
-                .await?;
-                ec2.wait_for(
-                    std::slice::from_ref(instance_id),
-                    "terminated",
-                    WAIT_TIMEOUT,
-                    &self.wait_progress("terminated"),
-                )
-                .await?;
-                Ok(format!("terminated {instance_id}"))
-            }
-            Op::CreateVolume {
-                instance,
-                device,
-                size_gb,
-                volume_type,
-                tags,
-                client_token,
-            } => {
-                let instance_id = self.resolve(instance)?;
-                let zone = self.zone_of(&instance_id).await?;
-                let existing = self.find_tagged_volume(&step.resource).await?;
-                let volume_id = match existing {
-                    Some(v) => v,
-                    None => {
-                        let out = ec2
-                            .call("CreateVolume", false, || {
-                                c.create_volume()
-                                    .availability_zone(&zone)
-                                    .size(*size_gb)
-                                    .volume_type(VolumeType::from(volume_type.as_str()))
-                                    .client_token(client_token)
-                                    .tag_specifications(tag_spec(ResourceType::Volume, tags))
-                                    .send()
-                            })
-                            .await?;
-                        out.volume_id().unwrap_or_default().to_string()
-                    }
-                };
-                self.record(&step.resource, &volume_id);
-                self.wait_volume(&volume_id, "available").await?;
-                self.attach(&volume_id, &instance_id, device).await?;
-                Ok(format!(
-                    "created {volume_id} ({size_gb} GiB {volume_type}) attached to {instance_id} at {device}"
-                ))
-            }
+            Op::TerminateInstance { instance_id } => self.terminate(instance_id).await,
+            Op::CreateVolume { .. } => self.create_volume(step).await,
             Op::UpdateVolume {
                 volume_id,
                 modify,
                 detach,
                 attach,
-            } => {
-                let mut did = vec![];
-                if let Some((size, kind)) = modify {
-                    ec2.call("ModifyVolume", true, || {
-                        c.modify_volume()
-                            .volume_id(volume_id)
-                            .size(*size)
-                            .volume_type(VolumeType::from(kind.as_str()))
-                            .send()
-                    })
-                    .await?;
-                    did.push(format!("modified to {size} GiB {kind}"));
-                }
-                if let Some((instance_id, device)) = detach {
-                    self.detach(volume_id, instance_id, device).await?;
-                    did.push(format!("detached from {instance_id}"));
-                }
-                if let Some((instance, device)) = attach {
-                    let instance_id = self.resolve(instance)?;
-                    self.attach(volume_id, &instance_id, device).await?;
-                    did.push(format!("attached to {instance_id} at {device}"));
-                }
-                Ok(format!("{volume_id}: {}", did.join(", ")))
-            }
-            Op::DeleteVolume { volume_id, detach } => {
-                if let Some((instance_id, device)) = detach {
-                    self.detach(volume_id, instance_id, device).await?;
-                }
-                match ec2
-                    .call("DeleteVolume", false, || {
-                        c.delete_volume().volume_id(volume_id).send()
-                    })
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(e) if e.is_not_found() => {}
-                    Err(e) => return Err(e),
-                }
-                Ok(format!("deleted {volume_id}"))
-            }
+            } => self.update_volume(volume_id, modify, detach, attach).await,
+            Op::DeleteVolume { volume_id, detach } => self.delete_volume(volume_id, detach).await,
             Op::AllocateAddress { instance, tags } => {
                 let instance_id = self.resolve(instance)?;
                 // AllocateAddress takes no client token: look for one an
@@ -546,26 +347,318 @@ impl Run<'_> {
             Op::ReleaseAddress {
                 allocation_id,
                 association_id,
-            } => {
-                if let Some(assoc) = association_id {
-                    match ec2
-                        .call("DisassociateAddress", false, || {
-                            c.disassociate_address().association_id(assoc).send()
-                        })
-                        .await
-                    {
-                        Ok(_) => {}
-                        Err(e) if e.is_not_found() => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                ec2.call("ReleaseAddress", false, || {
-                    c.release_address().allocation_id(allocation_id).send()
+            } => self.release_address(allocation_id, association_id).await,
+        }
+    }
+    /// Detaches a volume (when attached) and deletes it; one already gone is fine.
+    async fn delete_volume(
+        &self,
+        volume_id: &str,
+        detach: &Option<(String, String)>,
+    ) -> Result<String, Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        if let Some((instance_id, device)) = detach {
+            self.detach(volume_id, instance_id, device).await?;
+        }
+        match ec2
+            .call("DeleteVolume", false, || {
+                c.delete_volume().volume_id(volume_id).send()
+            })
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+        Ok(format!("deleted {volume_id}"))
+    }
+
+    /// Disassociates an address (when associated) and releases it.
+    async fn release_address(
+        &self,
+        allocation_id: &str,
+        association_id: &Option<String>,
+    ) -> Result<String, Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        if let Some(assoc) = association_id {
+            match ec2
+                .call("DisassociateAddress", false, || {
+                    c.disassociate_address().association_id(assoc).send()
                 })
-                .await?;
-                Ok(format!("released {allocation_id}"))
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
             }
         }
+        ec2.call("ReleaseAddress", false, || {
+            c.release_address().allocation_id(allocation_id).send()
+        })
+        .await?;
+        Ok(format!("released {allocation_id}"))
+    }
+
+    /// Authorizes and revokes the rules of one group.
+    async fn apply_rules(
+        &self,
+        group: &Ref,
+        authorize_ingress: &[RuleRef],
+        revoke_ingress: &[RuleRef],
+        authorize_egress: &[RuleRef],
+        revoke_egress: &[RuleRef],
+    ) -> Result<String, Ec2Error> {
+        let group_id = self.resolve(group)?;
+        self.set_rules(
+            &group_id,
+            authorize_ingress,
+            revoke_ingress,
+            authorize_egress,
+            revoke_egress,
+        )
+        .await?;
+        Ok(format!(
+            "{group_id}: {} rule(s) authorized, {} revoked",
+            authorize_ingress.len() + authorize_egress.len(),
+            revoke_ingress.len() + revoke_egress.len()
+        ))
+    }
+
+    /// Terminates an instance and waits until it is terminated.
+    async fn terminate(&self, instance_id: &str) -> Result<String, Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        ec2.call("TerminateInstances", true, || {
+            c.terminate_instances().instance_ids(instance_id).send()
+        })
+        .await?;
+        ec2.wait_for(
+            &[instance_id.to_string()],
+            "terminated",
+            WAIT_TIMEOUT,
+            &self.wait_progress("terminated"),
+        )
+        .await?;
+        Ok(format!("terminated {instance_id}"))
+    }
+
+    /// Imports a public key; a key of that name owned by the stack (an interrupted run) is adopted, anyone else's refused.
+    async fn import_key_pair(
+        &self,
+        step: &Step,
+        key_name: &str,
+        public_key: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        let res = ec2
+            .call("ImportKeyPair", false, || {
+                c.import_key_pair()
+                    .key_name(key_name)
+                    .public_key_material(Blob::new(public_key.as_bytes()))
+                    .tag_specifications(tag_spec(ResourceType::KeyPair, tags))
+                    .send()
+            })
+            .await;
+        let id = match res {
+            Ok(out) => out.key_pair_id().unwrap_or_default().to_string(),
+            // A key of that name exists: ours from an interrupted run
+            // (adopt it) or someone else's (refuse to touch it).
+            Err(e) if e.code == "InvalidKeyPair.Duplicate" => {
+                let out = ec2
+                    .call("DescribeKeyPairs", false, || {
+                        c.describe_key_pairs().key_names(key_name).send()
+                    })
+                    .await?;
+                let k = out.key_pairs().first();
+                let owned = k.is_some_and(|k| {
+                    k.tags().iter().any(|t| {
+                        t.key() == Some(model::STACK_TAG) && t.value() == Some(&self.stack)
+                    })
+                });
+                if !owned {
+                    return Err(Ec2Error {
+                        message: format!(
+                            "a key pair named {key_name} exists and is not owned by stack {}; rename the key pair in the YAML or import it",
+                            self.stack
+                        ),
+                        ..e
+                    });
+                }
+                k.and_then(|k| k.key_pair_id())
+                    .unwrap_or_default()
+                    .to_string()
+            }
+            Err(e) => return Err(e),
+        };
+        self.record(&step.resource, &id);
+        Ok(format!("imported key pair {key_name} ({id})"))
+    }
+
+    /// Creates a security group; one of that name owned by the stack (an interrupted run) is adopted, anyone else's refused.
+    async fn create_group(
+        &self,
+        step: &Step,
+        group_name: &str,
+        description: &str,
+        vpc_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        let res = ec2
+            .call("CreateSecurityGroup", false, || {
+                c.create_security_group()
+                    .group_name(group_name)
+                    .description(description)
+                    .vpc_id(vpc_id)
+                    .tag_specifications(tag_spec(ResourceType::SecurityGroup, tags))
+                    .send()
+            })
+            .await;
+        let id = match res {
+            Ok(out) => out.group_id().unwrap_or_default().to_string(),
+            Err(e) if e.code == "InvalidGroup.Duplicate" => {
+                let out = ec2
+                    .call("DescribeSecurityGroups", false, || {
+                        c.describe_security_groups()
+                            .filters(filter("group-name", [group_name]))
+                            .filters(filter("vpc-id", [vpc_id]))
+                            .filters(filter(
+                                &format!("tag:{}", model::STACK_TAG),
+                                [self.stack.as_str()],
+                            ))
+                            .send()
+                    })
+                    .await?;
+                match out.security_groups().first().and_then(|g| g.group_id()) {
+                    Some(id) => id.to_string(),
+                    None => {
+                        return Err(Ec2Error {
+                            message: format!(
+                                "a security group named {group_name} exists in {vpc_id} and is not owned by stack {}",
+                                self.stack
+                            ),
+                            ..e
+                        });
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        self.record(&step.resource, &id);
+        Ok(format!("created security group {group_name} ({id})"))
+    }
+
+    /// Deletes a security group, waiting out the ENIs of just-terminated instances.
+    async fn delete_group(&self, group_id: &str) -> Result<String, Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        // ENIs of just-terminated instances keep a group in use for a
+        // while: DependencyViolation is retried for a bounded time.
+        let mut delay = Duration::from_secs(1);
+        let start = Instant::now();
+        loop {
+            match ec2
+                .call("DeleteSecurityGroup", true, || {
+                    c.delete_security_group().group_id(group_id).send()
+                })
+                .await
+            {
+                Ok(_) => break,
+                Err(e) if e.is_not_found() => break,
+                Err(e)
+                    if e.code == "DependencyViolation"
+                        && start.elapsed() < Duration::from_secs(120) =>
+                {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(15));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(format!("deleted security group {group_id}"))
+    }
+
+    /// Creates a data volume in its instance's zone (or finds the one an interrupted run made) and attaches it.
+    async fn create_volume(&self, step: &Step) -> Result<String, Ec2Error> {
+        let Op::CreateVolume {
+            instance,
+            device,
+            size_gb,
+            volume_type,
+            tags,
+            client_token,
+        } = &step.op
+        else {
+            unreachable!("create_volume runs CreateVolume steps")
+        };
+        let size_gb = *size_gb;
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        let instance_id = self.resolve(instance)?;
+        let zone = self.zone_of(&instance_id).await?;
+        let existing = self.find_tagged_volume(&step.resource).await?;
+        let volume_id = match existing {
+            Some(v) => v,
+            None => {
+                let out = ec2
+                    .call("CreateVolume", false, || {
+                        c.create_volume()
+                            .availability_zone(&zone)
+                            .size(size_gb)
+                            .volume_type(VolumeType::from(volume_type.as_str()))
+                            .client_token(client_token)
+                            .tag_specifications(tag_spec(ResourceType::Volume, tags))
+                            .send()
+                    })
+                    .await?;
+                out.volume_id().unwrap_or_default().to_string()
+            }
+        };
+        self.record(&step.resource, &volume_id);
+        self.wait_volume(&volume_id, "available").await?;
+        self.attach(&volume_id, &instance_id, device).await?;
+        Ok(format!(
+            "created {volume_id} ({size_gb} GiB {volume_type}) attached to {instance_id} at {device}"
+        ))
+    }
+
+    /// Modifies a volume, then moves it (detach, attach) when its attachment changes.
+    async fn update_volume(
+        &self,
+        volume_id: &str,
+        modify: &Option<(i32, String)>,
+        detach: &Option<(String, String)>,
+        attach: &Option<(Ref, String)>,
+    ) -> Result<String, Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        let mut did = vec![];
+        if let Some((size, kind)) = modify {
+            ec2.call("ModifyVolume", true, || {
+                c.modify_volume()
+                    .volume_id(volume_id)
+                    .size(*size)
+                    .volume_type(VolumeType::from(kind.as_str()))
+                    .send()
+            })
+            .await?;
+            did.push(format!("modified to {size} GiB {kind}"));
+        }
+        if let Some((instance_id, device)) = detach {
+            self.detach(volume_id, instance_id, device).await?;
+            did.push(format!("detached from {instance_id}"));
+        }
+        if let Some((instance, device)) = attach {
+            let instance_id = self.resolve(instance)?;
+            self.attach(volume_id, &instance_id, device).await?;
+            did.push(format!("attached to {instance_id} at {device}"));
+        }
+        Ok(format!("{volume_id}: {}", did.join(", ")))
     }
 
     /// AllocateAddress takes no client token, so a call whose answer was
@@ -1026,59 +1119,14 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Changes an instance: stops it when a field needs that, changes
+    /// groups, protection, tags and the root volume, and starts it again.
     async fn update_instance(&self, id: &str, u: &InstanceUpdate) -> Result<String, Ec2Error> {
         let ec2 = self.ec2;
         let c = &ec2.client;
         let mut did = vec![];
         if u.needs_stop() {
-            ec2.call("StopInstances", true, || {
-                c.stop_instances().instance_ids(id).send()
-            })
-            .await?;
-            ec2.wait_for(
-                &[id.to_string()],
-                "stopped",
-                WAIT_TIMEOUT,
-                &self.wait_progress("stopped"),
-            )
-            .await?;
-            did.push("stopped".to_string());
-            if let Some(t) = &u.instance_type {
-                ec2.call("ModifyInstanceAttribute", false, || {
-                    c.modify_instance_attribute()
-                        .instance_id(id)
-                        .instance_type(AttributeValue::builder().value(t).build())
-                        .send()
-                })
-                .await?;
-                did.push(format!("type {t}"));
-            }
-            if let Some((text, digest)) = &u.user_data {
-                ec2.call("ModifyInstanceAttribute", false, || {
-                    c.modify_instance_attribute()
-                        .instance_id(id)
-                        // The attribute's value is the base64 text of the user
-                        // data (as RunInstances takes it); the SDK encodes the
-                        // blob once more for the wire.
-                        .user_data(
-                            SecureBlobAttributeValue::builder()
-                                .value(Blob::new(
-                                    base64::engine::general_purpose::STANDARD.encode(text),
-                                ))
-                                .build(),
-                        )
-                        .send()
-                })
-                .await?;
-                ec2.call("CreateTags", false, || {
-                    c.create_tags()
-                        .resources(id)
-                        .tags(tag(model::USER_DATA_TAG, digest))
-                        .send()
-                })
-                .await?;
-                did.push("user data".to_string());
-            }
+            did.extend(self.change_while_stopped(id, u).await?);
         }
         if let Some(groups) = &u.groups {
             let ids: Vec<String> = groups
@@ -1109,6 +1157,104 @@ impl Run<'_> {
                 if protect { "on" } else { "off" }
             ));
         }
+        self.update_tags(id, u).await?;
+        if !u.set_tags.is_empty() || !u.remove_tags.is_empty() {
+            did.push("tags".to_string());
+        }
+        if let Some((vid, size, kind)) = &u.root_volume {
+            ec2.call("ModifyVolume", false, || {
+                c.modify_volume()
+                    .volume_id(vid)
+                    .size(*size)
+                    .volume_type(VolumeType::from(kind.as_str()))
+                    .send()
+            })
+            .await?;
+            did.push(format!("root volume {size} GiB {kind}"));
+        }
+        if u.needs_stop() || u.start {
+            ec2.call("StartInstances", true, || {
+                c.start_instances().instance_ids(id).send()
+            })
+            .await?;
+            ec2.wait_for(
+                &[id.to_string()],
+                "running",
+                WAIT_TIMEOUT,
+                &self.wait_progress("running"),
+            )
+            .await?;
+            did.push("started".to_string());
+        }
+        Ok(format!("{id}: {}", did.join(", ")))
+    }
+
+    /// Stops an instance and changes what EC2 changes only while it is
+    /// stopped (type, user data); says what it did.
+    async fn change_while_stopped(
+        &self,
+        id: &str,
+        u: &InstanceUpdate,
+    ) -> Result<Vec<String>, Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        let mut did = vec![];
+        ec2.call("StopInstances", true, || {
+            c.stop_instances().instance_ids(id).send()
+        })
+        .await?;
+        ec2.wait_for(
+            &[id.to_string()],
+            "stopped",
+            WAIT_TIMEOUT,
+            &self.wait_progress("stopped"),
+        )
+        .await?;
+        did.push("stopped".to_string());
+        if let Some(t) = &u.instance_type {
+            ec2.call("ModifyInstanceAttribute", false, || {
+                c.modify_instance_attribute()
+                    .instance_id(id)
+                    .instance_type(AttributeValue::builder().value(t).build())
+                    .send()
+            })
+            .await?;
+            did.push(format!("type {t}"));
+        }
+        if let Some((text, digest)) = &u.user_data {
+            ec2.call("ModifyInstanceAttribute", false, || {
+                c.modify_instance_attribute()
+                    .instance_id(id)
+                    // The attribute's value is the base64 text of the user
+                    // data (as RunInstances takes it); the SDK encodes the
+                    // blob once more for the wire.
+                    .user_data(
+                        SecureBlobAttributeValue::builder()
+                            .value(Blob::new(
+                                base64::engine::general_purpose::STANDARD.encode(text),
+                            ))
+                            .build(),
+                    )
+                    .send()
+            })
+            .await?;
+            ec2.call("CreateTags", false, || {
+                c.create_tags()
+                    .resources(id)
+                    .tags(tag(model::USER_DATA_TAG, digest))
+                    .send()
+            })
+            .await?;
+            did.push("user data".to_string());
+        }
+        Ok(did)
+    }
+
+    /// Sets and removes an instance's tags (the protection tag follows
+    /// `protect`).
+    async fn update_tags(&self, id: &str, u: &InstanceUpdate) -> Result<(), Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
         let mut set = u.set_tags.clone();
         let mut remove = u.remove_tags.clone();
         match u.protect {
@@ -1141,34 +1287,6 @@ impl Run<'_> {
             })
             .await?;
         }
-        if !u.set_tags.is_empty() || !u.remove_tags.is_empty() {
-            did.push("tags".to_string());
-        }
-        if let Some((vid, size, kind)) = &u.root_volume {
-            ec2.call("ModifyVolume", false, || {
-                c.modify_volume()
-                    .volume_id(vid)
-                    .size(*size)
-                    .volume_type(VolumeType::from(kind.as_str()))
-                    .send()
-            })
-            .await?;
-            did.push(format!("root volume {size} GiB {kind}"));
-        }
-        if u.needs_stop() || u.start {
-            ec2.call("StartInstances", true, || {
-                c.start_instances().instance_ids(id).send()
-            })
-            .await?;
-            ec2.wait_for(
-                &[id.to_string()],
-                "running",
-                WAIT_TIMEOUT,
-                &self.wait_progress("running"),
-            )
-            .await?;
-            did.push("started".to_string());
-        }
-        Ok(format!("{id}: {}", did.join(", ")))
+        Ok(())
     }
 }

@@ -297,361 +297,432 @@ impl Builder<'_> {
     }
 }
 
-/// Derives the steps of an applicable plan.
+/// Derives the steps of an applicable plan: creations and updates in
+/// dependency order (key pairs, groups, rules, instances, volumes,
+/// addresses), then destroys, each after what replaces it.
 pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
     let mut b = Builder {
         inputs,
         steps: Vec::new(),
         created: BTreeMap::new(),
     };
-    let desired = inputs.desired;
-    let live = inputs.live;
-    let stack = desired.stack.as_str();
-    let by_kind = |kind: Kind| plan.changes.iter().filter(move |c| c.resource.kind == kind);
-    let is_creation = |c: &Change| matches!(c.action, Action::Create | Action::Replace);
+    b.key_pairs(plan);
+    b.groups(plan);
+    let rule_steps = b.rules(plan);
+    let (live_instance_ids, replaced) = b.instances(plan, &rule_steps);
+    b.volumes(plan, &live_instance_ids);
+    b.addresses(plan, &live_instance_ids);
+    b.destroys(plan, &replaced);
+    b.steps
+}
 
-    // Key pairs: a replace deletes first (EC2 key names are unique).
-    for c in by_kind(Kind::KeyPair).filter(|c| is_creation(c)) {
-        let spec = &desired.key_pairs[&c.resource.name];
-        let mut needs = vec![];
-        if c.action == Action::Replace {
-            let id = c.live_id.clone().expect("replace has a live id");
-            needs.push(b.add(
-                c.resource.clone(),
-                Op::DeleteKeyPair {
-                    key_name: live_key_name(live, &id),
-                    key_pair_id: id,
+/// The changes of `plan` to resources of `kind`.
+fn by_kind(plan: &Plan, kind: Kind) -> impl Iterator<Item = &Change> {
+    plan.changes.iter().filter(move |c| c.resource.kind == kind)
+}
+
+/// Whether a change makes a new resource.
+fn is_creation(c: &Change) -> bool {
+    matches!(c.action, Action::Create | Action::Replace)
+}
+
+impl Builder<'_> {
+    /// Key pairs: a replace deletes first (EC2 key names are unique).
+    fn key_pairs(&mut self, plan: &Plan) {
+        let inputs = self.inputs;
+        let desired = inputs.desired;
+        let live = inputs.live;
+        let stack = desired.stack.as_str();
+        for c in by_kind(plan, Kind::KeyPair).filter(|c| is_creation(c)) {
+            let spec = &desired.key_pairs[&c.resource.name];
+            let mut needs = vec![];
+            if c.action == Action::Replace {
+                let id = c.live_id.clone().expect("replace has a live id");
+                needs.push(self.add(
+                    c.resource.clone(),
+                    Op::DeleteKeyPair {
+                        key_name: live_key_name(live, &id),
+                        key_pair_id: id,
+                    },
+                    vec![],
+                    true,
+                ));
+            }
+            let op = Op::ImportKeyPair {
+                // A replaced key keeps its EC2 name, so instances still match it.
+                key_name: match (&c.action, &c.live_id) {
+                    (Action::Replace, Some(id)) => live_key_name(live, id),
+                    _ => key_name(stack, &c.resource.name),
                 },
-                vec![],
+                public_key: spec.public_key.clone(),
+                tags: self.tags(&c.resource),
+            };
+            let s = self.add(c.resource.clone(), op, needs, false);
+            self.created.insert(c.resource.clone(), s);
+        }
+    }
+
+    /// Security groups: created all before any rule (rules may reference
+    /// any group).
+    fn groups(&mut self, plan: &Plan) {
+        let inputs = self.inputs;
+        let desired = inputs.desired;
+        let stack = desired.stack.as_str();
+        for c in by_kind(plan, Kind::SecurityGroup).filter(|c| is_creation(c)) {
+            let spec = &desired.security_groups[&c.resource.name];
+            let vpc = spec
+                .vpc
+                .clone()
+                .or_else(|| inputs.region.default_vpc.clone())
+                .unwrap_or_default();
+            let op = Op::CreateGroup {
+                group_name: group_name(stack, &c.resource.name, &spec.description, &vpc),
+                description: spec.description.clone(),
+                vpc_id: vpc,
+                tags: self.tags(&c.resource),
+            };
+            let s = self.add(c.resource.clone(), op, vec![], false);
+            self.created.insert(c.resource.clone(), s);
+        }
+    }
+
+    /// The rule changes of each group: the step that sets them, by group.
+    fn rules(&mut self, plan: &Plan) -> BTreeMap<String, usize> {
+        let inputs = self.inputs;
+        let desired = inputs.desired;
+        let live = inputs.live;
+        let kept = kept_groups(inputs);
+        let mut rule_steps: BTreeMap<String, usize> = BTreeMap::new();
+        for c in by_kind(plan, Kind::SecurityGroup).filter(|c| c.action != Action::Destroy) {
+            let name = &c.resource.name;
+            let spec = &desired.security_groups[name];
+            let (live_in, live_out) = if is_creation(c) {
+                (vec![], super::diff::default_egress())
+            } else {
+                let g = live
+                    .security_groups
+                    .iter()
+                    .find(|g| Some(&g.id) == c.live_id.as_ref())
+                    .expect("updated group is live");
+                let named =
+                    |rs: &[Rule]| rs.iter().map(|r| name_peer(r, &kept)).collect::<Vec<_>>();
+                (named(&g.ingress), named(&g.egress))
+            };
+            let mut needs = vec![];
+            let (group, s) = self.group_ref(name);
+            needs.extend(s);
+            let mut delta = |want: &[Rule], have: &[Rule]| -> (Vec<RuleRef>, Vec<RuleRef>) {
+                let want: BTreeSet<&Rule> = want.iter().collect();
+                let have: BTreeSet<&Rule> = have.iter().collect();
+                let to_ref = |r: &Rule, needs: &mut Vec<usize>| RuleRef {
+                    rule: r.clone(),
+                    group: match &r.peer {
+                        Peer::Group(g) => {
+                            let (gr, s) = self.group_ref(g);
+                            needs.extend(s);
+                            Some(gr)
+                        }
+                        Peer::GroupId(id) => Some(Ref::Existing(id.clone())),
+                        _ => None,
+                    },
+                };
+                let add = want
+                    .difference(&have)
+                    .map(|r| to_ref(r, &mut needs))
+                    .collect();
+                let remove = have
+                    .difference(&want)
+                    .map(|r| to_ref(r, &mut needs))
+                    .collect();
+                (add, remove)
+            };
+            let (authorize_ingress, revoke_ingress) = delta(&spec.ingress, &live_in);
+            let (authorize_egress, revoke_egress) = delta(&desired_egress(spec), &live_out);
+            if authorize_ingress.is_empty()
+                && revoke_ingress.is_empty()
+                && authorize_egress.is_empty()
+                && revoke_egress.is_empty()
+            {
+                continue;
+            }
+            let op = Op::SetRules {
+                group,
+                authorize_ingress,
+                revoke_ingress,
+                authorize_egress,
+                revoke_egress,
+            };
+            let s = self.add(c.resource.clone(), op, needs, false);
+            rule_steps.insert(name.clone(), s);
+        }
+        rule_steps
+    }
+
+    /// Instances: launches and updates, after their groups, rules and key
+    /// pairs. Returns the live id of each instance kept, and the launch
+    /// step that replaces each replaced instance (by its live id).
+    fn instances(
+        &mut self,
+        plan: &Plan,
+        rule_steps: &BTreeMap<String, usize>,
+    ) -> (BTreeMap<String, String>, BTreeMap<String, usize>) {
+        let inputs = self.inputs;
+        let desired = inputs.desired;
+        let live = inputs.live;
+        let stack = desired.stack.as_str();
+        let live_instance_ids: BTreeMap<String, String> = plan
+            .changes
+            .iter()
+            .filter(|c| c.resource.kind == Kind::Instance && c.action != Action::Destroy)
+            .filter_map(|c| Some((c.resource.name.clone(), c.live_id.clone()?)))
+            .chain(
+                live.instances
+                    .iter()
+                    .filter(|i| {
+                        !plan.changes.iter().any(|c| {
+                            c.resource.kind == Kind::Instance && c.live_id.as_ref() == Some(&i.id)
+                        })
+                    })
+                    .map(|i| (i.name.clone(), i.id.clone())),
+            )
+            .collect();
+        let mut replaced_instances = BTreeMap::new();
+        for c in by_kind(plan, Kind::Instance).filter(|c| c.action != Action::Destroy) {
+            let name = &c.resource.name;
+            let spec = &desired.instances[name];
+            let mut needs = vec![];
+            let groups: Vec<Ref> = spec
+                .security_groups
+                .iter()
+                .map(|g| {
+                    let (r, s) = self.group_ref(g);
+                    needs.extend(s);
+                    needs.extend(rule_steps.get(g).copied());
+                    r
+                })
+                .collect();
+            if is_creation(c) {
+                if let Some(k) = &spec.key_pair {
+                    needs.extend(
+                        self.created
+                            .get(&ResourceId::new(Kind::KeyPair, k))
+                            .copied(),
+                    );
+                }
+                let mut tags = spec.tags.clone();
+                tags.extend(self.tags(&c.resource));
+                if let Some(ud) = &spec.user_data {
+                    tags.insert(model::USER_DATA_TAG.into(), user_data_digest(ud));
+                }
+                if spec.protect {
+                    tags.insert(model::PROTECT_TAG.into(), "true".into());
+                }
+                let terminated = live
+                    .terminated
+                    .get(name)
+                    .cloned()
+                    .unwrap_or_default()
+                    .join(",");
+                let replaced = c.live_id.clone().unwrap_or_default();
+                let launch = Launch {
+                    image: spec.image.clone(),
+                    instance_type: spec.instance_type.clone(),
+                    subnet: spec.subnet.clone(),
+                    groups,
+                    key_name: spec.key_pair.as_deref().map(|k| ec2_key_name(inputs, k)),
+                    user_data: spec.user_data.clone(),
+                    root_volume: spec.root_volume.clone().map(|rv| {
+                        let dev = inputs
+                            .region
+                            .images
+                            .get(&spec.image)
+                            .cloned()
+                            .unwrap_or_else(|| "/dev/xvda".into());
+                        (dev, rv)
+                    }),
+                    client_token: client_token(&[
+                        stack,
+                        &c.resource.tag_value(),
+                        &format!("{:?}", unlocated_instance(spec)),
+                        &terminated,
+                        &replaced,
+                    ]),
+                    tags,
+                    protect: spec.protect,
+                    not_these: live
+                        .instances
+                        .iter()
+                        .filter(|i| &i.name == name)
+                        .map(|i| i.id.clone())
+                        .collect(),
+                };
+                let s = self.add(
+                    c.resource.clone(),
+                    Op::RunInstance(Box::new(launch)),
+                    needs,
+                    false,
+                );
+                self.created.insert(c.resource.clone(), s);
+                if let (Action::Replace, Some(old)) = (c.action, &c.live_id) {
+                    replaced_instances.insert(old.clone(), s);
+                }
+            } else {
+                let update = instance_update(c, spec, groups, inputs);
+                let op = Op::UpdateInstance {
+                    instance_id: c.live_id.clone().expect("update has a live id"),
+                    update: Box::new(update),
+                };
+                self.add(c.resource.clone(), op, needs, false);
+            }
+        }
+        (live_instance_ids, replaced_instances)
+    }
+
+    /// Volumes: created, resized or moved, after their instance.
+    fn volumes(&mut self, plan: &Plan, live_instance_ids: &BTreeMap<String, String>) {
+        let inputs = self.inputs;
+        let desired = inputs.desired;
+        let live = inputs.live;
+        let stack = desired.stack.as_str();
+        for c in by_kind(plan, Kind::Volume).filter(|c| c.action != Action::Destroy) {
+            let spec = &desired.volumes[&c.resource.name];
+            let (instance, s) = self.instance_ref(&spec.instance, live_instance_ids);
+            let needs: Vec<usize> = s.into_iter().collect();
+            let op = if c.action == Action::Create {
+                Op::CreateVolume {
+                    client_token: client_token(&[
+                        stack,
+                        &c.resource.tag_value(),
+                        &format!("{:?}", unlocated_volume(spec)),
+                        &format!("{instance:?}"),
+                    ]),
+                    instance,
+                    device: spec.device.clone(),
+                    size_gb: spec.size_gb,
+                    volume_type: spec.volume_type.clone(),
+                    tags: {
+                        let mut t = self.tags(&c.resource);
+                        if spec.protect {
+                            t.insert(model::PROTECT_TAG.into(), "true".into());
+                        }
+                        t
+                    },
+                }
+            } else {
+                let v = live
+                    .volumes
+                    .iter()
+                    .find(|v| Some(&v.id) == c.live_id.as_ref())
+                    .expect("updated volume is live");
+                let changed = |f: Field| c.fields.iter().any(|x| x.field == f);
+                let reattach = changed(Field::Attachment);
+                Op::UpdateVolume {
+                    volume_id: v.id.clone(),
+                    modify: (changed(Field::SizeGb) || changed(Field::Type))
+                        .then(|| (spec.size_gb.max(v.size_gb), spec.volume_type.clone())),
+                    detach: v.attachment.clone().filter(|_| reattach),
+                    attach: reattach.then(|| (instance, spec.device.clone())),
+                }
+            };
+            self.add(c.resource.clone(), op, needs, false);
+        }
+    }
+
+    /// Elastic IPs: allocated or moved, after their instance.
+    fn addresses(&mut self, plan: &Plan, live_instance_ids: &BTreeMap<String, String>) {
+        let inputs = self.inputs;
+        let desired = inputs.desired;
+        for c in by_kind(plan, Kind::ElasticIp).filter(|c| c.action != Action::Destroy) {
+            let spec = &desired.elastic_ips[&c.resource.name];
+            let (instance, s) = self.instance_ref(&spec.instance, live_instance_ids);
+            let needs: Vec<usize> = s.into_iter().collect();
+            let op = match &c.live_id {
+                None => Op::AllocateAddress {
+                    instance,
+                    tags: self.tags(&c.resource),
+                },
+                Some(a) => Op::AssociateAddress {
+                    allocation_id: a.clone(),
+                    instance,
+                },
+            };
+            self.add(c.resource.clone(), op, needs, false);
+        }
+    }
+
+    /// Destroys, in reverse order of creation; each waits for what replaces
+    /// it.
+    fn destroys(&mut self, plan: &Plan, replaced_instances: &BTreeMap<String, usize>) {
+        let inputs = self.inputs;
+        let live = inputs.live;
+        let all_so_far: Vec<usize> = (0..self.steps.len()).collect();
+        let mut release = vec![];
+        for c in by_kind(plan, Kind::ElasticIp).filter(|c| c.action == Action::Destroy) {
+            let a = live
+                .addresses
+                .iter()
+                .find(|a| Some(&a.allocation_id) == c.live_id.as_ref())
+                .expect("destroyed address is live");
+            release.push(self.add(
+                c.resource.clone(),
+                Op::ReleaseAddress {
+                    allocation_id: a.allocation_id.clone(),
+                    association_id: a.association_id.clone(),
+                },
+                all_so_far.clone(),
                 true,
             ));
         }
-        let op = Op::ImportKeyPair {
-            // A replaced key keeps its EC2 name, so instances still match it.
-            key_name: match (&c.action, &c.live_id) {
-                (Action::Replace, Some(id)) => live_key_name(live, id),
-                _ => key_name(stack, &c.resource.name),
-            },
-            public_key: spec.public_key.clone(),
-            tags: b.tags(&c.resource),
-        };
-        let s = b.add(c.resource.clone(), op, needs, false);
-        b.created.insert(c.resource.clone(), s);
-    }
-
-    // Security groups: create all, then set rules (rules may reference any).
-    for c in by_kind(Kind::SecurityGroup).filter(|c| is_creation(c)) {
-        let spec = &desired.security_groups[&c.resource.name];
-        let vpc = spec
-            .vpc
-            .clone()
-            .or_else(|| inputs.region.default_vpc.clone())
-            .unwrap_or_default();
-        let op = Op::CreateGroup {
-            group_name: group_name(stack, &c.resource.name, &spec.description, &vpc),
-            description: spec.description.clone(),
-            vpc_id: vpc,
-            tags: b.tags(&c.resource),
-        };
-        let s = b.add(c.resource.clone(), op, vec![], false);
-        b.created.insert(c.resource.clone(), s);
-    }
-    let kept = kept_groups(inputs);
-    let mut rule_steps: BTreeMap<String, usize> = BTreeMap::new();
-    for c in by_kind(Kind::SecurityGroup).filter(|c| c.action != Action::Destroy) {
-        let name = &c.resource.name;
-        let spec = &desired.security_groups[name];
-        let (live_in, live_out) = if is_creation(c) {
-            (vec![], super::diff::default_egress())
-        } else {
-            let g = live
-                .security_groups
-                .iter()
-                .find(|g| Some(&g.id) == c.live_id.as_ref())
-                .expect("updated group is live");
-            let named = |rs: &[Rule]| rs.iter().map(|r| name_peer(r, &kept)).collect::<Vec<_>>();
-            (named(&g.ingress), named(&g.egress))
-        };
-        let mut needs = vec![];
-        let (group, s) = b.group_ref(name);
-        needs.extend(s);
-        let mut delta = |want: &[Rule], have: &[Rule]| -> (Vec<RuleRef>, Vec<RuleRef>) {
-            let want: BTreeSet<&Rule> = want.iter().collect();
-            let have: BTreeSet<&Rule> = have.iter().collect();
-            let to_ref = |r: &Rule, needs: &mut Vec<usize>| RuleRef {
-                rule: r.clone(),
-                group: match &r.peer {
-                    Peer::Group(g) => {
-                        let (gr, s) = b.group_ref(g);
-                        needs.extend(s);
-                        Some(gr)
-                    }
-                    Peer::GroupId(id) => Some(Ref::Existing(id.clone())),
-                    _ => None,
-                },
-            };
-            let add = want
-                .difference(&have)
-                .map(|r| to_ref(r, &mut needs))
-                .collect();
-            let remove = have
-                .difference(&want)
-                .map(|r| to_ref(r, &mut needs))
-                .collect();
-            (add, remove)
-        };
-        let (authorize_ingress, revoke_ingress) = delta(&spec.ingress, &live_in);
-        let (authorize_egress, revoke_egress) = delta(&desired_egress(spec), &live_out);
-        if authorize_ingress.is_empty()
-            && revoke_ingress.is_empty()
-            && authorize_egress.is_empty()
-            && revoke_egress.is_empty()
-        {
-            continue;
-        }
-        let op = Op::SetRules {
-            group,
-            authorize_ingress,
-            revoke_ingress,
-            authorize_egress,
-            revoke_egress,
-        };
-        let s = b.add(c.resource.clone(), op, needs, false);
-        rule_steps.insert(name.clone(), s);
-    }
-
-    // Instances.
-    let live_instance_ids: BTreeMap<String, String> = plan
-        .changes
-        .iter()
-        .filter(|c| c.resource.kind == Kind::Instance && c.action != Action::Destroy)
-        .filter_map(|c| Some((c.resource.name.clone(), c.live_id.clone()?)))
-        .chain(
-            live.instances
-                .iter()
-                .filter(|i| {
-                    !plan.changes.iter().any(|c| {
-                        c.resource.kind == Kind::Instance && c.live_id.as_ref() == Some(&i.id)
-                    })
-                })
-                .map(|i| (i.name.clone(), i.id.clone())),
-        )
-        .collect();
-    let mut replaced_instances = BTreeMap::new();
-    for c in by_kind(Kind::Instance).filter(|c| c.action != Action::Destroy) {
-        let name = &c.resource.name;
-        let spec = &desired.instances[name];
-        let mut needs = vec![];
-        let groups: Vec<Ref> = spec
-            .security_groups
-            .iter()
-            .map(|g| {
-                let (r, s) = b.group_ref(g);
-                needs.extend(s);
-                needs.extend(rule_steps.get(g).copied());
-                r
-            })
-            .collect();
-        if is_creation(c) {
-            if let Some(k) = &spec.key_pair {
-                needs.extend(b.created.get(&ResourceId::new(Kind::KeyPair, k)).copied());
-            }
-            let mut tags = spec.tags.clone();
-            tags.extend(b.tags(&c.resource));
-            if let Some(ud) = &spec.user_data {
-                tags.insert(model::USER_DATA_TAG.into(), user_data_digest(ud));
-            }
-            if spec.protect {
-                tags.insert(model::PROTECT_TAG.into(), "true".into());
-            }
-            let terminated = live
-                .terminated
-                .get(name)
-                .cloned()
-                .unwrap_or_default()
-                .join(",");
-            let replaced = c.live_id.clone().unwrap_or_default();
-            let launch = Launch {
-                image: spec.image.clone(),
-                instance_type: spec.instance_type.clone(),
-                subnet: spec.subnet.clone(),
-                groups,
-                key_name: spec.key_pair.as_deref().map(|k| ec2_key_name(inputs, k)),
-                user_data: spec.user_data.clone(),
-                root_volume: spec.root_volume.clone().map(|rv| {
-                    let dev = inputs
-                        .region
-                        .images
-                        .get(&spec.image)
-                        .cloned()
-                        .unwrap_or_else(|| "/dev/xvda".into());
-                    (dev, rv)
-                }),
-                client_token: client_token(&[
-                    stack,
-                    &c.resource.tag_value(),
-                    &format!("{:?}", unlocated_instance(spec)),
-                    &terminated,
-                    &replaced,
-                ]),
-                tags,
-                protect: spec.protect,
-                not_these: live
-                    .instances
-                    .iter()
-                    .filter(|i| &i.name == name)
-                    .map(|i| i.id.clone())
-                    .collect(),
-            };
-            let s = b.add(
-                c.resource.clone(),
-                Op::RunInstance(Box::new(launch)),
-                needs,
-                false,
-            );
-            b.created.insert(c.resource.clone(), s);
-            if let (Action::Replace, Some(old)) = (c.action, &c.live_id) {
-                replaced_instances.insert(old.clone(), s);
-            }
-        } else {
-            let update = instance_update(c, spec, groups, inputs);
-            let op = Op::UpdateInstance {
-                instance_id: c.live_id.clone().expect("update has a live id"),
-                update: Box::new(update),
-            };
-            b.add(c.resource.clone(), op, needs, false);
-        }
-    }
-
-    // Volumes and addresses follow their instance.
-    for c in by_kind(Kind::Volume).filter(|c| c.action != Action::Destroy) {
-        let spec = &desired.volumes[&c.resource.name];
-        let (instance, s) = b.instance_ref(&spec.instance, &live_instance_ids);
-        let needs: Vec<usize> = s.into_iter().collect();
-        let op = if c.action == Action::Create {
-            Op::CreateVolume {
-                client_token: client_token(&[
-                    stack,
-                    &c.resource.tag_value(),
-                    &format!("{:?}", unlocated_volume(spec)),
-                    &format!("{instance:?}"),
-                ]),
-                instance,
-                device: spec.device.clone(),
-                size_gb: spec.size_gb,
-                volume_type: spec.volume_type.clone(),
-                tags: {
-                    let mut t = b.tags(&c.resource);
-                    if spec.protect {
-                        t.insert(model::PROTECT_TAG.into(), "true".into());
-                    }
-                    t
-                },
-            }
-        } else {
+        let mut volume_deletes = vec![];
+        for c in by_kind(plan, Kind::Volume).filter(|c| c.action == Action::Destroy) {
             let v = live
                 .volumes
                 .iter()
                 .find(|v| Some(&v.id) == c.live_id.as_ref())
-                .expect("updated volume is live");
-            let changed = |f: Field| c.fields.iter().any(|x| x.field == f);
-            let reattach = changed(Field::Attachment);
-            Op::UpdateVolume {
-                volume_id: v.id.clone(),
-                modify: (changed(Field::SizeGb) || changed(Field::Type))
-                    .then(|| (spec.size_gb.max(v.size_gb), spec.volume_type.clone())),
-                detach: v.attachment.clone().filter(|_| reattach),
-                attach: reattach.then(|| (instance, spec.device.clone())),
-            }
-        };
-        b.add(c.resource.clone(), op, needs, false);
+                .expect("destroyed volume is live");
+            volume_deletes.push(self.add(
+                c.resource.clone(),
+                Op::DeleteVolume {
+                    volume_id: v.id.clone(),
+                    detach: v.attachment.clone(),
+                },
+                all_so_far.clone(),
+                true,
+            ));
+        }
+        let mut terminations = vec![];
+        let old_instances = by_kind(plan, Kind::Instance)
+            .filter(|c| matches!(c.action, Action::Destroy | Action::Replace))
+            .filter_map(|c| Some((c.resource.clone(), c.live_id.clone()?)));
+        for (id, instance_id) in old_instances {
+            let mut needs = all_so_far.clone();
+            needs.extend(release.iter().chain(&volume_deletes));
+            needs.extend(replaced_instances.get(&instance_id).copied());
+            terminations.push(self.add(id, Op::TerminateInstance { instance_id }, needs, true));
+        }
+        let old_groups = by_kind(plan, Kind::SecurityGroup)
+            .filter(|c| matches!(c.action, Action::Destroy | Action::Replace))
+            .filter_map(|c| Some((c.resource.clone(), c.live_id.clone()?)));
+        for (id, group_id) in old_groups.collect::<Vec<_>>() {
+            let mut needs = all_so_far.clone();
+            needs.extend(&terminations);
+            self.add(id, Op::DeleteGroup { group_id }, needs, true);
+        }
+        for c in by_kind(plan, Kind::KeyPair).filter(|c| c.action == Action::Destroy) {
+            let mut needs = all_so_far.clone();
+            needs.extend(&terminations);
+            let key_pair_id = c.live_id.clone().expect("destroyed key pair is live");
+            self.add(
+                c.resource.clone(),
+                Op::DeleteKeyPair {
+                    key_name: live_key_name(live, &key_pair_id),
+                    key_pair_id,
+                },
+                needs,
+                true,
+            );
+        }
     }
-    for c in by_kind(Kind::ElasticIp).filter(|c| c.action != Action::Destroy) {
-        let spec = &desired.elastic_ips[&c.resource.name];
-        let (instance, s) = b.instance_ref(&spec.instance, &live_instance_ids);
-        let needs: Vec<usize> = s.into_iter().collect();
-        let op = match &c.live_id {
-            None => Op::AllocateAddress {
-                instance,
-                tags: b.tags(&c.resource),
-            },
-            Some(a) => Op::AssociateAddress {
-                allocation_id: a.clone(),
-                instance,
-            },
-        };
-        b.add(c.resource.clone(), op, needs, false);
-    }
-
-    // Destroys, in reverse order of creation; each waits for what replaces it.
-    let all_so_far: Vec<usize> = (0..b.steps.len()).collect();
-    let mut release = vec![];
-    for c in by_kind(Kind::ElasticIp).filter(|c| c.action == Action::Destroy) {
-        let a = live
-            .addresses
-            .iter()
-            .find(|a| Some(&a.allocation_id) == c.live_id.as_ref())
-            .expect("destroyed address is live");
-        release.push(b.add(
-            c.resource.clone(),
-            Op::ReleaseAddress {
-                allocation_id: a.allocation_id.clone(),
-                association_id: a.association_id.clone(),
-            },
-            all_so_far.clone(),
-            true,
-        ));
-    }
-    let mut volume_deletes = vec![];
-    for c in by_kind(Kind::Volume).filter(|c| c.action == Action::Destroy) {
-        let v = live
-            .volumes
-            .iter()
-            .find(|v| Some(&v.id) == c.live_id.as_ref())
-            .expect("destroyed volume is live");
-        volume_deletes.push(b.add(
-            c.resource.clone(),
-            Op::DeleteVolume {
-                volume_id: v.id.clone(),
-                detach: v.attachment.clone(),
-            },
-            all_so_far.clone(),
-            true,
-        ));
-    }
-    let mut terminations = vec![];
-    let old_instances = by_kind(Kind::Instance)
-        .filter(|c| matches!(c.action, Action::Destroy | Action::Replace))
-        .filter_map(|c| Some((c.resource.clone(), c.live_id.clone()?)));
-    for (id, instance_id) in old_instances {
-        let mut needs = all_so_far.clone();
-        needs.extend(release.iter().chain(&volume_deletes));
-        needs.extend(replaced_instances.get(&instance_id).copied());
-        terminations.push(b.add(id, Op::TerminateInstance { instance_id }, needs, true));
-    }
-    let old_groups = by_kind(Kind::SecurityGroup)
-        .filter(|c| matches!(c.action, Action::Destroy | Action::Replace))
-        .filter_map(|c| Some((c.resource.clone(), c.live_id.clone()?)));
-    for (id, group_id) in old_groups.collect::<Vec<_>>() {
-        let mut needs = all_so_far.clone();
-        needs.extend(&terminations);
-        b.add(id, Op::DeleteGroup { group_id }, needs, true);
-    }
-    for c in by_kind(Kind::KeyPair).filter(|c| c.action == Action::Destroy) {
-        let mut needs = all_so_far.clone();
-        needs.extend(&terminations);
-        let key_pair_id = c.live_id.clone().expect("destroyed key pair is live");
-        b.add(
-            c.resource.clone(),
-            Op::DeleteKeyPair {
-                key_name: live_key_name(live, &key_pair_id),
-                key_pair_id,
-            },
-            needs,
-            true,
-        );
-    }
-    b.steps
 }
 
 /// The configuration of an instance without where it is written: moving it
