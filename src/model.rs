@@ -19,6 +19,37 @@ pub const USER_DATA_TAG: &str = "ec2-gitops:user-data-sha256";
 /// Tag key recording `protect: true` (termination protection is not returned by
 /// `DescribeInstances` either).
 pub const PROTECT_TAG: &str = "ec2-gitops:protect";
+/// `delete` on a data volume written with `on_destroy: delete`: kept as a
+/// tag so the choice holds once the volume is removed from the YAML (no tag:
+/// a snapshot is taken before it is deleted).
+pub const ON_DESTROY_TAG: &str = "ec2-gitops:on-destroy";
+/// The day (`YYYY-MM-DD`, UTC) a snapshot of a deleted volume was taken.
+pub const DATE_TAG: &str = "ec2-gitops:date";
+
+/// The tags of the snapshot taken of the volume `volume` of `stack` before
+/// it is deleted (the date is added when it is taken).
+pub fn snapshot_tags(stack: &str, volume: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (STACK_TAG.to_string(), stack.to_string()),
+        (NAME_TAG.to_string(), format!("snapshot/{volume}")),
+        ("Name".to_string(), format!("{stack}-{volume}")),
+    ])
+}
+
+/// The civil date (`YYYY-MM-DD`, UTC) of a Unix time in seconds.
+pub fn utc_date(unix_secs: u64) -> String {
+    // Howard Hinnant's days-to-civil, for days since 1970-01-01.
+    let z = (unix_secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
 
 /// The kinds of resource a stack owns, in creation order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -150,6 +181,8 @@ pub struct Desired {
 /// A key pair to import.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeyPairSpec {
+    /// `renamed_from`: the name it had before.
+    pub renamed_from: Option<String>,
     /// The OpenSSH public key line.
     pub public_key: String,
     /// Where it was declared.
@@ -159,6 +192,8 @@ pub struct KeyPairSpec {
 /// A security group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GroupSpec {
+    /// `renamed_from`: the name it had before.
+    pub renamed_from: Option<String>,
     /// Group description (replace-only in EC2).
     pub description: String,
     /// VPC id, or `None` for the region's default VPC.
@@ -280,6 +315,8 @@ pub struct InstanceSpec {
     pub tags: BTreeMap<String, String>,
     /// `protect: true`: never destroyed or replaced; termination protection on.
     pub protect: bool,
+    /// The expanded name it had before (from the entry's `renamed_from`).
+    pub renamed_from: Option<String>,
     /// The `instances:` entry it comes from (`web` for `web-1` … `web-3` of
     /// `count: 3`), and how many instances that entry makes. Not part of the
     /// configuration: client tokens ignore it.
@@ -296,6 +333,82 @@ pub struct Entry {
     pub name: String,
     /// How many instances it makes.
     pub count: u32,
+    /// How its restarts and replacements go.
+    pub rollout: Rollout,
+}
+
+/// How the restarts and replacements of an entry's instances go: in batches
+/// of `max_unavailable`, each healthy within `timeout_secs` before the next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rollout {
+    /// Instances changed at once.
+    pub max_unavailable: Unavailable,
+    /// When an instance is healthy.
+    pub health: Health,
+    /// How long a batch may take to become healthy, in seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for Rollout {
+    fn default() -> Self {
+        Rollout {
+            max_unavailable: Unavailable::Count(1),
+            health: Health::StatusChecks,
+            timeout_secs: 600,
+        }
+    }
+}
+
+impl Rollout {
+    /// The batch size for an entry of `count` instances: at least 1.
+    pub fn batch_size(&self, count: u32) -> usize {
+        let n = match self.max_unavailable {
+            Unavailable::Count(n) => n,
+            Unavailable::Percent(p) => count.max(1) * p / 100,
+        };
+        n.max(1) as usize
+    }
+}
+
+/// `max_unavailable`: a number of instances or a percentage of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unavailable {
+    /// This many.
+    Count(u32),
+    /// This percentage of `count` (rounded down, at least 1).
+    Percent(u32),
+}
+
+/// A rollout's health gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Health {
+    /// EC2's instance and system status checks are both `ok`.
+    StatusChecks,
+    /// The instance's state is `running`.
+    Running,
+}
+
+impl Health {
+    /// As written in the YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::StatusChecks => "status-checks",
+            Health::Running => "running",
+        }
+    }
+}
+
+/// What happens to a data volume's data when the volume is deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDestroy {
+    /// A snapshot is taken (and waited for) first.
+    #[default]
+    Snapshot,
+    /// The data is deleted.
+    Delete,
 }
 
 /// Root volume settings.
@@ -320,6 +433,10 @@ pub struct VolumeSpec {
     pub volume_type: String,
     /// Inherited from the instance.
     pub protect: bool,
+    /// What happens to its data when it is deleted.
+    pub on_destroy: OnDestroy,
+    /// The volume name (without the instance) it had before.
+    pub renamed_from: Option<String>,
     /// Where it was declared.
     pub at: Location,
 }
@@ -327,6 +444,8 @@ pub struct VolumeSpec {
 /// An elastic IP associated with an instance of the stack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AddressSpec {
+    /// `renamed_from`: the name it had before.
+    pub renamed_from: Option<String>,
     /// The instance's expanded name.
     pub instance: String,
     /// Where it was declared.
@@ -528,6 +647,15 @@ pub fn identity_tags(stack: &str, id: &ResourceId) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_dates_are_civil_dates() {
+        assert_eq!(utc_date(0), "1970-01-01");
+        assert_eq!(utc_date(951_782_400), "2000-02-29");
+        assert_eq!(utc_date(1_796_083_199), "2026-11-30");
+        assert_eq!(utc_date(1_796_083_200), "2026-12-01");
+        assert_eq!(utc_date(4_107_542_400), "2100-03-01");
+    }
 
     #[test]
     fn tag_value_round_trips() {

@@ -47,10 +47,16 @@ pub struct StepResult {
     pub outcome: Outcome,
     /// How long it took.
     pub elapsed: Duration,
+    /// The snapshot (`snap-…`) taken of the data this step deleted.
+    pub kept: Option<String>,
 }
 
 /// What happened to one stack of a plan run.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per stack of a run, mostly `Planned`: boxing would only add indirection"
+)]
 pub enum StackPlan {
     /// Planned.
     Planned(Plan),

@@ -192,6 +192,31 @@ impl Ctx<'_> {
             .await;
         results.extend(applied);
 
+        if let Some(p) = &pr {
+            self.post_refused_plans(p.number, comment_id, sha, &results, &to_review)
+                .await;
+        }
+        self.report_apply(pr.as_ref().map(|p| p.number), sha, &results, record)
+            .await;
+        self.mark_and_replan(&results, pr.as_ref().map(|p| p.number), sha, record)
+            .await;
+        Ok(if results.iter().all(StackApply::is_ok) {
+            EXIT_OK
+        } else {
+            EXIT_FAILED
+        })
+    }
+
+    /// A stack refused for want of review gets its new plan posted on the
+    /// merged pull request, in its plan comment (`comment_id`) when it has one.
+    async fn post_refused_plans(
+        &self,
+        number: u64,
+        comment_id: Option<u64>,
+        sha: &str,
+        results: &[StackApply],
+        to_review: &std::collections::BTreeMap<String, crate::plan::Plan>,
+    ) {
         // A stack refused for want of review gets its new plan posted.
         let refused: Vec<(&String, &Refusal)> = results
             .iter()
@@ -202,7 +227,7 @@ impl Ctx<'_> {
                 _ => None,
             })
             .collect();
-        if let (Some(p), false) = (&pr, refused.is_empty()) {
+        if !refused.is_empty() {
             let fresh: Vec<StackPlan> = refused
                 .iter()
                 .filter_map(|(stack, _)| to_review.get(*stack).cloned())
@@ -220,18 +245,28 @@ impl Ctx<'_> {
                 .wrap(&comment::plan_comment(sha, &fresh, &[], &state));
             let posted = match comment_id {
                 Some(id) => self.gh.update_comment(id, &body).await.map(|_| ()),
-                None => self.gh.create_comment(p.number, &body).await.map(|_| ()),
+                None => self.gh.create_comment(number, &body).await.map(|_| ()),
             };
             if let Err(err) = posted {
                 eprintln!(
                     "::warning::could not post the new plan on #{}: {}",
-                    p.number,
+                    number,
                     render::escape::workflow_data(&err.to_string())
                 );
             }
         }
-        self.report_apply(pr.as_ref().map(|p| p.number), sha, &results, record)
-            .await;
+    }
+
+    /// Marks the plans of other open pull requests of the applied stacks
+    /// stale and, with `replan-stale`, plans them again; the job summary
+    /// says which.
+    async fn mark_and_replan(
+        &self,
+        results: &[StackApply],
+        pr: Option<u64>,
+        sha: &str,
+        record: &mut Record,
+    ) {
         let applied: Vec<(String, String)> = results
             .iter()
             .filter_map(|r| match r {
@@ -239,10 +274,7 @@ impl Ctx<'_> {
                 _ => None,
             })
             .collect();
-        match self
-            .mark_stale(&applied, pr.as_ref().map(|p| p.number))
-            .await
-        {
+        match self.mark_stale(&applied, pr).await {
             Ok(marked) if !marked.is_empty() => {
                 let list = marked
                     .iter()
@@ -284,11 +316,6 @@ impl Ctx<'_> {
                 render::escape::workflow_data(&e.to_string())
             ),
         }
-        Ok(if results.iter().all(StackApply::is_ok) {
-            EXIT_OK
-        } else {
-            EXIT_FAILED
-        })
     }
 
     /// Records an apply everywhere: PR comment, commit status, a deployment

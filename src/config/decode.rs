@@ -298,6 +298,13 @@ impl<'s> Ctx<'s> {
         out
     }
 
+    /// The `renamed_from` of an object, when written: the name of a
+    /// `kind` it had before.
+    pub fn renamed_from(&mut self, e: &Entries<'_>, kind: &str) -> Option<String> {
+        let n = e.value("renamed_from")?;
+        self.name(n, kind).map(String::from)
+    }
+
     /// A logical name (`web-1`) written by the user.
     pub fn name<'n>(&mut self, node: &'n Node, kind: &str) -> Option<&'n str> {
         let s = match node.value() {

@@ -163,6 +163,10 @@ pub enum Ty {
     Enum(&'static [&'static str]),
     /// A port (`80`) or a range (`"8000-8080"`).
     Ports,
+    /// A count of at least 1 (`2`) or a percentage (`"25%"`).
+    CountOrPercent,
+    /// A duration: a number and `s`, `m` or `h` (`90s`, `10m`).
+    Duration,
     /// A string or a non-empty list of strings.
     OneOrMany(Option<&'static Pattern>),
     /// A list of strings.
@@ -312,14 +316,21 @@ pub static STACK: Object = Object {
 pub static KEY_PAIR: Object = Object {
     name: "key_pair",
     doc: "A key pair imported into EC2.",
-    fields: &[required(
-        "public_key",
-        Ty::Str {
-            pattern: None,
-            max_len: None,
-        },
-        "OpenSSH public key line: `ssh-ed25519 AAAA… [comment]` or `ssh-rsa AAAA… [comment]` (EC2 imports only ED25519 and RSA keys).",
-    )],
+    fields: &[
+        required(
+            "public_key",
+            Ty::Str {
+                pattern: None,
+                max_len: None,
+            },
+            "OpenSSH public key line: `ssh-ed25519 AAAA… [comment]` or `ssh-rsa AAAA… [comment]` (EC2 imports only ED25519 and RSA keys).",
+        ),
+        field(
+            "renamed_from",
+            string(&NAME),
+            "The name this key pair had before: it is renamed in place (a tag update) instead of destroyed and created again. Remove it once applied.",
+        ),
+    ],
     exclude: &[],
 };
 
@@ -346,6 +357,11 @@ pub static SECURITY_GROUP: Object = Object {
             "egress",
             Ty::ListOf(&RULE),
             "Outbound rules. Default: omitted, which keeps EC2's allow-all outbound rule.",
+        ),
+        field(
+            "renamed_from",
+            string(&NAME),
+            "The name this group had before: it is renamed in place (a tag update) instead of destroyed and created again. Remove it once applied.",
         ),
     ],
     exclude: &[],
@@ -452,7 +468,47 @@ const INSTANCE_FIELDS: &[Field] = &[
         "false",
         "Never destroy or replace this instance or its volumes; turns on termination protection.",
     ),
+    field(
+        "renamed_from",
+        string(&NAME),
+        "The name this entry had before: its instances (`OLD`, or `OLD-1` … with `count`) are renamed in place (a tag update) instead of replaced. Going between no `count` and `count: N` needs no `renamed_from`: `NAME` and `NAME-1` are the same server. Remove it once applied.",
+    ),
+    field(
+        "rollout",
+        Ty::Obj(&ROLLOUT),
+        "How this entry's restarts and replacements go: in batches, each healthy before the next starts. Default: one instance at a time, gated on EC2's status checks, 10 minutes per batch.",
+    ),
 ];
+
+/// How the instances of an entry are restarted and replaced.
+pub static ROLLOUT: Object = Object {
+    name: "rollout",
+    doc: "Restarts and replacements of an entry's instances run in batches; the next batch starts when every instance of the current one is healthy.",
+    fields: &[
+        defaulted(
+            "max_unavailable",
+            Ty::CountOrPercent,
+            "1",
+            "Instances changed at once: a number (`2`) or a percentage of `count` (`\"50%\"`), at least 1.",
+        ),
+        defaulted(
+            "health",
+            Ty::Enum(HEALTH_CHECKS),
+            "status-checks",
+            "When an instance is healthy: `status-checks` (EC2's instance and system status checks both `ok`) or `running` (its state is running).",
+        ),
+        defaulted(
+            "timeout",
+            Ty::Duration,
+            "10m",
+            "How long a batch may take to become healthy (`90s`, `10m`, `1h`; at most `24h`); past it the rollout stops and the later batches are left as they are.",
+        ),
+    ],
+    exclude: &[],
+};
+
+/// The health gates of a rollout.
+pub const HEALTH_CHECKS: &[&str] = &["status-checks", "running"];
 
 /// An instance.
 pub static INSTANCE: Object = Object {
@@ -467,7 +523,7 @@ pub static DEFAULTS: Object = Object {
     name: "defaults",
     doc: "Instance settings merged under every instance.",
     fields: INSTANCE_FIELDS,
-    exclude: &["count", "volumes"],
+    exclude: &["count", "volumes", "renamed_from", "rollout"],
 };
 
 /// An instance's root volume.
@@ -502,19 +558,40 @@ pub static VOLUME: Object = Object {
             "Size in GiB (1-16384). Growing is done in place; shrinking is refused.",
         ),
         defaulted("type", Ty::Enum(VOLUME_TYPES), "gp3", "EBS volume type."),
+        defaulted(
+            "on_destroy",
+            Ty::Enum(ON_DESTROY),
+            "snapshot",
+            "What happens to the data when the volume is deleted (removed from the YAML, or its instance destroyed): `snapshot` takes a snapshot first and waits until it is complete (snapshots are never deleted by ec2-gitops); `delete` deletes the data.",
+        ),
+        field(
+            "renamed_from",
+            string(&NAME),
+            "The name this volume had before: it is renamed in place (a tag update) instead of destroyed and created again. Remove it once applied.",
+        ),
     ],
     exclude: &[],
 };
+
+/// What happens to a data volume's data when it is deleted.
+pub const ON_DESTROY: &[&str] = &["snapshot", "delete"];
 
 /// An elastic IP.
 pub static ELASTIC_IP: Object = Object {
     name: "elastic_ip",
     doc: "An elastic IP address associated with an instance of this stack.",
-    fields: &[required(
-        "instance",
-        string(&NAME),
-        "Instance of this stack, by expanded name (`web-1` for an instance `web` with `count: 2`).",
-    )],
+    fields: &[
+        required(
+            "instance",
+            string(&NAME),
+            "Instance of this stack, by expanded name (`web-1` for an instance `web` with `count: 2`).",
+        ),
+        field(
+            "renamed_from",
+            string(&NAME),
+            "The name this elastic IP had before: it is renamed in place (a tag update) instead of destroyed and created again. Remove it once applied.",
+        ),
+    ],
     exclude: &[],
 };
 

@@ -7,7 +7,7 @@ use super::decode::Ctx;
 use super::fields::{self, MAX_USER_DATA, Object, VOLUME_TYPES};
 use super::files::FileError;
 use super::yaml::{Node, NodeKind, Pos, Value};
-use crate::model::RootVolume;
+use crate::model::{Health, OnDestroy, Rollout, RootVolume, Unavailable};
 
 /// The names a stack declares, for checking references.
 pub struct Refs<'a> {
@@ -31,6 +31,10 @@ pub struct VolumeDecl {
     pub size_gb: i32,
     /// EBS type.
     pub volume_type: String,
+    /// What happens to its data when it is deleted.
+    pub on_destroy: OnDestroy,
+    /// `renamed_from`: its name (in the instance) before.
+    pub renamed_from: Option<String>,
     /// Where it was declared.
     pub at: Pos,
 }
@@ -60,6 +64,10 @@ pub struct Settings {
     pub count: Option<u32>,
     /// Protect.
     pub protect: Option<bool>,
+    /// `renamed_from`: the entry's name before.
+    pub renamed_from: Option<String>,
+    /// `rollout`.
+    pub rollout: Option<Rollout>,
     /// Data volumes.
     pub volumes: Vec<VolumeDecl>,
     /// Keys written, valid or not.
@@ -146,6 +154,8 @@ pub fn settings(
         })
         .map(|c| c as u32);
     s.protect = e.value("protect").and_then(|n| ctx.bool(n));
+    s.renamed_from = ctx.renamed_from(&e, "instance");
+    s.rollout = e.value("rollout").and_then(|n| rollout(ctx, n, what));
     Some(s)
 }
 
@@ -215,6 +225,8 @@ pub fn merge(
         } else {
             inst.protect
         },
+        renamed_from: inst.renamed_from,
+        rollout: inst.rollout,
         volumes: inst.volumes,
         present: inst.present,
         typos: inst.typos,
@@ -393,6 +405,17 @@ fn volumes(ctx: &mut Ctx, n: &Node, what: &str) -> Vec<VolumeDecl> {
             .value("device")
             .and_then(|n| ctx.pattern(n, &fields::DEVICE));
         let (size, ty) = size_and_type(ctx, e.value("size_gb"), e.value("type"));
+        let on_destroy = match e.value("on_destroy") {
+            None => Some(OnDestroy::Snapshot),
+            Some(n) => {
+                ctx.one_of(n, fields::ON_DESTROY, "`on_destroy`")
+                    .map(|v| match v.as_str() {
+                        "delete" => OnDestroy::Delete,
+                        _ => OnDestroy::Snapshot,
+                    })
+            }
+        };
+        let renamed_from = ctx.renamed_from(&e, "volume");
         let mut unique = true;
         if let (Some("root"), Some(k)) = (name, e.value("name")) {
             ctx.error(
@@ -429,14 +452,16 @@ fn volumes(ctx: &mut Ctx, n: &Node, what: &str) -> Vec<VolumeDecl> {
         if !unique {
             continue;
         }
-        if let (Some(name), Some(device), Some(size_gb), Some(volume_type)) =
-            (name, device, size, ty)
+        if let (Some(name), Some(device), Some(size_gb), Some(volume_type), Some(on_destroy)) =
+            (name, device, size, ty, on_destroy)
         {
             out.push(VolumeDecl {
                 name: name.to_string(),
                 device,
                 size_gb,
                 volume_type,
+                on_destroy,
+                renamed_from,
                 at: item.start,
             });
         }
@@ -552,4 +577,79 @@ fn tag_text(ctx: &mut Ctx, n: &Node, part: &str, named: &str) -> Option<String> 
             None
         }
     }
+}
+
+/// Decodes `rollout:`; `None` (errors recorded) when a key is invalid.
+fn rollout(ctx: &mut Ctx, n: &Node, what: &str) -> Option<Rollout> {
+    let e = ctx.object(n, &fields::ROLLOUT, &format!("the `rollout` of {what}"), n)?;
+    let mut r = Rollout::default();
+    let mut ok = true;
+    if let Some(v) = e.value("max_unavailable") {
+        let percent = |s: &str| {
+            let p: u32 = s.strip_suffix('%')?.parse().ok()?;
+            (1..=100).contains(&p).then_some(p)
+        };
+        match v.value() {
+            Some(Value::Int(i)) if (1..=1000).contains(&i) => {
+                r.max_unavailable = Unavailable::Count(i as u32);
+            }
+            Some(Value::Str(s)) if percent(s).is_some() => {
+                r.max_unavailable = Unavailable::Percent(percent(s).unwrap_or(1));
+            }
+            _ => {
+                ctx.error(
+                    v,
+                    format!(
+                        "`max_unavailable` is a number of instances (1 to 1000) or a percentage of `count` (1% to 100%), not {}",
+                        v.describe()
+                    ),
+                    Some("e.g. `max_unavailable: 2` or `max_unavailable: \"25%\"`".into()),
+                );
+                ok = false;
+            }
+        }
+    }
+    if let Some(v) = e.value("health") {
+        match ctx.one_of(v, fields::HEALTH_CHECKS, "`health`").as_deref() {
+            Some("running") => r.health = Health::Running,
+            Some(_) => r.health = Health::StatusChecks,
+            None => ok = false,
+        }
+    }
+    if let Some(v) = e.value("timeout") {
+        let secs = match v.value() {
+            Some(Value::Str(s)) => duration_secs(s),
+            _ => None,
+        };
+        match secs {
+            Some(t) if (1..=86_400).contains(&t) => r.timeout_secs = t,
+            _ => {
+                ctx.error(
+                    v,
+                    format!(
+                        "`timeout` is a duration from 1s to 24h, not {}",
+                        v.describe()
+                    ),
+                    Some("a number and a unit: `90s`, `10m` or `1h`".into()),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(r)
+}
+
+/// Seconds of `90s`, `10m`, `1h`.
+fn duration_secs(s: &str) -> Option<u64> {
+    let unit = match s.as_bytes().last()? {
+        b's' => 1,
+        b'm' => 60,
+        b'h' => 3_600,
+        _ => return None,
+    };
+    let n = &s[..s.len() - 1];
+    if n.is_empty() || n.len() > 5 || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    n.parse::<u64>().ok().map(|n| n * unit)
 }

@@ -26,6 +26,7 @@ pub fn key_pair(ctx: &mut Ctx, name: &str, key: &Node, node: &Node) -> Option<Ke
     }
     match check_public_key(text) {
         Ok(()) => Some(KeyPairSpec {
+            renamed_from: ctx.renamed_from(&e, "key pair"),
             public_key: text.to_string(),
             at: ctx.loc(key.start),
         }),

@@ -57,6 +57,7 @@ pub fn group(
         None => Some(None),
     };
     Some(GroupSpec {
+        renamed_from: ctx.renamed_from(&e, "security group"),
         description: description?,
         vpc: vpc?,
         ingress: ingress?,

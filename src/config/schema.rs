@@ -79,6 +79,13 @@ fn ty(t: &Ty, defs: &mut Map<String, Value>) -> Map<String, Value> {
                 { "type": "string", "pattern": "^[0-9]{1,5}(-[0-9]{1,5})?$" }
             ]
         }),
+        Ty::CountOrPercent => json!({
+            "oneOf": [
+                { "type": "integer", "minimum": 1 },
+                { "type": "string", "pattern": "^([1-9][0-9]?|100)%$" }
+            ]
+        }),
+        Ty::Duration => json!({ "type": "string", "pattern": "^[0-9]{1,5}[smh]$" }),
         Ty::OneOrMany(p) => {
             let item = Value::Object(string(*p, None));
             json!({ "oneOf": [item, { "type": "array", "items": item, "minItems": 1 }] })

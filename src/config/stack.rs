@@ -225,10 +225,22 @@ fn expand(ctx: &mut Ctx, declared: &[(&str, &Node, Settings)], out: &mut Desired
                         size_gb: v.size_gb,
                         volume_type: v.volume_type.clone(),
                         protect,
+                        on_destroy: v.on_destroy,
+                        renamed_from: v.renamed_from.clone(),
                         at: ctx.loc(v.at),
                     },
                 );
             }
+            // `renamed_from: OLD` on an entry of `count: N` renames OLD-i.
+            let renamed_from = s.renamed_from.as_ref().map(|old| {
+                match expanded
+                    .strip_prefix(name)
+                    .and_then(|r| r.strip_prefix('-'))
+                {
+                    Some(index) if count > 1 => format!("{old}-{index}"),
+                    _ => old.clone(),
+                }
+            });
             out.instances.insert(
                 expanded,
                 InstanceSpec {
@@ -241,9 +253,11 @@ fn expand(ctx: &mut Ctx, declared: &[(&str, &Node, Settings)], out: &mut Desired
                     root_volume: s.root_volume.clone(),
                     tags: s.tags.clone(),
                     protect,
+                    renamed_from,
                     entry: Entry {
                         name: name.to_string(),
                         count,
+                        rollout: s.rollout.clone().unwrap_or_default(),
                     },
                     at: ctx.loc(key.start),
                 },
@@ -344,6 +358,7 @@ fn elastic_ip(
         return None;
     }
     Some(AddressSpec {
+        renamed_from: ctx.renamed_from(&e, "elastic IP"),
         instance: instance.to_string(),
         at: ctx.loc(key.start),
     })

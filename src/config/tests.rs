@@ -95,6 +95,7 @@ fn full_stack_decodes_exactly() {
             .collect()
     };
     let web = |at: Location| InstanceSpec {
+        renamed_from: None,
         image: "ami-0123456789abcdef0".into(),
         instance_type: "t3.small".into(),
         subnet: Some("subnet-0abc1234def567890".into()),
@@ -109,6 +110,7 @@ fn full_stack_decodes_exactly() {
         tags: tags(&[("backup", "on"), ("role", "web"), ("team", "platform")]),
         protect: false,
         entry: Entry {
+            rollout: Default::default(),
             name: "web".into(),
             count: 2,
         },
@@ -122,6 +124,7 @@ fn full_stack_decodes_exactly() {
         key_pairs: BTreeMap::from([(
             "deploy".into(),
             KeyPairSpec {
+                renamed_from: None,
                 public_key: format!("{KEY} ops@example.com"),
                 at: loc(13, 3),
             },
@@ -130,6 +133,7 @@ fn full_stack_decodes_exactly() {
             (
                 "admin".into(),
                 GroupSpec {
+                    renamed_from: None,
                     description: "Bastion".into(),
                     vpc: None,
                     ingress: vec![
@@ -167,6 +171,7 @@ fn full_stack_decodes_exactly() {
             (
                 "web".into(),
                 GroupSpec {
+                    renamed_from: None,
                     description: "Public HTTP and HTTPS".into(),
                     vpc: Some("vpc-0abc1234def567890".into()),
                     ingress: vec![
@@ -184,6 +189,7 @@ fn full_stack_decodes_exactly() {
             (
                 "db".into(),
                 InstanceSpec {
+                    renamed_from: None,
                     image: "ami-0123456789abcdef0".into(),
                     instance_type: "t3.medium".into(),
                     subnet: None,
@@ -194,6 +200,7 @@ fn full_stack_decodes_exactly() {
                     tags: tags(&[("backup", "no"), ("team", "platform")]),
                     protect: true,
                     entry: Entry {
+                        rollout: Default::default(),
                         name: "db".into(),
                         count: 1,
                     },
@@ -207,6 +214,8 @@ fn full_stack_decodes_exactly() {
             (
                 "db/data".into(),
                 VolumeSpec {
+                    renamed_from: None,
+                    on_destroy: OnDestroy::Snapshot,
                     instance: "db".into(),
                     device: "/dev/sdf".into(),
                     size_gb: 100,
@@ -218,6 +227,8 @@ fn full_stack_decodes_exactly() {
             (
                 "db/logs".into(),
                 VolumeSpec {
+                    renamed_from: None,
+                    on_destroy: OnDestroy::Snapshot,
                     instance: "db".into(),
                     device: "/dev/xvdg".into(),
                     size_gb: 125,
@@ -230,6 +241,7 @@ fn full_stack_decodes_exactly() {
         elastic_ips: BTreeMap::from([(
             "web-ip".into(),
             AddressSpec {
+                renamed_from: None,
                 instance: "web-1".into(),
                 at: loc(53, 3),
             },

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use aws_sdk_ec2::primitives::Blob;
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, AttributeValue, BlockDeviceMapping, DomainType, EbsBlockDevice, Filter,
-    InstanceType, IpPermission, IpRange, Ipv6Range, ResourceType, SecureBlobAttributeValue, Tag,
-    TagSpecification, UserIdGroupPair, VolumeType,
+    InstanceType, IpPermission, IpRange, Ipv6Range, ResourceType, SecureBlobAttributeValue,
+    SnapshotState, Tag, TagSpecification, UserIdGroupPair, VolumeType,
 };
 use base64::Engine as _;
 
@@ -24,6 +24,9 @@ use crate::plan::steps::{InstanceUpdate, Launch, Op, Ref, RuleRef, Step};
 /// How many API operations run at once. EC2's buckets, not this number, set
 /// the sustained rate; this keeps bursts polite.
 const CONCURRENCY: usize = 8;
+
+/// How long a snapshot of a volume about to be deleted may take.
+const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(2 * 60 * 60);
 /// How long an instance may take to reach a state.
 const WAIT_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -48,6 +51,8 @@ struct Run<'a> {
     zones: Mutex<BTreeMap<String, String>>,
     /// Instances known to be running.
     running: Mutex<BTreeSet<String>>,
+    /// Snapshots taken, by the index of the step that deleted the volume.
+    kept: Mutex<BTreeMap<usize, String>>,
     stack: String,
 }
 
@@ -76,6 +81,7 @@ pub async fn execute(
         created: Mutex::new(BTreeMap::new()),
         zones: Mutex::new(zones),
         running: Mutex::new(running_now),
+        kept: Mutex::new(BTreeMap::new()),
         stack: stack.to_string(),
     };
     let mut results: BTreeMap<usize, StepResult> = BTreeMap::new();
@@ -103,6 +109,7 @@ pub async fn execute(
                         step: steps[position].clone(),
                         outcome: Outcome::Skipped(format!("{} did not succeed", names.join(", "))),
                         elapsed: Duration::ZERO,
+                        kept: None,
                     };
                     progress.finished(&r);
                     results.insert(r.step.index, r);
@@ -118,10 +125,12 @@ pub async fn execute(
                             Ok(text) => Outcome::Done(text),
                             Err(e) => Outcome::Failed(e),
                         };
+                        let kept = run.kept.lock().expect("kept lock").remove(&step.index);
                         StepResult {
                             step,
                             outcome,
                             elapsed: start.elapsed(),
+                            kept,
                         }
                     }));
                 }
@@ -272,6 +281,20 @@ impl Run<'_> {
                 public_key,
                 tags,
             } => self.import_key_pair(step, key_name, public_key, tags).await,
+            Op::Rename {
+                ec2_id,
+                tags,
+                root_volume,
+            } => self.rename(ec2_id, tags, root_volume.as_ref()).await,
+            Op::HealthGate {
+                instances,
+                health,
+                timeout_secs,
+            } => {
+                self.health_gate(instances, *health, Duration::from_secs(*timeout_secs))
+                    .await
+            }
+            Op::StopInstance { instance_id } => self.stop_replaced(instance_id).await,
             Op::DeleteKeyPair {
                 key_pair_id,
                 key_name,
@@ -320,21 +343,36 @@ impl Run<'_> {
                 modify,
                 detach,
                 attach,
-            } => self.update_volume(volume_id, modify, detach, attach).await,
-            Op::DeleteVolume { volume_id, detach } => self.delete_volume(volume_id, detach).await,
+                deletes_data,
+            } => {
+                let mut did = self
+                    .update_volume(volume_id, modify, detach, attach)
+                    .await?;
+                if let Some(delete) = deletes_data {
+                    self.set_on_destroy(volume_id, *delete).await?;
+                    did.push(format!(
+                        "on_destroy {}",
+                        if *delete { "delete" } else { "snapshot" }
+                    ));
+                }
+                Ok(format!("{volume_id}: {}", did.join(", ")))
+            }
+            Op::DeleteVolume {
+                volume_id,
+                detach,
+                snapshot,
+            } => {
+                let (text, kept) = self.delete_volume(volume_id, detach, snapshot).await?;
+                if let Some(snap) = kept {
+                    self.kept
+                        .lock()
+                        .expect("kept lock")
+                        .insert(step.index, snap);
+                }
+                Ok(text)
+            }
             Op::AllocateAddress { instance, tags } => {
-                let instance_id = self.resolve(instance)?;
-                // AllocateAddress takes no client token: look for one an
-                // interrupted run allocated before making another.
-                let (allocation_id, ip) = match self.find_tagged_address(&step.resource).await? {
-                    Some(found) => found,
-                    None => self.allocate(&step.resource, tags).await?,
-                };
-                self.record(&step.resource, &allocation_id);
-                self.associate(&allocation_id, &instance_id).await?;
-                Ok(format!(
-                    "allocated {ip} ({allocation_id}) for {instance_id}"
-                ))
+                self.allocate_address(step, instance, tags).await
             }
             Op::AssociateAddress {
                 allocation_id,
@@ -355,9 +393,14 @@ impl Run<'_> {
         &self,
         volume_id: &str,
         detach: &Option<(String, String)>,
-    ) -> Result<String, Ec2Error> {
+        snapshot: &Option<BTreeMap<String, String>>,
+    ) -> Result<(String, Option<String>), Ec2Error> {
         let ec2 = self.ec2;
         let c = &ec2.client;
+        let kept = match snapshot {
+            Some(tags) => Some(self.snapshot(volume_id, tags).await?),
+            None => None,
+        };
         if let Some((instance_id, device)) = detach {
             self.detach(volume_id, instance_id, device).await?;
         }
@@ -371,7 +414,122 @@ impl Run<'_> {
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e),
         }
-        Ok(format!("deleted {volume_id}"))
+        let text = match &kept {
+            Some(snap) => format!("snapshot {snap} completed, then deleted {volume_id}"),
+            None => format!("deleted {volume_id}"),
+        };
+        Ok((text, kept))
+    }
+
+    /// Takes a snapshot of a volume about to be deleted — or finds the one
+    /// an interrupted run took (CreateSnapshot has no client token) — and
+    /// waits until it is completed. Its id.
+    async fn snapshot(
+        &self,
+        volume_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        let found = ec2
+            .call("DescribeSnapshots", true, || {
+                c.describe_snapshots()
+                    .owner_ids("self")
+                    .filters(filter("volume-id", [volume_id]))
+                    .filters(filter(
+                        &format!("tag:{}", model::STACK_TAG),
+                        [self.stack.as_str()],
+                    ))
+                    .send()
+            })
+            .await?;
+        let existing = found
+            .snapshots()
+            .iter()
+            .find(|s| {
+                !matches!(s.state(), Some(SnapshotState::Error))
+                    && s.tags().iter().any(|t| {
+                        t.key() == Some(model::NAME_TAG)
+                            && t.value() == tags.get(model::NAME_TAG).map(String::as_str)
+                    })
+            })
+            .and_then(|s| s.snapshot_id())
+            .map(str::to_string);
+        let snapshot_id = match existing {
+            Some(id) => id,
+            None => {
+                let mut tags = tags.clone();
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                tags.insert(model::DATE_TAG.into(), model::utc_date(now));
+                let out = ec2
+                    .call("CreateSnapshot", false, || {
+                        c.create_snapshot()
+                            .volume_id(volume_id)
+                            .description(format!(
+                                "ec2-gitops: {} before deleting {volume_id}",
+                                tags.get(model::NAME_TAG).map_or("", String::as_str)
+                            ))
+                            .tag_specifications(tag_spec(ResourceType::Snapshot, &tags))
+                            .send()
+                    })
+                    .await?;
+                out.snapshot_id().unwrap_or_default().to_string()
+            }
+        };
+        self.wait_snapshot(&snapshot_id, volume_id).await?;
+        Ok(snapshot_id)
+    }
+
+    /// Polls a snapshot until it is completed, with a progress line.
+    async fn wait_snapshot(&self, snapshot_id: &str, volume_id: &str) -> Result<(), Ec2Error> {
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(500);
+        loop {
+            let out = self
+                .ec2
+                .call("DescribeSnapshots", true, || {
+                    self.ec2
+                        .client
+                        .describe_snapshots()
+                        .snapshot_ids(snapshot_id)
+                        .send()
+                })
+                .await?;
+            let snap = out.snapshots().first();
+            let state = snap.and_then(|s| s.state()).cloned();
+            let progress = snap.and_then(|s| s.progress()).unwrap_or("0%");
+            match state {
+                Some(SnapshotState::Completed) => return Ok(()),
+                Some(SnapshotState::Error) => {
+                    return Err(Ec2Error {
+                        action: "CreateSnapshot",
+                        code: "SnapshotFailed".into(),
+                        message: format!(
+                            "snapshot {snapshot_id} of {volume_id} failed ({}); the volume was not deleted",
+                            snap.and_then(|s| s.state_message()).unwrap_or("no message")
+                        ),
+                    });
+                }
+                _ => {}
+            }
+            self.progress.note(&format!(
+                "snapshot {snapshot_id} of {volume_id}: {progress}"
+            ));
+            if start.elapsed() > SNAPSHOT_TIMEOUT {
+                return Err(Ec2Error {
+                    action: "DescribeSnapshots",
+                    code: "WaitTimeout".into(),
+                    message: format!(
+                        "snapshot {snapshot_id} of {volume_id} is at {progress} after {} min; the volume was not deleted. Run the apply again to keep waiting",
+                        SNAPSHOT_TIMEOUT.as_secs() / 60
+                    ),
+                });
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(15));
+        }
     }
 
     /// Disassociates an address (when associated) and releases it.
@@ -424,6 +582,175 @@ impl Run<'_> {
             authorize_ingress.len() + authorize_egress.len(),
             revoke_ingress.len() + revoke_egress.len()
         ))
+    }
+
+    /// Waits until every instance of a batch is healthy: one
+    /// `DescribeInstanceStatus` per poll for the whole batch. Past `timeout`,
+    /// fails naming each unhealthy instance and its statuses.
+    async fn health_gate(
+        &self,
+        instances: &[(String, Ref)],
+        health: model::Health,
+        timeout: Duration,
+    ) -> Result<String, Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        let ids: Vec<(String, String)> = instances
+            .iter()
+            .map(|(name, r)| Ok((name.clone(), self.resolve(r)?)))
+            .collect::<Result<_, Ec2Error>>()?;
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(500);
+        loop {
+            let out = ec2
+                .call("DescribeInstanceStatus", true, || {
+                    c.describe_instance_status()
+                        .set_instance_ids(Some(ids.iter().map(|(_, i)| i.clone()).collect()))
+                        .include_all_instances(true)
+                        .send()
+                })
+                .await?;
+            let status: BTreeMap<&str, (String, String, String)> = out
+                .instance_statuses()
+                .iter()
+                .filter_map(|s| {
+                    let word = |d: Option<&aws_sdk_ec2::types::InstanceStatusSummary>| {
+                        d.and_then(|d| d.status())
+                            .map_or("unknown", |s| s.as_str())
+                            .to_string()
+                    };
+                    Some((
+                        s.instance_id()?,
+                        (
+                            s.instance_state()
+                                .and_then(|x| x.name())
+                                .map_or("unknown", |n| n.as_str())
+                                .to_string(),
+                            word(s.instance_status()),
+                            word(s.system_status()),
+                        ),
+                    ))
+                })
+                .collect();
+            let unhealthy: Vec<String> = ids
+                .iter()
+                .filter_map(|(name, id)| {
+                    let (state, inst, sys) = status.get(id.as_str()).cloned().unwrap_or((
+                        "unknown".into(),
+                        "unknown".into(),
+                        "unknown".into(),
+                    ));
+                    let ok = state == "running"
+                        && (health == model::Health::Running || (inst == "ok" && sys == "ok"));
+                    (!ok).then(|| {
+                        format!(
+                            "instance.{name} ({id}): state {state}, instance status {inst}, system status {sys}"
+                        )
+                    })
+                })
+                .collect();
+            if unhealthy.is_empty() {
+                let names: Vec<&str> = ids.iter().map(|(n, _)| n.as_str()).collect();
+                return Ok(format!(
+                    "healthy ({}): {}",
+                    health.as_str(),
+                    names.join(", ")
+                ));
+            }
+            if start.elapsed() >= timeout {
+                return Err(Ec2Error {
+                    action: "DescribeInstanceStatus",
+                    code: "HealthGate".into(),
+                    message: format!(
+                        "not healthy ({}) after {}s: {}. The rollout stopped: later batches were left as they are; fix the instance and run apply again",
+                        health.as_str(),
+                        timeout.as_secs(),
+                        unhealthy.join("; ")
+                    ),
+                });
+            }
+            self.progress
+                .waiting(unhealthy.len(), "healthy", start.elapsed());
+            tokio::time::sleep(delay.min(timeout.saturating_sub(start.elapsed()))).await;
+            delay = (delay * 2).min(Duration::from_secs(10));
+        }
+    }
+
+    /// Stops an instance being replaced (its replacement is healthy), so its
+    /// volumes are detached from a stopped instance.
+    async fn stop_replaced(&self, instance_id: &str) -> Result<String, Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        ec2.call("StopInstances", true, || {
+            c.stop_instances().instance_ids(instance_id).send()
+        })
+        .await?;
+        ec2.wait_for(
+            &[instance_id.to_string()],
+            "stopped",
+            WAIT_TIMEOUT,
+            &self.wait_progress("stopped"),
+        )
+        .await?;
+        self.running
+            .lock()
+            .expect("running lock")
+            .remove(instance_id);
+        Ok(format!("stopped {instance_id} so its volumes move cleanly"))
+    }
+
+    /// Renames a resource: its identity tags, then its root volume's.
+    async fn rename(
+        &self,
+        ec2_id: &str,
+        tags: &BTreeMap<String, String>,
+        root_volume: Option<&(String, BTreeMap<String, String>)>,
+    ) -> Result<String, Ec2Error> {
+        self.set_tags(ec2_id, tags).await?;
+        if let Some((volume_id, tags)) = root_volume {
+            self.set_tags(volume_id, tags).await?;
+        }
+        Ok(format!(
+            "renamed {ec2_id} to {}",
+            tags.get(model::NAME_TAG).map_or("", String::as_str)
+        ))
+    }
+
+    /// Allocates an elastic IP (or finds the one an interrupted run
+    /// allocated) and associates it with its instance.
+    async fn allocate_address(
+        &self,
+        step: &Step,
+        instance: &Ref,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, Ec2Error> {
+        let instance_id = self.resolve(instance)?;
+        // AllocateAddress takes no client token: look for one an
+        // interrupted run allocated before making another.
+        let (allocation_id, ip) = match self.find_tagged_address(&step.resource).await? {
+            Some(found) => found,
+            None => self.allocate(&step.resource, tags).await?,
+        };
+        self.record(&step.resource, &allocation_id);
+        self.associate(&allocation_id, &instance_id).await?;
+        Ok(format!(
+            "allocated {ip} ({allocation_id}) for {instance_id}"
+        ))
+    }
+
+    /// Sets tags on one resource (one `CreateTags`; setting a tag twice is
+    /// harmless, so a retried call is too).
+    async fn set_tags(&self, id: &str, tags: &BTreeMap<String, String>) -> Result<(), Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        ec2.call("CreateTags", true, || {
+            c.create_tags()
+                .resources(id)
+                .set_tags(Some(tags.iter().map(|(k, v)| tag(k, v)).collect()))
+                .send()
+        })
+        .await?;
+        Ok(())
     }
 
     /// Terminates an instance and waits until it is terminated.
@@ -634,7 +961,7 @@ impl Run<'_> {
         modify: &Option<(i32, String)>,
         detach: &Option<(String, String)>,
         attach: &Option<(Ref, String)>,
-    ) -> Result<String, Ec2Error> {
+    ) -> Result<Vec<String>, Ec2Error> {
         let ec2 = self.ec2;
         let c = &ec2.client;
         let mut did = vec![];
@@ -658,7 +985,25 @@ impl Run<'_> {
             self.attach(volume_id, &instance_id, device).await?;
             did.push(format!("attached to {instance_id} at {device}"));
         }
-        Ok(format!("{volume_id}: {}", did.join(", ")))
+        Ok(did)
+    }
+
+    /// Sets or removes a volume's `on_destroy: delete` tag.
+    async fn set_on_destroy(&self, volume_id: &str, delete: bool) -> Result<(), Ec2Error> {
+        let ec2 = self.ec2;
+        let c = &ec2.client;
+        if delete {
+            let tags = BTreeMap::from([(model::ON_DESTROY_TAG.to_string(), "delete".to_string())]);
+            return self.set_tags(volume_id, &tags).await;
+        }
+        ec2.call("DeleteTags", true, || {
+            c.delete_tags()
+                .resources(volume_id)
+                .tags(Tag::builder().key(model::ON_DESTROY_TAG).build())
+                .send()
+        })
+        .await?;
+        Ok(())
     }
 
     /// AllocateAddress takes no client token, so a call whose answer was

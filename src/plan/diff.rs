@@ -12,11 +12,18 @@ use crate::model::{
 
 /// Computes the plan of one stack.
 pub fn compute(inputs: &Inputs<'_>) -> Plan {
+    let renamed = super::renames::apply(inputs.desired, inputs.live);
+    let seen = Inputs {
+        desired: inputs.desired,
+        live: &renamed.live,
+        region: inputs.region,
+    };
     let mut p = Planner {
-        inputs,
+        inputs: &seen,
         changes: Vec::new(),
         errors: Vec::new(),
         unchanged: 0,
+        renamed_from: &renamed.from,
     };
     p.check_region();
     p.key_pairs();
@@ -43,6 +50,7 @@ pub fn compute(inputs: &Inputs<'_>) -> Plan {
     warnings.extend(unclaimed_warnings(&inputs.desired.stack, inputs.live));
     warnings.extend(duplicate_warnings(inputs.live));
     let summary = summarize(&changes, unchanged);
+    let rollouts = super::rollout::plan(&changes, inputs.desired);
     let mut plan = Plan {
         format_version: super::FORMAT_VERSION,
         stack: inputs.desired.stack.clone(),
@@ -53,6 +61,7 @@ pub fn compute(inputs: &Inputs<'_>) -> Plan {
         changes,
         warnings,
         errors,
+        rollouts,
     };
     plan.fingerprint = super::fingerprint::of(&plan);
     plan
@@ -87,6 +96,8 @@ struct Planner<'a> {
     changes: Vec<Change>,
     errors: Vec<PlanError>,
     unchanged: usize,
+    /// Old names of renamed resources, by their new identity.
+    renamed_from: &'a BTreeMap<ResourceId, String>,
 }
 
 /// Tags the tool manages itself; user `tags:` never include them.
@@ -109,6 +120,26 @@ pub fn ec2_key_name(inputs: &Inputs<'_>, logical: &str) -> String {
         .find(|k| k.name == logical)
         .map(|k| k.key_name.clone())
         .unwrap_or_else(|| key_name(&inputs.desired.stack, logical))
+}
+
+/// What deleting a live data volume does to its data.
+pub fn volume_end(v: &model::LiveVolume) -> &'static str {
+    if deletes_data(v) {
+        "its data is deleted (`on_destroy: delete`)"
+    } else {
+        "snapshot, then delete"
+    }
+}
+
+fn on_destroy_word(deletes: bool) -> &'static str {
+    if deletes { "delete" } else { "snapshot" }
+}
+
+/// Whether a live data volume was written with `on_destroy: delete`.
+pub fn deletes_data(v: &model::LiveVolume) -> bool {
+    v.tags
+        .get(model::ON_DESTROY_TAG)
+        .is_some_and(|t| t == "delete")
 }
 
 /// Hex SHA-256 of user data, as kept in the [`model::USER_DATA_TAG`] tag.
@@ -151,7 +182,32 @@ impl<'a> Planner<'a> {
         self.inputs.live
     }
 
-    fn push(&mut self, change: Change) {
+    fn push(&mut self, mut change: Change) {
+        // A resource kept under a new name: its tags change in place.
+        let kept = matches!(
+            change.action,
+            Action::NoOp | Action::Update | Action::UpdateWithRestart
+        );
+        if let (true, Some(old)) = (kept, self.renamed_from.get(&change.resource)) {
+            let new = change.resource.name.clone();
+            change.fields.insert(
+                0,
+                FieldChange {
+                    field: Field::Name,
+                    before: Value::Text(old.clone()),
+                    after: Value::Text(new.clone()),
+                    effect: Effect::InPlace,
+                    reason: "identity is the `ec2-gitops:name` tag: a rename changes tags only"
+                        .into(),
+                },
+            );
+            if change.action == Action::NoOp {
+                change.action = Action::Update;
+            }
+            change
+                .reason
+                .get_or_insert_with(|| format!("rename {old} → {new} (tags only)"));
+        }
         if change.action == Action::NoOp {
             self.unchanged += 1;
         } else {
@@ -733,6 +789,13 @@ impl<'a> Planner<'a> {
                         (Field::SizeGb, Value::Text(spec.size_gb.to_string())),
                         (Field::Type, Value::Text(spec.volume_type.clone())),
                         (Field::Attachment, Value::Text(attach)),
+                        (
+                            Field::OnDestroy,
+                            match spec.on_destroy {
+                                model::OnDestroy::Delete => Value::Text("delete".into()),
+                                model::OnDestroy::Snapshot => Value::None,
+                            },
+                        ),
                     ],
                 );
                 continue;
@@ -778,18 +841,23 @@ impl<'a> Planner<'a> {
                     Effect::InPlace,
                     "the volume is detached and attached in place; its data is kept",
                 ),
+                field(
+                    Field::OnDestroy,
+                    Value::Text(on_destroy_word(deletes_data(v)).into()),
+                    Value::Text(
+                        on_destroy_word(spec.on_destroy == model::OnDestroy::Delete).into(),
+                    ),
+                    Effect::InPlace,
+                    "kept as a tag, so the choice holds once the volume is removed from the YAML",
+                ),
             ]
             .into_iter()
             .flatten()
             .collect();
             self.update(id.clone(), &v.id, fields, spec.protect);
             for d in dups {
-                self.destroy(
-                    id.clone(),
-                    &d.id,
-                    "duplicate: another volume has this name",
-                    spec.protect,
-                );
+                let reason = format!("duplicate: another volume has this name; {}", volume_end(d));
+                self.destroy(id.clone(), &d.id, &reason, spec.protect);
             }
         }
         for (id, at, message) in errors {
@@ -803,10 +871,11 @@ impl<'a> Planner<'a> {
         for (name, vs) in live {
             for v in vs {
                 let protected = v.tags.get(model::PROTECT_TAG).is_some_and(|p| p == "true");
+                let reason = format!("no longer in the YAML: {}", volume_end(v));
                 self.destroy(
                     ResourceId::new(Kind::Volume, name),
                     &v.id,
-                    "no longer in the YAML: its data is deleted",
+                    &reason,
                     protected,
                 );
             }

@@ -2,7 +2,8 @@
 //!
 //! It hashes every change (before values are the live values the plan was
 //! computed from, after values the desired ones, creations included) and the
-//! errors (warnings follow from the changes),
+//! errors (warnings follow from the changes) and, when there are any, the
+//! rollout batches,
 //! so a plan computed against moved live state gets another fingerprint.
 
 use sha2::{Digest, Sha256};
@@ -12,13 +13,18 @@ use super::Plan;
 /// Computes the fingerprint of a plan (its own `fingerprint` field ignored).
 pub fn of(plan: &Plan) -> String {
     let mut h = Sha256::new();
-    let canonical = serde_json::json!({
+    let mut canonical = serde_json::json!({
         "format_version": plan.format_version,
         "stack": plan.stack,
         "region": plan.region,
         "changes": plan.changes,
         "errors": plan.errors,
     });
+    // How the changes are rolled out is part of what is approved (plans
+    // without restarts or replaces keep the fingerprint they always had).
+    if !plan.rollouts.is_empty() {
+        canonical["rollouts"] = serde_json::json!(plan.rollouts);
+    }
     h.update(canonical.to_string().as_bytes());
     hex::encode(&h.finalize()[..8])
 }

@@ -6,6 +6,8 @@
 pub mod diff;
 pub mod fingerprint;
 mod ownership;
+pub mod renames;
+pub mod rollout;
 pub mod schedule;
 mod security;
 pub mod steps;
@@ -154,6 +156,10 @@ pub enum Field {
     KeyName,
     /// An elastic IP's `instance`.
     Instance,
+    /// The resource's name (its `ec2-gitops:name` tag): a rename.
+    Name,
+    /// A data volume's `on_destroy`.
+    OnDestroy,
 }
 
 impl Field {
@@ -180,13 +186,15 @@ impl Field {
             Field::PublicKey => "public_key",
             Field::KeyName => "key_name",
             Field::Instance => "instance",
+            Field::Name => "name",
+            Field::OnDestroy => "on_destroy",
         }
     }
 }
 
 impl Field {
     /// Every field, for tests and tables.
-    pub const ALL: [Field; 20] = [
+    pub const ALL: [Field; 22] = [
         Field::Image,
         Field::Type,
         Field::Subnet,
@@ -207,6 +215,8 @@ impl Field {
         Field::PublicKey,
         Field::KeyName,
         Field::Instance,
+        Field::Name,
+        Field::OnDestroy,
     ];
 }
 
@@ -331,6 +341,23 @@ pub struct Plan {
     pub warnings: Vec<Warning>,
     /// Problems that make the plan impossible to apply.
     pub errors: Vec<PlanError>,
+    /// How the restarts and replacements of each entry go, batch by batch
+    /// (absent from the JSON when there are none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rollouts: Vec<RolloutPlan>,
+}
+
+/// The batches of one entry's restarts and replacements.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutPlan {
+    /// The `instances:` entry.
+    pub entry: String,
+    /// When an instance of a batch is healthy.
+    pub health: crate::model::Health,
+    /// How long a batch may take to become healthy.
+    pub timeout_secs: u64,
+    /// Instance names, batch by batch, in order.
+    pub batches: Vec<Vec<String>>,
 }
 
 impl Plan {

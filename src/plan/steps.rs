@@ -92,6 +92,16 @@ impl InstanceUpdate {
 /// One API-level operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
+    /// Rename a resource: set its identity tags (one `CreateTags`), and
+    /// those of an instance's root volume.
+    Rename {
+        /// Its EC2 id (`i-…`, `vol-…`, `sg-…`, `key-…`, `eipalloc-…`).
+        ec2_id: String,
+        /// The identity tags under its new name.
+        tags: BTreeMap<String, String>,
+        /// An instance's root volume (`vol-…`) and its new identity tags.
+        root_volume: Option<(String, BTreeMap<String, String>)>,
+    },
     /// Import a public key.
     ImportKeyPair {
         /// EC2 key name.
@@ -146,6 +156,21 @@ pub enum Op {
         /// What changes.
         update: Box<InstanceUpdate>,
     },
+    /// Wait until every instance of a rollout batch is healthy; past the
+    /// timeout the rollout stops (the later batches need this step).
+    HealthGate {
+        /// The batch: instance names and the instances.
+        instances: Vec<(String, Ref)>,
+        /// What healthy means.
+        health: model::Health,
+        /// How long to wait.
+        timeout_secs: u64,
+    },
+    /// Stop an instance being replaced, before its volumes move.
+    StopInstance {
+        /// `i-…`.
+        instance_id: String,
+    },
     /// Terminate an instance (switching its protection tag off is not needed:
     /// protected instances are never planned for destruction).
     TerminateInstance {
@@ -177,13 +202,19 @@ pub enum Op {
         detach: Option<(String, String)>,
         /// Attach to (instance, device).
         attach: Option<(Ref, String)>,
+        /// Set (`true`) or remove (`false`) the `on_destroy: delete` tag.
+        deletes_data: Option<bool>,
     },
-    /// Detach (if attached) and delete a volume.
+    /// Snapshot (unless written with `on_destroy: delete`), detach (if
+    /// attached) and delete a volume.
     DeleteVolume {
         /// `vol-…`.
         volume_id: String,
         /// Current attachment.
         detach: Option<(String, String)>,
+        /// The tags of the snapshot taken first (and waited for until
+        /// completed); `None`: the data is deleted.
+        snapshot: Option<BTreeMap<String, String>>,
     },
     /// Allocate an address and associate it.
     AllocateAddress {
@@ -247,6 +278,13 @@ struct Builder<'a> {
     steps: Vec<Step>,
     /// Step that creates each resource made in this run.
     created: BTreeMap<ResourceId, usize>,
+    /// Step that launches or changes each instance, by name.
+    instance_steps: BTreeMap<String, usize>,
+    /// The health gate after each rolled-out instance's batch, by name.
+    gates: BTreeMap<String, usize>,
+    /// The step that stops a replaced instance before its volumes move, by
+    /// its live id.
+    stops: BTreeMap<String, usize>,
 }
 
 impl Builder<'_> {
@@ -301,15 +339,27 @@ impl Builder<'_> {
 /// dependency order (key pairs, groups, rules, instances, volumes,
 /// addresses), then destroys, each after what replaces it.
 pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
+    // The plan was made against the live state under the new names.
+    let renamed = super::renames::apply(inputs.desired, inputs.live);
+    let seen = Inputs {
+        desired: inputs.desired,
+        live: &renamed.live,
+        region: inputs.region,
+    };
     let mut b = Builder {
-        inputs,
+        inputs: &seen,
         steps: Vec::new(),
         created: BTreeMap::new(),
+        instance_steps: BTreeMap::new(),
+        gates: BTreeMap::new(),
+        stops: BTreeMap::new(),
     };
+    b.renames(plan);
     b.key_pairs(plan);
     b.groups(plan);
     let rule_steps = b.rules(plan);
     let (live_instance_ids, replaced) = b.instances(plan, &rule_steps);
+    b.rollouts(plan);
     b.volumes(plan, &live_instance_ids);
     b.addresses(plan, &live_instance_ids);
     b.destroys(plan, &replaced);
@@ -321,12 +371,46 @@ fn by_kind(plan: &Plan, kind: Kind) -> impl Iterator<Item = &Change> {
     plan.changes.iter().filter(move |c| c.resource.kind == kind)
 }
 
+/// Whether a change is only a rename (made by the rename step).
+fn only_renamed(c: &Change) -> bool {
+    !c.fields.is_empty() && c.fields.iter().all(|f| f.field == Field::Name)
+}
+
 /// Whether a change makes a new resource.
 fn is_creation(c: &Change) -> bool {
     matches!(c.action, Action::Create | Action::Replace)
 }
 
 impl Builder<'_> {
+    /// Renames: one tag update each, needing nothing (identity is the tag,
+    /// so every other step finds the resource by its EC2 id).
+    fn renames(&mut self, plan: &Plan) {
+        let live = self.inputs.live;
+        for c in &plan.changes {
+            let (Some(ec2_id), true) =
+                (&c.live_id, c.fields.iter().any(|f| f.field == Field::Name))
+            else {
+                continue;
+            };
+            let root_volume = live
+                .instances
+                .iter()
+                .filter(|_| c.resource.kind == Kind::Instance)
+                .find(|i| &i.id == ec2_id)
+                .and_then(|i| i.block_devices.get(i.root_device.as_ref()?))
+                .map(|vol| {
+                    let root = ResourceId::new(Kind::Volume, format!("{}/root", c.resource.name));
+                    (vol.clone(), self.tags(&root))
+                });
+            let op = Op::Rename {
+                ec2_id: ec2_id.clone(),
+                tags: self.tags(&c.resource),
+                root_volume,
+            };
+            self.add(c.resource.clone(), op, vec![], false);
+        }
+    }
+
     /// Key pairs: a replace deletes first (EC2 key names are unique).
     fn key_pairs(&mut self, plan: &Plan) {
         let inputs = self.inputs;
@@ -487,7 +571,9 @@ impl Builder<'_> {
             )
             .collect();
         let mut replaced_instances = BTreeMap::new();
-        for c in by_kind(plan, Kind::Instance).filter(|c| c.action != Action::Destroy) {
+        for c in by_kind(plan, Kind::Instance)
+            .filter(|c| c.action != Action::Destroy && !only_renamed(c))
+        {
             let name = &c.resource.name;
             let spec = &desired.instances[name];
             let mut needs = vec![];
@@ -563,6 +649,7 @@ impl Builder<'_> {
                     false,
                 );
                 self.created.insert(c.resource.clone(), s);
+                self.instance_steps.insert(name.clone(), s);
                 if let (Action::Replace, Some(old)) = (c.action, &c.live_id) {
                     replaced_instances.insert(old.clone(), s);
                 }
@@ -572,10 +659,80 @@ impl Builder<'_> {
                     instance_id: c.live_id.clone().expect("update has a live id"),
                     update: Box::new(update),
                 };
-                self.add(c.resource.clone(), op, needs, false);
+                let s = self.add(c.resource.clone(), op, needs, false);
+                self.instance_steps.insert(name.clone(), s);
             }
         }
         (live_instance_ids, replaced_instances)
+    }
+
+    /// Health gates: after each batch of an entry's restarts and replaces,
+    /// one gate waits until the batch is healthy; the next batch's steps
+    /// need it (what moves onto a new instance — volumes, addresses — needs
+    /// its batch's gate too).
+    fn rollouts(&mut self, plan: &Plan) {
+        for r in &plan.rollouts {
+            let mut previous: Option<usize> = None;
+            let n = r.batches.len();
+            for (k, batch) in r.batches.iter().enumerate() {
+                let mut members = Vec::new();
+                let mut instances = Vec::new();
+                for name in batch {
+                    let Some(&s) = self.instance_steps.get(name) else {
+                        continue;
+                    };
+                    if let Some(gate) = previous {
+                        self.steps[s].needs.push(gate);
+                    }
+                    members.push(s);
+                    let instance = match &self.steps[s].op {
+                        Op::UpdateInstance { instance_id, .. } => {
+                            Ref::Existing(instance_id.clone())
+                        }
+                        _ => Ref::New(ResourceId::new(Kind::Instance, name.clone())),
+                    };
+                    instances.push((name.clone(), instance));
+                }
+                if members.is_empty() {
+                    continue;
+                }
+                let gate = self.add(
+                    ResourceId::new(Kind::Instance, format!("{} batch {}/{n}", r.entry, k + 1)),
+                    Op::HealthGate {
+                        instances,
+                        health: r.health,
+                        timeout_secs: r.timeout_secs,
+                    },
+                    members,
+                    false,
+                );
+                for name in batch {
+                    self.gates.insert(name.clone(), gate);
+                }
+                previous = Some(gate);
+            }
+        }
+    }
+
+    /// The step that stops the replaced instance `old` (once its
+    /// replacement `new` is healthy), so its volumes are detached from a
+    /// stopped instance: made once per instance.
+    fn stop_before_moving(&mut self, old: &str, new: &str) -> usize {
+        if let Some(&s) = self.stops.get(old) {
+            return s;
+        }
+        let mut needs: Vec<usize> = self.gates.get(new).copied().into_iter().collect();
+        needs.extend(self.instance_steps.get(new).copied());
+        let s = self.add(
+            ResourceId::new(Kind::Instance, new),
+            Op::StopInstance {
+                instance_id: old.to_string(),
+            },
+            needs,
+            false,
+        );
+        self.stops.insert(old.to_string(), s);
+        s
     }
 
     /// Volumes: created, resized or moved, after their instance.
@@ -584,10 +741,13 @@ impl Builder<'_> {
         let desired = inputs.desired;
         let live = inputs.live;
         let stack = desired.stack.as_str();
-        for c in by_kind(plan, Kind::Volume).filter(|c| c.action != Action::Destroy) {
+        for c in
+            by_kind(plan, Kind::Volume).filter(|c| c.action != Action::Destroy && !only_renamed(c))
+        {
             let spec = &desired.volumes[&c.resource.name];
             let (instance, s) = self.instance_ref(&spec.instance, live_instance_ids);
-            let needs: Vec<usize> = s.into_iter().collect();
+            let mut needs: Vec<usize> = s.into_iter().collect();
+            needs.extend(self.gates.get(&spec.instance).copied());
             let op = if c.action == Action::Create {
                 Op::CreateVolume {
                     client_token: client_token(&[
@@ -605,6 +765,9 @@ impl Builder<'_> {
                         if spec.protect {
                             t.insert(model::PROTECT_TAG.into(), "true".into());
                         }
+                        if spec.on_destroy == model::OnDestroy::Delete {
+                            t.insert(model::ON_DESTROY_TAG.into(), "delete".into());
+                        }
                         t
                     },
                 }
@@ -616,12 +779,26 @@ impl Builder<'_> {
                     .expect("updated volume is live");
                 let changed = |f: Field| c.fields.iter().any(|x| x.field == f);
                 let reattach = changed(Field::Attachment);
+                // Off an instance being replaced: it is stopped first (a
+                // volume is never detached from a running instance).
+                if let (true, Some((from, _))) = (reattach, &v.attachment) {
+                    let replaced = plan.changes.iter().any(|x| {
+                        x.resource.kind == Kind::Instance
+                            && x.action == Action::Replace
+                            && x.live_id.as_ref() == Some(from)
+                    });
+                    if replaced {
+                        needs.push(self.stop_before_moving(from, &spec.instance));
+                    }
+                }
                 Op::UpdateVolume {
                     volume_id: v.id.clone(),
                     modify: (changed(Field::SizeGb) || changed(Field::Type))
                         .then(|| (spec.size_gb.max(v.size_gb), spec.volume_type.clone())),
                     detach: v.attachment.clone().filter(|_| reattach),
                     attach: reattach.then(|| (instance, spec.device.clone())),
+                    deletes_data: changed(Field::OnDestroy)
+                        .then_some(spec.on_destroy == model::OnDestroy::Delete),
                 }
             };
             self.add(c.resource.clone(), op, needs, false);
@@ -632,10 +809,13 @@ impl Builder<'_> {
     fn addresses(&mut self, plan: &Plan, live_instance_ids: &BTreeMap<String, String>) {
         let inputs = self.inputs;
         let desired = inputs.desired;
-        for c in by_kind(plan, Kind::ElasticIp).filter(|c| c.action != Action::Destroy) {
+        for c in by_kind(plan, Kind::ElasticIp)
+            .filter(|c| c.action != Action::Destroy && !only_renamed(c))
+        {
             let spec = &desired.elastic_ips[&c.resource.name];
             let (instance, s) = self.instance_ref(&spec.instance, live_instance_ids);
-            let needs: Vec<usize> = s.into_iter().collect();
+            let mut needs: Vec<usize> = s.into_iter().collect();
+            needs.extend(self.gates.get(&spec.instance).copied());
             let op = match &c.live_id {
                 None => Op::AllocateAddress {
                     instance,
@@ -680,15 +860,19 @@ impl Builder<'_> {
                 .iter()
                 .find(|v| Some(&v.id) == c.live_id.as_ref())
                 .expect("destroyed volume is live");
-            volume_deletes.push(self.add(
-                c.resource.clone(),
-                Op::DeleteVolume {
-                    volume_id: v.id.clone(),
-                    detach: v.attachment.clone(),
-                },
-                all_so_far.clone(),
-                true,
-            ));
+            volume_deletes.push(
+                self.add(
+                    c.resource.clone(),
+                    Op::DeleteVolume {
+                        volume_id: v.id.clone(),
+                        detach: v.attachment.clone(),
+                        snapshot: (!super::diff::deletes_data(v))
+                            .then(|| model::snapshot_tags(&self.inputs.desired.stack, &v.name)),
+                    },
+                    all_so_far.clone(),
+                    true,
+                ),
+            );
         }
         let mut terminations = vec![];
         let old_instances = by_kind(plan, Kind::Instance)
@@ -728,8 +912,13 @@ impl Builder<'_> {
 /// The configuration of an instance without where it is written: moving it
 /// in the file, or naming the file another way, changes no client token.
 fn unlocated_instance(spec: &model::InstanceSpec) -> model::InstanceSpec {
+    let mut entry = spec.entry.clone();
+    // How it is rolled out is not what is launched.
+    entry.rollout = model::Rollout::default();
     model::InstanceSpec {
         at: model::Location::default(),
+        renamed_from: None,
+        entry,
         ..spec.clone()
     }
 }
@@ -738,6 +927,8 @@ fn unlocated_instance(spec: &model::InstanceSpec) -> model::InstanceSpec {
 fn unlocated_volume(spec: &model::VolumeSpec) -> model::VolumeSpec {
     model::VolumeSpec {
         at: model::Location::default(),
+        renamed_from: None,
+        on_destroy: model::OnDestroy::default(),
         ..spec.clone()
     }
 }

@@ -79,6 +79,7 @@ fn region() -> Region {
 
 fn group_spec(description: &str, ingress: Vec<Rule>) -> GroupSpec {
     GroupSpec {
+        renamed_from: None,
         description: description.into(),
         vpc: None,
         ingress,
@@ -89,6 +90,7 @@ fn group_spec(description: &str, ingress: Vec<Rule>) -> GroupSpec {
 
 fn instance_spec() -> InstanceSpec {
     InstanceSpec {
+        renamed_from: None,
         image: "ami-old".into(),
         instance_type: "t3.micro".into(),
         subnet: None,
@@ -157,6 +159,8 @@ fn live_root(name: &str, iid: &str) -> LiveVolume {
 
 fn volume_spec(instance: &str, size_gb: i32) -> VolumeSpec {
     VolumeSpec {
+        renamed_from: None,
+        on_destroy: OnDestroy::Snapshot,
         instance: instance.into(),
         device: "/dev/sdf".into(),
         size_gb,
@@ -223,6 +227,7 @@ impl World {
         w.desired.key_pairs.insert(
             "deploy".into(),
             KeyPairSpec {
+                renamed_from: None,
                 public_key: format!("{KEY} ops@example.com"),
                 at: at(5),
             },
@@ -676,7 +681,7 @@ fn orphans_are_destroyed_with_a_reason() {
             .reason
             .as_deref()
             .unwrap()
-            .contains("data is deleted")
+            .contains("snapshot, then delete")
     );
     assert!(
         plan.changes[4]
@@ -789,6 +794,7 @@ fn duplicate_instances_keep_volumes_and_addresses_on_the_kept_one() {
     w.desired.elastic_ips.insert(
         "web-ip".into(),
         AddressSpec {
+            renamed_from: None,
             instance: "web-1".into(),
             at: at(60),
         },
@@ -1068,6 +1074,7 @@ fn volumes_grow_and_change_type_in_place() {
             modify: Some((200, "io2".into())),
             detach: None,
             attach: None,
+            deletes_data: None,
         }
     );
 }
@@ -1122,6 +1129,7 @@ fn volume_moves_to_a_new_instance() {
             modify: None,
             detach: Some(("i-web1".into(), "/dev/sdf".into())),
             attach: Some((Ref::New(id(Kind::Instance, "web-2")), "/dev/sdf".into())),
+            deletes_data: None,
         }
     );
     assert_eq!(steps[1].needs, [0]);
@@ -1176,6 +1184,7 @@ fn elastic_ip_is_reassociated_in_place() {
     w.desired.elastic_ips.insert(
         "web-ip".into(),
         AddressSpec {
+            renamed_from: None,
             instance: "web-2".into(),
             at: at(60),
         },
@@ -1269,6 +1278,7 @@ fn an_error_in_a_count_entry_is_reported_once_for_the_entry() {
         spec.instance_type = "t9.nope".into();
         spec.security_groups = vec![];
         spec.entry = Entry {
+            rollout: Default::default(),
             name: "web".into(),
             count: 3,
         };
@@ -1280,6 +1290,7 @@ fn an_error_in_a_count_entry_is_reported_once_for_the_entry() {
     db.image = "ami-nope".into();
     db.security_groups = vec![];
     db.entry = Entry {
+        rollout: Default::default(),
         name: "db".into(),
         count: 1,
     };
@@ -1449,6 +1460,7 @@ fn full_stack() -> World {
     w.desired.key_pairs.insert(
         "deploy".into(),
         KeyPairSpec {
+            renamed_from: None,
             public_key: KEY.into(),
             at: at(5),
         },
@@ -1484,6 +1496,7 @@ fn full_stack() -> World {
     w.desired.elastic_ips.insert(
         "web-ip".into(),
         AddressSpec {
+            renamed_from: None,
             instance: "web-1".into(),
             at: at(60),
         },
@@ -1493,6 +1506,9 @@ fn full_stack() -> World {
 
 fn kind_of(op: &Op) -> &'static str {
     match op {
+        Op::Rename { .. } => "Rename",
+        Op::HealthGate { .. } => "HealthGate",
+        Op::StopInstance { .. } => "StopInstance",
         Op::ImportKeyPair { .. } => "ImportKeyPair",
         Op::DeleteKeyPair { .. } => "DeleteKeyPair",
         Op::CreateGroup { .. } => "CreateGroup",
@@ -1716,42 +1732,46 @@ fn destroys_follow_creates_and_terminations_wait_for_replacements() {
         [
             (0, "SetRules", s("security_group.web"), vec![]),
             (1, "RunInstance", s("instance.web-1"), vec![0]),
-            (2, "UpdateVolume", s("volume.web-1/data"), vec![1]),
-            (3, "AssociateAddress", s("elastic_ip.web-ip"), vec![1]),
-            (
-                4,
-                "TerminateInstance",
-                s("instance.web-1"),
-                vec![0, 1, 2, 3]
-            ),
-            (
-                5,
-                "TerminateInstance",
-                s("instance.bastion"),
-                vec![0, 1, 2, 3]
-            ),
+            // The replacement is healthy before anything moves to it.
+            (2, "HealthGate", s("instance.web-1 batch 1/1"), vec![1]),
+            // The old one is stopped before its volume is detached.
+            (3, "StopInstance", s("instance.web-1"), vec![1, 2]),
+            (4, "UpdateVolume", s("volume.web-1/data"), vec![1, 2, 3]),
+            (5, "AssociateAddress", s("elastic_ip.web-ip"), vec![1, 2]),
             (
                 6,
-                "DeleteGroup",
-                s("security_group.admin"),
+                "TerminateInstance",
+                s("instance.web-1"),
                 vec![0, 1, 2, 3, 4, 5]
             ),
             (
                 7,
+                "TerminateInstance",
+                s("instance.bastion"),
+                vec![0, 1, 2, 3, 4, 5]
+            ),
+            (
+                8,
+                "DeleteGroup",
+                s("security_group.admin"),
+                vec![0, 1, 2, 3, 4, 5, 6, 7]
+            ),
+            (
+                9,
                 "DeleteKeyPair",
                 s("key_pair.deploy"),
-                vec![0, 1, 2, 3, 4, 5]
+                vec![0, 1, 2, 3, 4, 5, 6, 7]
             ),
         ]
     );
     assert_eq!(
-        steps[4].op,
+        steps[6].op,
         Op::TerminateInstance {
             instance_id: "i-web1".into()
         }
     );
-    assert!(steps[4..].iter().all(|s| s.destroys));
-    assert!(steps[..4].iter().all(|s| !s.destroys));
+    assert!(steps[6..].iter().all(|s| s.destroys));
+    assert!(steps[..6].iter().all(|s| !s.destroys));
 }
 
 #[test]
@@ -1843,7 +1863,8 @@ fn instance_update_steps_carry_only_what_changed() {
     w.spec("web-1").tags = BTreeMap::from([("env".into(), "prod".into())]);
     w.instance("i-web1").state = "stopped".into();
     let steps = w.steps();
-    assert_eq!(steps.len(), 1);
+    assert_eq!(steps.len(), 2, "the update and its health gate: {steps:#?}");
+    assert!(matches!(steps[1].op, Op::HealthGate { .. }));
     let Op::UpdateInstance {
         instance_id,
         update,
@@ -1919,6 +1940,7 @@ fn plan_time_checks_that_save_an_apply() {
     w.desired.elastic_ips.insert(
         "web-ip".into(),
         AddressSpec {
+            renamed_from: None,
             instance: "web-1".into(),
             at: at(60),
         },
@@ -1945,3 +1967,6 @@ fn field_names_in_json_are_the_names_messages_use() {
     let names: std::collections::BTreeSet<&str> = Field::ALL.iter().map(|f| f.name()).collect();
     assert_eq!(names.len(), Field::ALL.len(), "two fields share a name");
 }
+
+mod renames;
+mod rollouts;

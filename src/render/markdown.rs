@@ -319,6 +319,9 @@ fn render(p: &Plan, with_diffs: bool) -> String {
             let _ = writeln!(out, "{}\n", reasons.join("\n"));
         }
     }
+    for r in &p.rollouts {
+        let _ = writeln!(out, "{}\n", super::rollout_line(r, code_span));
+    }
     if !with_diffs {
         let _ = writeln!(
             out,

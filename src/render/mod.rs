@@ -11,7 +11,52 @@ pub mod markdown;
 pub mod report;
 pub mod text;
 
-use crate::plan::{Plan, Summary};
+use crate::plan::{Plan, RolloutPlan, Summary};
+
+/// Batches shown in a plan before the rest is counted.
+const ROLLOUT_BATCHES_SHOWN: usize = 10;
+
+/// A rollout in one line: `Rollout of web: 4 batches of at most 1, each
+/// healthy (status checks) within 10m before the next: web-1 → web-2 → …`.
+/// `name` formats a name for the output (escaping it).
+pub fn rollout_line(r: &RolloutPlan, name: impl Fn(&str) -> String) -> String {
+    let size = r.batches.iter().map(Vec::len).max().unwrap_or(1);
+    let gate = match r.health {
+        crate::model::Health::StatusChecks => "EC2 status checks ok",
+        crate::model::Health::Running => "running",
+    };
+    let timeout = match r.timeout_secs {
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    };
+    let mut batches: Vec<String> = r
+        .batches
+        .iter()
+        .take(ROLLOUT_BATCHES_SHOWN)
+        .map(|b| {
+            let names: Vec<String> = b.iter().map(|n| name(n)).collect();
+            if names.len() == 1 {
+                names.concat()
+            } else {
+                format!("[{}]", names.join(", "))
+            }
+        })
+        .collect();
+    if r.batches.len() > ROLLOUT_BATCHES_SHOWN {
+        batches.push(format!(
+            "… ({} more)",
+            r.batches.len() - ROLLOUT_BATCHES_SHOWN
+        ));
+    }
+    format!(
+        "Rollout of {}: {} batch{} of at most {size}, each {gate} within {timeout} before the next: {}",
+        name(&r.entry),
+        r.batches.len(),
+        if r.batches.len() == 1 { "" } else { "es" },
+        batches.join(" → ")
+    )
+}
 
 /// The summary line (`Plan: 2 to create, 1 to update (1 restart), …`).
 pub fn summary_line(s: &Summary) -> String {

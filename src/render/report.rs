@@ -61,6 +61,7 @@ fn render_text(stack: &str, results: &[StepResult], seconds: f64) -> String {
             "Apply of stack {stack} complete: {} step(s) done in {seconds:.1}s.",
             t.done
         );
+        out.push_str(&kept_text(results));
         return out;
     }
     let _ = writeln!(
@@ -93,9 +94,26 @@ fn render_text(stack: &str, results: &[StepResult], seconds: f64) -> String {
             let _ = writeln!(out, "{}", step_line(r));
         }
     }
+    out.push_str(&kept_text(results));
     let _ = writeln!(
         out,
         "\nWhat was done stays done. Fix the cause and run apply again: it re-plans from EC2 and does only what is left."
     );
     out
+}
+
+/// The snapshots taken of deleted data volumes, one line each; empty when
+/// none was.
+fn kept_text(results: &[StepResult]) -> String {
+    let kept: Vec<String> = results
+        .iter()
+        .filter_map(|r| Some(format!("  {}: {}", r.step.resource, r.kept.as_ref()?)))
+        .collect();
+    if kept.is_empty() {
+        return String::new();
+    }
+    format!(
+        "Snapshots of deleted data volumes (ec2-gitops never deletes them):\n{}\n",
+        kept.join("\n")
+    )
 }

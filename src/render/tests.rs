@@ -77,6 +77,7 @@ fn plan(changes: Vec<Change>, warnings: Vec<Warning>, errors: Vec<PlanError>) ->
         changes,
         warnings,
         errors,
+        rollouts: vec![],
     }
 }
 
@@ -288,6 +289,42 @@ fn summary_line_counts_restarts_and_blocked() {
 #[test]
 fn text_plan() {
     insta::assert_snapshot!(text::plan(&full_plan(), false));
+}
+
+/// A plan whose `web` entry rolls out in batches.
+fn rollout_plan(batches: usize, size: usize) -> Plan {
+    let mut p = full_plan();
+    p.rollouts = vec![crate::plan::RolloutPlan {
+        entry: "web".into(),
+        health: crate::model::Health::StatusChecks,
+        timeout_secs: 600,
+        batches: (0..batches)
+            .map(|b| {
+                (1..=size)
+                    .map(|i| format!("web-{}", b * size + i))
+                    .collect()
+            })
+            .collect(),
+    }];
+    p
+}
+
+#[test]
+fn rollouts_show_their_batches_in_order_in_text_and_markdown() {
+    let p = rollout_plan(2, 2);
+    let text = text::plan(&p, false);
+    assert!(
+        text.contains("Rollout of web: 2 batches of at most 2, each EC2 status checks ok within 10m before the next: [web-1, web-2] → [web-3, web-4]"),
+        "{text}"
+    );
+    let md = markdown::plan(&p, COMMENT_LIMIT);
+    assert!(
+        md.contains("Rollout of `web`: 2 batches of at most 2, each EC2 status checks ok within 10m before the next: [`web-1`, `web-2`] → [`web-3`, `web-4`]"),
+        "{md}"
+    );
+    // A long rollout is counted after ten batches.
+    let long = text::plan(&rollout_plan(300, 1), false);
+    assert!(long.contains("web-10 → … (290 more)"), "{long}");
 }
 
 #[test]
@@ -551,6 +588,7 @@ fn results(failed: bool) -> Vec<StepResult> {
             modify: Some((200, "gp3".into())),
             detach: None,
             attach: None,
+            deletes_data: None,
         },
         vec![1],
     );
@@ -566,6 +604,7 @@ fn results(failed: bool) -> Vec<StepResult> {
         step,
         outcome: Outcome::Done(what.into()),
         elapsed: Duration::from_millis(ms),
+        kept: None,
     };
     if !failed {
         return vec![
@@ -586,16 +625,19 @@ fn results(failed: bool) -> Vec<StepResult> {
                     .into(),
             }),
             elapsed: Duration::from_millis(2_400),
+            kept: None,
         },
         StepResult {
             step: volume,
             outcome: Outcome::Skipped("needs instance.web-1, which failed".into()),
             elapsed: Duration::ZERO,
+            kept: None,
         },
         StepResult {
             step: terminate,
             outcome: Outcome::Skipped("needs instance.web-1, which failed".into()),
             elapsed: Duration::ZERO,
+            kept: None,
         },
     ]
 }

@@ -138,6 +138,9 @@ fn render_plan(p: &Plan, color: bool) -> String {
             }
         }
     }
+    for r in &p.rollouts {
+        let _ = writeln!(out, "{}", super::rollout_line(r, |n| t(n).into_owned()));
+    }
     for w in &p.warnings {
         let _ = writeln!(
             out,

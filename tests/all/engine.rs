@@ -361,15 +361,14 @@ async fn edits_plan_the_right_change_and_apply_converges() {
         BTreeSet::from([
             "elastic_ip.web-ip".into(),
             "volume.db/data".into(),
-            "instance.web-1".into(),
             "instance.web-2".into(),
             "security_group.admin".into(),
         ]),
         "{}",
         ec2_gitops::render::text::plan(&plan, false)
     );
-    // count 1 renames web-1 to web: a create.
-    assert_eq!(actions(&plan)["instance.web"], Action::Create);
+    // count 1 names the first server `web` again: a tag update, no create.
+    assert_eq!(actions(&plan)["instance.web"], Action::Update);
     env.converge(&desired(&yaml6)).await;
     assert_eq!(
         *refused.lock().unwrap(),

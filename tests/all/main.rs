@@ -18,3 +18,4 @@ mod layers;
 mod moto_smoke;
 mod test_merge;
 mod trust;
+mod website;

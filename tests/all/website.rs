@@ -1,0 +1,378 @@
+//! Changes a website survives, against moto: scaling keeps its servers,
+//! renames are tag updates, data volumes are kept.
+
+use ec2_gitops::plan::Action;
+
+use crate::engine::{Env, IMAGE, desired, instances_by_name};
+
+fn site(stack: &str, web: &str) -> String {
+    format!(
+        r#"version: 1
+stack: {stack}
+region: us-east-1
+security_groups:
+  web:
+    description: Public HTTP
+    ingress:
+      - {{ protocol: tcp, ports: 80, cidr: 0.0.0.0/0 }}
+instances:
+  web:
+    image: {IMAGE}
+    type: t3.micro
+    security_groups: [web]
+{web}
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scaling_one_to_three_to_one_keeps_the_first_server_all_along() {
+    let env = Env::start();
+    let one = site(
+        "scale",
+        "    volumes:\n      - { name: data, device: /dev/sdf, size_gb: 5 }",
+    );
+    env.converge(&desired(&one)).await;
+    let before = instances_by_name(&env.direct, "scale").await;
+    let first = before["instance/web"][0].clone();
+
+    let three = site(
+        "scale",
+        "    count: 3\n    volumes:\n      - { name: data, device: /dev/sdf, size_gb: 5 }",
+    );
+    let plan = env.plan(&desired(&three)).await;
+    let web1 = plan
+        .changes
+        .iter()
+        .find(|c| c.resource.name == "web-1")
+        .expect("web-1 planned");
+    assert_eq!(web1.action, Action::Update, "{plan:#?}");
+    assert_eq!(web1.live_id.as_deref(), Some(first.as_str()));
+    assert_eq!(plan.summary.destroy, 0, "{plan:#?}");
+    assert_eq!(plan.summary.replace, 0, "{plan:#?}");
+    let calls_before = env.proxy.requests().len();
+    env.converge(&desired(&three)).await;
+    let after = instances_by_name(&env.direct, "scale").await;
+    assert_eq!(after["instance/web-1"], vec![first.clone()], "{after:#?}");
+    assert_eq!(after.len(), 3, "{after:#?}");
+    // The rename itself is tag updates: the server and its root volume.
+    let tags = env.proxy.requests()[calls_before..]
+        .iter()
+        .filter(|c| c.action == "CreateTags")
+        .count();
+    assert!(tags >= 2, "{:#?}", env.proxy.requests());
+
+    let plan = env.plan(&desired(&one)).await;
+    assert_eq!(
+        plan.summary.destroy, 4,
+        "web-2, web-3 and their volumes: {plan:#?}"
+    );
+    env.converge(&desired(&one)).await;
+    let back = instances_by_name(&env.direct, "scale").await;
+    assert_eq!(back["instance/web"], vec![first], "{back:#?}");
+    assert_eq!(back.len(), 1, "{back:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn renamed_from_renames_a_group_and_an_instance_in_place() {
+    let env = Env::start();
+    env.converge(&desired(&site("ren", ""))).await;
+    let ids = instances_by_name(&env.direct, "ren").await;
+    let server = ids["instance/web"][0].clone();
+
+    let renamed = site("ren", "")
+        .replace(
+            "  web:\n    description",
+            "  frontend:\n    renamed_from: web\n    description",
+        )
+        .replace("security_groups: [web]", "security_groups: [frontend]")
+        .replace(
+            "instances:\n  web:\n",
+            "instances:\n  www:\n    renamed_from: web\n",
+        );
+    let d = desired(&renamed);
+    let plan = env.plan(&d).await;
+    assert!(
+        plan.changes.iter().all(|c| c.action == Action::Update),
+        "{plan:#?}"
+    );
+    assert_eq!(plan.changes.len(), 2, "{plan:#?}");
+    let mark = env.proxy.requests().len();
+    env.converge(&d).await;
+    let writes: Vec<String> = env.proxy.requests()[mark..]
+        .iter()
+        .map(|c| c.action.clone())
+        .filter(|a| !a.starts_with("Describe"))
+        .collect();
+    assert!(
+        writes.iter().all(|a| a == "CreateTags"),
+        "a rename writes tags only: {writes:?}"
+    );
+    let ids = instances_by_name(&env.direct, "ren").await;
+    assert_eq!(ids["instance/www"], vec![server]);
+}
+
+/// Snapshots of the stack in moto: (name tag, state, volume id, date tag).
+async fn snapshots(c: &aws_sdk_ec2::Client, stack: &str) -> Vec<(String, String, String, String)> {
+    let out = c
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:ec2-gitops:stack")
+                .values(stack)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let tag = |s: &aws_sdk_ec2::types::Snapshot, k: &str| {
+        s.tags()
+            .iter()
+            .find(|t| t.key() == Some(k))
+            .and_then(|t| t.value())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut v: Vec<_> = out
+        .snapshots()
+        .iter()
+        .map(|s| {
+            (
+                tag(s, "ec2-gitops:name"),
+                s.state()
+                    .map(|x| x.as_str().to_string())
+                    .unwrap_or_default(),
+                s.volume_id().unwrap_or_default().to_string(),
+                tag(s, "ec2-gitops:date"),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_removed_data_volume_is_snapshotted_before_it_is_deleted() {
+    let env = Env::start();
+    let with = site(
+        "snap",
+        "    volumes:\n      - { name: data, device: /dev/sdf, size_gb: 5 }\n      - { name: scratch, device: /dev/sdg, size_gb: 5, on_destroy: delete }",
+    );
+    env.converge(&desired(&with)).await;
+    let vols = env
+        .direct
+        .describe_volumes()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:ec2-gitops:name")
+                .values("volume/web/data")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let data = vols.volumes()[0].volume_id().unwrap().to_string();
+
+    let without = site("snap", "");
+    let plan = env.plan(&desired(&without)).await;
+    let reasons: Vec<(String, String)> = plan
+        .changes
+        .iter()
+        .map(|c| (c.resource.to_string(), c.reason.clone().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![
+            (
+                "volume.web/data".to_string(),
+                "no longer in the YAML: snapshot, then delete".to_string()
+            ),
+            (
+                "volume.web/scratch".to_string(),
+                "no longer in the YAML: its data is deleted (`on_destroy: delete`)".to_string()
+            ),
+        ]
+    );
+    let (_, results) = env.apply(&desired(&without)).await;
+    let report = ec2_gitops::render::report::text("snap", &results, 1.0);
+    let snaps = snapshots(&env.direct, "snap").await;
+    assert_eq!(snaps.len(), 1, "only the data volume: {snaps:#?}");
+    let (name, state, volume, date) = &snaps[0];
+    assert_eq!(name, "snapshot/web/data");
+    assert_eq!(state, "completed");
+    assert_eq!(volume, &data);
+    assert_eq!(date.len(), 10, "a YYYY-MM-DD date: {date}");
+    let snap_id = env
+        .direct
+        .describe_snapshots()
+        .owner_ids("self")
+        .send()
+        .await
+        .unwrap()
+        .snapshots()
+        .iter()
+        .find(|s| s.volume_id() == Some(data.as_str()))
+        .and_then(|s| s.snapshot_id())
+        .unwrap()
+        .to_string();
+    assert!(
+        report.contains(&snap_id),
+        "the report names the snapshot: {report}"
+    );
+    // The snapshot is taken before the volume is detached and deleted.
+    let order: Vec<String> = env
+        .proxy
+        .requests()
+        .iter()
+        .filter(|r| r.param("VolumeId") == Some(data.as_str()))
+        .map(|r| r.action.clone())
+        .filter(|a| ["CreateSnapshot", "DetachVolume", "DeleteVolume"].contains(&a.as_str()))
+        .collect();
+    assert_eq!(order, ["CreateSnapshot", "DetachVolume", "DeleteVolume"]);
+    assert!(env.plan(&desired(&without)).await.is_empty());
+}
+
+/// The stop-to-running windows of each instance, from the request log:
+/// `StopInstances` sent → `StartInstances` answered.
+fn down_windows(
+    requests: &[crate::support::ProxyRequest],
+) -> Vec<(String, std::time::Duration, std::time::Duration)> {
+    let mut out = Vec::new();
+    for stop in requests.iter().filter(|r| r.action == "StopInstances") {
+        let id = stop.param("InstanceId.1").unwrap_or_default().to_string();
+        let start = requests
+            .iter()
+            .find(|r| {
+                r.action == "StartInstances"
+                    && r.param("InstanceId.1") == Some(id.as_str())
+                    && r.started > stop.started
+            })
+            .expect("each stopped instance is started again");
+        out.push((id, stop.started, start.finished));
+    }
+    out
+}
+
+/// How many windows overlap at most.
+fn most_down_at_once(w: &[(String, std::time::Duration, std::time::Duration)]) -> usize {
+    w.iter()
+        .map(|(_, a, _)| w.iter().filter(|(_, b, e)| b <= a && a < e).count())
+        .max()
+        .unwrap_or(0)
+}
+
+fn group_of_four(stack: &str, ty: &str, rollout: &str) -> String {
+    site(stack, &format!("    count: 4\n{rollout}"))
+        .replace("type: t3.micro", &format!("type: {ty}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_type_change_on_four_servers_never_has_two_stopped_at_once() {
+    let env = Env::start();
+    env.converge(&desired(&group_of_four("roll", "t3.micro", "")))
+        .await;
+    let mark = env.proxy.requests().len();
+    let plan = env
+        .plan(&desired(&group_of_four("roll", "t3.small", "")))
+        .await;
+    assert_eq!(plan.rollouts[0].batches.len(), 4, "{plan:#?}");
+    env.converge(&desired(&group_of_four("roll", "t3.small", "")))
+        .await;
+    let requests = env.proxy.requests()[mark..].to_vec();
+    let windows = down_windows(&requests);
+    assert_eq!(windows.len(), 4, "{windows:#?}");
+    assert_eq!(most_down_at_once(&windows), 1, "{windows:#?}");
+    // Each next stop waits for the gate: a DescribeInstanceStatus between.
+    for pair in windows.windows(2) {
+        let between = requests.iter().any(|r| {
+            r.action == "DescribeInstanceStatus" && r.started > pair[0].2 && r.started < pair[1].1
+        });
+        assert!(between, "{pair:#?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_percent_restarts_two_at_a_time() {
+    let env = Env::start();
+    let half = "    rollout: { max_unavailable: \"50%\", health: running }";
+    env.converge(&desired(&group_of_four("half", "t3.micro", half)))
+        .await;
+    let mark = env.proxy.requests().len();
+    env.converge(&desired(&group_of_four("half", "t3.small", half)))
+        .await;
+    let windows = down_windows(&env.proxy.requests()[mark..]);
+    assert_eq!(windows.len(), 4);
+    assert!(most_down_at_once(&windows) <= 2, "{windows:#?}");
+    // web-3 and web-4 are stopped only after web-1 and web-2 are back.
+    let first_two_back = windows.iter().take(2).map(|w| w.2).max().unwrap();
+    assert!(
+        windows.iter().skip(2).all(|w| w.1 > first_two_back),
+        "{windows:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_health_gate_stops_the_rollout_and_a_rerun_finishes_it() {
+    let env = Env::start();
+    let fast = "    rollout: { timeout: 3s }";
+    env.converge(&desired(&group_of_four("gate", "t3.micro", fast)))
+        .await;
+    let ids = instances_by_name(&env.direct, "gate").await;
+    let sick = ids["instance/web-2"][0].clone();
+    let s = sick.clone();
+    // web-2's instance status stays `impaired`, as EC2 reports a server
+    // whose checks fail; moto always says `ok`.
+    env.proxy.set_hook(move |req| {
+        (req.action == "DescribeInstanceStatus"
+            && req.param_list("InstanceId").contains(&s.as_str()))
+        .then(|| {
+            crate::support::ProxyResponse::xml(
+                200,
+                format!(
+                    "<DescribeInstanceStatusResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><instanceStatusSet><item><instanceId>{s}</instanceId><availabilityZone>us-east-1a</availabilityZone><instanceState><code>16</code><name>running</name></instanceState><systemStatus><status>ok</status></systemStatus><instanceStatus><status>impaired</status></instanceStatus></item></instanceStatusSet></DescribeInstanceStatusResponse>"
+                ),
+            )
+        })
+    });
+    let d = desired(&group_of_four("gate", "t3.small", fast));
+    let (plan, live, region) = ec2_gitops::app::plan(&env.ec2, &d).await.unwrap();
+    let results = ec2_gitops::app::apply(
+        &env.ec2,
+        &d,
+        &plan,
+        &live,
+        &region,
+        &crate::engine::Recorder::default(),
+    )
+    .await;
+    let report = ec2_gitops::render::report::text("gate", &results, 1.0);
+    assert!(report.contains("FAILED"), "{report}");
+    assert!(
+        report.contains(&format!(
+            "instance.web-2 ({sick}): state running, instance status impaired, system status ok"
+        )),
+        "{report}"
+    );
+    // Batches 3 and 4 were not touched.
+    let stopped: Vec<String> = env
+        .proxy
+        .requests()
+        .iter()
+        .filter(|r| r.action == "StopInstances")
+        .filter_map(|r| r.param("InstanceId.1").map(str::to_string))
+        .collect();
+    assert_eq!(stopped.len(), 2, "web-1 and web-2 only: {stopped:?}");
+    assert!(!stopped.contains(&ids["instance/web-3"][0]));
+    assert!(!stopped.contains(&ids["instance/web-4"][0]));
+
+    env.proxy.clear_hook();
+    let rest = env.plan(&d).await;
+    let names: Vec<String> = rest
+        .changes
+        .iter()
+        .map(|c| c.resource.name.clone())
+        .collect();
+    assert_eq!(names, ["web-3", "web-4"], "a rerun continues: {rest:#?}");
+    env.converge(&d).await;
+}
