@@ -125,222 +125,331 @@ fn yaml_str(s: &str) -> String {
 
 /// Builds the stack `stack` in `region` from what was found.
 pub fn build(stack: &str, region: &str, found: &Found) -> Result<Imported, ImportError> {
-    let mut taken = BTreeSet::new();
-    // Names.
-    let mut key_names: BTreeMap<String, String> = BTreeMap::new(); // EC2 key name → logical
-    for k in &found.key_pairs {
-        key_names.insert(k.key_name.clone(), unique(slug(&k.key_name), &mut taken));
-    }
-    let mut taken = BTreeSet::new();
-    let mut group_names: BTreeMap<String, String> = BTreeMap::new(); // sg id → logical
-    for g in &found.groups {
-        group_names.insert(g.id.clone(), unique(slug(&g.group_name), &mut taken));
-    }
-    let mut taken = BTreeSet::new();
-    let mut instance_names: BTreeMap<String, String> = BTreeMap::new(); // i- → logical
-    for i in &found.instances {
-        let base = i
-            .live
-            .tags
-            .get("Name")
-            .map(|n| slug(n))
-            .unwrap_or_else(|| slug(&i.live.id));
-        // `web-1`-style names would collide with `count`; names are plain.
-        instance_names.insert(i.live.id.clone(), unique(base, &mut taken));
-    }
+    let mut import = Import {
+        stack,
+        found,
+        names: Names::of(found),
+        yaml: String::new(),
+        live: Live::default(),
+        adoptions: Vec::new(),
+    };
+    import.header(region);
+    import.key_pairs()?;
+    import.security_groups()?;
+    import.instances()?;
+    import.elastic_ips();
+    Ok(Imported {
+        yaml: import.yaml,
+        live: import.live,
+        adoptions: import.adoptions,
+    })
+}
 
-    let mut live = Live::default();
-    let mut adoptions = Vec::new();
-    let mut adopt = |kind: Kind, name: &str, ec2_id: &str, extra: &[(&str, String)]| {
+/// The logical names given to what was found, each kind named on its own.
+struct Names {
+    /// EC2 key name → logical name.
+    key_pairs: BTreeMap<String, String>,
+    /// Security group id → logical name.
+    groups: BTreeMap<String, String>,
+    /// Instance id → logical name.
+    instances: BTreeMap<String, String>,
+}
+
+impl Names {
+    /// Names every key pair, group and instance found, uniquely within its kind.
+    fn of(found: &Found) -> Names {
+        let mut taken = BTreeSet::new();
+        let mut key_pairs = BTreeMap::new();
+        for k in &found.key_pairs {
+            key_pairs.insert(k.key_name.clone(), unique(slug(&k.key_name), &mut taken));
+        }
+        let mut taken = BTreeSet::new();
+        let mut groups = BTreeMap::new();
+        for g in &found.groups {
+            groups.insert(g.id.clone(), unique(slug(&g.group_name), &mut taken));
+        }
+        let mut taken = BTreeSet::new();
+        let mut instances = BTreeMap::new();
+        for i in &found.instances {
+            let base = i
+                .live
+                .tags
+                .get("Name")
+                .map(|n| slug(n))
+                .unwrap_or_else(|| slug(&i.live.id));
+            // `web-1`-style names would collide with `count`; names are plain.
+            instances.insert(i.live.id.clone(), unique(base, &mut taken));
+        }
+        Names {
+            key_pairs,
+            groups,
+            instances,
+        }
+    }
+}
+
+/// An import in progress: the YAML written so far, and the live state and
+/// adoptions of the resources written.
+struct Import<'a> {
+    stack: &'a str,
+    found: &'a Found,
+    names: Names,
+    yaml: String,
+    live: Live,
+    adoptions: Vec<Adoption>,
+}
+
+impl Import<'_> {
+    /// Records the adoption of one resource and returns the tags it gets:
+    /// the stack's identity tags (but not `Name`: a resource keeps the one it
+    /// has) and `extra`.
+    fn adopt(
+        &mut self,
+        kind: Kind,
+        name: &str,
+        ec2_id: &str,
+        extra: &[(&str, String)],
+    ) -> BTreeMap<String, String> {
         let resource = ResourceId::new(kind, name);
-        let mut tags = model::identity_tags(stack, &resource);
+        let mut tags = model::identity_tags(self.stack, &resource);
         // Keep a Name the resource already has.
         tags.remove("Name");
         for (k, v) in extra {
             tags.insert(k.to_string(), v.clone());
         }
-        adoptions.push(Adoption {
+        self.adoptions.push(Adoption {
             resource,
             ec2_id: ec2_id.to_string(),
             tags: tags.clone(),
         });
         tags
-    };
+    }
 
-    let mut y = String::new();
-    let _ = writeln!(y, "# Imported by `ec2-gitops import`: review, then commit.");
-    let _ = writeln!(y, "version: 1\nstack: {stack}\nregion: {region}");
+    /// Writes the file's comment, version, stack and region.
+    fn header(&mut self, region: &str) {
+        let y = &mut self.yaml;
+        let _ = writeln!(y, "# Imported by `ec2-gitops import`: review, then commit.");
+        let _ = writeln!(y, "version: 1\nstack: {}\nregion: {region}", self.stack);
+    }
 
-    if !found.key_pairs.is_empty() {
-        let _ = writeln!(y, "\nkey_pairs:");
+    /// Writes and adopts the key pairs; one without a public key is an error.
+    fn key_pairs(&mut self) -> Result<(), ImportError> {
+        let found = self.found;
+        if found.key_pairs.is_empty() {
+            return Ok(());
+        }
+        let _ = writeln!(self.yaml, "\nkey_pairs:");
         for k in &found.key_pairs {
-            let name = &key_names[&k.key_name];
+            let name = self.names.key_pairs[&k.key_name].clone();
             let Some(public) = &k.public_key else {
                 return Err(ImportError(format!(
                     "key pair {} has no public key EC2 can return; import it again with its public key",
                     k.key_name
                 )));
             };
-            let _ = writeln!(y, "  {name}:\n    public_key: {}", yaml_str(public.trim()));
-            let tags = adopt(Kind::KeyPair, name, &k.id, &[]);
+            let _ = writeln!(
+                self.yaml,
+                "  {name}:\n    public_key: {}",
+                yaml_str(public.trim())
+            );
+            let tags = self.adopt(Kind::KeyPair, &name, &k.id, &[]);
             let mut l = k.clone();
-            l.name = name.clone();
+            l.name = name;
             l.tags.extend(tags);
-            live.key_pairs.push(l);
+            self.live.key_pairs.push(l);
         }
+        Ok(())
     }
 
-    if !found.groups.is_empty() {
-        let _ = writeln!(y, "\nsecurity_groups:");
+    /// Writes and adopts the security groups.
+    fn security_groups(&mut self) -> Result<(), ImportError> {
+        let found = self.found;
+        if found.groups.is_empty() {
+            return Ok(());
+        }
+        let _ = writeln!(self.yaml, "\nsecurity_groups:");
         for g in &found.groups {
-            let name = &group_names[&g.id];
-            let _ = writeln!(
-                y,
-                "  {name}:\n    description: {}",
-                yaml_str(&g.description)
-            );
-            if Some(&g.vpc_id) != found.default_vpc.as_ref() {
-                let _ = writeln!(y, "    vpc: {}", g.vpc_id);
-            }
-            let rules = |rs: &[Rule], what: &str| -> Result<Vec<String>, ImportError> {
-                rs.iter()
-                    .map(|r| rule_yaml(r, &group_names, &g.id, what))
-                    .collect()
-            };
-            let ingress = rules(&g.ingress, "ingress")?;
-            let _ = writeln!(
-                y,
-                "    ingress:{}",
-                if ingress.is_empty() { " []" } else { "" }
-            );
-            for r in ingress {
-                let _ = writeln!(y, "      - {r}");
-            }
-            let mut egress_sorted = g.egress.clone();
-            egress_sorted.sort();
-            if egress_sorted != default_egress() {
-                let egress = rules(&g.egress, "egress")?;
-                let _ = writeln!(
-                    y,
-                    "    egress:{}",
-                    if egress.is_empty() { " []" } else { "" }
-                );
-                for r in egress {
-                    let _ = writeln!(y, "      - {r}");
-                }
-            }
-            let tags = adopt(Kind::SecurityGroup, name, &g.id, &[]);
-            let mut l = g.clone();
-            l.name = name.clone();
-            l.tags.extend(tags);
-            live.security_groups.push(l);
+            self.security_group(g)?;
+        }
+        Ok(())
+    }
+
+    /// Writes and adopts one security group: its egress only when it is not
+    /// EC2's default.
+    fn security_group(&mut self, g: &LiveGroup) -> Result<(), ImportError> {
+        let name = self.names.groups[&g.id].clone();
+        let _ = writeln!(
+            self.yaml,
+            "  {name}:\n    description: {}",
+            yaml_str(&g.description)
+        );
+        if Some(&g.vpc_id) != self.found.default_vpc.as_ref() {
+            let _ = writeln!(self.yaml, "    vpc: {}", g.vpc_id);
+        }
+        let ingress = self.rules(g, &g.ingress, "ingress")?;
+        self.write_rules("ingress", ingress);
+        let mut egress_sorted = g.egress.clone();
+        egress_sorted.sort();
+        if egress_sorted != default_egress() {
+            let egress = self.rules(g, &g.egress, "egress")?;
+            self.write_rules("egress", egress);
+        }
+        let tags = self.adopt(Kind::SecurityGroup, &name, &g.id, &[]);
+        let mut l = g.clone();
+        l.name = name;
+        l.tags.extend(tags);
+        self.live.security_groups.push(l);
+        Ok(())
+    }
+
+    /// The `what` (ingress or egress) rules of group `g` as YAML.
+    fn rules(&self, g: &LiveGroup, rs: &[Rule], what: &str) -> Result<Vec<String>, ImportError> {
+        rs.iter()
+            .map(|r| rule_yaml(r, &self.names.groups, &g.id, what))
+            .collect()
+    }
+
+    /// Writes a group's `key:` (ingress or egress) and its rules, `[]` for none.
+    fn write_rules(&mut self, key: &str, rules: Vec<String>) {
+        let y = &mut self.yaml;
+        let _ = writeln!(y, "    {key}:{}", if rules.is_empty() { " []" } else { "" });
+        for r in rules {
+            let _ = writeln!(y, "      - {r}");
         }
     }
 
-    if !found.instances.is_empty() {
-        let _ = writeln!(y, "\ninstances:");
+    /// Writes and adopts the instances, with their volumes.
+    fn instances(&mut self) -> Result<(), ImportError> {
+        let found = self.found;
+        if !found.instances.is_empty() {
+            let _ = writeln!(self.yaml, "\ninstances:");
+        }
+        for fi in &found.instances {
+            self.instance(fi)?;
+        }
+        Ok(())
     }
-    let volumes_of = |iid: &str| -> Vec<&LiveVolume> {
-        found
-            .volumes
-            .iter()
-            .filter(|v| v.attachment.as_ref().is_some_and(|(i, _)| i == iid))
-            .collect()
-    };
-    for fi in &found.instances {
+
+    /// Writes and adopts one instance and its volumes.
+    fn instance(&mut self, fi: &FoundInstance) -> Result<(), ImportError> {
         let i = &fi.live;
-        let name = instance_names[&i.id].clone();
+        let name = self.names.instances[&i.id].clone();
         let _ = writeln!(
-            y,
+            self.yaml,
             "  {name}:\n    image: {}\n    type: {}",
             i.image, i.instance_type
         );
         if let Some(s) = &i.subnet {
-            let _ = writeln!(y, "    subnet: {s}");
+            let _ = writeln!(self.yaml, "    subnet: {s}");
         }
         if let Some(k) = &i.key_name {
-            let Some(logical) = key_names.get(k) else {
+            let Some(logical) = self.names.key_pairs.get(k) else {
                 return Err(ImportError(format!(
                     "instance {} uses key pair {k}, which EC2 no longer has",
                     i.id
                 )));
             };
-            let _ = writeln!(y, "    key_pair: {logical}");
+            let _ = writeln!(self.yaml, "    key_pair: {logical}");
         }
-        let groups: Vec<String> = i
-            .security_group_ids
+        let groups = self.instance_groups(i)?;
+        let _ = writeln!(self.yaml, "    security_groups: [{}]", groups.join(", "));
+        if let Some(ud) = &fi.user_data {
+            let _ = writeln!(self.yaml, "    user_data: {}", yaml_str(ud));
+        }
+        self.instance_volumes(fi, &name);
+        self.instance_tags(i);
+        if fi.protected {
+            let _ = writeln!(self.yaml, "    protect: true");
+        }
+        let mut extra = vec![];
+        if let Some(ud) = &fi.user_data {
+            extra.push((model::USER_DATA_TAG, user_data_digest(ud)));
+        }
+        extra.extend(protect_tag(fi.protected));
+        let tags = self.adopt(Kind::Instance, &name, &i.id, &extra);
+        let mut l = i.clone();
+        l.name = name;
+        l.tags.extend(tags);
+        self.live.instances.push(l);
+        Ok(())
+    }
+
+    /// The logical names of an instance's groups; a group not found is an error.
+    fn instance_groups(&self, i: &LiveInstance) -> Result<Vec<String>, ImportError> {
+        i.security_group_ids
             .iter()
             .map(|g| {
-                group_names.get(g).cloned().ok_or_else(|| {
+                self.names.groups.get(g).cloned().ok_or_else(|| {
                     ImportError(format!(
                         "instance {} is in group {g}, which was not found",
                         i.id
                     ))
                 })
             })
-            .collect::<Result<_, _>>()?;
-        let _ = writeln!(y, "    security_groups: [{}]", groups.join(", "));
-        if let Some(ud) = &fi.user_data {
-            let _ = writeln!(y, "    user_data: {}", yaml_str(ud));
-        }
-        // The root volume is the one at the root device; some EC2 answers
-        // (moto's among them) name a root device the volume is not at, so the
-        // usual root device names are tried too.
-        let root_id = i
-            .root_device
-            .iter()
-            .map(String::as_str)
-            .chain(["/dev/xvda", "/dev/sda1"])
-            .find_map(|d| i.block_devices.get(d));
+            .collect()
+    }
+
+    /// Writes and adopts the volumes attached to instance `name`: its root
+    /// volume, then its data volumes.
+    fn instance_volumes(&mut self, fi: &FoundInstance, name: &str) {
+        let root_id = root_volume_id(&fi.live);
         let mut data = Vec::new();
-        for v in volumes_of(&i.id) {
+        for v in attached_to(self.found, &fi.live.id) {
             if Some(&v.id) == root_id {
-                let _ = writeln!(
-                    y,
-                    "    root_volume: {{ size_gb: {}, type: {} }}",
-                    v.size_gb, v.volume_type
-                );
-                let mut extra = vec![];
-                if fi.protected {
-                    extra.push((model::PROTECT_TAG, "true".to_string()));
-                }
-                let tags = adopt(Kind::Volume, &format!("{name}/root"), &v.id, &extra);
-                let mut l = v.clone();
-                l.name = format!("{name}/root");
-                l.tags.extend(tags);
-                live.volumes.push(l);
+                self.root_volume(v, name, fi.protected);
             } else {
                 data.push(v);
             }
         }
         if !data.is_empty() {
-            let _ = writeln!(y, "    volumes:");
-            let mut taken = BTreeSet::from(["root".to_string()]);
-            for v in data {
-                let base = v
-                    .tags
-                    .get("Name")
-                    .map(|n| slug(n))
-                    .unwrap_or_else(|| "data".into());
-                let vname = unique(base, &mut taken);
-                let device = &v.attachment.as_ref().expect("attached").1;
-                let _ = writeln!(
-                    y,
-                    "      - {{ name: {vname}, device: {device}, size_gb: {}, type: {} }}",
-                    v.size_gb, v.volume_type
-                );
-                let mut extra = vec![];
-                if fi.protected {
-                    extra.push((model::PROTECT_TAG, "true".to_string()));
-                }
-                let logical = format!("{name}/{vname}");
-                let tags = adopt(Kind::Volume, &logical, &v.id, &extra);
-                let mut l = v.clone();
-                l.name = logical;
-                l.tags.extend(tags);
-                live.volumes.push(l);
-            }
+            self.data_volumes(&data, name, fi.protected);
         }
+    }
+
+    /// Writes and adopts the root volume `v` of instance `name`.
+    fn root_volume(&mut self, v: &LiveVolume, name: &str, protected: bool) {
+        let _ = writeln!(
+            self.yaml,
+            "    root_volume: {{ size_gb: {}, type: {} }}",
+            v.size_gb, v.volume_type
+        );
+        let logical = format!("{name}/root");
+        let tags = self.adopt(Kind::Volume, &logical, &v.id, &protect_tag(protected));
+        let mut l = v.clone();
+        l.name = logical;
+        l.tags.extend(tags);
+        self.live.volumes.push(l);
+    }
+
+    /// Writes and adopts the data volumes of instance `name`, named after
+    /// their `Name` tag (or `data`).
+    fn data_volumes(&mut self, data: &[&LiveVolume], name: &str, protected: bool) {
+        let _ = writeln!(self.yaml, "    volumes:");
+        let mut taken = BTreeSet::from(["root".to_string()]);
+        for v in data {
+            let base = v
+                .tags
+                .get("Name")
+                .map(|n| slug(n))
+                .unwrap_or_else(|| "data".into());
+            let vname = unique(base, &mut taken);
+            let device = &v.attachment.as_ref().expect("attached").1;
+            let _ = writeln!(
+                self.yaml,
+                "      - {{ name: {vname}, device: {device}, size_gb: {}, type: {} }}",
+                v.size_gb, v.volume_type
+            );
+            let logical = format!("{name}/{vname}");
+            let tags = self.adopt(Kind::Volume, &logical, &v.id, &protect_tag(protected));
+            let mut l = (*v).clone();
+            l.name = logical;
+            l.tags.extend(tags);
+            self.live.volumes.push(l);
+        }
+    }
+
+    /// Writes an instance's own tags (not `Name`, nor AWS's or ours).
+    fn instance_tags(&mut self, i: &LiveInstance) {
         let user_tags: Vec<(&String, &String)> = i
             .tags
             .iter()
@@ -349,48 +458,63 @@ pub fn build(stack: &str, region: &str, found: &Found) -> Result<Imported, Impor
             })
             .collect();
         if !user_tags.is_empty() {
-            let _ = writeln!(y, "    tags:");
+            let _ = writeln!(self.yaml, "    tags:");
             for (k, v) in user_tags {
-                let _ = writeln!(y, "      {}: {}", yaml_str(k), yaml_str(v));
+                let _ = writeln!(self.yaml, "      {}: {}", yaml_str(k), yaml_str(v));
             }
         }
-        if fi.protected {
-            let _ = writeln!(y, "    protect: true");
-        }
-        let mut extra = vec![];
-        if let Some(ud) = &fi.user_data {
-            extra.push((model::USER_DATA_TAG, user_data_digest(ud)));
-        }
-        if fi.protected {
-            extra.push((model::PROTECT_TAG, "true".to_string()));
-        }
-        let tags = adopt(Kind::Instance, &name, &i.id, &extra);
-        let mut l = i.clone();
-        l.name = name.clone();
-        l.tags.extend(tags);
-        live.instances.push(l);
     }
 
-    if !found.addresses.is_empty() {
-        let _ = writeln!(y, "\nelastic_ips:");
+    /// Writes and adopts the elastic IPs of the instances; an address
+    /// associated with nothing is left out.
+    fn elastic_ips(&mut self) {
+        let found = self.found;
+        if found.addresses.is_empty() {
+            return;
+        }
+        let _ = writeln!(self.yaml, "\nelastic_ips:");
         let mut taken = BTreeSet::new();
         for a in &found.addresses {
             let Some(iid) = &a.instance_id else { continue };
-            let inst = &instance_names[iid];
+            let inst = self.names.instances[iid].clone();
             let name = unique(format!("{inst}-ip"), &mut taken);
-            let _ = writeln!(y, "  {name}: {{ instance: {inst} }}");
-            let tags = adopt(Kind::ElasticIp, &name, &a.allocation_id, &[]);
+            let _ = writeln!(self.yaml, "  {name}: {{ instance: {inst} }}");
+            let tags = self.adopt(Kind::ElasticIp, &name, &a.allocation_id, &[]);
             let mut l = a.clone();
             l.name = name;
             l.tags.extend(tags);
-            live.addresses.push(l);
+            self.live.addresses.push(l);
         }
     }
-    Ok(Imported {
-        yaml: y,
-        live,
-        adoptions,
-    })
+}
+
+/// The protection tag a resource of a protected instance gets, if any.
+fn protect_tag(protected: bool) -> Vec<(&'static str, String)> {
+    let mut extra = vec![];
+    if protected {
+        extra.push((model::PROTECT_TAG, "true".to_string()));
+    }
+    extra
+}
+
+/// The id of an instance's root volume. It is the one at the root device;
+/// some EC2 answers (moto's among them) name a root device the volume is not
+/// at, so the usual root device names are tried too.
+fn root_volume_id(i: &LiveInstance) -> Option<&String> {
+    i.root_device
+        .iter()
+        .map(String::as_str)
+        .chain(["/dev/xvda", "/dev/sda1"])
+        .find_map(|d| i.block_devices.get(d))
+}
+
+/// The volumes found attached to instance `iid`.
+fn attached_to<'a>(found: &'a Found, iid: &str) -> Vec<&'a LiveVolume> {
+    found
+        .volumes
+        .iter()
+        .filter(|v| v.attachment.as_ref().is_some_and(|(i, _)| i == iid))
+        .collect()
 }
 
 /// One rule as YAML, group references by logical name.

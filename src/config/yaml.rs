@@ -474,26 +474,7 @@ fn scan_error(src: &str, e: &ScanError) -> YamlError {
     // The scanner reports tabs at odd places (often the previous scalar):
     // find the tab itself.
     if info.contains("tab") {
-        for (i, line) in src.lines().enumerate().skip(at.line.saturating_sub(1)) {
-            let indent: String = line
-                .chars()
-                .take_while(|c| *c == ' ' || *c == '\t')
-                .collect();
-            if let Some(col) = indent.find('\t')
-                && indent.len() < line.len()
-            {
-                return YamlError::new(
-                    Pos {
-                        line: i + 1,
-                        col: col + 1,
-                    },
-                    "tabs are not allowed for indentation in YAML; use spaces",
-                )
-                .hint("replace the tab with spaces (set your editor to indent with spaces)");
-            }
-        }
-        return YamlError::new(at, "a tab is not allowed here in YAML; use spaces")
-            .hint("replace the tab with a space");
+        return tab_error(src, at);
     }
     let char_at = src
         .lines()
@@ -506,30 +487,7 @@ fn scan_error(src: &str, e: &ScanError) -> YamlError {
     // A bracket left open makes the scanner fail lines later, with a
     // message about something else: point at the bracket.
     if info.contains("simple key expect") {
-        // Reported where the scanner gave up looking for the `:` (far to
-        // the right, or at the end of the file): point at the key's line.
-        let lines: Vec<&str> = src.lines().collect();
-        let last = at.line.min(lines.len()).max(1);
-        let (i, line) = (0..last)
-            .rev()
-            .map(|i| (i, lines.get(i).copied().unwrap_or("")))
-            .find(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-            .unwrap_or((0, ""));
-        let indent = line.chars().take_while(|c| *c == ' ').count();
-        let at = Pos {
-            line: i + 1,
-            col: indent + 1,
-        };
-        return if line.chars().count() > 1024 {
-            YamlError::new(at, "this key is longer than YAML allows (1024 characters)")
-                .hint("use a short key")
-        } else if line.contains(':') {
-            YamlError::new(at, "YAML cannot read this line as `key: value`")
-                .hint("check its indentation, and the lines above for a missing `:` or quote")
-        } else {
-            YamlError::new(at, "this line is not `key: value`: the `:` is missing")
-                .hint("write `key: value`, or check the indentation of the line above")
-        };
+        return key_line_error(src, at);
     }
     if info.contains("recursion limit exceeded") {
         return YamlError::new(at, format!("the YAML nests deeper than {MAX_DEPTH} levels"))
@@ -542,7 +500,67 @@ fn scan_error(src: &str, e: &ScanError) -> YamlError {
             at.line, at.col
         ));
     }
-    let (message, hint) = match info {
+    let (message, hint) = scanner_message(info, char_at);
+    YamlError::new(at, message).hint(hint)
+}
+
+/// A tab where YAML allows none: the first tab of an indentation from the
+/// error's line on, or the error's position.
+fn tab_error(src: &str, at: Pos) -> YamlError {
+    for (i, line) in src.lines().enumerate().skip(at.line.saturating_sub(1)) {
+        let indent: String = line
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .collect();
+        if let Some(col) = indent.find('\t')
+            && indent.len() < line.len()
+        {
+            return YamlError::new(
+                Pos {
+                    line: i + 1,
+                    col: col + 1,
+                },
+                "tabs are not allowed for indentation in YAML; use spaces",
+            )
+            .hint("replace the tab with spaces (set your editor to indent with spaces)");
+        }
+    }
+    YamlError::new(at, "a tab is not allowed here in YAML; use spaces")
+        .hint("replace the tab with a space")
+}
+
+/// A key the scanner could not finish: reported where it gave up looking for
+/// the `:` (far to the right, or at the end of the file), so the error points
+/// at the last line with content up to there, the key's line.
+fn key_line_error(src: &str, at: Pos) -> YamlError {
+    let lines: Vec<&str> = src.lines().collect();
+    let last = at.line.min(lines.len()).max(1);
+    let (i, line) = (0..last)
+        .rev()
+        .map(|i| (i, lines.get(i).copied().unwrap_or("")))
+        .find(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .unwrap_or((0, ""));
+    let indent = line.chars().take_while(|c| *c == ' ').count();
+    let at = Pos {
+        line: i + 1,
+        col: indent + 1,
+    };
+    if line.chars().count() > 1024 {
+        YamlError::new(at, "this key is longer than YAML allows (1024 characters)")
+            .hint("use a short key")
+    } else if line.contains(':') {
+        YamlError::new(at, "YAML cannot read this line as `key: value`")
+            .hint("check its indentation, and the lines above for a missing `:` or quote")
+    } else {
+        YamlError::new(at, "this line is not `key: value`: the `:` is missing")
+            .hint("write `key: value`, or check the indentation of the line above")
+    }
+}
+
+/// The message and hint for the scanner's `info`, one arm per scanner
+/// message a stack file meets; `char_at` is the character at the error.
+fn scanner_message(info: &str, char_at: Option<char>) -> (String, &'static str) {
+    match info {
         i if i.contains("mapping values are not allowed") => (
             "unexpected `:` here".to_string(),
             "check the indentation, or quote a value that contains `: `",
@@ -634,8 +652,7 @@ fn scan_error(src: &str, e: &ScanError) -> YamlError {
             format!("invalid YAML: {other}"),
             "check the syntax at this position: indentation, quotes and brackets",
         ),
-    };
-    YamlError::new(at, message).hint(hint)
+    }
 }
 
 /// The `[` or `{` that is still open at `at` and never closed in the whole
@@ -643,49 +660,71 @@ fn scan_error(src: &str, e: &ScanError) -> YamlError {
 /// (quotes, comments and block scalars skipped), used only to explain an
 /// error the parser already found.
 fn unclosed_bracket(src: &str, at: Pos) -> Option<(Pos, char)> {
-    let mut open: Vec<(Pos, char)> = Vec::new();
-    let mut unclosed_at_error: Vec<(Pos, char)> = Vec::new();
-    let mut quote: Option<char> = None;
-    // Lines of a block scalar (`|`, `>`) are skipped while indented more
-    // than the line that started it.
-    let mut block_indent: Option<usize> = None;
-    let mut noted = false;
+    let mut scan = BracketScan::default();
     for (i, line) in src.lines().enumerate() {
+        scan.line(i + 1, line, at);
+    }
+    let unclosed_at_error = scan.open_at_error.unwrap_or_else(|| scan.open.clone());
+    // Only a bracket open at the error and still open at the end of the
+    // file: one closed later is not the cause.
+    unclosed_at_error
+        .into_iter()
+        .rev()
+        .find(|b| scan.open.contains(b) && b.0 < at)
+}
+
+/// What [`unclosed_bracket`]'s scan carries from one line to the next.
+#[derive(Default)]
+struct BracketScan {
+    /// The brackets open so far, innermost last.
+    open: Vec<(Pos, char)>,
+    /// The brackets that were open at the error, once the scan reached it.
+    open_at_error: Option<Vec<(Pos, char)>>,
+    /// The quote of the quoted scalar the scan is in, if any.
+    quote: Option<char>,
+    /// Lines of a block scalar (`|`, `>`) are skipped while indented more
+    /// than the line that started it.
+    block_indent: Option<usize>,
+}
+
+impl BracketScan {
+    /// Scans line number `line_no` (1-based), noting the open brackets when
+    /// it reaches `at`.
+    fn line(&mut self, line_no: usize, line: &str, at: Pos) {
         let indent = line.chars().take_while(|c| *c == ' ').count();
-        if let Some(b) = block_indent {
+        if let Some(b) = self.block_indent {
             if line.trim().is_empty() || indent > b {
-                continue;
+                return;
             }
-            block_indent = None;
+            self.block_indent = None;
         }
         let mut value_start = true;
         let mut prev = ' ';
         let chars: Vec<char> = line.chars().collect();
         for (j, &c) in chars.iter().enumerate() {
             let here = Pos {
-                line: i + 1,
+                line: line_no,
                 col: j + 1,
             };
-            if !noted && here >= at {
-                unclosed_at_error = open.clone();
-                noted = true;
+            if self.open_at_error.is_none() && here >= at {
+                self.open_at_error = Some(self.open.clone());
             }
-            if let Some(q) = quote {
+            if let Some(q) = self.quote {
                 if c == q && !(q == '"' && prev == '\\') {
-                    quote = None;
+                    self.quote = None;
                 }
                 prev = if prev == '\\' && c == '\\' { ' ' } else { c };
                 continue;
             }
             match c {
                 '#' if prev == ' ' || prev == '\t' || j == 0 => break,
-                '\'' | '"' if value_start => quote = Some(c),
-                '[' | '{' if value_start || !open.is_empty() => open.push((here, c)),
-                ']' | '}' if !open.is_empty() => {
-                    open.pop();
+                '\'' | '"' if value_start => self.quote = Some(c),
+                '[' | '{' if value_start || !self.open.is_empty() => self.open.push((here, c)),
+                ']' | '}' if !self.open.is_empty() => {
+                    self.open.pop();
                 }
-                '|' | '>' if value_start && open.is_empty() => {
-                    block_indent = Some(indent);
+                '|' | '>' if value_start && self.open.is_empty() => {
+                    self.block_indent = Some(indent);
                     break;
                 }
                 _ => {}
@@ -700,15 +739,6 @@ fn unclosed_bracket(src: &str, at: Pos) -> Option<(Pos, char)> {
             prev = c;
         }
     }
-    if !noted {
-        unclosed_at_error = open.clone();
-    }
-    // Only a bracket open at the error and still open at the end of the
-    // file: one closed later is not the cause.
-    unclosed_at_error
-        .into_iter()
-        .rev()
-        .find(|b| open.contains(b) && b.0 < at)
 }
 
 #[cfg(test)]

@@ -14,6 +14,23 @@ impl Ec2 {
     /// `DescribeInstanceAttribute` per instance (user data and termination
     /// protection are not returned otherwise) — import runs once.
     pub async fn read_for_import(&self, filters: &[import::Filter]) -> Result<Found, Ec2Error> {
+        let instances = self.read_unowned_instances(filters).await?;
+        if instances.is_empty() {
+            return Ok(Found::default());
+        }
+        let mut found = self.read_what_instances_use(&instances).await?;
+        for i in instances {
+            found.instances.push(self.read_found_instance(i).await?);
+        }
+        self.add_referenced_groups(&mut found.groups).await?;
+        Ok(found)
+    }
+
+    /// The live instances matching `filters` that no stack owns yet.
+    async fn read_unowned_instances(
+        &self,
+        filters: &[import::Filter],
+    ) -> Result<Vec<model::LiveInstance>, Ec2Error> {
         let mut filters: Vec<Filter> = filters
             .iter()
             .map(|f| filter(&f.name, f.values.iter().cloned()))
@@ -23,14 +40,19 @@ impl Ec2 {
             ["pending", "running", "stopping", "stopped"],
         ));
         let (instances, _) = self.read_instances(&filters, None).await?;
-        let instances: Vec<model::LiveInstance> = instances
+        Ok(instances
             .into_iter()
             .filter(|i| !i.tags.contains_key(model::STACK_TAG))
-            .collect();
-        let mut found = Found::default();
-        if instances.is_empty() {
-            return Ok(found);
-        }
+            .collect())
+    }
+
+    /// What `instances` use, read at once: their groups, volumes, addresses
+    /// and key pairs, and the region's default VPC. The instances themselves
+    /// are left out.
+    async fn read_what_instances_use(
+        &self,
+        instances: &[model::LiveInstance],
+    ) -> Result<Found, Ec2Error> {
         let ids: Vec<String> = instances.iter().map(|i| i.id.clone()).collect();
         let mut group_ids: Vec<String> = instances
             .iter()
@@ -66,61 +88,58 @@ impl Ec2 {
                     .send()
             }),
         )?;
-        found.default_vpc = vpcs
+        let default_vpc = vpcs
             .vpcs()
             .first()
             .and_then(|v| v.vpc_id())
             .map(str::to_string);
-        for i in instances {
-            let (ud, protect) = tokio::try_join!(
-                self.call("DescribeInstanceAttribute", false, || {
-                    self.client
-                        .describe_instance_attribute()
-                        .instance_id(&i.id)
-                        .attribute(InstanceAttributeName::UserData)
-                        .send()
-                }),
-                self.call("DescribeInstanceAttribute", false, || {
-                    self.client
-                        .describe_instance_attribute()
-                        .instance_id(&i.id)
-                        .attribute(InstanceAttributeName::DisableApiTermination)
-                        .send()
-                }),
-            )?;
-            let user_data = match ud.user_data().and_then(|u| u.value()) {
-                None | Some("") => None,
-                Some(b64) => {
-                    let bytes = base64::engine::general_purpose::STANDARD
-                        .decode(b64.trim())
-                        .map_err(|e| Ec2Error {
-                            action: "DescribeInstanceAttribute",
-                            code: "UserData".into(),
-                            message: format!("user data of {} is not base64: {e}", i.id),
-                        })?;
-                    Some(String::from_utf8(bytes).map_err(|_| Ec2Error {
-                        action: "DescribeInstanceAttribute",
-                        code: "UserData".into(),
-                        message: format!(
-                            "user data of {} is not UTF-8 text; format v1 holds text only",
-                            i.id
-                        ),
-                    })?)
-                }
-            };
-            let protected = protect
-                .disable_api_termination()
-                .and_then(|b| b.value())
-                .unwrap_or(false);
-            found.instances.push(FoundInstance {
-                live: i,
-                user_data,
-                protected,
-            });
-        }
-        // Groups that the groups' rules reference come along (a few rounds,
-        // one batched call each), so `from:` rules can name them.
-        let mut groups = groups;
+        Ok(Found {
+            instances: Vec::new(),
+            groups,
+            volumes,
+            key_pairs,
+            addresses,
+            default_vpc,
+        })
+    }
+
+    /// Instance `i` with its user data and termination protection, which
+    /// take a `DescribeInstanceAttribute` each.
+    async fn read_found_instance(&self, i: model::LiveInstance) -> Result<FoundInstance, Ec2Error> {
+        let (ud, protect) = tokio::try_join!(
+            self.call("DescribeInstanceAttribute", false, || {
+                self.client
+                    .describe_instance_attribute()
+                    .instance_id(&i.id)
+                    .attribute(InstanceAttributeName::UserData)
+                    .send()
+            }),
+            self.call("DescribeInstanceAttribute", false, || {
+                self.client
+                    .describe_instance_attribute()
+                    .instance_id(&i.id)
+                    .attribute(InstanceAttributeName::DisableApiTermination)
+                    .send()
+            }),
+        )?;
+        let user_data = user_data_text(&i.id, ud.user_data().and_then(|u| u.value()))?;
+        let protected = protect
+            .disable_api_termination()
+            .and_then(|b| b.value())
+            .unwrap_or(false);
+        Ok(FoundInstance {
+            live: i,
+            user_data,
+            protected,
+        })
+    }
+
+    /// Adds to `groups` the groups that their rules reference (a few
+    /// rounds, one batched call each), so `from:` rules can name them.
+    async fn add_referenced_groups(
+        &self,
+        groups: &mut Vec<model::LiveGroup>,
+    ) -> Result<(), Ec2Error> {
         for _ in 0..5 {
             let known: std::collections::BTreeSet<String> =
                 groups.iter().map(|g| g.id.clone()).collect();
@@ -142,11 +161,7 @@ impl Ec2 {
                     .await?,
             );
         }
-        found.groups = groups;
-        found.volumes = volumes;
-        found.addresses = addresses;
-        found.key_pairs = key_pairs;
-        Ok(found)
+        Ok(())
     }
 
     /// Adds the ownership tags: one `CreateTags` per resource (each gets its
@@ -168,5 +183,29 @@ impl Ec2 {
             .await?;
         }
         Ok(adoptions.len())
+    }
+}
+
+/// User data as `DescribeInstanceAttribute` returns it (base64) decoded to
+/// text; `None` for none. Data that is not base64 or not UTF-8 is an error.
+fn user_data_text(instance_id: &str, b64: Option<&str>) -> Result<Option<String>, Ec2Error> {
+    match b64 {
+        None | Some("") => Ok(None),
+        Some(b64) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| Ec2Error {
+                    action: "DescribeInstanceAttribute",
+                    code: "UserData".into(),
+                    message: format!("user data of {instance_id} is not base64: {e}"),
+                })?;
+            Ok(Some(String::from_utf8(bytes).map_err(|_| Ec2Error {
+                action: "DescribeInstanceAttribute",
+                code: "UserData".into(),
+                message: format!(
+                    "user data of {instance_id} is not UTF-8 text; format v1 holds text only"
+                ),
+            })?))
+        }
     }
 }

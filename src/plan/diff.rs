@@ -280,12 +280,20 @@ impl<'a> Planner<'a> {
     /// The instances of one `count` entry share their settings: an error in
     /// them is the entry's, reported once at it.
     fn check_region(&mut self) {
-        let region = self.inputs.region;
-        let name = self.desired().region.clone();
-        let mut errors = Vec::new();
+        let instances = self.count_entries();
+        let mut errors = self.image_and_subnet_errors(&instances);
+        errors.extend(self.type_and_group_vpc_errors(&instances));
+        errors.extend(self.group_region_errors());
+        for (id, at, message, hint) in errors {
+            self.error(id, &at, message, hint);
+        }
+    }
+
+    /// One instance per `count` entry (and every instance outside one), with
+    /// the entry's id and the prefix its messages start with.
+    fn count_entries(&self) -> Vec<CountEntry<'a>> {
         let mut entries: BTreeSet<(&str, &model::Location)> = BTreeSet::new();
-        let instances: Vec<(ResourceId, String, &InstanceSpec)> = self
-            .desired()
+        self.desired()
             .instances
             .iter()
             .filter_map(|(n, i)| {
@@ -298,8 +306,15 @@ impl<'a> Planner<'a> {
                     .insert((entry, &i.at))
                     .then(|| (ResourceId::new(Kind::Instance, entry), prefix, i))
             })
-            .collect();
-        for (id, prefix, i) in &instances {
+            .collect()
+    }
+
+    /// Images and subnets the instances name that the region does not have.
+    fn image_and_subnet_errors(&self, instances: &[CountEntry<'_>]) -> Vec<RegionError> {
+        let region = self.inputs.region;
+        let name = &self.desired().region;
+        let mut errors = Vec::new();
+        for (id, prefix, i) in instances {
             if !region.images.contains_key(&i.image) {
                 errors.push((
                     id.clone(),
@@ -322,7 +337,16 @@ impl<'a> Planner<'a> {
                 ));
             }
         }
-        for (id, prefix, i) in &instances {
+        errors
+    }
+
+    /// Instance types the region does not offer, and groups in another VPC
+    /// than their instance's.
+    fn type_and_group_vpc_errors(&self, instances: &[CountEntry<'_>]) -> Vec<RegionError> {
+        let region = self.inputs.region;
+        let name = &self.desired().region;
+        let mut errors = Vec::new();
+        for (id, prefix, i) in instances {
             if let Some(offered) = &region.instance_types
                 && !offered.contains(&i.instance_type)
             {
@@ -363,6 +387,15 @@ impl<'a> Planner<'a> {
                 }
             }
         }
+        errors
+    }
+
+    /// Group rules that reference a group in another VPC, and group VPCs the
+    /// region does not have.
+    fn group_region_errors(&self) -> Vec<RegionError> {
+        let region = self.inputs.region;
+        let name = &self.desired().region;
+        let mut errors = Vec::new();
         for (n, g) in &self.desired().security_groups {
             let id = ResourceId::new(Kind::SecurityGroup, n);
             let vpc = expected_vpc(self.inputs, g);
@@ -403,9 +436,7 @@ impl<'a> Planner<'a> {
                 _ => {}
             }
         }
-        for (id, at, message, hint) in errors {
-            self.error(id, &at, message, hint);
-        }
+        errors
     }
 
     /// New elastic IPs must fit in the account's quota for the region.
@@ -623,37 +654,20 @@ impl<'a> Planner<'a> {
         v
     }
 
+    /// How live instance `i` differs from `spec`, field by field.
     fn instance_fields(&self, spec: &InstanceSpec, i: &LiveInstance) -> Vec<FieldChange> {
-        let names = kept_groups(self.inputs);
-        let mut live_groups: Vec<String> = i
-            .security_group_ids
-            .iter()
-            .map(|g| {
-                names
-                    .get(g.as_str())
-                    .map_or_else(|| g.clone(), |n| n.to_string())
-            })
-            .collect();
-        live_groups.sort();
-        let mut want_groups = spec.security_groups.clone();
-        want_groups.sort();
-        let live_tags: Vec<String> = i
-            .tags
-            .iter()
-            .filter(|(k, _)| !is_reserved_tag(k))
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let want_tags: Vec<String> = spec.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut fields = self.launch_fields(spec, i);
+        fields.extend(in_place_instance_fields(spec, i, self.live_group_names(i)));
+        fields.extend(self.root_volume_fields(spec, i));
+        fields.into_iter().flatten().collect()
+    }
+
+    /// Changes to what an instance is launched with: image, type, subnet,
+    /// key pair and user data.
+    fn launch_fields(&self, spec: &InstanceSpec, i: &LiveInstance) -> Vec<Option<FieldChange>> {
         let live_ud = i.tags.get(model::USER_DATA_TAG).cloned();
         let want_ud = spec.user_data.as_deref().map(user_data_digest);
-        let ud_value = |digest: Option<String>, bytes: Option<usize>| match digest {
-            None => Value::None,
-            Some(sha256) => Value::Digest {
-                sha256,
-                bytes: bytes.unwrap_or(0),
-            },
-        };
-        let mut fields = vec![
+        vec![
             field(
                 Field::Image,
                 Value::Text(i.image.clone()),
@@ -694,53 +708,40 @@ impl<'a> Planner<'a> {
             } else {
                 field(
                     Field::UserData,
-                    ud_value(live_ud, None),
-                    ud_value(want_ud, spec.user_data.as_ref().map(String::len)),
+                    user_data_value(live_ud, None),
+                    user_data_value(want_ud, spec.user_data.as_ref().map(String::len)),
                     Effect::Restart,
                     "EC2 changes user data only while the instance is stopped (cloud-init runs it again only if it is written to)",
                 )
             },
-            // No groups in the YAML: EC2 puts the instance in the VPC's
-            // default group, which is then left alone.
-            field(
-                Field::SecurityGroups,
-                Value::List(live_groups),
-                Value::List(want_groups),
-                Effect::InPlace,
-                "security-group membership changes in place",
-            )
-            .filter(|_| !spec.security_groups.is_empty()),
-            field(
-                Field::Tags,
-                Value::List(live_tags),
-                Value::List(want_tags),
-                Effect::InPlace,
-                "tags change in place",
-            ),
-            field(
-                Field::Protect,
-                Value::Text(
-                    i.tags
-                        .get(model::PROTECT_TAG)
-                        .map_or("false", |v| v.as_str())
-                        .to_string(),
-                ),
-                Value::Text(spec.protect.to_string()),
-                Effect::InPlace,
-                "termination protection is switched in place",
-            ),
-            (i.state == "stopped" || i.state == "stopping")
-                .then(|| {
-                    field(
-                        Field::State,
-                        Value::Text(i.state.clone()),
-                        Value::Text("running".into()),
-                        Effect::InPlace,
-                        "the stack's instances run; this one was stopped outside ec2-gitops",
-                    )
-                })
-                .flatten(),
-        ];
+        ]
+    }
+
+    /// The sorted names of a live instance's groups: a kept stack group by
+    /// its logical name, any other by its id.
+    fn live_group_names(&self, i: &LiveInstance) -> Vec<String> {
+        let names = kept_groups(self.inputs);
+        let mut live_groups: Vec<String> = i
+            .security_group_ids
+            .iter()
+            .map(|g| {
+                names
+                    .get(g.as_str())
+                    .map_or_else(|| g.clone(), |n| n.to_string())
+            })
+            .collect();
+        live_groups.sort();
+        live_groups
+    }
+
+    /// Changes to the root volume's type and size, when the YAML sets them
+    /// and the root volume is known.
+    fn root_volume_fields(
+        &self,
+        spec: &InstanceSpec,
+        i: &LiveInstance,
+    ) -> Vec<Option<FieldChange>> {
+        let mut fields = Vec::new();
         if let Some(rv) = &spec.root_volume {
             let root = i
                 .root_device
@@ -764,7 +765,7 @@ impl<'a> Planner<'a> {
                 ));
             }
         }
-        fields.into_iter().flatten().collect()
+        fields
     }
 
     fn volumes(&mut self) {
@@ -969,6 +970,86 @@ impl<'a> Planner<'a> {
                 );
             }
         }
+    }
+}
+
+/// One instance per `count` entry: the entry's id, the prefix of its
+/// messages, and its settings.
+type CountEntry<'a> = (ResourceId, String, &'a InstanceSpec);
+
+/// An error about the region, before it is reported: the resource, where it
+/// is written, the message and the hint.
+type RegionError = (ResourceId, model::Location, String, &'static str);
+
+/// Changes an instance takes in place: groups, tags, protection and state.
+/// `live_groups` are the instance's groups as [`Planner::live_group_names`]
+/// names them.
+fn in_place_instance_fields(
+    spec: &InstanceSpec,
+    i: &LiveInstance,
+    live_groups: Vec<String>,
+) -> Vec<Option<FieldChange>> {
+    let mut want_groups = spec.security_groups.clone();
+    want_groups.sort();
+    let live_tags: Vec<String> = i
+        .tags
+        .iter()
+        .filter(|(k, _)| !is_reserved_tag(k))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let want_tags: Vec<String> = spec.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    vec![
+        // No groups in the YAML: EC2 puts the instance in the VPC's
+        // default group, which is then left alone.
+        field(
+            Field::SecurityGroups,
+            Value::List(live_groups),
+            Value::List(want_groups),
+            Effect::InPlace,
+            "security-group membership changes in place",
+        )
+        .filter(|_| !spec.security_groups.is_empty()),
+        field(
+            Field::Tags,
+            Value::List(live_tags),
+            Value::List(want_tags),
+            Effect::InPlace,
+            "tags change in place",
+        ),
+        field(
+            Field::Protect,
+            Value::Text(
+                i.tags
+                    .get(model::PROTECT_TAG)
+                    .map_or("false", |v| v.as_str())
+                    .to_string(),
+            ),
+            Value::Text(spec.protect.to_string()),
+            Effect::InPlace,
+            "termination protection is switched in place",
+        ),
+        (i.state == "stopped" || i.state == "stopping")
+            .then(|| {
+                field(
+                    Field::State,
+                    Value::Text(i.state.clone()),
+                    Value::Text("running".into()),
+                    Effect::InPlace,
+                    "the stack's instances run; this one was stopped outside ec2-gitops",
+                )
+            })
+            .flatten(),
+    ]
+}
+
+/// The value shown for user data: its digest and size, or none.
+fn user_data_value(digest: Option<String>, bytes: Option<usize>) -> Value {
+    match digest {
+        None => Value::None,
+        Some(sha256) => Value::Digest {
+            sha256,
+            bytes: bytes.unwrap_or(0),
+        },
     }
 }
 
