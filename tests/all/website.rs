@@ -376,3 +376,83 @@ async fn a_failing_health_gate_stops_the_rollout_and_a_rerun_finishes_it() {
     assert_eq!(names, ["web-3", "web-4"], "a rerun continues: {rest:#?}");
     env.converge(&d).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_during_a_rollout_then_rerun_converges_with_no_duplicate_and_the_data_kept() {
+    use crate::crash::{apply_killed_at, census, run, text};
+    let moto = crate::support::Moto::start();
+    let proxy = crate::support::Ec2Proxy::start(&moto.endpoint());
+    let direct = moto.ec2_client("us-east-1");
+    let dir = tempfile::tempdir().unwrap();
+    let data = "    count: 2\n    volumes:\n      - { name: data, device: /dev/sdf, size_gb: 5 }";
+    // Killed while the second batch waits for health, while the old server
+    // is stopped, and as its volume moves.
+    for (i, kill_on) in ["DescribeInstanceStatus", "StopInstances", "AttachVolume"]
+        .into_iter()
+        .enumerate()
+    {
+        let stack = format!("rk{i}");
+        let file = dir.path().join(format!("{stack}.yaml"));
+        let file = file.to_str().unwrap().to_string();
+        std::fs::write(&file, site(&stack, data)).unwrap();
+        let first = run(&proxy.endpoint(), &["apply", &file, "--auto-approve"]);
+        assert!(first.status.success(), "{}", text(&first));
+        let volumes_before = volume_ids(&direct, &stack).await;
+        std::fs::write(
+            &file,
+            site(&stack, data).replace(IMAGE, crate::engine::IMAGE_2),
+        )
+        .unwrap();
+        let (ok, during) = apply_killed_at(&proxy, &file, 2, move |r| r.action == kill_on);
+        assert!(!ok && during == kill_on, "killed during {during:?}");
+        let rerun = run(&proxy.endpoint(), &["apply", &file, "--auto-approve"]);
+        assert!(
+            rerun.status.success(),
+            "rerun after {kill_on}: {}",
+            text(&rerun)
+        );
+        let plan = run(&proxy.endpoint(), &["plan", &file, "--detailed-exitcode"]);
+        assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+        let ids = instances_by_name(&direct, &stack).await;
+        assert_eq!(ids.len(), 2, "{ids:#?}");
+        assert!(ids.values().all(|v| v.len() == 1), "one per name: {ids:#?}");
+        let (_, untagged) = census(&direct, &stack).await;
+        assert_eq!(untagged, 0);
+        assert_eq!(
+            volume_ids(&direct, &stack).await,
+            volumes_before,
+            "the data volumes are the same volumes (killed during {kill_on})"
+        );
+    }
+}
+
+/// Data volume ids of a stack by name (root volumes left out).
+async fn volume_ids(
+    c: &aws_sdk_ec2::Client,
+    stack: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let out = c
+        .describe_volumes()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:ec2-gitops:stack")
+                .values(stack)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    out.volumes()
+        .iter()
+        .filter_map(|v| {
+            let name = v
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some("ec2-gitops:name"))?
+                .value()?
+                .to_string();
+            let id = v.volume_id()?.to_string();
+            (!name.ends_with("/root")).then_some((name, id))
+        })
+        .collect()
+}
