@@ -657,6 +657,18 @@ fn report_all_done() {
 }
 
 #[test]
+fn a_report_names_the_snapshots_of_deleted_volumes() {
+    let mut r = results(false);
+    let deleted = r
+        .iter_mut()
+        .find(|x| x.step.destroys)
+        .expect("a destroy step");
+    deleted.step.resource = id(Kind::Volume, "db/data");
+    deleted.kept = Some("snap-0123456789abcdef0".into());
+    insta::assert_snapshot!(report::text("web", &r, 64.4));
+}
+
+#[test]
 fn report_with_failed_and_skipped_steps() {
     let r = results(true);
     assert_eq!(
