@@ -53,6 +53,9 @@ struct Run<'a> {
     running: Mutex<BTreeSet<String>>,
     /// Snapshots taken, by the index of the step that deleted the volume.
     kept: Mutex<BTreeMap<usize, String>>,
+    /// The stack's instances by name when the apply started (read once, for
+    /// every launch: one made by an interrupted run is adopted).
+    launched: Option<Result<BTreeMap<String, Vec<String>>, Ec2Error>>,
     stack: String,
 }
 
@@ -82,6 +85,11 @@ pub async fn execute(
         zones: Mutex::new(zones),
         running: Mutex::new(running_now),
         kept: Mutex::new(BTreeMap::new()),
+        launched: if steps.iter().any(|s| matches!(s.op, Op::RunInstance(_))) {
+            Some(ec2.instance_ids_by_name(stack).await)
+        } else {
+            None
+        },
         stack: stack.to_string(),
     };
     let mut results: BTreeMap<usize, StepResult> = BTreeMap::new();
@@ -1332,28 +1340,18 @@ impl Run<'_> {
     async fn run_instance(&self, step: &Step, launch: &Launch) -> Result<String, Ec2Error> {
         let ec2 = self.ec2;
         let c = &ec2.client;
-        // Look up by tag first: moto (and a client token older than EC2's
-        // idempotency window) would otherwise let a rerun make a second one.
-        let found = ec2
-            .call("DescribeInstances", false, || {
-                c.describe_instances()
-                    .set_filters(Some(self.identity_filters(&step.resource).to_vec()))
-                    .filters(filter(
-                        "instance-state-name",
-                        ["pending", "running", "stopping", "stopped"],
-                    ))
-                    .send()
-            })
-            .await;
-        let adopted = match found {
-            Ok(out) => out
-                .reservations()
-                .iter()
-                .flat_map(|r| r.instances())
-                .filter_map(|i| i.instance_id())
-                .find(|id| !launch.not_these.iter().any(|n| n == id))
-                .map(str::to_string),
-            Err(e) => return Err(e),
+        // Adopt one of this name that the plan did not know (moto, and a
+        // client token older than EC2's idempotency window, would otherwise
+        // let a rerun make a second one), from the one look-up of the apply.
+        let adopted = match &self.launched {
+            Some(Ok(by_name)) => by_name
+                .get(&step.resource.name)
+                .into_iter()
+                .flatten()
+                .find(|id| !launch.not_these.iter().any(|n| n == *id))
+                .cloned(),
+            Some(Err(e)) => return Err(e.clone()),
+            None => None,
         };
         let groups: Vec<String> = launch
             .groups

@@ -188,6 +188,32 @@ impl Ec2 {
         })
     }
 
+    /// The ids of the stack's instances that are not terminated, by name:
+    /// one paged `DescribeInstances` for every creation of an apply.
+    pub(super) async fn instance_ids_by_name(
+        &self,
+        stack: &str,
+    ) -> Result<BTreeMap<String, Vec<String>>, Ec2Error> {
+        let unclaimed = Mutex::new(Vec::new());
+        let (instances, _) = self
+            .read_instances(
+                &[
+                    stack_filter(stack),
+                    filter(
+                        "instance-state-name",
+                        ["pending", "running", "stopping", "stopped"],
+                    ),
+                ],
+                Some((Kind::Instance, &unclaimed)),
+            )
+            .await?;
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for i in instances {
+            out.entry(i.name).or_default().push(i.id);
+        }
+        Ok(out)
+    }
+
     #[allow(clippy::type_complexity)]
     pub(super) async fn read_instances(
         &self,
