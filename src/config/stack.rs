@@ -341,7 +341,7 @@ fn elastic_ip(
         };
         ctx.error(
             v,
-            format!("no instance named `{instance}` in this stack"),
+            format!("elastic IP `{name}` names instance `{instance}`, which is not in this stack (removed, or a `count` that no longer makes it)"),
             Some(hint),
         );
         return None;
