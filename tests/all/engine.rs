@@ -147,7 +147,7 @@ fn actions(plan: &Plan) -> BTreeMap<String, Action> {
         .collect()
 }
 
-fn tag_filter(stack: &str) -> Filter {
+pub(crate) fn tag_filter(stack: &str) -> Filter {
     Filter::builder()
         .name("tag:ec2-gitops:stack")
         .values(stack)

@@ -3,7 +3,7 @@
 
 use ec2_gitops::plan::Action;
 
-use crate::engine::{Env, IMAGE, desired, instances_by_name};
+use crate::engine::{Env, IMAGE, desired, instances_by_name, tag_filter};
 
 fn site(stack: &str, web: &str) -> String {
     format!(
@@ -117,12 +117,7 @@ async fn snapshots(c: &aws_sdk_ec2::Client, stack: &str) -> Vec<(String, String,
     let out = c
         .describe_snapshots()
         .owner_ids("self")
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("tag:ec2-gitops:stack")
-                .values(stack)
-                .build(),
-        )
+        .filters(tag_filter(stack))
         .send()
         .await
         .unwrap();
@@ -433,12 +428,7 @@ async fn volume_ids(
 ) -> std::collections::BTreeMap<String, String> {
     let out = c
         .describe_volumes()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("tag:ec2-gitops:stack")
-                .values(stack)
-                .build(),
-        )
+        .filters(tag_filter(stack))
         .send()
         .await
         .unwrap();

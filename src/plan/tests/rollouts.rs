@@ -110,13 +110,8 @@ fn in_place_changes_and_other_entries_are_not_rolled_out() {
 
 #[test]
 fn a_replacement_moves_volumes_and_the_address_only_once_the_new_one_is_healthy() {
-    let mut w = group(1, Rollout::default());
-    w.desired
-        .volumes
-        .insert("web-1/data".into(), volume_spec("web-1", 100));
-    w.live
-        .volumes
-        .push(live_volume("web-1/data", "vol-data", Some("i-web1")));
+    // `web-1` (i-web1) with its data volume `vol-data`.
+    let mut w = with_volume();
     w.desired.elastic_ips.insert(
         "www".into(),
         AddressSpec {
