@@ -407,6 +407,15 @@ async fn apply_stack(
     }
     if fresh.is_empty() {
         println!("Nothing to apply.");
+        // A run killed after its changes left its lease: give it back.
+        match ec2
+            .clear_stale_lease(&desired.stack, &crate::ec2::Holder::this_process())
+            .await
+        {
+            Ok(true) => println!("Removed the apply lease a stopped run left behind."),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "could not check for a lease left behind"),
+        }
         return Ok(EXIT_OK);
     }
     // A reviewed plan file is the approval (as with Terraform's saved plans).

@@ -245,6 +245,24 @@ impl Ec2 {
         }
     }
 
+    /// Deletes the lease of `stack` when its holder is gone (a run killed
+    /// after its changes, before it gave the lease back), so a rerun that
+    /// finds nothing to apply leaves nothing behind. A live holder's lease,
+    /// or a key pair that is not a lease, is left alone.
+    pub async fn clear_stale_lease(&self, stack: &str, me: &Holder) -> Result<bool, Ec2Error> {
+        let name = lease_name(stack);
+        let Some((seen, tags)) = self.describe_lease(&name).await? else {
+            return Ok(false);
+        };
+        if tags.get(LEASE_TAG).map(String::as_str) != Some(stack)
+            || !is_stale(&seen, now_secs(), me, process_alive)
+        {
+            return Ok(false);
+        }
+        self.delete_lease(&name, &seen.key_pair_id).await?;
+        Ok(true)
+    }
+
     async fn create_lease(&self, name: &str, stack: &str, me: &Holder) -> Result<String, Ec2Error> {
         let tags = TagSpecification::builder()
             .resource_type(ResourceType::KeyPair)
