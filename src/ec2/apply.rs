@@ -14,7 +14,7 @@ use aws_sdk_ec2::types::{
 };
 use base64::Engine as _;
 
-use super::read::filter;
+use super::read::{SnapshotsByVolume, filter};
 use super::{Ec2, Ec2Error};
 use crate::model::{self, Live, Peer, ResourceId};
 use crate::outcome::{Outcome, StepResult};
@@ -56,8 +56,15 @@ struct Run<'a> {
     /// The stack's instances by name when the apply started (read once, for
     /// every launch: one made by an interrupted run is adopted).
     launched: Option<Result<BTreeMap<String, Vec<String>>, Ec2Error>>,
+    /// The stack's data volumes by name when the apply started.
+    volumes: Option<Result<BTreeMap<String, String>, Ec2Error>>,
+    /// The stack's snapshots by volume when the apply started.
+    snapshots: Option<Result<SnapshotsByVolume, Ec2Error>>,
     stack: String,
 }
+
+/// The most instances one `TerminateInstances` call names.
+const TERMINATE_BATCH: usize = 1000;
 
 /// Executes `steps` in dependency order and reports each one.
 pub async fn execute(
@@ -67,31 +74,7 @@ pub async fn execute(
     steps: Vec<Step>,
     progress: &dyn Progress,
 ) -> Vec<StepResult> {
-    let zones = live
-        .instances
-        .iter()
-        .filter_map(|i| Some((i.id.clone(), i.availability_zone.clone()?)))
-        .collect();
-    let running_now = live
-        .instances
-        .iter()
-        .filter(|i| i.state == "running")
-        .map(|i| i.id.clone())
-        .collect();
-    let run = Run {
-        ec2,
-        progress,
-        created: Mutex::new(BTreeMap::new()),
-        zones: Mutex::new(zones),
-        running: Mutex::new(running_now),
-        kept: Mutex::new(BTreeMap::new()),
-        launched: if steps.iter().any(|s| matches!(s.op, Op::RunInstance(_))) {
-            Some(ec2.instance_ids_by_name(stack).await)
-        } else {
-            None
-        },
-        stack: stack.to_string(),
-    };
+    let run = Run::new(ec2, stack, live, &steps, progress).await;
     let mut results: BTreeMap<usize, StepResult> = BTreeMap::new();
     let mut schedule = Schedule::new(&steps);
     let position: HashMap<usize, usize> = steps
@@ -99,19 +82,34 @@ pub async fn execute(
         .enumerate()
         .map(|(p, s)| (s.index, p))
         .collect();
-    // At most CONCURRENCY steps run at once; a new one starts as one ends.
+    // Why each barrier that was skipped did not pass: the resources that
+    // did not succeed before it, for the steps it skips in turn.
+    let mut barrier_failed: HashMap<usize, Vec<String>> = HashMap::new();
+    // At most CONCURRENCY operations run at once; a new one starts as one
+    // ends. Terminations that are ready together are one operation.
     let mut running: Vec<StepFuture<'_>> = Vec::new();
     loop {
+        let mut terminations = Vec::new();
         while running.len() < CONCURRENCY {
             match schedule.take_ready() {
                 None => break,
                 Some(Ready::Skip { position, failed }) => {
                     let mut names: Vec<String> = Vec::new();
                     for n in failed {
-                        let name = steps[n].resource.to_string();
-                        if !names.contains(&name) {
-                            names.push(name);
+                        let failed_names = match barrier_failed.get(&n) {
+                            Some(names) => names.clone(),
+                            None => vec![steps[n].resource.to_string()],
+                        };
+                        for name in failed_names {
+                            if !names.contains(&name) {
+                                names.push(name);
+                            }
                         }
+                    }
+                    schedule.settle(position, false);
+                    if steps[position].op == Op::Barrier {
+                        barrier_failed.insert(position, names);
+                        continue;
                     }
                     let r = StepResult {
                         step: steps[position].clone(),
@@ -121,40 +119,30 @@ pub async fn execute(
                     };
                     progress.finished(&r);
                     results.insert(r.step.index, r);
-                    schedule.settle(position, false);
                 }
-                Some(Ready::Start(p)) => {
-                    let run = &run;
-                    let step = steps[p].clone();
-                    running.push(Box::pin(async move {
-                        run.progress.started(&step);
-                        let start = Instant::now();
-                        let outcome = match Box::pin(run.step(&step)).await {
-                            Ok(text) => Outcome::Done(text),
-                            Err(e) => Outcome::Failed(e),
-                        };
-                        let kept = run.kept.lock().expect("kept lock").remove(&step.index);
-                        StepResult {
-                            step,
-                            outcome,
-                            elapsed: start.elapsed(),
-                            kept,
-                        }
-                    }));
-                }
+                Some(Ready::Start(p)) => match &steps[p].op {
+                    Op::Barrier => schedule.settle(p, true),
+                    Op::TerminateInstance { .. } => terminations.push(steps[p].clone()),
+                    _ => running.push(run.start(steps[p].clone())),
+                },
             }
+        }
+        for batch in terminations.chunks(TERMINATE_BATCH) {
+            running.push(run.terminate_batch(batch.to_vec()));
         }
         if schedule.is_finished() {
             break;
         }
         match next(&mut running).await {
-            Some(r) => {
-                progress.finished(&r);
-                schedule.settle(
-                    position[&r.step.index],
-                    matches!(r.outcome, Outcome::Done(_)),
-                );
-                results.insert(r.step.index, r);
+            Some(ended) => {
+                for r in ended {
+                    progress.finished(&r);
+                    schedule.settle(
+                        position[&r.step.index],
+                        matches!(r.outcome, Outcome::Done(_)),
+                    );
+                    results.insert(r.step.index, r);
+                }
             }
             None => {
                 // Nothing running and nothing ready: only a cycle could do
@@ -167,10 +155,11 @@ pub async fn execute(
     results.into_values().collect()
 }
 
-type StepFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = StepResult> + 'a>>;
+type StepFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Vec<StepResult>> + 'a>>;
 
-/// Polls the running futures and returns the first that finishes.
-async fn next(running: &mut Vec<StepFuture<'_>>) -> Option<StepResult> {
+/// Polls the running futures and returns the results of the first that
+/// finishes.
+async fn next(running: &mut Vec<StepFuture<'_>>) -> Option<Vec<StepResult>> {
     if running.is_empty() {
         return None;
     }
@@ -195,6 +184,179 @@ fn tag_spec(kind: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecifica
 
 fn tag(k: &str, v: &str) -> Tag {
     Tag::builder().key(k).value(v).build()
+}
+
+impl<'a> Run<'a> {
+    /// The state of a run, with what every step of a kind needs read once
+    /// for all of them: the stack's instances when something is launched,
+    /// its volumes when one is created, its snapshots when one is deleted.
+    async fn new(
+        ec2: &'a Ec2,
+        stack: &str,
+        live: &Live,
+        steps: &[Step],
+        progress: &'a dyn Progress,
+    ) -> Self {
+        let zones = live
+            .instances
+            .iter()
+            .filter_map(|i| Some((i.id.clone(), i.availability_zone.clone()?)))
+            .collect();
+        let running_now = live
+            .instances
+            .iter()
+            .filter(|i| i.state == "running")
+            .map(|i| i.id.clone())
+            .collect();
+        let any = |f: fn(&Op) -> bool| steps.iter().any(|s| f(&s.op));
+        let launches = any(|op| matches!(op, Op::RunInstance(_)));
+        let creates_volumes = any(|op| matches!(op, Op::CreateVolume { .. }));
+        let snapshots = any(|op| {
+            matches!(
+                op,
+                Op::DeleteVolume {
+                    snapshot: Some(_),
+                    ..
+                }
+            )
+        });
+        let (launched, volumes, snapshots) = tokio::join!(
+            async {
+                if launches {
+                    Some(ec2.instance_ids_by_name(stack).await)
+                } else {
+                    None
+                }
+            },
+            async {
+                if creates_volumes {
+                    Some(ec2.volume_ids_by_name(stack).await)
+                } else {
+                    None
+                }
+            },
+            async {
+                if snapshots {
+                    Some(ec2.snapshots_by_volume(stack).await)
+                } else {
+                    None
+                }
+            },
+        );
+        Run {
+            ec2,
+            progress,
+            created: Mutex::new(BTreeMap::new()),
+            zones: Mutex::new(zones),
+            running: Mutex::new(running_now),
+            kept: Mutex::new(BTreeMap::new()),
+            launched,
+            volumes,
+            snapshots,
+            stack: stack.to_string(),
+        }
+    }
+
+    /// Runs one step.
+    fn start(&'a self, step: Step) -> StepFuture<'a> {
+        Box::pin(async move {
+            self.progress.started(&step);
+            let start = Instant::now();
+            let outcome = match Box::pin(self.step(&step)).await {
+                Ok(text) => Outcome::Done(text),
+                Err(e) => Outcome::Failed(e),
+            };
+            let kept = self.kept.lock().expect("kept lock").remove(&step.index);
+            vec![StepResult {
+                step,
+                outcome,
+                elapsed: start.elapsed(),
+                kept,
+            }]
+        })
+    }
+
+    /// Terminates instances with one `TerminateInstances` and one batched
+    /// wait. When the call fails, each is terminated alone, so the report
+    /// says which instance failed and why.
+    fn terminate_batch(&'a self, steps: Vec<Step>) -> StepFuture<'a> {
+        Box::pin(async move {
+            let start = Instant::now();
+            let ids: Vec<String> = steps
+                .iter()
+                .map(|s| match &s.op {
+                    Op::TerminateInstance { instance_id } => instance_id.clone(),
+                    _ => unreachable!("a termination batch holds terminations"),
+                })
+                .collect();
+            for s in &steps {
+                self.progress.started(s);
+            }
+            let ec2 = self.ec2;
+            let c = &ec2.client;
+            let batched = ec2
+                .call("TerminateInstances", true, || {
+                    c.terminate_instances()
+                        .set_instance_ids(Some(ids.clone()))
+                        .send()
+                })
+                .await;
+            let outcomes: Vec<Result<(), Ec2Error>> = match batched {
+                Ok(_) => vec![Ok(()); ids.len()],
+                Err(e) if ids.len() == 1 => vec![Err(e)],
+                Err(e) => {
+                    tracing::warn!(error = %e, "TerminateInstances of {} instances failed; terminating each alone", ids.len());
+                    let mut each = Vec::with_capacity(ids.len());
+                    for id in &ids {
+                        let r = ec2
+                            .call("TerminateInstances", true, || {
+                                c.terminate_instances().instance_ids(id).send()
+                            })
+                            .await;
+                        each.push(r.map(|_| ()));
+                    }
+                    each
+                }
+            };
+            let sent: Vec<String> = ids
+                .iter()
+                .zip(&outcomes)
+                .filter(|(_, o)| o.is_ok())
+                .map(|(id, _)| id.clone())
+                .collect();
+            let waited = if sent.is_empty() {
+                Ok(())
+            } else {
+                ec2.wait_for(
+                    &sent,
+                    "terminated",
+                    WAIT_TIMEOUT,
+                    &self.wait_progress("terminated"),
+                )
+                .await
+                .map(|_| ())
+            };
+            let elapsed = start.elapsed();
+            steps
+                .into_iter()
+                .zip(ids)
+                .zip(outcomes)
+                .map(|((step, id), sent)| {
+                    let outcome = match (sent, &waited) {
+                        (Err(e), _) => Outcome::Failed(e),
+                        (Ok(()), Err(e)) => Outcome::Failed(e.clone()),
+                        (Ok(()), Ok(())) => Outcome::Done(format!("terminated {id}")),
+                    };
+                    StepResult {
+                        step,
+                        outcome,
+                        elapsed,
+                        kept: None,
+                    }
+                })
+                .collect()
+        })
+    }
 }
 
 impl Run<'_> {
@@ -344,7 +506,9 @@ impl Run<'_> {
                 instance_id,
                 update,
             } => self.update_instance(instance_id, update).await,
-            Op::TerminateInstance { instance_id } => self.terminate(instance_id).await,
+            Op::TerminateInstance { .. } | Op::Barrier => {
+                unreachable!("execute runs barriers and terminations itself")
+            }
             Op::CreateVolume { .. } => self.create_volume(step).await,
             Op::UpdateVolume {
                 volume_id,
@@ -439,30 +603,16 @@ impl Run<'_> {
     ) -> Result<String, Ec2Error> {
         let ec2 = self.ec2;
         let c = &ec2.client;
-        let found = ec2
-            .call("DescribeSnapshots", true, || {
-                c.describe_snapshots()
-                    .owner_ids("self")
-                    .filters(filter("volume-id", [volume_id]))
-                    .filters(filter(
-                        &format!("tag:{}", model::STACK_TAG),
-                        [self.stack.as_str()],
-                    ))
-                    .send()
-            })
-            .await?;
-        let existing = found
-            .snapshots()
-            .iter()
-            .find(|s| {
-                !matches!(s.state(), Some(SnapshotState::Error))
-                    && s.tags().iter().any(|t| {
-                        t.key() == Some(model::NAME_TAG)
-                            && t.value() == tags.get(model::NAME_TAG).map(String::as_str)
-                    })
-            })
-            .and_then(|s| s.snapshot_id())
-            .map(str::to_string);
+        let existing = match &self.snapshots {
+            Some(Ok(by_volume)) => by_volume.get(volume_id).and_then(|found| {
+                found
+                    .iter()
+                    .find(|(name, _)| Some(name) == tags.get(model::NAME_TAG))
+                    .map(|(_, id)| id.clone())
+            }),
+            Some(Err(e)) => return Err(e.clone()),
+            None => unreachable!("snapshots are read when a volume is deleted with one"),
+        };
         let snapshot_id = match existing {
             Some(id) => id,
             None => {
@@ -762,23 +912,6 @@ impl Run<'_> {
     }
 
     /// Terminates an instance and waits until it is terminated.
-    async fn terminate(&self, instance_id: &str) -> Result<String, Ec2Error> {
-        let ec2 = self.ec2;
-        let c = &ec2.client;
-        ec2.call("TerminateInstances", true, || {
-            c.terminate_instances().instance_ids(instance_id).send()
-        })
-        .await?;
-        ec2.wait_for(
-            &[instance_id.to_string()],
-            "terminated",
-            WAIT_TIMEOUT,
-            &self.wait_progress("terminated"),
-        )
-        .await?;
-        Ok(format!("terminated {instance_id}"))
-    }
-
     /// Imports a public key; a key of that name owned by the stack (an interrupted run) is adopted, anyone else's refused.
     async fn import_key_pair(
         &self,
@@ -936,7 +1069,11 @@ impl Run<'_> {
         let c = &ec2.client;
         let instance_id = self.resolve(instance)?;
         let zone = self.zone_of(&instance_id).await?;
-        let existing = self.find_tagged_volume(&step.resource).await?;
+        let existing = match &self.volumes {
+            Some(Ok(by_name)) => by_name.get(&step.resource.name).cloned(),
+            Some(Err(e)) => return Err(e.clone()),
+            None => unreachable!("volumes are read when one is created"),
+        };
         let volume_id = match existing {
             Some(v) => v,
             None => {
@@ -1210,25 +1347,6 @@ impl Run<'_> {
                 a.public_ip().unwrap_or_default().to_string(),
             )
         }))
-    }
-
-    async fn find_tagged_volume(&self, id: &ResourceId) -> Result<Option<String>, Ec2Error> {
-        let out = self
-            .ec2
-            .call("DescribeVolumes", false, || {
-                self.ec2
-                    .client
-                    .describe_volumes()
-                    .set_filters(Some(self.identity_filters(id).to_vec()))
-                    .send()
-            })
-            .await?;
-        Ok(out
-            .volumes()
-            .iter()
-            .find(|v| !matches!(v.state().map(|s| s.as_str()), Some("deleting" | "deleted")))
-            .and_then(|v| v.volume_id())
-            .map(str::to_string))
     }
 
     async fn zone_of(&self, instance_id: &str) -> Result<String, Ec2Error> {

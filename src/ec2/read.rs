@@ -20,6 +20,9 @@ pub(crate) fn filter(name: &str, values: impl IntoIterator<Item = impl Into<Stri
         .build()
 }
 
+/// Snapshots by the id of the volume they are of: (name tag, snapshot id).
+pub(super) type SnapshotsByVolume = BTreeMap<String, Vec<(String, String)>>;
+
 fn stack_filter(stack: &str) -> Filter {
     filter(&format!("tag:{}", model::STACK_TAG), [stack])
 }
@@ -210,6 +213,60 @@ impl Ec2 {
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for i in instances {
             out.entry(i.name).or_default().push(i.id);
+        }
+        Ok(out)
+    }
+
+    /// The ids of the stack's data volumes that are not being deleted, by
+    /// name: one paged `DescribeVolumes` for every volume an apply creates.
+    pub(super) async fn volume_ids_by_name(
+        &self,
+        stack: &str,
+    ) -> Result<BTreeMap<String, String>, Ec2Error> {
+        let unclaimed = Mutex::new(Vec::new());
+        let volumes = self
+            .read_volumes(&[stack_filter(stack)], Some((Kind::Volume, &unclaimed)))
+            .await?;
+        Ok(volumes.into_iter().map(|v| (v.name, v.id)).collect())
+    }
+
+    /// The stack's snapshots that did not fail, by the volume they are of:
+    /// (name tag, snapshot id). One paged `DescribeSnapshots` for every
+    /// volume an apply deletes (a snapshot an interrupted run took is found,
+    /// not taken twice).
+    pub(super) async fn snapshots_by_volume(
+        &self,
+        stack: &str,
+    ) -> Result<SnapshotsByVolume, Ec2Error> {
+        let pages = self
+            .pages(
+                "DescribeSnapshots",
+                |token| {
+                    self.client
+                        .describe_snapshots()
+                        .owner_ids("self")
+                        .filters(stack_filter(stack))
+                        .max_results(1000)
+                        .set_next_token(token)
+                        .send()
+                },
+                |p| p.next_token(),
+            )
+            .await?;
+        let mut out = SnapshotsByVolume::new();
+        for s in pages.iter().flat_map(|p| p.snapshots()) {
+            if matches!(s.state(), Some(aws_sdk_ec2::types::SnapshotState::Error)) {
+                continue;
+            }
+            let (Some(volume), Some(id)) = (s.volume_id(), s.snapshot_id()) else {
+                continue;
+            };
+            let name = tag_map(s.tags())
+                .remove(model::NAME_TAG)
+                .unwrap_or_default();
+            out.entry(volume.to_string())
+                .or_default()
+                .push((name, id.to_string()));
         }
         Ok(out)
     }

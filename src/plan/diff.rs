@@ -1,6 +1,6 @@
 //! Desired against live, resource by resource and field by field.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::ownership::{duplicate_warnings, unclaimed_warnings};
 use super::security::admin_port_warnings;
@@ -20,6 +20,12 @@ pub fn compute(inputs: &Inputs<'_>) -> Plan {
     };
     let mut p = Planner {
         inputs: &seen,
+        volumes_by_id: renamed
+            .live
+            .volumes
+            .iter()
+            .map(|v| (v.id.as_str(), v))
+            .collect(),
         changes: Vec::new(),
         errors: Vec::new(),
         unchanged: 0,
@@ -93,6 +99,8 @@ fn summarize(changes: &[Change], unchanged: usize) -> Summary {
 
 struct Planner<'a> {
     inputs: &'a Inputs<'a>,
+    /// The live volumes by id.
+    volumes_by_id: HashMap<&'a str, &'a crate::model::LiveVolume>,
     changes: Vec<Change>,
     errors: Vec<PlanError>,
     unchanged: usize,
@@ -747,7 +755,7 @@ impl<'a> Planner<'a> {
                 .root_device
                 .as_ref()
                 .and_then(|d| i.block_devices.get(d))
-                .and_then(|vid| self.live().volumes.iter().find(|v| &v.id == vid));
+                .and_then(|vid| self.volumes_by_id.get(vid.as_str()).copied());
             if let Some(root) = root {
                 fields.push(field(
                     Field::RootVolumeType,

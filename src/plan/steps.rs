@@ -5,7 +5,7 @@
 //! resources created during the run are [`Ref::New`] and resolved by the
 //! executor.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sha2::{Digest, Sha256};
 
@@ -166,6 +166,10 @@ pub enum Op {
         /// How long to wait.
         timeout_secs: u64,
     },
+    /// Nothing to do: it succeeds once every step it needs has succeeded.
+    /// One barrier between the creations and the destructions of an apply
+    /// keeps the number of dependencies linear in the number of steps.
+    Barrier,
     /// Stop an instance being replaced, before its volumes move.
     StopInstance {
         /// `i-…`.
@@ -275,6 +279,9 @@ pub fn group_name(stack: &str, name: &str, description: &str, vpc: &str) -> Stri
 
 struct Builder<'a> {
     inputs: &'a Inputs<'a>,
+    /// The live instances and volumes by id.
+    instances_by_id: HashMap<&'a str, &'a model::LiveInstance>,
+    volumes_by_id: HashMap<&'a str, &'a model::LiveVolume>,
     steps: Vec<Step>,
     /// Step that creates each resource made in this run.
     created: BTreeMap<ResourceId, usize>,
@@ -348,6 +355,18 @@ pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
     };
     let mut b = Builder {
         inputs: &seen,
+        instances_by_id: seen
+            .live
+            .instances
+            .iter()
+            .map(|i| (i.id.as_str(), i))
+            .collect(),
+        volumes_by_id: seen
+            .live
+            .volumes
+            .iter()
+            .map(|v| (v.id.as_str(), v))
+            .collect(),
         steps: Vec::new(),
         created: BTreeMap::new(),
         instance_steps: BTreeMap::new(),
@@ -385,18 +404,15 @@ impl Builder<'_> {
     /// Renames: one tag update each, needing nothing (identity is the tag,
     /// so every other step finds the resource by its EC2 id).
     fn renames(&mut self, plan: &Plan) {
-        let live = self.inputs.live;
         for c in &plan.changes {
             let (Some(ec2_id), true) =
                 (&c.live_id, c.fields.iter().any(|f| f.field == Field::Name))
             else {
                 continue;
             };
-            let root_volume = live
-                .instances
-                .iter()
-                .filter(|_| c.resource.kind == Kind::Instance)
-                .find(|i| &i.id == ec2_id)
+            let root_volume = Some(c.resource.kind)
+                .filter(|k| *k == Kind::Instance)
+                .and_then(|_| self.instances_by_id.get(ec2_id.as_str()).copied())
                 .and_then(|i| i.block_devices.get(i.root_device.as_ref()?))
                 .map(|vol| {
                     let root = ResourceId::new(Kind::Volume, format!("{}/root", c.resource.name));
@@ -554,6 +570,9 @@ impl Builder<'_> {
         let desired = inputs.desired;
         let live = inputs.live;
         let stack = desired.stack.as_str();
+        let changed: BTreeSet<&str> = by_kind(plan, Kind::Instance)
+            .filter_map(|c| c.live_id.as_deref())
+            .collect();
         let live_instance_ids: BTreeMap<String, String> = plan
             .changes
             .iter()
@@ -562,14 +581,17 @@ impl Builder<'_> {
             .chain(
                 live.instances
                     .iter()
-                    .filter(|i| {
-                        !plan.changes.iter().any(|c| {
-                            c.resource.kind == Kind::Instance && c.live_id.as_ref() == Some(&i.id)
-                        })
-                    })
+                    .filter(|i| !changed.contains(i.id.as_str()))
                     .map(|i| (i.name.clone(), i.id.clone())),
             )
             .collect();
+        let mut live_by_name: HashMap<&str, Vec<String>> = HashMap::new();
+        for i in &live.instances {
+            live_by_name
+                .entry(i.name.as_str())
+                .or_default()
+                .push(i.id.clone());
+        }
         let mut replaced_instances = BTreeMap::new();
         for c in by_kind(plan, Kind::Instance)
             .filter(|c| c.action != Action::Destroy && !only_renamed(c))
@@ -635,12 +657,7 @@ impl Builder<'_> {
                     ]),
                     tags,
                     protect: spec.protect,
-                    not_these: live
-                        .instances
-                        .iter()
-                        .filter(|i| &i.name == name)
-                        .map(|i| i.id.clone())
-                        .collect(),
+                    not_these: live_by_name.get(name.as_str()).cloned().unwrap_or_default(),
                 };
                 let s = self.add(
                     c.resource.clone(),
@@ -654,7 +671,12 @@ impl Builder<'_> {
                     replaced_instances.insert(old.clone(), s);
                 }
             } else {
-                let update = instance_update(c, spec, groups, inputs);
+                let live_instance = c
+                    .live_id
+                    .as_deref()
+                    .and_then(|id| self.instances_by_id.get(id).copied())
+                    .expect("updated instance is live");
+                let update = instance_update(c, spec, groups, live_instance);
                 let op = Op::UpdateInstance {
                     instance_id: c.live_id.clone().expect("update has a live id"),
                     update: Box::new(update),
@@ -739,7 +761,6 @@ impl Builder<'_> {
     fn volumes(&mut self, plan: &Plan, live_instance_ids: &BTreeMap<String, String>) {
         let inputs = self.inputs;
         let desired = inputs.desired;
-        let live = inputs.live;
         let stack = desired.stack.as_str();
         for c in
             by_kind(plan, Kind::Volume).filter(|c| c.action != Action::Destroy && !only_renamed(c))
@@ -772,10 +793,10 @@ impl Builder<'_> {
                     },
                 }
             } else {
-                let v = live
-                    .volumes
-                    .iter()
-                    .find(|v| Some(&v.id) == c.live_id.as_ref())
+                let v = c
+                    .live_id
+                    .as_deref()
+                    .and_then(|id| self.volumes_by_id.get(id).copied())
                     .expect("updated volume is live");
                 let changed = |f: Field| c.fields.iter().any(|x| x.field == f);
                 let reattach = changed(Field::Attachment);
@@ -832,69 +853,108 @@ impl Builder<'_> {
 
     /// Destroys, in reverse order of creation; each waits for what replaces
     /// it.
+    /// A step that succeeds once all of `needs` have: what comes after
+    /// needs it alone. `None` when there is nothing to wait for.
+    fn barrier(&mut self, needs: Vec<usize>) -> Option<usize> {
+        if needs.is_empty() {
+            return None;
+        }
+        let id = ResourceId::new(Kind::Instance, format!("barrier {}", self.steps.len()));
+        Some(self.add(id, Op::Barrier, needs, false))
+    }
+
+    /// Destructions, after every creation and change: addresses and
+    /// volumes first, then instances, then groups and key pairs. Each
+    /// stage waits for the one before through one barrier step.
     fn destroys(&mut self, plan: &Plan, replaced_instances: &BTreeMap<String, usize>) {
+        let destroyed = |c: &&Change| matches!(c.action, Action::Destroy | Action::Replace);
+        if !plan.changes.iter().any(|c| destroyed(&c)) {
+            return;
+        }
         let inputs = self.inputs;
         let live = inputs.live;
-        let all_so_far: Vec<usize> = (0..self.steps.len()).collect();
-        let mut release = vec![];
+        let after_creations: Vec<usize> = self
+            .barrier((0..self.steps.len()).collect())
+            .into_iter()
+            .collect();
+        let addresses: HashMap<&str, &model::LiveAddress> = live
+            .addresses
+            .iter()
+            .map(|a| (a.allocation_id.as_str(), a))
+            .collect();
+        let mut detached = vec![];
         for c in by_kind(plan, Kind::ElasticIp).filter(|c| c.action == Action::Destroy) {
-            let a = live
-                .addresses
-                .iter()
-                .find(|a| Some(&a.allocation_id) == c.live_id.as_ref())
+            let a = c
+                .live_id
+                .as_deref()
+                .and_then(|id| addresses.get(id))
                 .expect("destroyed address is live");
-            release.push(self.add(
+            detached.push(self.add(
                 c.resource.clone(),
                 Op::ReleaseAddress {
                     allocation_id: a.allocation_id.clone(),
                     association_id: a.association_id.clone(),
                 },
-                all_so_far.clone(),
+                after_creations.clone(),
                 true,
             ));
         }
-        let mut volume_deletes = vec![];
         for c in by_kind(plan, Kind::Volume).filter(|c| c.action == Action::Destroy) {
-            let v = live
-                .volumes
-                .iter()
-                .find(|v| Some(&v.id) == c.live_id.as_ref())
+            let v = c
+                .live_id
+                .as_deref()
+                .and_then(|id| self.volumes_by_id.get(id))
                 .expect("destroyed volume is live");
-            volume_deletes.push(
-                self.add(
-                    c.resource.clone(),
-                    Op::DeleteVolume {
-                        volume_id: v.id.clone(),
-                        detach: v.attachment.clone(),
-                        snapshot: (!super::diff::deletes_data(v))
-                            .then(|| model::snapshot_tags(&self.inputs.desired.stack, &v.name)),
-                    },
-                    all_so_far.clone(),
-                    true,
-                ),
-            );
+            let snapshot = (!super::diff::deletes_data(v))
+                .then(|| model::snapshot_tags(&self.inputs.desired.stack, &v.name));
+            detached.push(self.add(
+                c.resource.clone(),
+                Op::DeleteVolume {
+                    volume_id: v.id.clone(),
+                    detach: v.attachment.clone(),
+                    snapshot,
+                },
+                after_creations.clone(),
+                true,
+            ));
         }
+        let old_instances: Vec<(ResourceId, String)> = by_kind(plan, Kind::Instance)
+            .filter(destroyed)
+            .filter_map(|c| Some((c.resource.clone(), c.live_id.clone()?)))
+            .collect();
+        // A stage's barrier stands for the stage before it too.
+        let before_terminations = if old_instances.is_empty() {
+            vec![]
+        } else {
+            self.barrier(detached)
+                .map_or(after_creations.clone(), |b| vec![b])
+        };
         let mut terminations = vec![];
-        let old_instances = by_kind(plan, Kind::Instance)
-            .filter(|c| matches!(c.action, Action::Destroy | Action::Replace))
-            .filter_map(|c| Some((c.resource.clone(), c.live_id.clone()?)));
         for (id, instance_id) in old_instances {
-            let mut needs = all_so_far.clone();
-            needs.extend(release.iter().chain(&volume_deletes));
+            let mut needs = before_terminations.clone();
             needs.extend(replaced_instances.get(&instance_id).copied());
             terminations.push(self.add(id, Op::TerminateInstance { instance_id }, needs, true));
         }
-        let old_groups = by_kind(plan, Kind::SecurityGroup)
-            .filter(|c| matches!(c.action, Action::Destroy | Action::Replace))
-            .filter_map(|c| Some((c.resource.clone(), c.live_id.clone()?)));
-        for (id, group_id) in old_groups.collect::<Vec<_>>() {
-            let mut needs = all_so_far.clone();
-            needs.extend(&terminations);
-            self.add(id, Op::DeleteGroup { group_id }, needs, true);
+        let old_groups: Vec<(ResourceId, String)> = by_kind(plan, Kind::SecurityGroup)
+            .filter(destroyed)
+            .filter_map(|c| Some((c.resource.clone(), c.live_id.clone()?)))
+            .collect();
+        let old_key_pairs = by_kind(plan, Kind::KeyPair).any(|c| c.action == Action::Destroy);
+        let after_terminations = if old_groups.is_empty() && !old_key_pairs {
+            vec![]
+        } else {
+            self.barrier(terminations)
+                .map_or(after_creations, |b| vec![b])
+        };
+        for (id, group_id) in old_groups {
+            self.add(
+                id,
+                Op::DeleteGroup { group_id },
+                after_terminations.clone(),
+                true,
+            );
         }
         for c in by_kind(plan, Kind::KeyPair).filter(|c| c.action == Action::Destroy) {
-            let mut needs = all_so_far.clone();
-            needs.extend(&terminations);
             let key_pair_id = c.live_id.clone().expect("destroyed key pair is live");
             self.add(
                 c.resource.clone(),
@@ -902,7 +962,7 @@ impl Builder<'_> {
                     key_name: live_key_name(live, &key_pair_id),
                     key_pair_id,
                 },
-                needs,
+                after_terminations.clone(),
                 true,
             );
         }
@@ -945,15 +1005,9 @@ fn instance_update(
     c: &Change,
     spec: &model::InstanceSpec,
     groups: Vec<Ref>,
-    inputs: &Inputs<'_>,
+    live: &model::LiveInstance,
 ) -> InstanceUpdate {
     let changed = |f: Field| c.fields.iter().any(|x| x.field == f);
-    let live = inputs
-        .live
-        .instances
-        .iter()
-        .find(|i| Some(&i.id) == c.live_id.as_ref())
-        .expect("updated instance is live");
     let mut u = InstanceUpdate::default();
     if changed(Field::Type) {
         u.instance_type = Some(spec.instance_type.clone());

@@ -1509,6 +1509,7 @@ fn kind_of(op: &Op) -> &'static str {
         Op::Rename { .. } => "Rename",
         Op::HealthGate { .. } => "HealthGate",
         Op::StopInstance { .. } => "StopInstance",
+        Op::Barrier => "Barrier",
         Op::ImportKeyPair { .. } => "ImportKeyPair",
         Op::DeleteKeyPair { .. } => "DeleteKeyPair",
         Op::CreateGroup { .. } => "CreateGroup",
@@ -1738,40 +1739,34 @@ fn destroys_follow_creates_and_terminations_wait_for_replacements() {
             (3, "StopInstance", s("instance.web-1"), vec![1, 2]),
             (4, "UpdateVolume", s("volume.web-1/data"), vec![1, 2, 3]),
             (5, "AssociateAddress", s("elastic_ip.web-ip"), vec![1, 2]),
+            // Destructions wait for every creation and change through one
+            // barrier, and each stage for the one before through another:
+            // the dependencies stay linear in the number of steps.
             (
                 6,
-                "TerminateInstance",
-                s("instance.web-1"),
+                "Barrier",
+                s("instance.barrier 6"),
                 vec![0, 1, 2, 3, 4, 5]
             ),
-            (
-                7,
-                "TerminateInstance",
-                s("instance.bastion"),
-                vec![0, 1, 2, 3, 4, 5]
-            ),
-            (
-                8,
-                "DeleteGroup",
-                s("security_group.admin"),
-                vec![0, 1, 2, 3, 4, 5, 6, 7]
-            ),
-            (
-                9,
-                "DeleteKeyPair",
-                s("key_pair.deploy"),
-                vec![0, 1, 2, 3, 4, 5, 6, 7]
-            ),
+            (7, "TerminateInstance", s("instance.web-1"), vec![1, 6]),
+            (8, "TerminateInstance", s("instance.bastion"), vec![6]),
+            (9, "Barrier", s("instance.barrier 9"), vec![7, 8]),
+            (10, "DeleteGroup", s("security_group.admin"), vec![9]),
+            (11, "DeleteKeyPair", s("key_pair.deploy"), vec![9]),
         ]
     );
     assert_eq!(
-        steps[6].op,
+        steps[7].op,
         Op::TerminateInstance {
             instance_id: "i-web1".into()
         }
     );
-    assert!(steps[6..].iter().all(|s| s.destroys));
-    assert!(steps[..6].iter().all(|s| !s.destroys));
+    let destroys: Vec<usize> = steps
+        .iter()
+        .filter(|s| s.destroys)
+        .map(|s| s.index)
+        .collect();
+    assert_eq!(destroys, [7, 8, 10, 11]);
 }
 
 #[test]

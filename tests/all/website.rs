@@ -67,10 +67,81 @@ async fn scaling_one_to_three_to_one_keeps_the_first_server_all_along() {
         plan.summary.destroy, 4,
         "web-2, web-3 and their volumes: {plan:#?}"
     );
+    let calls_before = env.proxy.requests().len();
     env.converge(&desired(&one)).await;
     let back = instances_by_name(&env.direct, "scale").await;
     assert_eq!(back["instance/web"], vec![first], "{back:#?}");
     assert_eq!(back.len(), 1, "{back:#?}");
+    // Both servers go in one TerminateInstances.
+    let terminations: Vec<Vec<String>> = env.proxy.requests()[calls_before..]
+        .iter()
+        .filter(|r| r.action == "TerminateInstances")
+        .map(|r| {
+            r.param_list("InstanceId")
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    assert_eq!(terminations.len(), 1, "{terminations:?}");
+    assert_eq!(terminations[0].len(), 2, "{terminations:?}");
+}
+
+/// When the batched `TerminateInstances` fails, each instance is
+/// terminated alone: the others go, and the report names the one EC2
+/// refused, with its reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_termination_is_told_apart_from_the_ones_that_went() {
+    let env = Env::start();
+    env.converge(&desired(&site("batch", "    count: 4"))).await;
+    let ids = instances_by_name(&env.direct, "batch").await;
+    let stuck = ids["instance/web-3"][0].clone();
+    let s = stuck.clone();
+    env.proxy.set_hook(move |req| {
+        (req.action == "TerminateInstances" && req.param_list("InstanceId").contains(&s.as_str()))
+            .then(|| {
+                crate::support::ProxyResponse::ec2_error(
+                    400,
+                    "OperationNotPermitted",
+                    &format!("The instance '{s}' may not be terminated."),
+                )
+            })
+    });
+    let d = desired(&site("batch", "    count: 1"));
+    let (plan, live, region) = ec2_gitops::app::plan(&env.ec2, &d).await.unwrap();
+    let results = ec2_gitops::app::apply(
+        &env.ec2,
+        &d,
+        &plan,
+        &live,
+        &region,
+        &crate::engine::Recorder::default(),
+    )
+    .await;
+    let report = ec2_gitops::render::report::text("batch", &results, 1.0);
+    let failed: Vec<String> = results
+        .iter()
+        .filter(|r| matches!(r.outcome, ec2_gitops::outcome::Outcome::Failed(_)))
+        .map(|r| r.step.resource.to_string())
+        .collect();
+    assert_eq!(failed, ["instance.web-3"], "{report}");
+    assert!(report.contains("may not be terminated"), "{report}");
+    let left = instances_by_name(&env.direct, "batch").await;
+    let mut names: Vec<&String> = left.keys().collect();
+    names.sort();
+    assert_eq!(names, ["instance/web", "instance/web-3"], "{left:#?}");
+    // One batched call, then one call per instance.
+    let calls: Vec<usize> = env
+        .proxy
+        .requests()
+        .iter()
+        .filter(|r| r.action == "TerminateInstances")
+        .map(|r| r.param_list("InstanceId").len())
+        .collect();
+    assert_eq!(calls, [3, 1, 1, 1], "{calls:?}");
+
+    env.proxy.clear_hook();
+    env.converge(&d).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -144,8 +144,19 @@ fn a_replacement_moves_volumes_and_the_address_only_once_the_new_one_is_healthy(
         address.needs.contains(&gate.index),
         "the IP moves to a healthy server"
     );
+    // Needs, directly or through other steps (barriers).
+    let after = |late: &Step, early: &Step| {
+        let mut seen = vec![late.index];
+        while let Some(i) = seen.pop() {
+            if steps[i].needs.contains(&early.index) {
+                return true;
+            }
+            seen.extend(&steps[i].needs);
+        }
+        false
+    };
     for s in [volume, address, stop] {
-        assert!(terminate.needs.contains(&s.index), "terminate last");
+        assert!(after(terminate, s), "terminate last");
     }
     let Op::UpdateVolume { detach, attach, .. } = &volume.op else {
         unreachable!()
