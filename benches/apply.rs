@@ -54,6 +54,8 @@ const ELASTIC_IPS: usize = 3;
 const MAX_COUNT: usize = 1000;
 /// Runs on a fresh moto; the tables show the median.
 const RUNS: usize = 3;
+/// Instances of the rolling type change.
+const ROLLED: usize = 10;
 /// How many of the largest idle gaps the page lists.
 const GAPS_SHOWN: usize = 5;
 
@@ -86,7 +88,11 @@ fn main() {
         eprintln!("{}", destroy.line());
         destroys.push(destroy);
     }
-    let page = report(n, &creates, &destroys);
+    let mut page = report(n, &creates, &destroys);
+    eprintln!("== a rolling type change of {ROLLED} instances");
+    moto.reset();
+    runtime.block_on(warm(&direct));
+    page.push_str(&rolling(&yaml, &proxy, &moto));
     println!("\n{page}");
     pages::write("apply", &page);
 }
@@ -266,6 +272,17 @@ impl ApplyRun {
         longest_chain(&self.requests)
     }
 
+    /// The longest chain of the requests that are not polls of a wait.
+    fn chain_without_waits(&self) -> usize {
+        let not_waits: Vec<Request> = self
+            .requests
+            .iter()
+            .filter(|r| purpose(r) != WAIT)
+            .cloned()
+            .collect();
+        longest_chain(&not_waits).len()
+    }
+
     /// From the first request's start to the last one's end.
     fn span(&self) -> Duration {
         let first = self.requests.iter().map(|r| r.started).min();
@@ -360,6 +377,9 @@ fn longest_chain(requests: &[Request]) -> Vec<&Request> {
     chain
 }
 
+/// The purpose of a poll while waiting for a state.
+const WAIT: &str = "wait for a state (poll)";
+
 /// Why a request was made, from its action and filters.
 fn purpose(r: &Request) -> &'static str {
     let filters: Vec<&str> = r
@@ -375,8 +395,14 @@ fn purpose(r: &Request) -> &'static str {
         "change"
     } else if filters.iter().any(|f| *f == name_tag) {
         "look-up by name tag before a create"
-    } else if filters.contains(&"instance-id") || r.param("VolumeId.1").is_some() {
-        "wait for a state (poll)"
+    } else if filters.contains(&"instance-state-name") {
+        "look-up of what an interrupted run made (one for all launches)"
+    } else if filters.contains(&"instance-id")
+        || r.param("VolumeId.1").is_some()
+        || r.param("InstanceId.1").is_some()
+        || r.param("SnapshotId.1").is_some()
+    {
+        WAIT
     } else if r.action == "DescribeKeyPairs" && r.param("KeyName.1").is_some() {
         "look-up of a key pair that exists already"
     } else if filters.iter().any(|f| *f == format!("tag:{STACK_TAG}")) || filters.is_empty() {
@@ -448,9 +474,12 @@ fn report(n: usize, creates: &[ApplyRun], destroys: &[ApplyRun]) -> String {
     );
     let _ = writeln!(
         out,
-        "| apply | EC2 requests | writes | wall s | tool CPU s | peak RSS MB | longest sequential chain | most in flight | idle s (no request in flight) | plan after it |"
+        "| apply | EC2 requests | writes | wall s | tool CPU s | peak RSS MB | longest sequential chain | without wait polls | most in flight | idle s (no request in flight) | plan after it |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    let _ = writeln!(
+        out,
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    );
     for (what, runs) in [
         (format!("create {n} instances"), creates),
         ("destroy them".to_string(), destroys),
@@ -458,13 +487,14 @@ fn report(n: usize, creates: &[ApplyRun], destroys: &[ApplyRun]) -> String {
         let m = |f: &dyn Fn(&ApplyRun) -> f64| median(runs.iter().map(f));
         let _ = writeln!(
             out,
-            "| {what} | {:.0} | {:.0} | {:.2} | {:.2} | {:.1} | {:.0} | {:.0} | {:.2} | empty ({:.0} requests) |",
+            "| {what} | {:.0} | {:.0} | {:.2} | {:.2} | {:.1} | {:.0} | {:.0} | {:.0} | {:.2} | empty ({:.0} requests) |",
             m(&|r| r.requests.len() as f64),
             m(&|r| r.writes() as f64),
             m(&|r| r.out.wall.as_secs_f64()),
             m(&|r| r.out.cpu.as_secs_f64()),
             m(&|r| r.out.rss_mb),
             m(&|r| r.chain_len as f64),
+            m(&|r| r.chain_without_waits() as f64),
             m(&|r| r.max_in_flight() as f64),
             m(&|r| r.idle().as_secs_f64()),
             m(&|r| r.check_requests as f64),
@@ -627,4 +657,82 @@ fn section(out: &mut String, title: &str, run: &ApplyRun) {
             );
         }
     }
+}
+
+/// A stack of one entry of `ROLLED` instances of `instance_type`.
+fn rolled_yaml(instance_type: &str) -> String {
+    format!(
+        "version: 1\nstack: {STACK}\nregion: {REGION}\n\ninstances:\n  web:\n    count: {ROLLED}\n    \
+         image: {IMAGE}\n    type: {instance_type}\n    tags: {{ role: web }}\n"
+    )
+}
+
+/// Most instances stopped at once: each is down from its `StopInstances`
+/// being sent to its `StartInstances` being answered.
+fn most_down_at_once(requests: &[Request]) -> usize {
+    let mut events: Vec<(Duration, i32)> = Vec::new();
+    for r in requests {
+        let ids = r.param_list("InstanceId").len() as i32;
+        match r.action.as_str() {
+            "StopInstances" => events.push((r.started, ids)),
+            "StartInstances" => events.push((r.finished, -ids)),
+            _ => {}
+        }
+    }
+    events.sort();
+    let (mut now, mut most) = (0, 0);
+    for (_, d) in events {
+        now += d;
+        most = most.max(now);
+    }
+    most as usize
+}
+
+/// A type change of `ROLLED` instances with the default rollout (one at a
+/// time, each gated on EC2's status checks): the plan's batches, the
+/// requests, how many were down at once, the wall time.
+fn rolling(yaml: &Path, proxy: &Ec2Proxy, moto: &Moto) -> String {
+    std::fs::write(yaml, rolled_yaml("t3.micro")).expect("write the stack file");
+    apply_and_check(yaml, proxy, moto, "rolling: create");
+    std::fs::write(yaml, rolled_yaml("t3.small")).expect("write the stack file");
+    let planned = process::run(
+        process::ec2_command(&proxy.endpoint())
+            .args(["plan", "--format", "json"])
+            .arg(yaml),
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&planned.stdout).expect("plan --format json prints JSON");
+    let batches = json["rollouts"][0]["batches"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(
+        batches, ROLLED,
+        "the plan of the type change should roll one instance at a time:\n{}",
+        planned.stdout
+    );
+    let run = apply_and_check(yaml, proxy, moto, "rolling: type change");
+    let count = |action: &str| run.requests.iter().filter(|r| r.action == action).count();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n## A rolling type change of {ROLLED} instances\n\n\
+         One entry `web` with `count: {ROLLED}` changes from t3.micro to t3.small, with the \
+         default rollout (`max_unavailable: 1`, health `status-checks`, which moto always \
+         reports `ok`). {}\n",
+        run.line()
+    );
+    let _ = writeln!(
+        out,
+        "| batches in the plan | EC2 requests | StopInstances | ModifyInstanceAttribute | StartInstances | DescribeInstanceStatus | most stopped at once | wall s |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|\n\
+         | {batches} | {} | {} | {} | {} | {} | {} | {} |",
+        run.requests.len(),
+        count("StopInstances"),
+        count("ModifyInstanceAttribute"),
+        count("StartInstances"),
+        count("DescribeInstanceStatus"),
+        most_down_at_once(&run.requests),
+        secs(run.out.wall),
+    );
+    out
 }
