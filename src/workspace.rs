@@ -198,6 +198,15 @@ impl Overlay {
         load(path, self).1
     }
 
+    /// Like [`Overlay::load_stack`], and whether the file may be a base (it
+    /// has no `stack:`): when a stack extends it, it is not a stack.
+    pub fn load_stack_or_base(&self, path: &Path) -> (bool, Result<Desired, Vec<Diagnostic>>) {
+        match load(path, self) {
+            (Some(source), Err(d)) if config::is_base(&source) => (true, Err(d)),
+            (_, result) => (false, result),
+        }
+    }
+
     fn read(&self, path: &Path, limit: u64) -> Option<Result<String, ReadError>> {
         let key = normalize(&path.display().to_string());
         self.reads.borrow_mut().insert(key.clone());
@@ -238,34 +247,7 @@ pub fn is_stack_path(path: &str, patterns: &[String]) -> bool {
     })
 }
 
-/// A path with `.` and `..` resolved lexically and `/` separators, so a
-/// stack's `infra/../cloud-init/web.yaml` matches the PR's `cloud-init/web.yaml`.
-/// A `..` that climbs above the start stays (`infra/../../x` is `../x`): a
-/// path that leaves the repository never looks like one inside it. An
-/// absolute path stays absolute (`/..` is `/`).
-pub fn normalize(path: &str) -> String {
-    let absolute = path.starts_with(['/', '\\']);
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split(['/', '\\']) {
-        match part {
-            "" | "." => {}
-            ".." => match parts.last() {
-                Some(&last) if last != ".." => {
-                    parts.pop();
-                }
-                _ if absolute => {}
-                _ => parts.push(".."),
-            },
-            p => parts.push(p),
-        }
-    }
-    let joined = parts.join("/");
-    if absolute {
-        format!("/{joined}")
-    } else {
-        joined
-    }
-}
+pub use crate::config::normalize;
 
 /// Loads several stack files, reporting every file's problems, and refuses two
 /// files declaring the same stack in the same region.
@@ -273,8 +255,12 @@ pub fn load_stacks(paths: &[PathBuf]) -> Result<Vec<Desired>, Vec<Diagnostic>> {
     let mut stacks = Vec::new();
     let mut diags = Vec::new();
     let mut seen: HashMap<(String, String), String> = HashMap::new();
+    let mut bases = Vec::new();
     for path in paths {
         match load(path, &Overlay::default()) {
+            (Some(source), Err(d)) if config::is_base(&source) => {
+                bases.push((path.display().to_string(), d));
+            }
             (source, Ok(desired)) => {
                 let key = (desired.stack.clone(), desired.region.clone());
                 if let Some(first) = seen.get(&key) {
@@ -291,11 +277,35 @@ pub fn load_stacks(paths: &[PathBuf]) -> Result<Vec<Desired>, Vec<Diagnostic>> {
             (_, Err(d)) => diags.extend(d),
         }
     }
+    diags.extend(not_extended(bases, &stacks));
     if diags.is_empty() {
         Ok(stacks)
     } else {
         Err(diags)
     }
+}
+
+/// Every file the stacks read besides their own (bases and user data),
+/// normalized.
+pub fn extended_files(stacks: &[Desired]) -> std::collections::BTreeSet<String> {
+    stacks
+        .iter()
+        .flat_map(|s| s.sources.iter().map(|f| normalize(f)))
+        .collect()
+}
+
+/// The problems of the files without `stack:` that no stack extends (a
+/// file a stack extends is a base, not a stack).
+pub fn not_extended(
+    candidates: Vec<(String, Vec<Diagnostic>)>,
+    stacks: &[Desired],
+) -> Vec<Diagnostic> {
+    let extended = extended_files(stacks);
+    candidates
+        .into_iter()
+        .filter(|(file, _)| !extended.contains(&normalize(file)))
+        .flat_map(|(_, d)| d)
+        .collect()
 }
 
 fn duplicate_stack(desired: &Desired, first: &str, source: &str) -> Diagnostic {
@@ -383,8 +393,19 @@ fn load(path: &Path, overlay: &Overlay) -> (Option<String>, Result<Desired, Vec<
         // the exact limit is checked by `config`.
         read_text(&target, 1024 * 1024, overlay, &root).map_err(ReadError::into_file_error)
     };
-    let result = config::parse_stack(&source, &file, &read_user_data).map(|mut d| {
+    let read_base = |rel: &str| -> Result<String, FileError> {
+        read_text(&dir.join(rel), MAX_FILE_BYTES as u64, overlay, &root)
+            .map_err(ReadError::into_file_error)
+    };
+    let readers = config::Readers {
+        user_data: &read_user_data,
+        base: &read_base,
+    };
+    let result = config::parse_stack(&source, &file, &readers).map(|mut d| {
+        // The bases (added by `parse_stack`) after the user data read.
+        let bases = std::mem::take(&mut d.sources);
         d.sources = sources.take();
+        d.sources.extend(bases);
         d
     });
     (Some(source), result)
@@ -548,6 +569,65 @@ mod tests {
             err,
             "no stack file found: `nowhere/*.yaml`, `missing.yaml` match no file (stack files end in .yaml or .yml)"
         );
+    }
+
+    /// A base and two stacks on it, as `examples/environments/` lays them out.
+    fn environments() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join(".git")).unwrap();
+        for d in ["infra/base", "infra/staging", "infra/production"] {
+            fs::create_dir_all(root.join(d)).unwrap();
+        }
+        fs::write(
+            root.join("infra/base/web.yaml"),
+            "version: 1\nregion: us-east-1\ninstances:\n  web:\n    image: ami-0123456789abcdef0\n    type: t3.micro\n    user_data_file: web.sh\n",
+        )
+        .unwrap();
+        fs::write(root.join("infra/base/web.sh"), "#!/bin/sh\n").unwrap();
+        fs::write(
+            root.join("infra/staging/web.yaml"),
+            "extends: ../base/web.yaml\nstack: web-staging\n",
+        )
+        .unwrap();
+        fs::write(
+            root.join("infra/production/web.yaml"),
+            "extends: ../base/web.yaml\nstack: web-production\ninstances:\n  web:\n    count: 4\n",
+        )
+        .unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_base_is_not_a_stack_and_a_change_to_it_touches_every_stack_on_it() {
+        let dir = environments();
+        let root = dir.path();
+        let files = find_stack_files(&[root.join("infra").display().to_string()]).unwrap();
+        assert_eq!(files.len(), 3, "the base is found like any YAML file");
+        let stacks = load_stacks(&files).unwrap();
+        let names: Vec<&str> = stacks.iter().map(|s| s.stack.as_str()).collect();
+        assert_eq!(names, ["web-production", "web-staging"]);
+        assert_eq!(stacks[0].instances.len(), 4);
+        let base = root.join("infra/base/web.yaml").display().to_string();
+        let touched = crate::action::touched::touched(&stacks, &[base]);
+        assert_eq!(touched.len(), 2, "both stacks extend the base");
+        let user_data = root.join("infra/base/web.sh").display().to_string();
+        assert_eq!(
+            crate::action::touched::touched(&stacks, &[user_data]).len(),
+            2,
+            "and the user data the base names"
+        );
+        // A file without `stack:` that nothing extends is still an error.
+        fs::write(
+            root.join("infra/stray.yaml"),
+            "version: 1\nregion: us-east-1\n",
+        )
+        .unwrap();
+        let files = find_stack_files(&[root.join("infra").display().to_string()]).unwrap();
+        let diags = load_stacks(&files).unwrap_err();
+        assert_eq!(diags.len(), 1, "{diags:#?}");
+        assert!(diags[0].at.file.ends_with("infra/stray.yaml"));
+        assert!(diags[0].message.contains("stack"), "{diags:#?}");
     }
 
     #[test]

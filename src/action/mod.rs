@@ -212,10 +212,20 @@ impl Ctx<'_> {
             valid: vec![],
             invalid: vec![],
         };
+        let mut bases = Vec::new();
         for f in files {
-            match overlay.load_stack(&f) {
-                Ok(d) => out.valid.push(d),
-                Err(diags) => out.invalid.push((f.display().to_string(), diags)),
+            match overlay.load_stack_or_base(&f) {
+                (_, Ok(d)) => out.valid.push(d),
+                (true, Err(diags)) => bases.push((f.display().to_string(), diags)),
+                (false, Err(diags)) => out.invalid.push((f.display().to_string(), diags)),
+            }
+        }
+        // A file without `stack:` that a stack extends is a base, planned
+        // through those stacks; any other is an invalid stack file.
+        let extended = crate::workspace::extended_files(&out.valid);
+        for (file, diags) in bases {
+            if !extended.contains(&touched::normalize(&file)) {
+                out.invalid.push((file, diags));
             }
         }
         out
@@ -231,7 +241,9 @@ impl Ctx<'_> {
         let mut out = Vec::new();
         let changed_norm: Vec<String> = changed.iter().map(|c| touched::normalize(c)).collect();
         for (file, diags) in &loaded.invalid {
-            if changed_norm.contains(&touched::normalize(file)) {
+            // Its file changed, or a base its errors point into.
+            let touched_by = |f: &str| changed_norm.contains(&touched::normalize(f));
+            if touched_by(file) || diags.iter().any(|d| touched_by(&d.at.file)) {
                 print!("{}", render::diagnostics::github_annotations(diags));
                 out.push(StackPlan::Invalid {
                     file: file.clone(),

@@ -55,10 +55,12 @@ pub async fn prepare(
         bail!("no instance matches the filters (instances already owned by a stack are left out)");
     }
     let imported = crate::import::build(stack, region, &found)?;
-    let desired = config::parse_stack(&imported.yaml, file, &|_| {
-        Err("import writes no files".into())
-    })
-    .map_err(|d| {
+    let refuse = |_: &str| Err("import writes no files".into());
+    let readers = config::Readers {
+        user_data: &refuse,
+        base: &refuse,
+    };
+    let desired = config::parse_stack(&imported.yaml, file, &readers).map_err(|d| {
         anyhow::anyhow!(
             "the imported YAML does not validate (a bug; please report it):\n{}\n{}",
             crate::render::diagnostics::text(&d),

@@ -11,8 +11,9 @@ use crate::model::Location;
 
 /// Collects diagnostics against one source file.
 pub struct Ctx<'s> {
-    file: &'s str,
-    source: Source<'s>,
+    /// The stack file (index 0) and the files it extends: how each is
+    /// shown, its lines, and its folder relative to the stack file's.
+    files: Vec<(String, Source<'s>, String)>,
     /// The key each scalar value was written under, by where the value
     /// starts: how a message about the value names it.
     keys: BTreeMap<Pos, &'static str>,
@@ -50,24 +51,57 @@ impl<'n> Entries<'n> {
 
 impl<'s> Ctx<'s> {
     /// A context for `source`, shown as `file` in locations.
-    pub fn new(file: &'s str, source: &'s str) -> Self {
+    pub fn new(file: &str, source: &'s str) -> Self {
         Self {
-            file,
-            source: Source::new(source),
+            files: vec![(file.to_string(), Source::new(source), String::new())],
             keys: BTreeMap::new(),
             diags: Vec::new(),
         }
     }
 
-    /// Whether the source holds nothing but whitespace.
+    /// Adds a file the stack extends, shown as `file`, in folder `dir`
+    /// (relative to the stack file's); positions in it carry the index
+    /// returned.
+    pub fn add_file(&mut self, file: &str, source: &'s str, dir: &str) -> u16 {
+        self.files
+            .push((file.to_string(), Source::new(source), dir.to_string()));
+        (self.files.len() - 1) as u16
+    }
+
+    /// How the file at `index` is shown (the stack file for an index out
+    /// of range).
+    pub fn file_name(&self, index: u16) -> &str {
+        &self.file(index).0
+    }
+
+    fn file(&self, index: u16) -> &(String, Source<'s>, String) {
+        self.files.get(index as usize).unwrap_or(&self.files[0])
+    }
+
+    fn source(&self, at: Pos) -> &Source<'s> {
+        &self.file(at.file).1
+    }
+
+    /// A path written in the file of `at`, relative to the stack file's
+    /// folder (a path in an extended file is relative to that file).
+    pub fn path_from_stack(&self, at: Pos, path: &str) -> String {
+        let dir = &self.file(at.file).2;
+        if dir.is_empty() {
+            path.to_string()
+        } else {
+            super::files::normalize(&format!("{dir}/{path}"))
+        }
+    }
+
+    /// Whether the stack file holds nothing but whitespace.
     pub fn is_blank(&self) -> bool {
-        self.source.is_blank()
+        self.files[0].1.is_blank()
     }
 
     /// The location of a position.
     pub fn loc(&self, p: Pos) -> Location {
         Location {
-            file: self.file.to_string(),
+            file: self.file_name(p.file).to_string(),
             line: p.line,
             column: p.col,
         }
@@ -78,7 +112,8 @@ impl<'s> Ctx<'s> {
     pub fn error_span(&mut self, start: Pos, end: Pos, message: String, hint: Option<String>) {
         let mut d = Diagnostic::new(self.loc(start), message);
         d.hint = hint;
-        if let Some(line) = self.source.line(start.line) {
+        let source = self.source(start);
+        if let Some(line) = source.line(start.line) {
             let rest_len = line
                 .chars()
                 .skip(start.col.saturating_sub(1))
@@ -91,7 +126,7 @@ impl<'s> Ctx<'s> {
             } else {
                 rest_len
             };
-            d = d.with_source(&self.source, width);
+            d = d.with_source(source, width);
         }
         self.diags.push(d);
     }
@@ -106,6 +141,7 @@ impl<'s> Ctx<'s> {
         let next = Pos {
             line: at.line,
             col: at.col + 1,
+            file: at.file,
         };
         self.error_span(at, next, message.into(), hint);
     }
@@ -135,7 +171,7 @@ impl<'s> Ctx<'s> {
     /// What to do about a null: depends on whether it is a value after
     /// `key:`, an empty list item, or an empty key.
     fn null_hint(&self, node: &Node) -> String {
-        let line = self.source.line(node.start.line).unwrap_or("");
+        let line = self.source(node.start).line(node.start.line).unwrap_or("");
         // An empty value starts at its `:`; `~` and `null` start after it.
         let at = line.chars().nth(node.start.col.wrapping_sub(1));
         let before: String = line

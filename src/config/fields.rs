@@ -269,6 +269,14 @@ pub static STACK: Object = Object {
             Ty::Version(1),
             "Format version of this file. Must be 1.",
         ),
+        field(
+            "extends",
+            Ty::Str {
+                pattern: None,
+                max_len: Some(1024),
+            },
+            "A base file this stack is written on top of, relative to this file: the stack is the base deep-merged with this file (maps key by key, lists and scalars replaced, `null` removes a key). A file without `stack:` is a base, never a stack by itself.",
+        ),
         required(
             "stack",
             string(&NAME),

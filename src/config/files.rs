@@ -164,6 +164,57 @@ impl FileError {
         }
     }
 
+    /// Message and hint for the base file an `extends` names at `path` (as
+    /// written).
+    pub fn base_file(&self, path: &str) -> (String, String) {
+        let path = if super::is_single_line(path) {
+            path.to_string()
+        } else {
+            path.escape_debug().to_string()
+        };
+        match self {
+            FileError::Outside {
+                scope,
+                through_link,
+            } => (
+                if *through_link {
+                    format!(
+                        "base file `{path}` is a symbolic link (or goes through one) to a file outside {}",
+                        scope_words(*scope)
+                    )
+                } else {
+                    format!("base file `{path}` is outside {}", scope_words(*scope))
+                },
+                outside_hint(*scope, *through_link).into(),
+            ),
+            FileError::NotRegular(kind) => (
+                format!("base file `{path}` is {}, not a regular file", kind.words()),
+                "`extends` names a regular YAML file".into(),
+            ),
+            FileError::Unreadable(why) => (
+                format!("cannot read base file `{path}`: {why}"),
+                "the path is relative to the directory of this YAML file".into(),
+            ),
+            FileError::TooLarge { bytes } => (
+                format!(
+                    "base file `{path}` is {bytes} bytes; stack files are limited to {} bytes (5 MB)",
+                    super::MAX_FILE_BYTES
+                ),
+                "split the base into several files".into(),
+            ),
+            FileError::Utf16 => (
+                format!("cannot read base file `{path}`: the file is UTF-16 text, not UTF-8"),
+                "save the file as UTF-8".into(),
+            ),
+            FileError::NotUtf8 { line, column } => (
+                format!(
+                    "cannot read base file `{path}`: the file is not UTF-8 text (line {line}, column {column})"
+                ),
+                "save the file as UTF-8".into(),
+            ),
+        }
+    }
+
     /// Message and hint for the stack file itself.
     pub fn stack_file(&self) -> (String, String) {
         match self {
@@ -208,6 +259,35 @@ impl FileError {
                 "is it a binary file, or text saved in another encoding (Latin-1, Windows-1252)? stack files are UTF-8".into(),
             ),
         }
+    }
+}
+
+/// A path with `.` and `..` resolved lexically and `/` separators, so a
+/// stack's `infra/../cloud-init/web.yaml` matches the PR's `cloud-init/web.yaml`.
+/// A `..` that climbs above the start stays (`infra/../../x` is `../x`): a
+/// path that leaves the repository never looks like one inside it. An
+/// absolute path stays absolute (`/..` is `/`).
+pub fn normalize(path: &str) -> String {
+    let absolute = path.starts_with(['/', '\\']);
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => match parts.last() {
+                Some(&last) if last != ".." => {
+                    parts.pop();
+                }
+                _ if absolute => {}
+                _ => parts.push(".."),
+            },
+            p => parts.push(p),
+        }
+    }
+    let joined = parts.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
     }
 }
 

@@ -320,7 +320,7 @@ fn user_data_file(ctx: &mut Ctx, n: &Node, read: ReadUserData) -> Option<String>
         );
         return None;
     }
-    match read(path) {
+    match read(&ctx.path_from_stack(n.start, path)) {
         Ok(text) => user_data_size(ctx, n, &text),
         Err(e) => {
             let (message, hint) = e.user_data(path);

@@ -6,6 +6,7 @@
 
 mod decode;
 mod diagnostic;
+mod extends;
 mod fields;
 mod files;
 mod instance;
@@ -17,32 +18,125 @@ mod stack;
 mod yaml;
 
 pub use diagnostic::{Diagnostic, Source};
-pub use files::{FileError, NotRegular, Scope};
+pub use files::{FileError, NotRegular, Scope, normalize};
 /// Stack files above this size are refused unread.
 pub use yaml::MAX_FILE_BYTES;
 
-/// Parses and validates one stack file. `file` is the display path used in locations;
-/// `read_user_data(path_relative_to_the_yaml_file_dir)` is how user_data_file is read (the caller does I/O,
-/// and refuses files outside the repository).
+/// How a stack file's other files are read: paths relative to the stack
+/// file's folder (the caller does I/O, and refuses files outside the
+/// repository).
+pub struct Readers<'a> {
+    /// A `user_data_file`.
+    pub user_data: &'a dyn Fn(&str) -> Result<String, FileError>,
+    /// A base file named by `extends`.
+    pub base: &'a dyn Fn(&str) -> Result<String, FileError>,
+}
+
+/// Parses and validates one stack file. `file` is the display path used in
+/// locations; a base it `extends` is shown next to it.
 pub fn parse_stack(
     source: &str,
     file: &str,
-    read_user_data: &dyn Fn(&str) -> Result<String, FileError>,
+    read: &Readers<'_>,
 ) -> Result<crate::model::Desired, Vec<Diagnostic>> {
+    let (bases, parsed) = resolved(source, file, read)?;
     let mut ctx = decode::Ctx::new(file, source);
-    let parsed = match yaml::parse(source) {
-        Ok(root) => root,
-        Err(e) => {
-            ctx.error_at(e.at, e.message, e.hint);
-            return Err(ctx.diags);
+    for b in &bases {
+        ctx.add_file(&b.shown, &b.text, &b.dir);
+    }
+    match stack::decode(&mut ctx, parsed.as_ref(), file, read.user_data) {
+        Some(mut desired) if ctx.diags.is_empty() => {
+            // A change to a base touches the stack.
+            desired
+                .sources
+                .extend(bases.iter().map(|b| b.shown.clone()));
+            Ok(desired)
         }
-    };
-    match stack::decode(&mut ctx, parsed.as_ref(), file, read_user_data) {
-        Some(desired) if ctx.diags.is_empty() => Ok(desired),
         _ => {
             diagnostic::sort(&mut ctx.diags);
             Err(ctx.diags)
         }
+    }
+}
+
+/// The stack file's document with its bases merged under it (each node
+/// stamped with its file), and the bases; or the problems of the chain.
+fn resolved(
+    source: &str,
+    file: &str,
+    read: &Readers<'_>,
+) -> Result<(Vec<extends::Base>, Option<yaml::Node>), Vec<Diagnostic>> {
+    let fail = |bases: &[extends::Base],
+                problems: Vec<(yaml::Pos, yaml::Pos, String, Option<String>)>| {
+        let mut ctx = decode::Ctx::new(file, source);
+        for b in bases {
+            ctx.add_file(&b.shown, &b.text, &b.dir);
+        }
+        for (start, end, message, hint) in problems {
+            ctx.error_span(start, end, message, hint);
+        }
+        diagnostic::sort(&mut ctx.diags);
+        ctx.diags
+    };
+    let root = yaml::parse(source).map_err(|e| {
+        fail(
+            &[],
+            vec![(
+                e.at,
+                yaml::Pos {
+                    col: e.at.col + 1,
+                    ..e.at
+                },
+                e.message,
+                e.hint,
+            )],
+        )
+    })?;
+    let (bases, problems) = extends::chain(file, root.as_ref(), read.base);
+    if !problems.is_empty() {
+        let problems = problems
+            .into_iter()
+            .map(|p| (p.start, p.end, p.message, p.hint))
+            .collect();
+        return Err(fail(&bases, problems));
+    }
+    let Some(mut merged) = root else {
+        return Ok((bases, None));
+    };
+    if bases.is_empty() {
+        return Ok((bases, Some(merged)));
+    }
+    extends::strip(&mut merged);
+    // The deepest base first, each file on top of the one it extends.
+    let mut under: Option<yaml::Node> = None;
+    for (i, b) in bases.iter().enumerate().rev() {
+        let Some(mut node) = b.root.clone() else {
+            continue;
+        };
+        extends::stamp(&mut node, (i + 1) as u16);
+        extends::strip(&mut node);
+        under = Some(match under {
+            Some(u) => extends::merge(u, node),
+            None => node,
+        });
+    }
+    let merged = match under {
+        Some(u) => extends::merge(u, merged),
+        None => merged,
+    };
+    Ok((bases, Some(merged)))
+}
+
+/// Whether a file is a base, not a stack: a YAML map without `stack:`,
+/// there to be extended. Stack discovery skips it; the stacks that extend
+/// it are planned instead.
+pub fn is_base(source: &str) -> bool {
+    match yaml::parse(source) {
+        Ok(Some(root)) => match &root.kind {
+            yaml::NodeKind::Map(items) => !items.iter().any(|(k, _)| k.text() == Some("stack")),
+            _ => false,
+        },
+        _ => false,
     }
 }
 

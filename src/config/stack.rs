@@ -24,7 +24,15 @@ pub fn decode(
         } else {
             "the file holds only comments"
         };
-        ctx.error_at(Pos { line: 1, col: 1 }, message, Some(start.into()));
+        ctx.error_at(
+            Pos {
+                line: 1,
+                col: 1,
+                file: 0,
+            },
+            message,
+            Some(start.into()),
+        );
         return None;
     };
     match &root.kind {

@@ -20,8 +20,18 @@ fn read(path: &str) -> Result<String, crate::config::FileError> {
     }
 }
 
+fn no_base(path: &str) -> Result<String, crate::config::FileError> {
+    Err(format!("no base file {path} in this test").into())
+}
+
+/// The readers of the tests: [`read`] for user data, no base file.
+const READ: super::Readers<'static> = super::Readers {
+    user_data: &read,
+    base: &no_base,
+};
+
 fn errors(source: &str, file: &str) -> String {
-    match parse_stack(source, file, &read) {
+    match parse_stack(source, file, &READ) {
         Ok(d) => panic!("{file} should not be valid: {d:#?}"),
         Err(diags) => diagnostics::text(&diags),
     }
@@ -87,7 +97,7 @@ fn tcp(port: i32, peer: Peer) -> Rule {
 
 #[test]
 fn full_stack_decodes_exactly() {
-    let desired = parse_stack(fixture!("web"), "infra/web.yaml", &read).unwrap();
+    let desired = parse_stack(fixture!("web"), "infra/web.yaml", &READ).unwrap();
     let tags = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
         pairs
             .iter()
@@ -253,7 +263,7 @@ fn full_stack_decodes_exactly() {
 #[test]
 fn defaults_fill_gaps_and_count_one_keeps_the_name() {
     let src = "version: 1\nstack: s\nregion: us-east-1\ndefaults:\n  image: ami-12345678\n  type: t3.micro\n  protect: true\n  root_volume: { size_gb: 8 }\ninstances:\n  solo:\n    count: 1\n    protect: false\n";
-    let d = parse_stack(src, "s.yaml", &read).unwrap();
+    let d = parse_stack(src, "s.yaml", &READ).unwrap();
     let solo = &d.instances["solo"];
     assert_eq!(d.instances.len(), 1);
     assert!(!solo.protect);
@@ -270,7 +280,7 @@ fn defaults_fill_gaps_and_count_one_keeps_the_name() {
 #[test]
 fn yaml_11_booleans_are_strings_where_strings_are_expected() {
     let src = "version: 1\nstack: s\nregion: us-east-1\ninstances:\n  a:\n    image: ami-12345678\n    type: t3.micro\n    tags: { backup: no, public: off, on: yes, count: 3, ok: true }\n";
-    let d = parse_stack(src, "s.yaml", &read).unwrap();
+    let d = parse_stack(src, "s.yaml", &READ).unwrap();
     let tags = &d.instances["a"].tags;
     assert_eq!(tags["backup"], "no");
     assert_eq!(tags["public"], "off");
@@ -282,13 +292,13 @@ fn yaml_11_booleans_are_strings_where_strings_are_expected() {
 #[test]
 fn empty_sections_are_allowed() {
     let src = "version: 1\nstack: s\nregion: us-gov-west-1\ninstances:\nsecurity_groups: {}\n";
-    let d = parse_stack(src, "s.yaml", &read).unwrap();
+    let d = parse_stack(src, "s.yaml", &READ).unwrap();
     assert!(d.instances.is_empty() && d.security_groups.is_empty());
 }
 
 #[test]
 fn diagnostics_are_sorted_by_position() {
-    let diags = parse_stack(fixture!("many_errors"), "m.yaml", &read).unwrap_err();
+    let diags = parse_stack(fixture!("many_errors"), "m.yaml", &READ).unwrap_err();
     let positions: Vec<_> = diags.iter().map(|d| (d.at.line, d.at.column)).collect();
     let mut sorted = positions.clone();
     sorted.sort();
@@ -298,7 +308,7 @@ fn diagnostics_are_sorted_by_position() {
 
 #[test]
 fn github_annotations_of_many_errors() {
-    let diags = parse_stack(fixture!("many_errors"), "infra/web.yaml", &read).unwrap_err();
+    let diags = parse_stack(fixture!("many_errors"), "infra/web.yaml", &READ).unwrap_err();
     insta::assert_snapshot!(diagnostics::github_annotations(&diags));
 }
 
@@ -355,7 +365,7 @@ elastic_ips:
 
 #[test]
 fn every_one_line_field_refuses_control_characters() {
-    assert!(parse_stack(&ONE_LINE_FIELDS.replace("{}", ""), "s.yaml", &read).is_ok());
+    assert!(parse_stack(&ONE_LINE_FIELDS.replace("{}", ""), "s.yaml", &READ).is_ok());
     let count = ONE_LINE_FIELDS.matches("{}").count();
     for (c, says) in [
         ("\\n", "a line break (U+000A)"),
@@ -389,7 +399,7 @@ fn every_one_line_field_refuses_control_characters() {
                 .enumerate()
                 .map(|(j, part)| format!("{}{part}", if j == i + 1 { c } else { "" }))
                 .collect();
-            let diags = parse_stack(&src, "s.yaml", &read)
+            let diags = parse_stack(&src, "s.yaml", &READ)
                 .map(|_| format!("value {i} with {c} is accepted"))
                 .unwrap_err();
             let hit: Vec<_> = diags.iter().filter(|d| d.message.contains(says)).collect();
@@ -409,7 +419,7 @@ fn every_one_line_field_refuses_control_characters() {
 #[test]
 fn a_control_character_is_located_at_its_value_with_a_hint() {
     let src = "version: 1\nstack: s\nregion: us-east-1\ninstances:\n  web:\n    image: ami-12345678\n    type: t3.micro\n    tags:\n      role: |\n        web\n        db\n";
-    let diags = parse_stack(src, "s.yaml", &read).unwrap_err();
+    let diags = parse_stack(src, "s.yaml", &READ).unwrap_err();
     assert_eq!(diags.len(), 1, "{diags:#?}");
     // At the text of the value, which is not quoted: it is a block.
     assert_eq!((diags[0].at.line, diags[0].at.column), (10, 9));
@@ -430,13 +440,13 @@ fn user_data_keeps_its_lines_and_is_never_quoted() {
     let src = "version: 1\nstack: s\nregion: us-east-1\ninstances:\n  web:\n    image: ami-12345678\n    type: t3.micro\n    user_data: |\n      #!/bin/sh\n      export TOKEN=hunter2\n     TOKEN2=hunter3\n";
     // Inline user data spans lines.
     let ok = src.replace("     TOKEN2=hunter3\n", "");
-    let d = parse_stack(&ok, "s.yaml", &read).unwrap();
+    let d = parse_stack(&ok, "s.yaml", &READ).unwrap();
     assert_eq!(
         d.instances["web"].user_data.as_deref(),
         Some("#!/bin/sh\nexport TOKEN=hunter2\n")
     );
     // A YAML error inside it quotes nothing.
-    let diags = parse_stack(src, "s.yaml", &read).unwrap_err();
+    let diags = parse_stack(src, "s.yaml", &READ).unwrap_err();
     assert_eq!(diags.len(), 1, "{diags:#?}");
     assert_eq!(diags[0].at.line, 11);
     assert_eq!(diags[0].source_line, None);
@@ -447,10 +457,202 @@ fn user_data_keeps_its_lines_and_is_never_quoted() {
         "user_data: |\n      #!/bin/sh\n      export TOKEN=hunter2\n",
         "user_data: 4242\n",
     );
-    let diags = parse_stack(&bad, "s.yaml", &read).unwrap_err();
+    let diags = parse_stack(&bad, "s.yaml", &READ).unwrap_err();
     assert_eq!(
         diags[0].message,
         "expected text for user_data, found a number"
     );
     assert!(!diagnostics::text(&diags).contains("4242"));
+}
+
+// ---------------------------------------------------------------- extends ---
+
+mod extends {
+    use super::*;
+    use crate::config::{FileError, Readers};
+
+    const BASE: &str = r#"version: 1
+region: us-east-1
+security_groups:
+  web:
+    description: Public HTTP
+    ingress:
+      - { protocol: tcp, ports: 80, cidr: 0.0.0.0/0 }
+      - { protocol: tcp, ports: 443, cidr: 0.0.0.0/0 }
+instances:
+  web:
+    count: 2
+    image: ami-0123456789abcdef0
+    type: t3.micro
+    security_groups: [web]
+    user_data_file: web.sh
+    tags: { role: web, tier: front }
+  bastion:
+    image: ami-0123456789abcdef0
+    type: t3.nano
+"#;
+
+    /// The files of a repository: `infra/base/web.yaml` (with its user
+    /// data next to it) and whatever `more` adds, read relative to
+    /// `infra/production/` as the workspace reads them.
+    fn files(more: &[(&'static str, &'static str)]) -> impl Fn(&str) -> Result<String, FileError> {
+        let mut all: Vec<(&str, &str)> = vec![
+            ("../base/web.yaml", BASE),
+            ("../base/web.sh", "#!/bin/sh\necho base\n"),
+        ];
+        all.extend_from_slice(more);
+        move |path: &str| {
+            all.iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, text)| text.to_string())
+                .ok_or_else(|| "No such file or directory (os error 2)".into())
+        }
+    }
+
+    fn parse(
+        overlay: &str,
+        more: &[(&'static str, &'static str)],
+    ) -> Result<Desired, Vec<crate::config::Diagnostic>> {
+        let fs = files(more);
+        let readers = Readers {
+            user_data: &fs,
+            base: &fs,
+        };
+        parse_stack(overlay, "infra/production/web.yaml", &readers)
+    }
+
+    #[test]
+    fn maps_merge_key_by_key_lists_are_replaced_and_null_removes() {
+        let d = parse(
+            r#"extends: ../base/web.yaml
+stack: web-production
+instances:
+  web:
+    count: 4
+    type: t3.large
+    tags: { tier: edge }
+  bastion: null
+security_groups:
+  web:
+    ingress:
+      - { protocol: tcp, ports: 443, cidr: 0.0.0.0/0 }
+"#,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(d.stack, "web-production");
+        assert_eq!(d.region, "us-east-1", "from the base");
+        let names: Vec<&String> = d.instances.keys().collect();
+        assert_eq!(
+            names,
+            ["web-1", "web-2", "web-3", "web-4"],
+            "bastion removed"
+        );
+        let web = &d.instances["web-3"];
+        assert_eq!(web.instance_type, "t3.large", "the overlay's scalar wins");
+        assert_eq!(web.image, "ami-0123456789abcdef0", "the base's is kept");
+        assert_eq!(
+            web.tags.get("role").map(String::as_str),
+            Some("web"),
+            "maps merge key by key"
+        );
+        assert_eq!(web.tags.get("tier").map(String::as_str), Some("edge"));
+        assert_eq!(
+            web.user_data.as_deref(),
+            Some("#!/bin/sh\necho base\n"),
+            "a base's user_data_file is read next to the base"
+        );
+        let ingress = &d.security_groups["web"].ingress;
+        assert_eq!(ingress.len(), 1, "a list is replaced whole: {ingress:?}");
+        assert_eq!(ingress[0].from_port, 443);
+        // A change to the base touches the stack.
+        assert!(
+            d.sources.contains(&"infra/base/web.yaml".to_string()),
+            "{:?}",
+            d.sources
+        );
+        // Where a value was written is where the resource points.
+        assert_eq!(web.at.file, "infra/production/web.yaml");
+        assert_eq!(
+            d.security_groups["web"].at.file,
+            "infra/production/web.yaml"
+        );
+    }
+
+    #[test]
+    fn a_chain_of_bases_is_followed_and_a_cycle_is_an_error() {
+        let d = parse(
+            "extends: staging.yaml\nstack: web-production\n",
+            &[(
+                "staging.yaml",
+                "extends: ../base/web.yaml\nstack: web-staging\ninstances:\n  web:\n    count: 3\n",
+            )],
+        )
+        .unwrap();
+        assert_eq!(d.stack, "web-production");
+        assert_eq!(d.instances.len(), 4, "3 web and the bastion");
+        assert!(
+            d.sources
+                .contains(&"infra/production/staging.yaml".to_string())
+        );
+        assert!(d.sources.contains(&"infra/base/web.yaml".to_string()));
+
+        let diags = parse(
+            "extends: a.yaml\nstack: web-production\n",
+            &[
+                ("a.yaml", "extends: b.yaml\n"),
+                ("b.yaml", "extends: a.yaml\n"),
+            ],
+        )
+        .unwrap_err();
+        insta::assert_snapshot!("extends_cycle", diagnostics::text(&diags));
+    }
+
+    #[test]
+    fn diagnostics_point_into_the_base_or_the_overlay() {
+        let diags = parse(
+            r#"extends: ../base/web.yaml
+stack: web-production
+instances:
+  web:
+    tpye: t3.large
+"#,
+            &[(
+                "../base/broken.yaml",
+                "version: 1\nregion: us-east-1\ninstances:\n  web:\n    image: ami-0123456789abcdef0\n    type: t3.micro\n    count: 5000\n",
+            )],
+        )
+        .unwrap_err();
+        let overlay = diagnostics::text(&diags);
+        let diags = parse(
+            "extends: ../base/broken.yaml\nstack: web-production\n",
+            &[(
+                "../base/broken.yaml",
+                "version: 1\nregion: us-east-1\ninstances:\n  web:\n    image: ami-0123456789abcdef0\n    type: t3.micro\n    count: 5000\n",
+            )],
+        )
+        .unwrap_err();
+        assert_eq!(diags[0].at.file, "infra/base/broken.yaml");
+        assert_eq!(diags[0].at.line, 7);
+        let base = diagnostics::text(&diags);
+        let missing =
+            parse("extends: ../base/gone.yaml\nstack: web-production\n", &[]).unwrap_err();
+        let not_a_path = parse("extends: [a.yaml]\nstack: web-production\n", &[]).unwrap_err();
+        insta::assert_snapshot!(
+            "extends_diagnostics",
+            format!(
+                "# a typo in the overlay\n{overlay}\n# a bad value in the base\n{base}\n# a base that is not there\n{}\n# not a path\n{}",
+                diagnostics::text(&missing),
+                diagnostics::text(&not_a_path)
+            )
+        );
+    }
+
+    #[test]
+    fn a_file_without_stack_is_a_base() {
+        assert!(crate::config::is_base(BASE));
+        assert!(!crate::config::is_base("stack: web\n"));
+        assert!(!crate::config::is_base("- not a map\n"));
+        assert!(!crate::config::is_base("a: [unclosed\n"));
+    }
 }

@@ -21,6 +21,9 @@ pub struct Pos {
     pub line: usize,
     /// 1-based column.
     pub col: usize,
+    /// Which file of the stack: 0 is the stack file, 1… the files it
+    /// extends (see [`crate::config`]'s `extends`).
+    pub file: u16,
 }
 
 /// A located YAML node.
@@ -227,12 +230,17 @@ fn pos(m: &saphyr_parser::Marker) -> Pos {
     Pos {
         line: m.line(),
         col: m.col() + 1,
+        file: 0,
     }
 }
 
 /// Parses one YAML document. `Ok(None)` for a file with no document at all.
 pub fn parse(src: &str) -> Result<Option<Node>, YamlError> {
-    let first = Pos { line: 1, col: 1 };
+    let first = Pos {
+        line: 1,
+        col: 1,
+        file: 0,
+    };
     if src.len() > MAX_FILE_BYTES {
         return Err(YamlError::new(
             first,
@@ -263,6 +271,7 @@ fn control_character(src: &str) -> Option<YamlError> {
                         Pos {
                             line: i + 1,
                             col: j + 1,
+                            file: 0,
                         },
                         format!(
                             "the file contains the control character U+{:04X}, which YAML does not allow",
@@ -519,6 +528,7 @@ fn tab_error(src: &str, at: Pos) -> YamlError {
                 Pos {
                     line: i + 1,
                     col: col + 1,
+                    file: 0,
                 },
                 "tabs are not allowed for indentation in YAML; use spaces",
             )
@@ -544,6 +554,7 @@ fn key_line_error(src: &str, at: Pos) -> YamlError {
     let at = Pos {
         line: i + 1,
         col: indent + 1,
+        file: 0,
     };
     if line.chars().count() > 1024 {
         YamlError::new(at, "this key is longer than YAML allows (1024 characters)")
@@ -705,6 +716,7 @@ impl BracketScan {
             let here = Pos {
                 line: line_no,
                 col: j + 1,
+                file: 0,
             };
             if self.open_at_error.is_none() && here >= at {
                 self.open_at_error = Some(self.open.clone());
@@ -793,9 +805,30 @@ mod tests {
         assert_eq!(
             keys,
             [
-                ("a", Pos { line: 1, col: 1 }),
-                ("b", Pos { line: 2, col: 1 }),
-                ("a", Pos { line: 4, col: 1 })
+                (
+                    "a",
+                    Pos {
+                        line: 1,
+                        col: 1,
+                        file: 0
+                    }
+                ),
+                (
+                    "b",
+                    Pos {
+                        line: 2,
+                        col: 1,
+                        file: 0
+                    }
+                ),
+                (
+                    "a",
+                    Pos {
+                        line: 4,
+                        col: 1,
+                        file: 0
+                    }
+                )
             ]
         );
     }
@@ -806,7 +839,14 @@ mod tests {
         let NodeKind::Map(entries) = &n.kind else {
             panic!()
         };
-        assert_eq!(entries[1].1.start, Pos { line: 2, col: 4 });
+        assert_eq!(
+            entries[1].1.start,
+            Pos {
+                line: 2,
+                col: 4,
+                file: 0
+            }
+        );
         assert!(matches!(&entries[1].1.kind, NodeKind::Seq(items) if items.len() == 2));
     }
 
@@ -838,7 +878,14 @@ mod tests {
             err.message,
             "tabs are not allowed for indentation in YAML; use spaces"
         );
-        assert_eq!(err.at, Pos { line: 3, col: 1 });
+        assert_eq!(
+            err.at,
+            Pos {
+                line: 3,
+                col: 1,
+                file: 0
+            }
+        );
     }
 
     #[test]
@@ -857,7 +904,14 @@ mod tests {
     #[test]
     fn control_characters_are_refused() {
         let err = parse("a: 1\nb: \u{1}\u{2}\u{3}\n").unwrap_err();
-        assert_eq!(err.at, Pos { line: 2, col: 4 });
+        assert_eq!(
+            err.at,
+            Pos {
+                line: 2,
+                col: 4,
+                file: 0
+            }
+        );
         assert!(err.message.contains("U+0001"));
     }
 
@@ -872,10 +926,24 @@ mod tests {
     fn an_unclosed_bracket_is_named_where_it_opens() {
         let err = parse("a: [1, 2\nb: 3\n").unwrap_err();
         assert_eq!(err.message, "this `[` is never closed");
-        assert_eq!(err.at, Pos { line: 1, col: 4 });
+        assert_eq!(
+            err.at,
+            Pos {
+                line: 1,
+                col: 4,
+                file: 0
+            }
+        );
         // Brackets in block scalars, comments and quotes are not counted.
         let src = "a: |\n  if [ -f x\n# {\nc: 'x [y'\nb: {c: 1\n";
-        assert_eq!(parse(src).unwrap_err().at, Pos { line: 5, col: 4 });
+        assert_eq!(
+            parse(src).unwrap_err().at,
+            Pos {
+                line: 5,
+                col: 4,
+                file: 0
+            }
+        );
     }
 
     #[test]
@@ -892,7 +960,14 @@ mod tests {
             err.message,
             "this line is not `key: value`: the `:` is missing"
         );
-        assert_eq!(err.at, Pos { line: 3, col: 3 });
+        assert_eq!(
+            err.at,
+            Pos {
+                line: 3,
+                col: 3,
+                file: 0
+            }
+        );
     }
 
     #[test]

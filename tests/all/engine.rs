@@ -63,7 +63,12 @@ elastic_ips:
 
 /// Parses a stack (no files referenced).
 pub fn desired(yaml: &str) -> Desired {
-    ec2_gitops::config::parse_stack(yaml, "stack.yaml", &|_| Err("no files in tests".into()))
+    let none = |_: &str| Err("no files in tests".into());
+    let readers = ec2_gitops::config::Readers {
+        user_data: &none,
+        base: &none,
+    };
+    ec2_gitops::config::parse_stack(yaml, "stack.yaml", &readers)
         .unwrap_or_else(|d| panic!("test stack is invalid: {d:#?}"))
 }
 
