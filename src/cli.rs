@@ -50,6 +50,12 @@ enum Command {
         #[arg(long)]
         github_annotations: bool,
     },
+    /// Print a stack file with the base files it extends merged in, each
+    /// value followed by the file and line it was written at.
+    Resolve {
+        /// The stack file.
+        file: std::path::PathBuf,
+    },
     /// Compare stack files with live EC2 and show what apply would do.
     Plan {
         /// Stack files, directories or globs [default: infra/**/*.yaml]
@@ -177,6 +183,24 @@ async fn run(cli: Cli) -> Result<u8> {
                 .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
                 .ok_or_else(|| anyhow::anyhow!("no region: pass --region or set AWS_REGION"))?;
             import(&stack, &region, &filter, out.as_deref(), apply_tags).await
+        }
+        Command::Resolve { file } => {
+            let yaml = match workspace::resolve_stack_file(&file) {
+                Ok(yaml) => yaml,
+                Err(diags) => {
+                    eprint!("{}", render::diagnostics::text(&diags));
+                    return Ok(EXIT_ERROR);
+                }
+            };
+            print!("{}", render::escape::terminal_text(&yaml));
+            // Printed as resolved; what is wrong with it is said after.
+            match workspace::load_stack(&file) {
+                Ok(_) => Ok(EXIT_OK),
+                Err(diags) => {
+                    eprint!("{}", render::diagnostics::text(&diags));
+                    Ok(EXIT_ERROR)
+                }
+            }
         }
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&config::json_schema())?);

@@ -346,46 +346,46 @@ fn duplicate_stack(desired: &Desired, first: &str, source: &str) -> Diagnostic {
 
 /// The source (when it could be read) and the result.
 fn load(path: &Path, overlay: &Overlay) -> (Option<String>, Result<Desired, Vec<Diagnostic>>) {
-    let file = path.display().to_string();
-    let at_start = || Location {
-        file: file.clone(),
-        line: 1,
-        column: 1,
-    };
-    let root = overlay.root.clone().unwrap_or_else(|| Root::discover(path));
-    let source = match read_text(path, MAX_FILE_BYTES as u64, overlay, &root) {
-        Ok(s) => s,
-        Err(ReadError::NotUtf8(bad)) if !bad.utf16 => {
-            let at = Location {
-                file: file.clone(),
-                line: bad.line,
-                column: bad.column,
-            };
-            let (message, hint) = FileError::NotUtf8 {
-                line: bad.line,
-                column: bad.column,
-            }
-            .stack_file();
-            let d = Diagnostic::new(at, message).with_hint(hint);
-            // Text before the bad byte shows where it is; a binary
-            // file's first line shows nothing useful.
-            let d = if bad.column > 1 {
-                d.with_source(&config::Source::new(&bad.text), 1)
-            } else {
-                d
-            };
-            return (None, Err(vec![d]));
-        }
-        Err(e) => {
-            let (message, hint) = e.into_file_error().stack_file();
-            return (
-                None,
-                Err(vec![Diagnostic::new(at_start(), message).with_hint(hint)]),
-            );
-        }
-    };
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let sources = std::cell::RefCell::new(Vec::new());
+    let read = with_readers(path, overlay, &sources, |source, file, readers| {
+        config::parse_stack(source, file, readers)
+    });
+    match read {
+        Err(d) => (None, Err(d)),
+        Ok((source, result)) => {
+            let result = result.map(|mut d| {
+                // The bases (added by `parse_stack`) after the user data read.
+                let bases = std::mem::take(&mut d.sources);
+                d.sources = sources.take();
+                d.sources.extend(bases);
+                d
+            });
+            (Some(source), result)
+        }
+    }
+}
+
+/// The stack file at `path` with its bases merged in, as YAML with where
+/// each value was written (`ec2-gitops resolve`).
+pub fn resolve_stack_file(path: &Path) -> Result<String, Vec<Diagnostic>> {
+    let sources = std::cell::RefCell::new(Vec::new());
+    with_readers(path, &Overlay::default(), &sources, config::resolve_stack)?.1
+}
+
+/// Reads the stack file at `path` and runs `f` on its text with the
+/// readers of its other files (user data, recorded in `sources`, and
+/// bases), inside its repository.
+fn with_readers<T>(
+    path: &Path,
+    overlay: &Overlay,
+    sources: &std::cell::RefCell<Vec<String>>,
+    f: impl FnOnce(&str, &str, &config::Readers<'_>) -> T,
+) -> Result<(String, T), Vec<Diagnostic>> {
+    let file = path.display().to_string();
+    let root = overlay.root.clone().unwrap_or_else(|| Root::discover(path));
+    let source = read_text(path, MAX_FILE_BYTES as u64, overlay, &root)
+        .map_err(|e| vec![unreadable_stack_file(&file, e)])?;
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let read_user_data = |rel: &str| -> Result<String, FileError> {
         let target = dir.join(rel);
         sources.borrow_mut().push(target.display().to_string());
@@ -401,14 +401,43 @@ fn load(path: &Path, overlay: &Overlay) -> (Option<String>, Result<Desired, Vec<
         user_data: &read_user_data,
         base: &read_base,
     };
-    let result = config::parse_stack(&source, &file, &readers).map(|mut d| {
-        // The bases (added by `parse_stack`) after the user data read.
-        let bases = std::mem::take(&mut d.sources);
-        d.sources = sources.take();
-        d.sources.extend(bases);
-        d
-    });
-    (Some(source), result)
+    let out = f(&source, &file, &readers);
+    Ok((source, out))
+}
+
+/// Why the stack file itself could not be read.
+fn unreadable_stack_file(file: &str, e: ReadError) -> Diagnostic {
+    match e {
+        ReadError::NotUtf8(bad) if !bad.utf16 => {
+            let at = Location {
+                file: file.to_string(),
+                line: bad.line,
+                column: bad.column,
+            };
+            let (message, hint) = FileError::NotUtf8 {
+                line: bad.line,
+                column: bad.column,
+            }
+            .stack_file();
+            let d = Diagnostic::new(at, message).with_hint(hint);
+            // Text before the bad byte shows where it is; a binary
+            // file's first line shows nothing useful.
+            if bad.column > 1 {
+                d.with_source(&config::Source::new(&bad.text), 1)
+            } else {
+                d
+            }
+        }
+        e => {
+            let (message, hint) = e.into_file_error().stack_file();
+            let at = Location {
+                file: file.to_string(),
+                line: 1,
+                column: 1,
+            };
+            Diagnostic::new(at, message).with_hint(hint)
+        }
+    }
 }
 
 enum ReadError {

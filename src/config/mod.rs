@@ -13,6 +13,7 @@ mod instance;
 mod keys;
 mod network;
 mod one_line;
+mod resolve;
 mod schema;
 mod stack;
 mod yaml;
@@ -57,6 +58,28 @@ pub fn parse_stack(
             Err(ctx.diags)
         }
     }
+}
+
+/// The stack file with its bases merged in, as YAML with a `# from
+/// FILE:LINE` comment after each value (what `ec2-gitops resolve` prints).
+/// Not validated: [`parse_stack`] says what is wrong with it.
+pub fn resolve_stack(
+    source: &str,
+    file: &str,
+    read: &Readers<'_>,
+) -> Result<String, Vec<Diagnostic>> {
+    let (bases, parsed) = resolved(source, file, read)?;
+    let names: Vec<&str> = std::iter::once(file)
+        .chain(bases.iter().map(|b| b.shown.as_str()))
+        .collect();
+    let name = |i: u16| names.get(i as usize).unwrap_or(&file).to_string();
+    let dirs: Vec<&str> = std::iter::once("")
+        .chain(bases.iter().map(|b| b.dir.as_str()))
+        .collect();
+    Ok(parsed.map_or_else(String::new, |mut root| {
+        resolve::paths_from_stack(&mut root, &dirs);
+        resolve::emit(&root, &name)
+    }))
 }
 
 /// The stack file's document with its bases merged under it (each node

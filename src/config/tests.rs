@@ -649,6 +649,38 @@ instances:
     }
 
     #[test]
+    fn resolve_prints_the_merged_stack_with_where_each_value_was_written() {
+        let overlay = "extends: ../base/web.yaml\nstack: web-production\ninstances:\n  web:\n    count: 4\n    type: t3.large\n  bastion: null\n";
+        let fs = files(&[]);
+        let readers = Readers {
+            user_data: &fs,
+            base: &fs,
+        };
+        let yaml =
+            crate::config::resolve_stack(overlay, "infra/production/web.yaml", &readers).unwrap();
+        insta::assert_snapshot!("resolve", yaml);
+        // What it prints is a stack file that means the same.
+        let again = parse_stack(&yaml, "infra/production/web.yaml", &readers).unwrap();
+        let d = parse(overlay, &[]).unwrap();
+        assert_eq!(again.stack, d.stack);
+        assert_eq!(
+            again.instances.keys().collect::<Vec<_>>(),
+            d.instances.keys().collect::<Vec<_>>()
+        );
+        for (name, spec) in &d.instances {
+            let other = &again.instances[name];
+            assert_eq!(other.instance_type, spec.instance_type);
+            assert_eq!(other.image, spec.image);
+            assert_eq!(other.tags, spec.tags);
+            assert_eq!(other.user_data, spec.user_data);
+        }
+        assert_eq!(
+            again.security_groups["web"].ingress,
+            d.security_groups["web"].ingress
+        );
+    }
+
+    #[test]
     fn a_file_without_stack_is_a_base() {
         assert!(crate::config::is_base(BASE));
         assert!(!crate::config::is_base("stack: web\n"));

@@ -41,6 +41,7 @@ fn help_of_every_command() {
     insta::assert_snapshot!("help_plan", help(&["plan", "--help"]));
     insta::assert_snapshot!("help_apply", help(&["apply", "--help"]));
     insta::assert_snapshot!("help_schema", help(&["schema", "--help"]));
+    insta::assert_snapshot!("help_resolve", help(&["resolve", "--help"]));
     insta::assert_snapshot!("help_action", help(&["action", "--help"]));
     insta::assert_snapshot!("help_import", help(&["import", "--help"]));
 }
@@ -80,4 +81,47 @@ fn validate_of_a_path_that_matches_nothing() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stdout(&o), "");
     insta::assert_snapshot!("validate_no_match", stderr(&o));
+}
+
+#[test]
+fn the_environments_example_is_two_stacks_on_one_base() {
+    let o = run(&["validate", "examples/environments/infra"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("stack web-production (us-east-1) is valid: 4 instance(s)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("stack web-staging (us-east-1) is valid: 1 instance(s)"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("base/web.yaml"),
+        "the base is not a stack: {out}"
+    );
+}
+
+#[test]
+fn resolve_prints_the_production_stack_with_where_each_value_comes_from() {
+    let o = run(&["resolve", "examples/environments/infra/production/web.yaml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    insta::assert_snapshot!("resolve_production", stdout(&o));
+    // A stack that does not validate is still printed, then its errors.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("base.yaml"),
+        "version: 1\nregion: us-east-1\ninstances:\n  web:\n    image: ami-0123456789abcdef0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("web.yaml"),
+        "extends: base.yaml\nstack: web\ninstances:\n  web:\n    tpye: t3.micro\n",
+    )
+    .unwrap();
+    let file = dir.path().join("web.yaml").display().to_string();
+    let o = run(&["resolve", &file]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("tpye: t3.micro"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("unknown key `tpye`"), "{}", stderr(&o));
 }
