@@ -8,6 +8,7 @@ mod bad_input;
 mod cli_help;
 mod crash;
 mod engine;
+mod environments;
 mod faults;
 mod github_fake;
 mod hostile;
