@@ -69,6 +69,10 @@ enum Command {
         /// Exit 0 when there are no changes, 2 when there are, 1 on error.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Read the stack files as they were at this Git revision (a
+        /// commit, tag or `HEAD~1`), with git; nothing is checked out.
+        #[arg(long, value_name = "REV")]
+        at: Option<String>,
     },
     /// Re-plan, then make EC2 match the stack files.
     Apply {
@@ -82,6 +86,11 @@ enum Command {
         /// changes no longer hash to its fingerprint is refused as tampered.
         #[arg(long, value_name = "FILE")]
         plan: Option<PathBuf>,
+        /// Apply the stack files as they were at this Git revision (a
+        /// commit, tag or `HEAD~1`): the way back to an earlier state, read
+        /// with git; nothing is checked out.
+        #[arg(long, value_name = "REV")]
+        at: Option<String>,
     },
     /// Print the JSON Schema of the stack file format.
     Schema,
@@ -234,8 +243,9 @@ async fn run(cli: Cli) -> Result<u8> {
             format,
             out,
             detailed_exitcode,
+            at,
         } => {
-            let Some(stacks) = load(&paths, false)? else {
+            let Some(stacks) = load_at(&paths, at.as_deref())? else {
                 return Ok(EXIT_ERROR);
             };
             let mut plans = Vec::new();
@@ -279,6 +289,7 @@ async fn run(cli: Cli) -> Result<u8> {
             paths,
             auto_approve,
             plan,
+            at,
         } => {
             // The plan file is checked before anything else is read: a
             // tampered file stops the run before EC2 is asked anything.
@@ -286,7 +297,7 @@ async fn run(cli: Cli) -> Result<u8> {
                 Some(path) => Some(read_plan_file(path)?),
                 None => None,
             };
-            let Some(stacks) = load(&paths, false)? else {
+            let Some(stacks) = load_at(&paths, at.as_deref())? else {
                 return Ok(EXIT_ERROR);
             };
             let mut code = EXIT_OK;
@@ -295,6 +306,27 @@ async fn run(cli: Cli) -> Result<u8> {
                 code = code.max(c);
             }
             Ok(code)
+        }
+    }
+}
+
+/// Like [`load`], from the Git revision `at` when given.
+fn load_at(paths: &[String], at: Option<&str>) -> Result<Option<Vec<Desired>>> {
+    let Some(rev) = at else {
+        return load(paths, false);
+    };
+    let revision = crate::git::Revision::find(rev)?;
+    eprintln!(
+        "Reading the stack files as they were at {} ({}).",
+        render::escape::terminal(&revision.name),
+        &revision.commit[..revision.commit.len().min(12)]
+    );
+    let overlay = workspace::Overlay::at_revision(revision);
+    match workspace::load_stacks_via(&overlay, paths)? {
+        Ok(stacks) => Ok(Some(stacks)),
+        Err(diags) => {
+            eprint!("{}", render::diagnostics::text(&diags));
+            Ok(None)
         }
     }
 }

@@ -126,6 +126,8 @@ pub struct Overlay {
     reads: std::cell::RefCell<std::collections::BTreeSet<String>>,
     /// Where stacks read files; discovered per stack file when not given.
     root: Option<Root>,
+    /// Read every file from this Git revision instead of the disk.
+    revision: Option<crate::git::Revision>,
 }
 
 impl Overlay {
@@ -134,6 +136,15 @@ impl Overlay {
     pub fn within(root: Root) -> Overlay {
         Overlay {
             root: Some(root),
+            ..Overlay::default()
+        }
+    }
+
+    /// Every file as it is in `revision` (the disk is not read): the stack
+    /// files and what they name, at a Git commit (`plan --at`).
+    pub fn at_revision(revision: crate::git::Revision) -> Overlay {
+        Overlay {
+            revision: Some(revision),
             ..Overlay::default()
         }
     }
@@ -157,6 +168,22 @@ impl Overlay {
     /// on disk) with the overlay's removals taken out and its added files
     /// that match a pattern put in, sorted. Nothing found is no error here.
     pub fn stack_files(&self, patterns: &[String]) -> Vec<PathBuf> {
+        if let Some(revision) = &self.revision {
+            let patterns: Vec<String> = if patterns.is_empty() {
+                vec![DEFAULT_GLOB.to_string()]
+            } else {
+                patterns.to_vec()
+            };
+            let mut out: Vec<PathBuf> = revision
+                .files()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|f| is_stack_path(f, &patterns))
+                .map(PathBuf::from)
+                .collect();
+            out.sort();
+            return out;
+        }
         let mut out: Vec<PathBuf> = find_stack_files(patterns)
             .unwrap_or_default()
             .into_iter()
@@ -210,6 +237,20 @@ impl Overlay {
     fn read(&self, path: &Path, limit: u64) -> Option<Result<String, ReadError>> {
         let key = normalize(&path.display().to_string());
         self.reads.borrow_mut().insert(key.clone());
+        if let (None, Some(revision)) = (self.files.get(&key), &self.revision) {
+            return Some(match revision.read(&key) {
+                Ok(Some(bytes)) if bytes.len() as u64 > limit => {
+                    Err(ReadError::TooLarge(bytes.len() as u64))
+                }
+                Ok(Some(bytes)) => decode(bytes),
+                Ok(None) => Err(ReadError::Refused(FileError::Unreadable(format!(
+                    "No such file at {} ({})",
+                    revision.name,
+                    &revision.commit[..revision.commit.len().min(12)]
+                )))),
+                Err(e) => Err(ReadError::Refused(FileError::Unreadable(format!("{e:#}")))),
+            });
+        }
         let content = self.files.get(&key)?;
         Some(match content {
             None => Err(ReadError::Refused(FileError::Unreadable(
@@ -292,6 +333,46 @@ pub fn extended_files(stacks: &[Desired]) -> std::collections::BTreeSet<String> 
         .iter()
         .flat_map(|s| s.sources.iter().map(|f| normalize(f)))
         .collect()
+}
+
+/// Like [`load_stacks`], the stack files under `patterns` as `overlay`
+/// has them (a Git revision's, for `--at`); `Err` with why when there is
+/// none.
+pub fn load_stacks_via(
+    overlay: &Overlay,
+    patterns: &[String],
+) -> anyhow::Result<Result<Vec<Desired>, Vec<Diagnostic>>> {
+    let files = overlay.stack_files(patterns);
+    if files.is_empty() {
+        bail!(
+            "no stack file found: {} matches no file there (stack files end in .yaml or .yml)",
+            if patterns.is_empty() {
+                format!("`{DEFAULT_GLOB}`")
+            } else {
+                patterns
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        );
+    }
+    let mut stacks = Vec::new();
+    let mut diags = Vec::new();
+    let mut bases = Vec::new();
+    for f in &files {
+        match overlay.load_stack_or_base(f) {
+            (_, Ok(d)) => stacks.push(d),
+            (true, Err(d)) => bases.push((f.display().to_string(), d)),
+            (false, Err(d)) => diags.extend(d),
+        }
+    }
+    diags.extend(not_extended(bases, &stacks));
+    Ok(if diags.is_empty() {
+        Ok(stacks)
+    } else {
+        Err(diags)
+    })
 }
 
 /// The problems of the files without `stack:` that no stack extends (a

@@ -1,8 +1,13 @@
 //! Which commit a Git work tree holds: `HEAD` read from its `.git`, without
-//! running git (the action's image has none). I/O only.
+//! running git (the action's image has none); and, for a person at a
+//! terminal, the files of another revision ([`Revision`], with git). I/O only.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+
+mod revision;
+
+pub use revision::Revision;
 
 /// The commit checked out in the work tree at `dir` (its `.git` a
 /// directory, or a file naming one as `actions/checkout` and worktrees make
