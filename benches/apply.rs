@@ -702,7 +702,7 @@ fn rolling(yaml: &Path, proxy: &Ec2Proxy, moto: &Moto) -> String {
     );
     let json: serde_json::Value =
         serde_json::from_str(&planned.stdout).expect("plan --format json prints JSON");
-    let batches = json["rollouts"][0]["batches"]
+    let batches = json["plans"][0]["rollouts"][0]["batches"]
         .as_array()
         .map_or(0, Vec::len);
     assert_eq!(
