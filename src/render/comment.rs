@@ -389,6 +389,16 @@ pub fn apply_comment(sha: &str, stacks: &[StackApply]) -> String {
             }
         }
     }
+    if stacks
+        .iter()
+        .any(|s| matches!(s, StackApply::Applied { .. }))
+    {
+        let before = code_span(&format!("ec2-gitops apply --at {}~1", short(sha)));
+        let _ = writeln!(
+            out,
+            "**To roll back**, revert the change: on a merged pull request GitHub's **Revert** button opens a pull request whose plan shows the way back, and its merge applies it. At a terminal, {before} applies the stack files of the commit before this one (plan it first with `plan --at`).\n"
+        );
+    }
     clip_markdown(&out, COMMENT_LIMIT)
 }
 
