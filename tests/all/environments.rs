@@ -1,7 +1,7 @@
 //! Environments on one base, end to end: a pull request that changes only
 //! the base plans every stack that extends it.
 
-use crate::action::{HEAD, World};
+use crate::action::{HEAD, HEAD_2, World};
 use crate::engine::{IMAGE, stack_yaml};
 
 /// `infra/base/web.yaml` and the staging and production stacks on it, in
@@ -135,4 +135,110 @@ async fn plan_and_apply_at_an_earlier_revision_go_back_without_a_checkout() {
         "{}",
         text(&bad)
     );
+}
+
+/// PR `number` (head `head`) merged as `merge`, changing the stack file.
+fn merged(w: &World, number: u64, head: &str, merge: &str) {
+    w.gh.add_pull(
+        crate::action::REPO,
+        crate::support::PullSpec {
+            number,
+            head_sha: head.into(),
+            merged: true,
+            merge_commit_sha: Some(merge.into()),
+            state: "closed".into(),
+            files: vec![("infra/web.yaml".into(), "modified".into())],
+            ..crate::support::PullSpec::default()
+        },
+    );
+    w.gh.add_commit_pulls(merge, &[number]);
+}
+
+/// Opens PR `number` at `head` (its plan comment), then merges it as
+/// `merge` and runs the push: the reviewed plan is applied.
+fn review_and_merge(w: &World, number: u64, head: &str, merge: &str) -> String {
+    w.pull(number, head, &["infra/web.yaml"]);
+    let r = w.run("pull_request", w.pr_event("opened", number, head), head);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let plan = w.bot_comments(number)[0].body.clone();
+    merged(w, number, head, merge);
+    let r = w.run(
+        "push",
+        w.push_event(merge, &[("infra/web.yaml", "modified")]),
+        merge,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    plan
+}
+
+/// Reverting a merged pull request is the way back: PR A adds a server with
+/// a data volume and a rule; its revert PR plans exactly the inverse, and
+/// its merge leaves EC2 as before A — the untouched resources keep their
+/// ids and the removed data volume is snapshotted first.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_revert_of_a_merged_pr_plans_the_inverse_and_its_merge_goes_back() {
+    let w = World::new("rb");
+    let before_a = stack_yaml("rb");
+    review_and_merge(&w, 1, HEAD, "4444444444444444444444444444444444444444");
+    let ids = crate::engine::instances_by_name(&w.direct, "rb").await;
+    assert_eq!(ids.len(), 3, "{ids:?}");
+
+    // PR A: a cache server with a data volume, and a rule for it.
+    let a = before_a
+        .replace(
+            "      - { protocol: tcp, ports: 22, cidr: 203.0.113.0/24 }",
+            "      - { protocol: tcp, ports: 22, cidr: 203.0.113.0/24 }\n      - { protocol: tcp, ports: 6379, cidr: 10.0.0.0/8 }",
+        )
+        .replace(
+            "instances:\n",
+            &format!(
+                "instances:\n  cache:\n    image: {IMAGE}\n    type: t3.micro\n    security_groups: [admin]\n    volumes:\n      - {{ name: data, device: /dev/sdf, size_gb: 5 }}\n"
+            ),
+        );
+    w.write_stack(&a);
+    let plan_a = review_and_merge(&w, 2, HEAD_2, "5555555555555555555555555555555555555555");
+    assert!(
+        plan_a.contains("Plan: 2 to create, 1 to update"),
+        "{plan_a}"
+    );
+    let with_a = crate::engine::instances_by_name(&w.direct, "rb").await;
+    assert_eq!(with_a.len(), 4, "{with_a:?}");
+
+    // The revert PR: the file as before A.
+    w.write_stack(&before_a);
+    let revert = review_and_merge(
+        &w,
+        3,
+        "6666666666666666666666666666666666666666",
+        "7777777777777777777777777777777777777777",
+    );
+    assert!(
+        revert.contains("Plan: 0 to create, 1 to update, 0 to replace, 2 to destroy"),
+        "the inverse of A: {revert}"
+    );
+    assert!(revert.contains("snapshot, then delete"), "{revert}");
+    let after = crate::engine::instances_by_name(&w.direct, "rb").await;
+    assert_eq!(after, ids, "the servers A did not touch keep their ids");
+    let snapshots = w
+        .direct
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(crate::engine::tag_filter("rb"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(snapshots.snapshots().len(), 1, "the cache's data is kept");
+    // The merge's result comment says how to roll back.
+    let result = w.bot_comments(3).last().unwrap().body.clone();
+    assert!(result.contains("To roll back"), "{result}");
+    // Nothing left to do.
+    let plan = crate::crash::run(
+        &w.proxy.endpoint(),
+        &[
+            "plan",
+            &w.dir.path().join("infra/web.yaml").display().to_string(),
+            "--detailed-exitcode",
+        ],
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", crate::crash::text(&plan));
 }
