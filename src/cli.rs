@@ -334,7 +334,17 @@ fn load_at(paths: &[String], at: Option<&str>) -> Result<Option<Vec<Desired>>> {
 /// Finds and validates the stack files; `None` when invalid (errors printed).
 fn load(paths: &[String], github_annotations: bool) -> Result<Option<Vec<Desired>>> {
     let files = workspace::find_stack_files(paths)?;
-    match workspace::load_stacks(&files) {
+    // `after` names are checked against every stack only when every stack
+    // was loaded (no path given: the whole `infra/`).
+    let checked = workspace::load_stacks(&files).and_then(|stacks| {
+        let problems = config::order::check(&stacks, paths.is_empty());
+        if problems.is_empty() {
+            Ok(stacks)
+        } else {
+            Err(problems)
+        }
+    });
+    match checked {
         Ok(stacks) => Ok(Some(stacks)),
         Err(diags) => {
             eprint!("{}", render::diagnostics::text(&diags));

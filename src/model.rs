@@ -176,6 +176,18 @@ pub struct Desired {
     pub volumes: BTreeMap<String, VolumeSpec>,
     /// Elastic IPs by logical name.
     pub elastic_ips: BTreeMap<String, AddressSpec>,
+    /// `environment`: the GitHub environment it is deployed to (`None`: the
+    /// stack's name).
+    pub environment: Option<String>,
+    /// `after`: stacks it is applied after, each with where it is written.
+    pub after: Vec<(String, Location)>,
+}
+
+impl Desired {
+    /// The GitHub environment the stack is deployed to.
+    pub fn environment(&self) -> &str {
+        self.environment.as_deref().unwrap_or(&self.stack)
+    }
 }
 
 /// A key pair to import.

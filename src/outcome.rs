@@ -157,6 +157,11 @@ pub enum Refusal {
         /// The plan's under the lease.
         now: String,
     },
+    /// Not attempted: a stack it is applied `after` was not applied.
+    NotAttempted {
+        /// That stack.
+        after: String,
+    },
     /// The apply could not start (the lease, EC2).
     Failed {
         /// What went wrong (an error chain).
@@ -215,6 +220,14 @@ pub struct BaseMoved {
 }
 
 impl StackApply {
+    /// The stack's name (the file, for an invalid one).
+    pub fn stack(&self) -> &str {
+        match self {
+            StackApply::Applied { plan, .. } => &plan.stack,
+            StackApply::NoChanges { stack, .. } | StackApply::NotApplied { stack, .. } => stack,
+        }
+    }
+
     /// True when nothing failed or was refused.
     pub fn is_ok(&self) -> bool {
         match self {

@@ -368,6 +368,7 @@ pub fn load_stacks_via(
         }
     }
     diags.extend(not_extended(bases, &stacks));
+    diags.extend(config::order::check(&stacks, patterns.is_empty()));
     Ok(if diags.is_empty() {
         Ok(stacks)
     } else {

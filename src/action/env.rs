@@ -31,6 +31,9 @@ pub struct Inputs {
     /// The login a GitHub App's token writes as (input `bot-login`), e.g.
     /// `infra-bot[bot]`; unset, the workflow token's or the token user's.
     pub bot_login: Option<String>,
+    /// The environments whose stacks this job applies (input
+    /// `environments`, comma separated); `None`: every stack.
+    pub environments: Option<Vec<String>>,
 }
 
 /// Everything the action reads from its environment.
@@ -159,12 +162,39 @@ impl ActionEnv {
                 command_prefix: input("command-prefix").unwrap_or_else(|| "/".into()),
                 replan_stale,
                 bot_login: input("bot-login").map(|l| l.trim().to_string()),
+                environments: environments(input("environments").as_deref())?,
             },
             github_backoff: get("EC2_GITOPS_GITHUB_BACKOFF_MS")
                 .and_then(|v| v.trim().parse().ok())
                 .map(std::time::Duration::from_millis),
         })
     }
+}
+
+/// Input `environments`: `all` (or nothing) for every stack, else a comma
+/// (or space) separated list of environment names.
+fn environments(input: Option<&str>) -> Result<Option<Vec<String>>, EnvError> {
+    let Some(text) = input
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && *t != "all")
+    else {
+        return Ok(None);
+    };
+    let names: Vec<String> = text
+        .split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect();
+    if let Some(bad) = names.iter().find(|n| {
+        !n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    }) {
+        return Err(EnvError(format!(
+            "input environments must be `all` or environment names separated by commas, found {bad:?}"
+        )));
+    }
+    Ok(Some(names))
 }
 
 #[cfg(test)]

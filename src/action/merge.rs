@@ -34,7 +34,21 @@ impl Ctx<'_> {
         // The latest plan of each stack refused for want of review: the one
         // posted for review (never planned a third time).
         let mut to_review = BTreeMap::new();
-        for d in stacks {
+        // A stack goes after those it names in `after`, and is not
+        // attempted when one of them was not applied.
+        for d in crate::config::order::apply_order(stacks) {
+            let not_applied = d.after.iter().find_map(|(name, _)| {
+                out.iter()
+                    .any(|r: &StackApply| !r.is_ok() && r.stack() == name)
+                    .then(|| name.clone())
+            });
+            if let Some(after) = not_applied {
+                out.push(StackApply::NotApplied {
+                    stack: d.stack.clone(),
+                    refusal: Refusal::NotAttempted { after },
+                });
+                continue;
+            }
             let ec2 = Ec2::connect(&d.region).await;
             let (plan, _, _) = match app::plan(&ec2, d).await {
                 Ok(x) => x,
@@ -166,7 +180,22 @@ impl Ctx<'_> {
             None => (e.files(), None, None, None),
         };
         let loaded = self.load();
-        let touched: Vec<&Desired> = touched::touched(&loaded.valid, &changed);
+        let mut touched: Vec<&Desired> = touched::touched(&loaded.valid, &changed);
+        // Input `environments`: this job applies only those; another job
+        // (say, behind a GitHub Environment's reviewers) applies the rest.
+        if let Some(chosen) = &self.env.inputs.environments {
+            touched.retain(|d| {
+                let here = chosen.iter().any(|e| e == d.environment());
+                if !here {
+                    println!(
+                        "ec2-gitops: stack {} (environment {}) is left to the job that applies that environment",
+                        render::escape::terminal(&d.stack),
+                        render::escape::terminal(d.environment())
+                    );
+                }
+                here
+            });
+        }
         let mut results: Vec<StackApply> = loaded
             .invalid
             .iter()
@@ -330,6 +359,13 @@ impl Ctx<'_> {
     ) {
         let text = comment::apply_comment(sha, results);
         let ok = results.iter().all(StackApply::is_ok);
+        // Each stack's GitHub environment (`environment:`, default its name).
+        let environments: BTreeMap<String, String> = self
+            .load()
+            .valid
+            .iter()
+            .map(|d| (d.stack.clone(), d.environment().to_string()))
+            .collect();
         record.summary(&text);
         record.output(
             "applied",
@@ -408,7 +444,8 @@ impl Ctx<'_> {
             ) {
                 continue; // an invalid file has no stack to deploy
             }
-            match self.gh.create_deployment(sha, &stack, &text).await {
+            let environment = environments.get(&stack).cloned().unwrap_or(stack);
+            match self.gh.create_deployment(sha, &environment, &text).await {
                 Ok(id) => warn(
                     "deployment status",
                     self.gh

@@ -228,6 +228,23 @@ impl Ctx<'_> {
                 out.invalid.push((file, diags));
             }
         }
+        // An `after` that names no stack, or makes a cycle: that stack's
+        // file is invalid.
+        let problems = crate::config::order::check(&out.valid, true);
+        if !problems.is_empty() {
+            let (bad, good): (Vec<Desired>, Vec<Desired>) = std::mem::take(&mut out.valid)
+                .into_iter()
+                .partition(|d| problems.iter().any(|p| p.at.file == d.file));
+            out.valid = good;
+            for d in bad {
+                let diags = problems
+                    .iter()
+                    .filter(|p| p.at.file == d.file)
+                    .cloned()
+                    .collect();
+                out.invalid.push((d.file, diags));
+            }
+        }
         out
     }
 

@@ -52,6 +52,8 @@ mod tests {
             instances: BTreeMap::new(),
             volumes: BTreeMap::new(),
             elastic_ips: BTreeMap::new(),
+            environment: None,
+            after: vec![],
         }
     }
 

@@ -24,6 +24,22 @@ pub static NAME: Pattern = Pattern {
     what: "name",
     example: "web-1",
 };
+/// GitHub environment names (what a Deployment and an Environment's
+/// protection rules are keyed by).
+pub static ENVIRONMENT: Pattern = Pattern {
+    regex: "^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$",
+    check: is_environment,
+    what: "environment name",
+    example: "production",
+};
+
+fn is_environment(s: &str) -> bool {
+    (1..=255).contains(&s.len())
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
 /// AWS region names.
 pub static REGION: Pattern = Pattern {
     regex: "^[a-z]{2}(-[a-z]+)+-[0-9]+$",
@@ -286,6 +302,16 @@ pub static STACK: Object = Object {
             "region",
             string(&REGION),
             "AWS region of the stack, e.g. `us-east-1`.",
+        ),
+        field(
+            "environment",
+            string(&ENVIRONMENT),
+            "The GitHub environment the stack is deployed to (its Deployment's environment, and what the action input `environments` selects). Default: the stack name.",
+        ),
+        field(
+            "after",
+            Ty::List(Some(&NAME)),
+            "Stacks this one is applied after, when a merge touches both: it waits for them to be applied (or to have nothing to apply), and is not attempted when one fails.",
         ),
         field(
             "defaults",

@@ -13,6 +13,7 @@ mod instance;
 mod keys;
 mod network;
 mod one_line;
+pub mod order;
 mod resolve;
 mod schema;
 mod stack;

@@ -86,6 +86,10 @@ pub fn decode(
         instances: BTreeMap::new(),
         volumes: BTreeMap::new(),
         elastic_ips: BTreeMap::new(),
+        environment: e
+            .value("environment")
+            .and_then(|n| ctx.pattern(n, &fields::ENVIRONMENT)),
+        after: after(ctx, e.value("after")),
     };
     for (name, k, v) in &key_pair_nodes {
         if let Some(spec) = keys::key_pair(ctx, name, k, v) {
@@ -122,6 +126,29 @@ pub fn decode(
     out.stack = stack?;
     out.region = region?;
     Some(out)
+}
+
+/// `after`: the stacks named, each with where it is written.
+fn after(ctx: &mut Ctx, n: Option<&Node>) -> Vec<(String, crate::model::Location)> {
+    let Some(items) = n.and_then(|n| ctx.list(n)) else {
+        return vec![];
+    };
+    let mut out: Vec<(String, crate::model::Location)> = Vec::new();
+    for item in items {
+        let Some(name) = ctx.name(item, "stack") else {
+            continue;
+        };
+        if out.iter().any(|(n, _)| n == name) {
+            ctx.error(
+                item,
+                format!("stack `{name}` is named twice in `after`"),
+                None,
+            );
+            continue;
+        }
+        out.push((name.to_string(), ctx.loc(item.start)));
+    }
+    out
 }
 
 /// The region; an availability zone (`us-east-1a`) names its region in

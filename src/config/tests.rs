@@ -256,6 +256,8 @@ fn full_stack_decodes_exactly() {
                 at: loc(53, 3),
             },
         )]),
+        environment: None,
+        after: vec![],
     };
     assert_eq!(desired, expected);
 }
@@ -687,4 +689,23 @@ instances:
         assert!(!crate::config::is_base("- not a map\n"));
         assert!(!crate::config::is_base("a: [unclosed\n"));
     }
+}
+
+#[test]
+fn environment_and_after_are_read_and_checked() {
+    let src = "version: 1\nstack: web-production\nregion: us-east-1\nenvironment: production\nafter: [web-staging, web-db]\n";
+    let d = parse_stack(src, "p.yaml", &READ).unwrap();
+    assert_eq!(d.environment(), "production");
+    let after: Vec<&str> = d.after.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(after, ["web-staging", "web-db"]);
+    assert_eq!(d.after[1].1.line, 5);
+    let plain = parse_stack(
+        "version: 1\nstack: web\nregion: us-east-1\n",
+        "w.yaml",
+        &READ,
+    )
+    .unwrap();
+    assert_eq!(plain.environment(), "web", "the stack's name by default");
+    let bad = "version: 1\nstack: web\nregion: us-east-1\nenvironment: \"prod env!\"\nafter: [Web_Staging, web-db, web-db]\n";
+    insta::assert_snapshot!("environment_and_after_errors", errors(bad, "bad.yaml"));
 }

@@ -214,6 +214,8 @@ impl World {
                 instances: BTreeMap::new(),
                 volumes: BTreeMap::new(),
                 elastic_ips: BTreeMap::new(),
+                environment: None,
+                after: vec![],
             },
             live: Live::default(),
             region: region(),

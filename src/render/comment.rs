@@ -200,6 +200,10 @@ pub fn refusal_text(r: &Refusal) -> String {
             "the plan changed while another apply of this stack ran (fingerprint `{reviewed}` reviewed, `{now}` now); nothing was applied."
         ),
         Refusal::Failed { error } => format!("{error}; nothing was applied."),
+        // A stack name is a validated name ([a-z0-9-]): safe in a code span.
+        Refusal::NotAttempted { after } => format!(
+            "not attempted: it is applied after stack `{after}`, which was not applied; nothing was changed."
+        ),
     }
 }
 

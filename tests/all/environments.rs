@@ -137,8 +137,28 @@ async fn plan_and_apply_at_an_earlier_revision_go_back_without_a_checkout() {
     );
 }
 
-/// PR `number` (head `head`) merged as `merge`, changing the stack file.
-fn merged(w: &World, number: u64, head: &str, merge: &str) {
+/// Opens PR `number` at `head` (its plan comment), then merges it as
+/// `merge` and runs the push: the reviewed plan is applied.
+fn review_and_merge(w: &World, number: u64, head: &str, merge: &str) -> String {
+    let (plan, r) = review_and_merge_files(w, number, head, merge, &["infra/web.yaml"], &[]);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    plan
+}
+
+/// Like [`review_and_merge`] for a PR changing `files`, the push run with
+/// `env` (action inputs): the plan comment and the push's run.
+fn review_and_merge_files(
+    w: &World,
+    number: u64,
+    head: &str,
+    merge: &str,
+    files: &[&str],
+    env: &[(&str, &str)],
+) -> (String, crate::action::Run) {
+    w.pull(number, head, files);
+    let r = w.run("pull_request", w.pr_event("opened", number, head), head);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let plan = w.bot_comments(number)[0].body.clone();
     w.gh.add_pull(
         crate::action::REPO,
         crate::support::PullSpec {
@@ -147,28 +167,151 @@ fn merged(w: &World, number: u64, head: &str, merge: &str) {
             merged: true,
             merge_commit_sha: Some(merge.into()),
             state: "closed".into(),
-            files: vec![("infra/web.yaml".into(), "modified".into())],
+            files: files
+                .iter()
+                .map(|f| (f.to_string(), "modified".to_string()))
+                .collect(),
             ..crate::support::PullSpec::default()
         },
     );
     w.gh.add_commit_pulls(merge, &[number]);
+    let changed: Vec<(&str, &str)> = files.iter().map(|f| (*f, "modified")).collect();
+    let r = w.run_with("push", w.push_event(merge, &changed), merge, env);
+    (plan, r)
 }
 
-/// Opens PR `number` at `head` (its plan comment), then merges it as
-/// `merge` and runs the push: the reviewed plan is applied.
-fn review_and_merge(w: &World, number: u64, head: &str, merge: &str) -> String {
-    w.pull(number, head, &["infra/web.yaml"]);
-    let r = w.run("pull_request", w.pr_event("opened", number, head), head);
-    assert_eq!(r.code(), Some(0), "{}", r.text());
-    let plan = w.bot_comments(number)[0].body.clone();
-    merged(w, number, head, merge);
-    let r = w.run(
-        "push",
-        w.push_event(merge, &[("infra/web.yaml", "modified")]),
-        merge,
+/// The first `RunInstances` of `stack` and the last one, by arrival.
+fn launches(w: &World, stack: &str) -> Vec<u64> {
+    w.proxy
+        .requests_for("RunInstances")
+        .iter()
+        .filter(|r| r.params.iter().any(|(_, v)| v == stack))
+        .map(|r| r.seq)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merge_applies_staging_before_production_and_a_failed_staging_stops_production() {
+    let w = World::new("main");
+    environments(&w, "t3.micro");
+    let prod = w.dir.path().join("infra/production/web.yaml");
+    let text = std::fs::read_to_string(&prod).unwrap();
+    std::fs::write(
+        &prod,
+        text.replace(
+            "stack: web-production\n",
+            "stack: web-production\nenvironment: production\nafter: [web-staging]\n",
+        ),
+    )
+    .unwrap();
+    let files = ["infra/staging/web.yaml", "infra/production/web.yaml"];
+    let (_, r) = review_and_merge_files(
+        &w,
+        51,
+        HEAD,
+        "8888888888888888888888888888888888888888",
+        &files,
+        &[],
     );
     assert_eq!(r.code(), Some(0), "{}", r.text());
-    plan
+    let staging = launches(&w, "web-staging");
+    let production = launches(&w, "web-production");
+    assert!(!staging.is_empty() && !production.is_empty());
+    assert!(
+        staging.iter().max() < production.iter().min(),
+        "production waits for staging: {staging:?} then {production:?}"
+    );
+    let deployments: Vec<String> =
+        w.gh.deployments()
+            .iter()
+            .map(|d| d.environment.clone())
+            .collect();
+    assert!(
+        deployments.contains(&"production".to_string()),
+        "{deployments:?}"
+    );
+    assert!(
+        deployments.contains(&"web-staging".to_string()),
+        "{deployments:?}"
+    );
+
+    // The base changes; staging's launch fails: production is not attempted.
+    let base = w.dir.path().join("infra/base/web.yaml");
+    let text = std::fs::read_to_string(&base).unwrap();
+    std::fs::write(&base, text.replace("count: 2", "count: 3")).unwrap();
+    w.proxy.set_hook(|req| {
+        (req.action == "RunInstances" && req.params.iter().any(|(_, v)| v == "web-staging")).then(
+            || {
+                crate::support::ProxyResponse::ec2_error(
+                    500,
+                    "InsufficientInstanceCapacity",
+                    "We currently do not have sufficient t3.micro capacity.",
+                )
+            },
+        )
+    });
+    let before = launches(&w, "web-production").len();
+    let (plan, r) = review_and_merge_files(
+        &w,
+        52,
+        HEAD_2,
+        "9999999999999999999999999999999999999999",
+        &["infra/base/web.yaml"],
+        &[],
+    );
+    assert!(
+        plan.contains("web-staging") && plan.contains("web-production"),
+        "{plan}"
+    );
+    assert_eq!(r.code(), Some(1), "{}", r.text());
+    assert_eq!(
+        launches(&w, "web-production").len(),
+        before,
+        "production untouched"
+    );
+    let result = w.bot_comments(52).last().unwrap().body.clone();
+    assert!(
+        result.contains(
+            "not attempted: it is applied after stack `web-staging`, which was not applied"
+        ),
+        "{result}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_environments_input_applies_only_the_stacks_of_those_environments() {
+    let w = World::new("main");
+    environments(&w, "t3.micro");
+    let prod = w.dir.path().join("infra/production/web.yaml");
+    let text = std::fs::read_to_string(&prod).unwrap();
+    std::fs::write(
+        &prod,
+        text.replace(
+            "stack: web-production\n",
+            "stack: web-production\nenvironment: production\n",
+        ),
+    )
+    .unwrap();
+    let (_, r) = review_and_merge_files(
+        &w,
+        61,
+        HEAD,
+        "abababababababababababababababababababab",
+        &["infra/base/web.yaml"],
+        &[("INPUT_ENVIRONMENTS", "production")],
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert!(!launches(&w, "web-production").is_empty(), "{}", r.text());
+    assert!(
+        launches(&w, "web-staging").is_empty(),
+        "staging is another job's: {}",
+        r.text()
+    );
+    let out = String::from_utf8_lossy(&r.out.stdout);
+    assert!(
+        out.contains("stack web-staging (environment web-staging) is left to the job that applies that environment"),
+        "{out}"
+    );
 }
 
 /// Reverting a merged pull request is the way back: PR A adds a server with
