@@ -249,6 +249,23 @@ mod tests {
     }
 
     #[test]
+    fn environments_is_all_or_a_list_of_names() {
+        assert_eq!(env(BASE).unwrap().inputs.environments, None);
+        let with = |value: &'static str| {
+            let mut v = BASE.to_vec();
+            v.push(("INPUT_ENVIRONMENTS", value));
+            env(&v)
+        };
+        assert_eq!(with("all").unwrap().inputs.environments, None);
+        assert_eq!(
+            with(" staging, production ").unwrap().inputs.environments,
+            Some(vec!["staging".to_string(), "production".to_string()])
+        );
+        let err = with("prod;rm -rf").unwrap_err().0;
+        assert!(err.contains("input environments must be"), "{err}");
+    }
+
+    #[test]
     fn clear_errors() {
         assert!(
             env(&BASE[1..])
