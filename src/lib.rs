@@ -16,6 +16,7 @@ pub mod marker;
 pub mod model;
 pub mod outcome;
 pub mod plan;
+pub mod preview;
 pub mod progress;
 pub mod render;
 pub mod workspace;

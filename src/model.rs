@@ -181,6 +181,17 @@ pub struct Desired {
     pub environment: Option<String>,
     /// `after`: stacks it is applied after, each with where it is written.
     pub after: Vec<(String, Location)>,
+    /// `preview`: pull requests may get a copy of the stack (`/preview`).
+    pub preview: Option<Preview>,
+}
+
+/// `preview:` on a stack: what a pull request's preview may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Preview {
+    /// The most instances a preview may have.
+    pub max_instances: usize,
+    /// How long a preview lives (the scheduled run destroys it after).
+    pub ttl_secs: u64,
 }
 
 impl Desired {
@@ -585,6 +596,8 @@ pub struct LiveInstance {
     pub public_ip: Option<String>,
     /// Private IPv4 address.
     pub private_ip: Option<String>,
+    /// Public DNS name, when it has one.
+    pub public_dns: Option<String>,
     /// All tags.
     pub tags: BTreeMap<String, String>,
 }

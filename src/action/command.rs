@@ -1,4 +1,5 @@
-//! Comment commands (`/plan [stack…]`, `/apply [stack…]`, `/help`): a small
+//! Comment commands (`/plan [stack…]`, `/apply [stack…]`, `/preview
+//! [destroy] [stack…]`, `/help`): a small
 //! pure parser. One command per line, anywhere in the comment; lines inside
 //! fenced or indented code blocks and quotes are ignored.
 
@@ -9,6 +10,15 @@ pub enum Command {
     Plan(Vec<String>),
     /// Apply the reviewed plan (where the repository allows it).
     Apply(Vec<String>),
+    /// Apply the pull request's version of the stacks that allow it as
+    /// preview stacks (`/preview [stack…]`), or destroy them
+    /// (`/preview destroy [stack…]`).
+    Preview {
+        /// `/preview destroy`.
+        destroy: bool,
+        /// Only these stacks (by name); empty: every stack with `preview:`.
+        only: Vec<String>,
+    },
     /// Explain the commands.
     Help,
     /// A word after the prefix that is not a command.
@@ -62,6 +72,16 @@ pub fn parse(body: &str, prefix: &str) -> Vec<Command> {
             "plan" => Command::Plan(args),
             "apply" => Command::Apply(args),
             "help" => Command::Help,
+            "preview" => match args.split_first() {
+                Some((first, rest)) if first == "destroy" => Command::Preview {
+                    destroy: true,
+                    only: rest.to_vec(),
+                },
+                _ => Command::Preview {
+                    destroy: false,
+                    only: args,
+                },
+            },
             other => Command::Unknown(shorten(other)),
         };
         let seen = out.iter().any(|c| {
@@ -134,6 +154,31 @@ mod tests {
 
     fn p(body: &str) -> Vec<Command> {
         parse(body, "/")
+    }
+
+    #[test]
+    fn preview_and_preview_destroy() {
+        assert_eq!(
+            parse("/preview", "/"),
+            [Command::Preview {
+                destroy: false,
+                only: vec![]
+            }]
+        );
+        assert_eq!(
+            parse("/preview destroy web", "/"),
+            [Command::Preview {
+                destroy: true,
+                only: vec!["web".into()]
+            }]
+        );
+        assert_eq!(
+            parse("/preview web db", "/"),
+            [Command::Preview {
+                destroy: false,
+                only: vec!["web".into(), "db".into()]
+            }]
+        );
     }
 
     #[test]

@@ -92,6 +92,9 @@ impl Ctx<'_> {
                     EXIT_FAILED
                 }
                 Command::Plan(only) => self.plan_pr(number, &only, record).await?,
+                Command::Preview { destroy, only } => {
+                    self.preview(number, destroy, &only, record).await?
+                }
                 Command::Apply(only) => self.apply_comment(number, &only, record).await?,
             };
             ok &= r == EXIT_OK;

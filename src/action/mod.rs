@@ -13,6 +13,7 @@ mod issue_comment;
 mod merge;
 mod outputs;
 pub mod policy;
+mod preview;
 mod pull_request;
 mod record;
 mod stale;
@@ -100,7 +101,14 @@ pub async fn run(env: &ActionEnv) -> Result<u8> {
             let e: event::PullRequestEvent =
                 event::parse(&env.event_name, &payload).map_err(unreadable)?;
             let pr = &e.pull_request;
-            match (e.action.as_str(), pr.fork()) {
+            // A closed or merged pull request's previews go (a fork's never
+            // had any).
+            let previews = if e.action == "closed" && pr.fork().is_none() {
+                ctx.destroy_previews(pr.number, &mut record).await?
+            } else {
+                EXIT_OK
+            };
+            let handled = match (e.action.as_str(), pr.fork()) {
                 // Whatever was planned on it (a fork's PR by `/plan`), a PR
                 // closed without merge has its plan discarded.
                 ("closed", _) if pr.merged != Some(true) => {
@@ -120,7 +128,8 @@ pub async fn run(env: &ActionEnv) -> Result<u8> {
                     );
                     EXIT_OK
                 }
-            }
+            };
+            handled.max(previews)
         }
         "issue_comment" => {
             let e: event::IssueCommentEvent =

@@ -54,6 +54,7 @@ mod tests {
             elastic_ips: BTreeMap::new(),
             environment: None,
             after: vec![],
+            preview: None,
         }
     }
 

@@ -309,6 +309,11 @@ pub static STACK: Object = Object {
             "The GitHub environment the stack is deployed to (its Deployment's environment, and what the action input `environments` selects). Default: the stack name.",
         ),
         field(
+            "preview",
+            Ty::Obj(&PREVIEW),
+            "Allows `/preview` on a pull request: the pull request's version of this stack applied as stack `<stack>-pr<N>` (no `protect`, no elastic IPs), destroyed on close.",
+        ),
+        field(
             "after",
             Ty::List(Some(&NAME)),
             "Stacks this one is applied after, when a merge touches both: it waits for them to be applied (or to have nothing to apply), and is not attempted when one fails.",
@@ -536,6 +541,26 @@ pub static ROLLOUT: Object = Object {
             Ty::Duration,
             "10m",
             "How long a batch may take to become healthy (`90s`, `10m`, `1h`; at most `24h`); past it the rollout stops and the later batches are left as they are.",
+        ),
+    ],
+    exclude: &[],
+};
+
+/// `preview:` on a stack.
+pub static PREVIEW: Object = Object {
+    name: "preview",
+    doc: "Pull requests by people with write access may get a copy of this stack, `<stack>-pr<N>`, with `/preview` (and remove it with `/preview destroy`); it is destroyed when the pull request is closed or merged.",
+    fields: &[
+        required(
+            "max_instances",
+            Ty::Int { min: 1, max: 100 },
+            "The most instances a preview may have; a larger one is refused.",
+        ),
+        defaulted(
+            "ttl",
+            Ty::Duration,
+            "72h",
+            "How long a preview lives (`12h`, `72h`; at most `720h`); the scheduled run destroys older ones.",
         ),
     ],
     exclude: &[],

@@ -640,6 +640,35 @@ fn rollout(ctx: &mut Ctx, n: &Node, what: &str) -> Option<Rollout> {
 }
 
 /// Seconds of `90s`, `10m`, `1h`.
+/// `preview: { max_instances, ttl }` of a stack.
+pub fn preview(ctx: &mut Ctx, n: &Node) -> Option<crate::model::Preview> {
+    let e = ctx.object(n, &fields::PREVIEW, "`preview`", n)?;
+    let max_instances = ctx.int(
+        e.value("max_instances")?,
+        (1, 100),
+        "`max_instances`",
+        "a preview has 1 to 100 instances",
+    )? as usize;
+    let ttl_secs = match e.value("ttl") {
+        None => 72 * 3_600,
+        Some(v) => match ctx.str(v).and_then(duration_secs) {
+            Some(t) if (3_600..=720 * 3_600).contains(&t) => t,
+            _ => {
+                ctx.error(
+                    v,
+                    format!("`ttl` is a duration from 1h to 720h, not {}", v.describe()),
+                    Some("e.g. `ttl: 72h`".into()),
+                );
+                return None;
+            }
+        },
+    };
+    Some(crate::model::Preview {
+        max_instances,
+        ttl_secs,
+    })
+}
+
 fn duration_secs(s: &str) -> Option<u64> {
     let unit = match s.as_bytes().last()? {
         b's' => 1,

@@ -258,6 +258,7 @@ fn full_stack_decodes_exactly() {
         )]),
         environment: None,
         after: vec![],
+        preview: None,
     };
     assert_eq!(desired, expected);
 }

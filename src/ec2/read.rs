@@ -350,6 +350,10 @@ impl Ec2 {
                         .collect(),
                     public_ip: i.public_ip_address().map(str::to_string),
                     private_ip: i.private_ip_address().map(str::to_string),
+                    public_dns: i
+                        .public_dns_name()
+                        .filter(|d| !d.is_empty())
+                        .map(str::to_string),
                     tags,
                 });
             }

@@ -31,6 +31,16 @@ pub struct GitRef {
     /// Branch name.
     #[serde(rename = "ref")]
     pub branch: String,
+    /// The repository of the branch (`null` once a fork is deleted).
+    #[serde(default)]
+    pub repo: Option<RefRepo>,
+}
+
+/// The repository a branch is in.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct RefRepo {
+    /// `owner/name`.
+    pub full_name: String,
 }
 
 /// The fields of a pull request the bot uses.
@@ -60,6 +70,17 @@ pub struct PullRequest {
 }
 
 impl PullRequest {
+    /// Whether its head is in another repository than `repo` (`owner/name`):
+    /// a fork's pull request (also when the fork was deleted).
+    pub fn is_fork(&self, repo: &Repo) -> bool {
+        let ours = format!("{}/{}", repo.owner, repo.name);
+        !self
+            .head
+            .repo
+            .as_ref()
+            .is_some_and(|r| r.full_name.eq_ignore_ascii_case(&ours))
+    }
+
     /// True once merged.
     pub fn is_merged(&self) -> bool {
         self.merged.unwrap_or(false) || self.merged_at.is_some()

@@ -141,6 +141,7 @@ fn live_instance(name: &str, iid: &str) -> LiveInstance {
         block_devices: BTreeMap::from([("/dev/xvda".into(), format!("vol-root-{iid}"))]),
         public_ip: None,
         private_ip: Some("10.0.0.10".into()),
+        public_dns: None,
         tags,
     }
 }
@@ -216,6 +217,7 @@ impl World {
                 elastic_ips: BTreeMap::new(),
                 environment: None,
                 after: vec![],
+                preview: None,
             },
             live: Live::default(),
             region: region(),

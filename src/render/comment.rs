@@ -440,9 +440,11 @@ pub fn help(prefix: &str, unknown: Option<&str>) -> String {
          | command | what it does |\n| --- | --- |\n\
          | {} | re-plan this pull request's stacks (or the named ones) at its current head and update the plan comment |\n\
          | {} | apply the plan shown in the plan comment, where the repository allows it (by default only after a merge whose apply was refused because the plan changed) |\n\
+         | {} | apply this pull request's version of the stacks that allow previews as their own stacks (`<stack>-pr<N>`), and list their servers; `destroy` removes them (closing the pull request does too) |\n\
          | {} | this text |",
         cmd("plan [stack…]"),
         cmd("apply [stack…]"),
+        cmd("preview [destroy] [stack…]"),
         cmd("help")
     );
     out

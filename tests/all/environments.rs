@@ -385,3 +385,167 @@ async fn the_revert_of_a_merged_pr_plans_the_inverse_and_its_merge_goes_back() {
     );
     assert_eq!(plan.status.code(), Some(0), "{}", crate::crash::text(&plan));
 }
+
+/// The stack of `World::new("pv")` (it has an elastic IP) with previews
+/// allowed.
+fn previewed(count: u32) -> String {
+    stack_yaml("pv")
+        .replace("count: 2", &format!("count: {count}"))
+        .replace(
+            "region: us-east-1\n",
+            "region: us-east-1\npreview: { max_instances: 4, ttl: 72h }\n",
+        )
+}
+
+/// Resources tagged for `stack` that are not gone: instances, groups,
+/// volumes and key pairs.
+async fn left(c: &aws_sdk_ec2::Client, stack: &str) -> usize {
+    let f = crate::engine::tag_filter(stack);
+    let instances = crate::engine::instances_by_name(c, stack).await.len();
+    let groups = c
+        .describe_security_groups()
+        .filters(f.clone())
+        .send()
+        .await
+        .unwrap()
+        .security_groups()
+        .len();
+    let volumes = c
+        .describe_volumes()
+        .filters(f.clone())
+        .send()
+        .await
+        .unwrap()
+        .volumes()
+        .iter()
+        .filter(|v| v.state().map(|s| s.as_str()) != Some("deleted"))
+        .count();
+    let keys = c
+        .describe_key_pairs()
+        .filters(f)
+        .send()
+        .await
+        .unwrap()
+        .key_pairs()
+        .len();
+    instances + groups + volumes + keys
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn preview_creates_updates_and_closing_the_pr_destroys_it() {
+    let w = World::new("pv");
+    w.write_stack(&previewed(2));
+    w.pull(7, HEAD, &["infra/web.yaml"]);
+    let r = w.run(
+        "issue_comment",
+        w.comment_event(7, "/preview", "writer"),
+        HEAD,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let reply = w.bot_comments(7).last().unwrap().body.clone();
+    assert!(
+        reply.contains("### Preview `web-pr7`") || reply.contains("### Preview `pv-pr7`"),
+        "{reply}"
+    );
+    assert!(reply.contains("| `web-1` | `i-"), "{reply}");
+    let preview = crate::engine::instances_by_name(&w.direct, "pv-pr7").await;
+    assert_eq!(preview.len(), 3, "web-1, web-2 and db: {preview:?}");
+    assert!(
+        crate::engine::instances_by_name(&w.direct, "pv")
+            .await
+            .is_empty(),
+        "the stack itself is untouched"
+    );
+    let addresses = w.direct.describe_addresses().send().await.unwrap();
+    assert!(
+        addresses.addresses().is_empty(),
+        "a preview gets no elastic IP"
+    );
+
+    // A push changes nothing until `/preview` again, which updates it.
+    w.write_stack(&previewed(3));
+    w.pull(7, HEAD_2, &["infra/web.yaml"]);
+    let r = w.run("pull_request", w.pr_event("synchronize", 7, HEAD_2), HEAD_2);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert_eq!(
+        crate::engine::instances_by_name(&w.direct, "pv-pr7")
+            .await
+            .len(),
+        3
+    );
+    let r = w.run(
+        "issue_comment",
+        w.comment_event(7, "/preview", "writer"),
+        HEAD_2,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let now = crate::engine::instances_by_name(&w.direct, "pv-pr7").await;
+    assert_eq!(now.len(), 4, "{now:?}");
+    assert_eq!(
+        now["instance/web-1"], preview["instance/web-1"],
+        "updated in place"
+    );
+
+    // Closing the pull request destroys it: nothing with its tag is left.
+    w.gh.add_pull(
+        crate::action::REPO,
+        crate::support::PullSpec {
+            number: 7,
+            head_sha: HEAD_2.into(),
+            state: "closed".into(),
+            files: vec![("infra/web.yaml".into(), "modified".into())],
+            ..crate::support::PullSpec::default()
+        },
+    );
+    let r = w.run("pull_request", w.pr_event("closed", 7, HEAD_2), HEAD_2);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert_eq!(left(&w.direct, "pv-pr7").await, 0, "{}", r.text());
+    assert!(r.summary.contains("destroyed"), "{}", r.text());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn preview_is_refused_for_a_fork_with_no_ec2_call_and_over_its_size() {
+    let w = World::new("pv");
+    w.write_stack(&previewed(2));
+    w.gh.add_pull(
+        crate::action::REPO,
+        crate::support::PullSpec {
+            number: 8,
+            head_sha: HEAD.into(),
+            files: vec![("infra/web.yaml".into(), "modified".into())],
+            head_repo: Some("mallory/infra".into()),
+            ..crate::support::PullSpec::default()
+        },
+    );
+    w.proxy.clear();
+    let r = w.run(
+        "issue_comment",
+        w.comment_event(8, "/preview", "writer"),
+        HEAD,
+    );
+    assert_eq!(r.code(), Some(1), "{}", r.text());
+    assert!(
+        w.proxy.requests().is_empty(),
+        "no EC2 call: {:?}",
+        w.proxy.actions()
+    );
+    let reply = w.bot_comments(8).last().unwrap().body.clone();
+    assert!(reply.contains("comes from a fork"), "{reply}");
+
+    // Over `max_instances` (4): refused, nothing launched.
+    w.write_stack(&previewed(4));
+    w.pull(9, HEAD, &["infra/web.yaml"]);
+    let r = w.run(
+        "issue_comment",
+        w.comment_event(9, "/preview", "writer"),
+        HEAD,
+    );
+    assert_eq!(r.code(), Some(1), "{}", r.text());
+    let reply = w.bot_comments(9).last().unwrap().body.clone();
+    assert!(reply.contains("would have 5 instances"), "{reply}");
+    assert!(
+        w.mutating_ec2_calls().is_empty(),
+        "{:?}",
+        w.mutating_ec2_calls()
+    );
+}

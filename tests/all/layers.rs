@@ -12,6 +12,7 @@ const PURE: &[&str] = &[
     "src/plan",
     "src/render",
     "src/marker.rs",
+    "src/preview.rs",
     "src/outcome.rs",
     "src/action/policy.rs",
     "src/action/command.rs",

@@ -72,6 +72,9 @@ pub struct PullSpec {
     /// How many `GET /pulls/N` answer `mergeable: null` (GitHub still
     /// computing the test merge) before the answer is known.
     pub mergeable_unknown_polls: u32,
+    /// The head's repository when it is a fork (`mallory/infra`); `None`:
+    /// this repository.
+    pub head_repo: Option<String>,
 }
 
 /// The SHA of the fake's test merge of `head` into `base` (GitHub's
@@ -96,6 +99,7 @@ impl Default for PullSpec {
             files: Vec::new(),
             mergeable: true,
             mergeable_unknown_polls: 0,
+            head_repo: None,
         }
     }
 }
@@ -1965,6 +1969,15 @@ impl Inner {
                 "user": owner_json,
                 "repo": repo_json,
             });
+        }
+        if let Some(fork) = &p.head_repo {
+            value["head"]["repo"]["full_name"] = json!(fork);
+            value["head"]["repo"]["fork"] = json!(true);
+            value["head"]["label"] = json!(format!(
+                "{}:{}",
+                fork.split('/').next().unwrap_or(fork),
+                p.head_ref
+            ));
         }
         if full {
             let (additions, deletions) = (p.files.len() as u64 * 3, p.files.len() as u64);

@@ -1,0 +1,221 @@
+//! `/preview` and `/preview destroy`: a pull request's own copy of the
+//! stacks that allow it (`preview:`), `<stack>-pr<N>`, applied from the
+//! pull request's version of the files; destroyed on `/preview destroy` and
+//! when the pull request closes.
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+
+use super::{Ctx, EXIT_FAILED, EXIT_OK, Record};
+use crate::app::{self, Exclusive};
+use crate::ec2::Ec2;
+use crate::model::Desired;
+use crate::outcome::Outcome;
+use crate::preview;
+use crate::render::escape::{code_span, table_cell, text};
+
+impl Ctx<'_> {
+    /// `/preview [destroy] [stack…]` on pull request `number`, by a writer.
+    pub(super) async fn preview(
+        &self,
+        number: u64,
+        destroy: bool,
+        only: &[String],
+        record: &mut Record,
+    ) -> Result<u8> {
+        let pr = self.gh.pull(number).await?;
+        let refuse = |why: &str| format!("`/preview` was not run: {why}");
+        if pr.state != "open" || pr.is_merged() {
+            self.reply(
+                number,
+                &refuse(
+                    "previews are for open pull requests; a closed one's previews are destroyed.",
+                ),
+            )
+            .await?;
+            return Ok(EXIT_FAILED);
+        }
+        // A fork's files are never applied: not even with a writer's word.
+        if pr.is_fork(&self.env.repo) {
+            self.reply(number, &refuse("this pull request comes from a fork; its files are never applied to EC2. Push the branch to this repository to preview it."))
+                .await?;
+            record.summary("`/preview` on a fork's pull request: refused, nothing applied.\n");
+            return Ok(EXIT_FAILED);
+        }
+        let loaded = self.load();
+        let mut stacks: Vec<&Desired> = loaded
+            .valid
+            .iter()
+            .filter(|d| d.preview.is_some())
+            .collect();
+        if !only.is_empty() {
+            let unknown: Vec<&String> = only
+                .iter()
+                .filter(|n| !stacks.iter().any(|d| d.stack == **n))
+                .collect();
+            if !unknown.is_empty() {
+                let names: Vec<String> = unknown.iter().map(|n| code_span(n)).collect();
+                self.reply(
+                    number,
+                    &refuse(&format!(
+                        "{} is not a stack with `preview:` here.",
+                        names.join(", ")
+                    )),
+                )
+                .await?;
+                return Ok(EXIT_FAILED);
+            }
+            stacks.retain(|d| only.contains(&d.stack));
+        }
+        if stacks.is_empty() {
+            self.reply(number, &refuse("no stack of this pull request has `preview:`; add `preview: { max_instances: 4 }` to a stack file to allow previews."))
+                .await?;
+            return Ok(EXIT_FAILED);
+        }
+        let mut body = String::new();
+        let mut ok = true;
+        for d in stacks {
+            let target = if destroy {
+                preview::empty(d, number)
+            } else {
+                preview::of(d, number)
+            };
+            let target = match target {
+                Ok(t) => t,
+                Err(r) => {
+                    let _ = writeln!(body, "- {}\n", text(&r.words(&d.stack)));
+                    ok = false;
+                    continue;
+                }
+            };
+            match self.apply_preview(&target).await {
+                Ok(section) => body.push_str(&section),
+                Err(e) => {
+                    ok = false;
+                    let _ = writeln!(
+                        body,
+                        "### Preview {} (from {}): FAILED\n\n{}\n",
+                        code_span(&target.stack),
+                        code_span(&d.stack),
+                        text(&format!("{e:#}"))
+                    );
+                }
+            }
+        }
+        let title = if destroy {
+            "## ec2-gitops preview destroyed"
+        } else {
+            "## ec2-gitops preview"
+        };
+        let reply = format!("{title}\n\n{body}");
+        self.reply(number, &reply).await?;
+        record.summary(&reply);
+        Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+    }
+
+    /// Applies one preview stack (a copy, or an empty one to destroy it)
+    /// under its lease; the section that says what it is now.
+    async fn apply_preview(&self, target: &Desired) -> Result<String> {
+        let ec2 = Ec2::connect(&target.region).await;
+        let progress = crate::progress::LineProgress::new();
+        let done =
+            app::apply_exclusive(&ec2, target, None, app::APPLY_LEASE_WAIT, &progress).await?;
+        let failed: Vec<String> = match &done {
+            Exclusive::Applied { results, .. } => results
+                .iter()
+                .filter_map(|r| match &r.outcome {
+                    Outcome::Failed(e) => Some(format!("{}: {e}", r.step.resource)),
+                    _ => None,
+                })
+                .collect(),
+            _ => vec![],
+        };
+        if !failed.is_empty() {
+            anyhow::bail!("{}", failed.join("; "));
+        }
+        let live = ec2.read_live(&target.stack).await?;
+        let mut out = String::new();
+        if target.instances.is_empty() {
+            let _ = writeln!(
+                out,
+                "### Preview {}: destroyed\n\nNothing of the preview is left ({} instances).\n",
+                code_span(&target.stack),
+                live.instances.len()
+            );
+            return Ok(out);
+        }
+        let _ = writeln!(
+            out,
+            "### Preview {} ({})\n\n| instance | id | public IP | public DNS name |\n| --- | --- | --- | --- |",
+            code_span(&target.stack),
+            text(&target.region)
+        );
+        for i in &live.instances {
+            let cell = |v: &Option<String>| {
+                v.as_deref()
+                    .map(code_span)
+                    .map_or("-".to_string(), |c| table_cell(&c))
+            };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                table_cell(&code_span(&i.name)),
+                table_cell(&code_span(&i.id)),
+                cell(&i.public_ip),
+                cell(&i.public_dns)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nPushes do not change it: comment `/preview` again to update it, `/preview destroy` to remove it. Closing or merging the pull request destroys it.\n"
+        );
+        Ok(out)
+    }
+
+    /// Destroys pull request `number`'s previews (it was closed or merged):
+    /// every stack with `preview:` whose `<stack>-pr<N>` has resources.
+    pub(super) async fn destroy_previews(&self, number: u64, record: &mut Record) -> Result<u8> {
+        let loaded = self.load();
+        let mut ok = true;
+        for d in loaded.valid.iter().filter(|d| d.preview.is_some()) {
+            let Ok(target) = preview::empty(d, number) else {
+                continue;
+            };
+            let ec2 = Ec2::connect(&target.region).await;
+            let live = match ec2.read_live(&target.stack).await {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!(
+                        "::warning::{}",
+                        crate::render::escape::workflow_data(&format!(
+                            "cannot read preview {} to destroy it: {e}",
+                            target.stack
+                        ))
+                    );
+                    ok = false;
+                    continue;
+                }
+            };
+            let nothing = live.instances.is_empty()
+                && live.security_groups.is_empty()
+                && live.volumes.is_empty()
+                && live.key_pairs.is_empty();
+            if nothing {
+                continue;
+            }
+            match self.apply_preview(&target).await {
+                Ok(section) => record.summary(&section),
+                Err(e) => {
+                    ok = false;
+                    record.summary(&format!(
+                        "Preview {} could not be destroyed: {}\n",
+                        code_span(&target.stack),
+                        text(&format!("{e:#}"))
+                    ));
+                }
+            }
+        }
+        Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+    }
+}
