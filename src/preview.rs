@@ -9,6 +9,24 @@ pub fn name(stack: &str, pr: u64) -> String {
     format!("{stack}-pr{pr}")
 }
 
+/// The pull request number of `preview`, a preview stack of `stack`
+/// (`web-pr7` of `web`: 7).
+pub fn pr_of(preview: &str, stack: &str) -> Option<u64> {
+    let n = preview.strip_prefix(stack)?.strip_prefix("-pr")?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) || n.starts_with('0') {
+        return None;
+    }
+    n.parse().ok()
+}
+
+/// Whether a preview whose oldest server was launched at `launched`
+/// (seconds since the epoch; `None`: it has none) is past `ttl_secs` at
+/// `now`. One without servers is not expired by age (its pull request's
+/// state decides).
+pub fn expired(launched: Option<u64>, ttl_secs: u64, now: u64) -> bool {
+    launched.is_some_and(|t| now.saturating_sub(t) > ttl_secs)
+}
+
 /// Why a preview is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refused {
@@ -124,6 +142,20 @@ mod tests {
                 .all(|v| v.on_destroy == crate::model::OnDestroy::Delete)
         );
         assert!(empty(&d, 7).unwrap().instances.is_empty());
+    }
+
+    #[test]
+    fn a_preview_names_its_pull_request_and_expires_after_its_ttl() {
+        assert_eq!(pr_of("web-pr7", "web"), Some(7));
+        assert_eq!(pr_of("web-pr123", "web"), Some(123));
+        assert_eq!(pr_of("web-db-pr7", "web"), None, "another stack's");
+        assert_eq!(pr_of("web-pr", "web"), None);
+        assert_eq!(pr_of("web-pr07", "web"), None);
+        assert_eq!(pr_of("web-prx", "web"), None);
+        let day = 86_400;
+        assert!(!expired(Some(1_000), 3 * day, 1_000 + 3 * day));
+        assert!(expired(Some(1_000), 3 * day, 1_001 + 3 * day));
+        assert!(!expired(None, 3 * day, u64::MAX));
     }
 
     #[test]

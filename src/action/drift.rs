@@ -72,6 +72,12 @@ impl Ctx<'_> {
         }
         record.output("drifted", if drifted { "true" } else { "false" });
         record.output("result-json", &plans_json(&stacks));
-        Ok(if checked_ok { EXIT_OK } else { EXIT_FAILED })
+        // Previews whose pull request closed or whose time is up go.
+        let swept = self.sweep_previews(&loaded.valid, record).await;
+        Ok(if checked_ok && swept {
+            EXIT_OK
+        } else {
+            EXIT_FAILED
+        })
     }
 }

@@ -173,6 +173,78 @@ impl Ctx<'_> {
         Ok(out)
     }
 
+    /// The scheduled run: destroys the previews whose pull request is closed
+    /// or whose oldest server is older than the stack's `preview.ttl`.
+    pub(super) async fn sweep_previews(&self, stacks: &[Desired], record: &mut Record) -> bool {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut ok = true;
+        for d in stacks {
+            let Some(settings) = d.preview else {
+                continue;
+            };
+            let ec2 = Ec2::connect(&d.region).await;
+            let found = match ec2.preview_stacks(&d.stack).await {
+                Ok(f) => f,
+                Err(e) => {
+                    ok = false;
+                    record.summary(&format!(
+                        "The previews of {} could not be listed: {}\n",
+                        code_span(&d.stack),
+                        text(&e.to_string())
+                    ));
+                    continue;
+                }
+            };
+            for (name, launched) in found {
+                let Some(number) = preview::pr_of(&name, &d.stack) else {
+                    continue;
+                };
+                let why = if preview::expired(launched, settings.ttl_secs, now) {
+                    Some("older than its `preview.ttl`")
+                } else {
+                    match self.gh.pull(number).await {
+                        Ok(pr) if pr.state != "open" || pr.is_merged() => {
+                            Some("its pull request is closed")
+                        }
+                        Ok(_) => None,
+                        Err(e) => {
+                            eprintln!(
+                                "::warning::{}",
+                                crate::render::escape::workflow_data(&format!(
+                                    "cannot ask GitHub about pull request #{number} of preview {name}: {e}"
+                                ))
+                            );
+                            None
+                        }
+                    }
+                };
+                let Some(why) = why else {
+                    continue;
+                };
+                let Ok(target) = preview::empty(d, number) else {
+                    continue;
+                };
+                match self.apply_preview(&target).await {
+                    Ok(section) => record.summary(&format!(
+                        "Preview {} ({why}):\n\n{section}",
+                        code_span(&name)
+                    )),
+                    Err(e) => {
+                        ok = false;
+                        record.summary(&format!(
+                            "Preview {} ({why}) could not be destroyed: {}\n",
+                            code_span(&name),
+                            text(&format!("{e:#}"))
+                        ));
+                    }
+                }
+            }
+        }
+        ok
+    }
+
     /// Destroys pull request `number`'s previews (it was closed or merged):
     /// every stack with `preview:` whose `<stack>-pr<N>` has resources.
     pub(super) async fn destroy_previews(&self, number: u64, record: &mut Record) -> Result<u8> {

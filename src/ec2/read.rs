@@ -217,6 +217,78 @@ impl Ec2 {
         Ok(out)
     }
 
+    /// The preview stacks of `stack` that have something in EC2 (instances
+    /// or security groups tagged `<stack>-pr*`), each with the launch time
+    /// of its oldest instance (seconds since the epoch). Two paged calls.
+    pub async fn preview_stacks(
+        &self,
+        stack: &str,
+    ) -> Result<BTreeMap<String, Option<u64>>, Ec2Error> {
+        let pattern = format!("{stack}-pr*");
+        let f = [filter(
+            &format!("tag:{}", model::STACK_TAG),
+            [pattern.as_str()],
+        )];
+        let of = |tags: &[Tag]| {
+            tags.iter()
+                .find(|t| t.key() == Some(model::STACK_TAG))
+                .and_then(|t| t.value())
+                .map(str::to_string)
+        };
+        let (instances, groups) = tokio::try_join!(
+            self.pages(
+                "DescribeInstances",
+                |token| {
+                    self.client
+                        .describe_instances()
+                        .set_filters(Some(f.to_vec()))
+                        .max_results(1000)
+                        .set_next_token(token)
+                        .send()
+                },
+                |p| p.next_token(),
+            ),
+            self.pages(
+                "DescribeSecurityGroups",
+                |token| {
+                    self.client
+                        .describe_security_groups()
+                        .set_filters(Some(f.to_vec()))
+                        .max_results(1000)
+                        .set_next_token(token)
+                        .send()
+                },
+                |p| p.next_token(),
+            ),
+        )?;
+        let mut out: BTreeMap<String, Option<u64>> = BTreeMap::new();
+        for i in instances
+            .iter()
+            .flat_map(|p| p.reservations())
+            .flat_map(|r| r.instances())
+        {
+            let gone = matches!(
+                i.state().and_then(|s| s.name()).map(|s| s.as_str()),
+                Some("terminated" | "shutting-down")
+            );
+            let Some(name) = of(i.tags()).filter(|_| !gone) else {
+                continue;
+            };
+            let launched = i.launch_time().map(|t| t.secs().max(0) as u64);
+            let oldest = out.entry(name).or_insert(None);
+            *oldest = match (*oldest, launched) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        for g in groups.iter().flat_map(|p| p.security_groups()) {
+            if let Some(name) = of(g.tags()) {
+                out.entry(name).or_insert(None);
+            }
+        }
+        Ok(out)
+    }
+
     /// The ids of the stack's data volumes that are not being deleted, by
     /// name: one paged `DescribeVolumes` for every volume an apply creates.
     pub(super) async fn volume_ids_by_name(

@@ -549,3 +549,53 @@ async fn preview_is_refused_for_a_fork_with_no_ec2_call_and_over_its_size() {
         w.mutating_ec2_calls()
     );
 }
+
+/// The scheduled run destroys a preview whose pull request is closed (its
+/// close event's job did not run) and keeps an open one's.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scheduled_run_destroys_the_preview_of_a_closed_pr_and_keeps_an_open_ones() {
+    let w = World::new("pv");
+    w.write_stack(&previewed(2));
+    for n in [11, 12] {
+        w.pull(n, HEAD, &["infra/web.yaml"]);
+        let r = w.run(
+            "issue_comment",
+            w.comment_event(n, "/preview", "writer"),
+            HEAD,
+        );
+        assert_eq!(r.code(), Some(0), "{}", r.text());
+    }
+    assert_eq!(
+        crate::engine::instances_by_name(&w.direct, "pv-pr11")
+            .await
+            .len(),
+        3
+    );
+    // #11 is closed; no job ran on its close event.
+    w.gh.add_pull(
+        crate::action::REPO,
+        crate::support::PullSpec {
+            number: 11,
+            head_sha: HEAD.into(),
+            state: "closed".into(),
+            ..crate::support::PullSpec::default()
+        },
+    );
+    let mut dispatch = crate::support::webhooks::example("workflow_dispatch", |_| true);
+    dispatch["ref"] = serde_json::json!("refs/heads/main");
+    let r = w.run("workflow_dispatch", dispatch, crate::action::MERGE);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert_eq!(left(&w.direct, "pv-pr11").await, 0, "{}", r.text());
+    assert!(
+        r.summary.contains("its pull request is closed"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        crate::engine::instances_by_name(&w.direct, "pv-pr12")
+            .await
+            .len(),
+        3,
+        "an open pull request's preview stays"
+    );
+}
