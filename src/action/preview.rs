@@ -126,10 +126,19 @@ impl Ctx<'_> {
                 .iter()
                 .filter_map(|r| match &r.outcome {
                     Outcome::Failed(e) => Some(format!("{}: {e}", r.step.resource)),
-                    _ => None,
+                    Outcome::Skipped(why) => {
+                        Some(format!("{}: not attempted ({why})", r.step.resource))
+                    }
+                    Outcome::Done(_) => None,
                 })
                 .collect(),
-            _ => vec![],
+            Exclusive::AlreadyDone => vec![],
+            // With no reviewed plan to match, only a plan that cannot be
+            // applied (errors, blocked changes) lands here.
+            Exclusive::Moved(plan) => vec![format!(
+                "its plan cannot be applied:\n{}",
+                crate::render::text::plan(plan, false)
+            )],
         };
         if !failed.is_empty() {
             anyhow::bail!("{}", failed.join("; "));

@@ -486,6 +486,29 @@ async fn preview_creates_updates_and_closing_the_pr_destroys_it() {
         "updated in place"
     );
 
+    // `/preview destroy` removes it; `/preview` makes it again.
+    let r = w.run(
+        "issue_comment",
+        w.comment_event(7, "/preview destroy", "writer"),
+        HEAD_2,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert_eq!(left(&w.direct, "pv-pr7").await, 0, "{}", r.text());
+    let reply = w.bot_comments(7).last().unwrap().body.clone();
+    assert!(reply.contains("### Preview `pv-pr7`: destroyed"), "{reply}");
+    let r = w.run(
+        "issue_comment",
+        w.comment_event(7, "/preview", "writer"),
+        HEAD_2,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert_eq!(
+        crate::engine::instances_by_name(&w.direct, "pv-pr7")
+            .await
+            .len(),
+        4
+    );
+
     // Closing the pull request destroys it: nothing with its tag is left.
     w.gh.add_pull(
         crate::action::REPO,
