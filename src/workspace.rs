@@ -914,6 +914,46 @@ mod tests {
         }
     }
 
+    /// `extends` reads inside the repository only: a path that climbs out,
+    /// or a link to a file outside it, is refused at the `extends` value,
+    /// unopened.
+    #[cfg(unix)]
+    #[test]
+    fn a_base_outside_the_repository_is_refused() {
+        let dir = environments();
+        let root = dir.path();
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(
+            outside.path().join("secret.yaml"),
+            "version: 1\nregion: us-east-1\n",
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.yaml"),
+            root.join("infra/base/link.yaml"),
+        )
+        .unwrap();
+        let up = "../".repeat(root.components().count() + 2);
+        for (path, says) in [
+            (format!("{up}etc/passwd"), "is outside the repository"),
+            ("../../../x.yaml".to_string(), "is outside the repository"),
+            (
+                "../base/link.yaml".to_string(),
+                "is a symbolic link (or goes through one) to a file outside the repository",
+            ),
+        ] {
+            fs::write(
+                root.join("infra/staging/web.yaml"),
+                format!("extends: {path}\nstack: web-staging\n"),
+            )
+            .unwrap();
+            let diags = load_stack(&root.join("infra/staging/web.yaml")).unwrap_err();
+            assert_eq!(diags.len(), 1, "{diags:#?}");
+            assert_eq!(diags[0].message, format!("base file `{path}` {says}"));
+            assert_eq!(diags[0].at.line, 1);
+        }
+    }
+
     #[cfg(unix)]
     #[test]
     fn links_out_devices_fifos_and_directories_are_refused_unopened() {
