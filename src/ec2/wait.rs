@@ -7,6 +7,9 @@ use std::time::{Duration, Instant};
 use super::{Ec2, Ec2Error};
 use crate::ec2::read_filter;
 
+/// The most ids one describe call names (EC2's advice).
+const MAX_IDS_PER_CALL: usize = 1000;
+
 /// What a waited-for instance looked like when it reached its state.
 #[derive(Debug, Clone, Default)]
 pub struct InstanceFacts {
@@ -18,7 +21,8 @@ pub struct InstanceFacts {
 
 impl Ec2 {
     /// Waits until every instance in `ids` is in `state` (`running`,
-    /// `stopped`, `terminated`), polling all of them with one call.
+    /// `stopped`, `terminated`), polling all of them with one call per
+    /// 1,000 ids.
     /// `on_poll(pending, elapsed)` reports progress.
     pub async fn wait_for(
         &self,
@@ -41,45 +45,47 @@ impl Ec2 {
             }
             on_poll(pending.len(), start.elapsed());
             // A filter, not InstanceIds: an instance not visible yet must not
-            // fail the whole poll.
-            let out = self
-                .call("DescribeInstances", false, || {
-                    self.client
-                        .describe_instances()
-                        .filters(read_filter("instance-id", pending.clone()))
-                        .max_results(1000)
-                        .send()
-                })
-                .await?;
-            for i in out.reservations().iter().flat_map(|r| r.instances()) {
-                let now = i
-                    .state()
-                    .and_then(|s| s.name())
-                    .map(|s| s.as_str())
-                    .unwrap_or("");
-                if now == state || (state == "terminated" && now.is_empty()) {
-                    done.insert(
-                        i.instance_id().unwrap_or_default().to_string(),
-                        InstanceFacts {
-                            availability_zone: i
-                                .placement()
-                                .and_then(|p| p.availability_zone())
-                                .map(str::to_string),
-                            public_ip: i.public_ip_address().map(str::to_string),
-                        },
-                    );
-                } else if state == "running" && matches!(now, "terminated" | "shutting-down") {
-                    return Err(Ec2Error {
-                        action: "RunInstances",
-                        code: "InstanceTerminated".into(),
-                        message: format!(
-                            "instance {} went to {now} while starting: {}",
-                            i.instance_id().unwrap_or_default(),
-                            i.state_reason()
-                                .and_then(|r| r.message())
-                                .unwrap_or("no reason given")
-                        ),
-                    });
+            // fail the whole poll. At most 1,000 ids a call, as EC2 advises.
+            for chunk in pending.chunks(MAX_IDS_PER_CALL) {
+                let out = self
+                    .call("DescribeInstances", false, || {
+                        self.client
+                            .describe_instances()
+                            .filters(read_filter("instance-id", chunk.to_vec()))
+                            .max_results(1000)
+                            .send()
+                    })
+                    .await?;
+                for i in out.reservations().iter().flat_map(|r| r.instances()) {
+                    let now = i
+                        .state()
+                        .and_then(|s| s.name())
+                        .map(|s| s.as_str())
+                        .unwrap_or("");
+                    if now == state || (state == "terminated" && now.is_empty()) {
+                        done.insert(
+                            i.instance_id().unwrap_or_default().to_string(),
+                            InstanceFacts {
+                                availability_zone: i
+                                    .placement()
+                                    .and_then(|p| p.availability_zone())
+                                    .map(str::to_string),
+                                public_ip: i.public_ip_address().map(str::to_string),
+                            },
+                        );
+                    } else if state == "running" && matches!(now, "terminated" | "shutting-down") {
+                        return Err(Ec2Error {
+                            action: "RunInstances",
+                            code: "InstanceTerminated".into(),
+                            message: format!(
+                                "instance {} went to {now} while starting: {}",
+                                i.instance_id().unwrap_or_default(),
+                                i.state_reason()
+                                    .and_then(|r| r.message())
+                                    .unwrap_or("no reason given")
+                            ),
+                        });
+                    }
                 }
             }
             // Done as soon as the poll shows it: no sleep, no timeout after.
