@@ -369,9 +369,14 @@ impl Ctx<'_> {
             }
             return Ok(None);
         }
-        let body = comment::plan_marker(head_sha, base_sha, &stacks, state).wrap(
-            &comment::plan_comment(head_sha, &stacks, &removed_stacks, state),
-        );
+        let mut text = comment::plan_comment(head_sha, &stacks, &removed_stacks, state);
+        // The pull request's previews, when it has some: their servers.
+        let previews = self.preview_sections(number, &loaded.valid).await;
+        if !previews.is_empty() && text.len() + previews.len() < 65_000 {
+            text.push_str("\n## Previews\n\n");
+            text.push_str(&previews);
+        }
+        let body = comment::plan_marker(head_sha, base_sha, &stacks, state).wrap(&text);
         match existing {
             Some(id) => {
                 self.gh.update_comment(id, &body).await?;

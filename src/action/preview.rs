@@ -111,7 +111,9 @@ impl Ctx<'_> {
         let reply = format!("{title}\n\n{body}");
         self.reply(number, &reply).await?;
         record.summary(&reply);
-        Ok(if ok { EXIT_OK } else { EXIT_FAILED })
+        // The plan comment shows the previews (or no longer does).
+        let replanned = self.plan_pr(number, &[], record).await?;
+        Ok(if ok { replanned } else { EXIT_FAILED })
     }
 
     /// Applies one preview stack (a copy, or an empty one to destroy it)
@@ -154,32 +156,35 @@ impl Ctx<'_> {
             );
             return Ok(out);
         }
-        let _ = writeln!(
-            out,
-            "### Preview {} ({})\n\n| instance | id | public IP | public DNS name |\n| --- | --- | --- | --- |",
-            code_span(&target.stack),
-            text(&target.region)
-        );
-        for i in &live.instances {
-            let cell = |v: &Option<String>| {
-                v.as_deref()
-                    .map(code_span)
-                    .map_or("-".to_string(), |c| table_cell(&c))
-            };
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} |",
-                table_cell(&code_span(&i.name)),
-                table_cell(&code_span(&i.id)),
-                cell(&i.public_ip),
-                cell(&i.public_dns)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "\nPushes do not change it: comment `/preview` again to update it, `/preview destroy` to remove it. Closing or merging the pull request destroys it.\n"
-        );
+        out.push_str(&section(&target.stack, &target.region, &live));
         Ok(out)
+    }
+
+    /// The sections of the plan comment of pull request `number` for its
+    /// live previews (stacks with `preview:` only; a read that fails leaves
+    /// its section out, with a warning).
+    pub(super) async fn preview_sections(&self, number: u64, stacks: &[Desired]) -> String {
+        let mut out = String::new();
+        for d in stacks.iter().filter(|d| d.preview.is_some()) {
+            let Ok(target) = preview::empty(d, number) else {
+                continue;
+            };
+            let ec2 = Ec2::connect(&target.region).await;
+            match ec2.read_live(&target.stack).await {
+                Ok(live) if !live.instances.is_empty() => {
+                    out.push_str(&section(&target.stack, &target.region, &live));
+                }
+                Ok(_) => {}
+                Err(e) => eprintln!(
+                    "::warning::{}",
+                    crate::render::escape::workflow_data(&format!(
+                        "cannot read preview {} for the plan comment: {e}",
+                        target.stack
+                    ))
+                ),
+            }
+        }
+        out
     }
 
     /// The scheduled run: destroys the previews whose pull request is closed
@@ -299,4 +304,35 @@ impl Ctx<'_> {
         }
         Ok(if ok { EXIT_OK } else { EXIT_FAILED })
     }
+}
+
+/// A preview's servers: id, public IP and DNS name of each.
+fn section(stack: &str, region: &str, live: &crate::model::Live) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### Preview {} ({})\n\n| instance | id | public IP | public DNS name |\n| --- | --- | --- | --- |",
+        code_span(stack),
+        text(region)
+    );
+    for i in &live.instances {
+        let cell = |v: &Option<String>| {
+            v.as_deref()
+                .map(code_span)
+                .map_or("-".to_string(), |c| table_cell(&c))
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            table_cell(&code_span(&i.name)),
+            table_cell(&code_span(&i.id)),
+            cell(&i.public_ip),
+            cell(&i.public_dns)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nPushes do not change it: comment `/preview` again to update it, `/preview destroy` to remove it. Closing or merging the pull request destroys it.\n"
+    );
+    out
 }

@@ -397,6 +397,25 @@ fn previewed(count: u32) -> String {
         )
 }
 
+/// The bot's latest reply on pull request `n` (not its plan comment).
+fn latest_reply(w: &World, n: u64) -> String {
+    w.bot_comments(n)
+        .into_iter()
+        .rev()
+        .find(|c| c.body.contains("\"kind\":\"reply\""))
+        .map(|c| c.body)
+        .expect("a reply")
+}
+
+/// The plan comment of pull request `n`.
+fn plan_comment(w: &World, n: u64) -> String {
+    w.bot_comments(n)
+        .into_iter()
+        .find(|c| crate::support::plan_meta(&c.body).is_some())
+        .map(|c| c.body)
+        .expect("a plan comment")
+}
+
 /// Resources tagged for `stack` that are not gone: instances, groups,
 /// volumes and key pairs.
 async fn left(c: &aws_sdk_ec2::Client, stack: &str) -> usize {
@@ -448,6 +467,10 @@ async fn preview_creates_updates_and_closing_the_pr_destroys_it() {
         "{reply}"
     );
     assert!(reply.contains("| `web-1` | `i-"), "{reply}");
+    let plan = plan_comment(&w, 7);
+    assert!(plan.contains("## Previews"), "{plan}");
+    assert!(plan.contains("### Preview `pv-pr7` (us-east-1)"), "{plan}");
+    assert!(plan.contains("public DNS name"), "{plan}");
     let preview = crate::engine::instances_by_name(&w.direct, "pv-pr7").await;
     assert_eq!(preview.len(), 3, "web-1, web-2 and db: {preview:?}");
     assert!(
@@ -494,8 +517,13 @@ async fn preview_creates_updates_and_closing_the_pr_destroys_it() {
     );
     assert_eq!(r.code(), Some(0), "{}", r.text());
     assert_eq!(left(&w.direct, "pv-pr7").await, 0, "{}", r.text());
-    let reply = w.bot_comments(7).last().unwrap().body.clone();
+    let reply = latest_reply(&w, 7);
     assert!(reply.contains("### Preview `pv-pr7`: destroyed"), "{reply}");
+    let plan = plan_comment(&w, 7);
+    assert!(
+        !plan.contains("## Previews"),
+        "gone from the plan comment: {plan}"
+    );
     let r = w.run(
         "issue_comment",
         w.comment_event(7, "/preview", "writer"),
@@ -552,7 +580,7 @@ async fn preview_is_refused_for_a_fork_with_no_ec2_call_and_over_its_size() {
         "no EC2 call: {:?}",
         w.proxy.actions()
     );
-    let reply = w.bot_comments(8).last().unwrap().body.clone();
+    let reply = latest_reply(&w, 8);
     assert!(reply.contains("comes from a fork"), "{reply}");
 
     // Over `max_instances` (4): refused, nothing launched.
@@ -564,7 +592,7 @@ async fn preview_is_refused_for_a_fork_with_no_ec2_call_and_over_its_size() {
         HEAD,
     );
     assert_eq!(r.code(), Some(1), "{}", r.text());
-    let reply = w.bot_comments(9).last().unwrap().body.clone();
+    let reply = latest_reply(&w, 9);
     assert!(reply.contains("would have 5 instances"), "{reply}");
     assert!(
         w.mutating_ec2_calls().is_empty(),
