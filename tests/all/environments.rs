@@ -650,3 +650,46 @@ async fn the_scheduled_run_destroys_the_preview_of_a_closed_pr_and_keeps_an_open
         "an open pull request's preview stays"
     );
 }
+
+/// The scheduled run destroys a preview older than the stack's
+/// `preview.ttl`. Moto cannot age an instance, so the proxy answers the
+/// run's listing of previews (`tag:ec2-gitops:stack = pv-pr*`) with the
+/// preview's real instance launched four days ago; everything else is
+/// moto's.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scheduled_run_destroys_a_preview_past_its_ttl() {
+    let w = World::new("pv");
+    w.write_stack(&previewed(2));
+    w.pull(13, HEAD, &["infra/web.yaml"]);
+    let r = w.run(
+        "issue_comment",
+        w.comment_event(13, "/preview", "writer"),
+        HEAD,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let ids = crate::engine::instances_by_name(&w.direct, "pv-pr13").await;
+    let id = ids["instance/web-1"][0].clone();
+    w.proxy.set_hook(move |req| {
+        let listing = req.action == "DescribeInstances"
+            && req.params.iter().any(|(_, v)| v == "pv-pr*");
+        listing.then(|| {
+            crate::support::ProxyResponse::xml(
+                200,
+                format!(
+                    "<DescribeInstancesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><reservationSet><item><reservationId>r-1</reservationId><ownerId>123456789012</ownerId><instancesSet><item><instanceId>{id}</instanceId><instanceState><code>16</code><name>running</name></instanceState><launchTime>2020-01-01T00:00:00.000Z</launchTime><tagSet><item><key>ec2-gitops:stack</key><value>pv-pr13</value></item></tagSet></item></instancesSet></item></reservationSet></DescribeInstancesResponse>"
+                ),
+            )
+        })
+    });
+    let mut dispatch = crate::support::webhooks::example("workflow_dispatch", |_| true);
+    dispatch["ref"] = serde_json::json!("refs/heads/main");
+    let r = w.run("workflow_dispatch", dispatch, crate::action::MERGE);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert!(
+        r.summary.contains("older than its `preview.ttl`"),
+        "{}",
+        r.text()
+    );
+    w.proxy.clear_hook();
+    assert_eq!(left(&w.direct, "pv-pr13").await, 0, "{}", r.text());
+}
