@@ -43,6 +43,21 @@ impl Ctx<'_> {
             record.summary("`/preview` on a fork's pull request: refused, nothing applied.\n");
             return Ok(EXIT_FAILED);
         }
+        // What is applied is the pull request's test merge, never whatever
+        // else the job checked out.
+        let found = crate::git::head(&self.checkout);
+        if !destroy && (pr.merge_commit_sha.is_none() || found != pr.merge_commit_sha) {
+            let why = match &pr.merge_commit_sha {
+                None => "GitHub has no test merge of this pull request (it conflicts with its base, or is still computing it); nothing was applied.".to_string(),
+                Some(merge) => format!(
+                    "the job checked out {}, not this pull request's test merge {}; nothing was applied. Check out `refs/pull/{number}/merge`.",
+                    code_span(found.as_deref().unwrap_or("no commit")),
+                    code_span(merge)
+                ),
+            };
+            self.reply(number, &refuse(&why)).await?;
+            return Ok(EXIT_FAILED);
+        }
         let loaded = self.load();
         let mut stacks: Vec<&Desired> = loaded
             .valid

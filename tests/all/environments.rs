@@ -583,6 +583,27 @@ async fn preview_is_refused_for_a_fork_with_no_ec2_call_and_over_its_size() {
     let reply = latest_reply(&w, 8);
     assert!(reply.contains("comes from a fork"), "{reply}");
 
+    // A job that checked out something else than the test merge: refused.
+    w.pull(10, HEAD, &["infra/web.yaml"]);
+    let r = w.run_at(
+        "issue_comment",
+        w.comment_event(10, "/preview", "writer"),
+        HEAD,
+        Some("cccccccccccccccccccccccccccccccccccccccc"),
+        &[],
+    );
+    assert_eq!(r.code(), Some(1), "{}", r.text());
+    let reply = latest_reply(&w, 10);
+    assert!(
+        reply.contains("not this pull request's test merge"),
+        "{reply}"
+    );
+    assert!(
+        w.mutating_ec2_calls().is_empty(),
+        "{:?}",
+        w.mutating_ec2_calls()
+    );
+
     // Over `max_instances` (4): refused, nothing launched.
     w.write_stack(&previewed(4));
     w.pull(9, HEAD, &["infra/web.yaml"]);
