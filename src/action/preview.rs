@@ -160,19 +160,15 @@ impl Ctx<'_> {
         if !failed.is_empty() {
             anyhow::bail!("{}", failed.join("; "));
         }
-        let live = ec2.read_live(&target.stack).await?;
-        let mut out = String::new();
+        // A destroy that succeeded left nothing: no need to read it again.
         if target.instances.is_empty() {
-            let _ = writeln!(
-                out,
-                "### Preview {}: destroyed\n\nNothing of the preview is left ({} instances).\n",
-                code_span(&target.stack),
-                live.instances.len()
-            );
-            return Ok(out);
+            return Ok(format!(
+                "### Preview {}: destroyed\n\nNothing of the preview is left.\n\n",
+                code_span(&target.stack)
+            ));
         }
-        out.push_str(&section(&target.stack, &target.region, &live));
-        Ok(out)
+        let live = ec2.read_live(&target.stack).await?;
+        Ok(section(&target.stack, &target.region, &live))
     }
 
     /// The sections of the plan comment of pull request `number` for its

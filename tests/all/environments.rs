@@ -397,6 +397,26 @@ fn previewed(count: u32) -> String {
         )
 }
 
+/// A writer's comment `body` on pull request `n` at `sha`, and its run.
+fn say(w: &World, n: u64, body: &str, sha: &str) -> crate::action::Run {
+    w.run("issue_comment", w.comment_event(n, body, "writer"), sha)
+}
+
+/// Pull request `n` (head `head`) is closed without merge, changing the
+/// stack file.
+fn closed(w: &World, n: u64, head: &str) {
+    w.gh.add_pull(
+        crate::action::REPO,
+        crate::support::PullSpec {
+            number: n,
+            head_sha: head.into(),
+            state: "closed".into(),
+            files: vec![("infra/web.yaml".into(), "modified".into())],
+            ..crate::support::PullSpec::default()
+        },
+    );
+}
+
 /// The bot's latest reply on pull request `n` (not its plan comment).
 fn latest_reply(w: &World, n: u64) -> String {
     w.bot_comments(n)
@@ -455,11 +475,7 @@ async fn preview_creates_updates_and_closing_the_pr_destroys_it() {
     let w = World::new("pv");
     w.write_stack(&previewed(2));
     w.pull(7, HEAD, &["infra/web.yaml"]);
-    let r = w.run(
-        "issue_comment",
-        w.comment_event(7, "/preview", "writer"),
-        HEAD,
-    );
+    let r = say(&w, 7, "/preview", HEAD);
     assert_eq!(r.code(), Some(0), "{}", r.text());
     let reply = w.bot_comments(7).last().unwrap().body.clone();
     assert!(
@@ -496,11 +512,7 @@ async fn preview_creates_updates_and_closing_the_pr_destroys_it() {
             .len(),
         3
     );
-    let r = w.run(
-        "issue_comment",
-        w.comment_event(7, "/preview", "writer"),
-        HEAD_2,
-    );
+    let r = say(&w, 7, "/preview", HEAD_2);
     assert_eq!(r.code(), Some(0), "{}", r.text());
     let now = crate::engine::instances_by_name(&w.direct, "pv-pr7").await;
     assert_eq!(now.len(), 4, "{now:?}");
@@ -510,11 +522,7 @@ async fn preview_creates_updates_and_closing_the_pr_destroys_it() {
     );
 
     // `/preview destroy` removes it; `/preview` makes it again.
-    let r = w.run(
-        "issue_comment",
-        w.comment_event(7, "/preview destroy", "writer"),
-        HEAD_2,
-    );
+    let r = say(&w, 7, "/preview destroy", HEAD_2);
     assert_eq!(r.code(), Some(0), "{}", r.text());
     assert_eq!(left(&w.direct, "pv-pr7").await, 0, "{}", r.text());
     let reply = latest_reply(&w, 7);
@@ -524,11 +532,7 @@ async fn preview_creates_updates_and_closing_the_pr_destroys_it() {
         !plan.contains("## Previews"),
         "gone from the plan comment: {plan}"
     );
-    let r = w.run(
-        "issue_comment",
-        w.comment_event(7, "/preview", "writer"),
-        HEAD_2,
-    );
+    let r = say(&w, 7, "/preview", HEAD_2);
     assert_eq!(r.code(), Some(0), "{}", r.text());
     assert_eq!(
         crate::engine::instances_by_name(&w.direct, "pv-pr7")
@@ -538,16 +542,7 @@ async fn preview_creates_updates_and_closing_the_pr_destroys_it() {
     );
 
     // Closing the pull request destroys it: nothing with its tag is left.
-    w.gh.add_pull(
-        crate::action::REPO,
-        crate::support::PullSpec {
-            number: 7,
-            head_sha: HEAD_2.into(),
-            state: "closed".into(),
-            files: vec![("infra/web.yaml".into(), "modified".into())],
-            ..crate::support::PullSpec::default()
-        },
-    );
+    closed(&w, 7, HEAD_2);
     let r = w.run("pull_request", w.pr_event("closed", 7, HEAD_2), HEAD_2);
     assert_eq!(r.code(), Some(0), "{}", r.text());
     assert_eq!(left(&w.direct, "pv-pr7").await, 0, "{}", r.text());
@@ -569,11 +564,7 @@ async fn preview_is_refused_for_a_fork_with_no_ec2_call_and_over_its_size() {
         },
     );
     w.proxy.clear();
-    let r = w.run(
-        "issue_comment",
-        w.comment_event(8, "/preview", "writer"),
-        HEAD,
-    );
+    let r = say(&w, 8, "/preview", HEAD);
     assert_eq!(r.code(), Some(1), "{}", r.text());
     assert!(
         w.proxy.requests().is_empty(),
@@ -607,11 +598,7 @@ async fn preview_is_refused_for_a_fork_with_no_ec2_call_and_over_its_size() {
     // Over `max_instances` (4): refused, nothing launched.
     w.write_stack(&previewed(4));
     w.pull(9, HEAD, &["infra/web.yaml"]);
-    let r = w.run(
-        "issue_comment",
-        w.comment_event(9, "/preview", "writer"),
-        HEAD,
-    );
+    let r = say(&w, 9, "/preview", HEAD);
     assert_eq!(r.code(), Some(1), "{}", r.text());
     let reply = latest_reply(&w, 9);
     assert!(reply.contains("would have 5 instances"), "{reply}");
@@ -630,11 +617,7 @@ async fn the_scheduled_run_destroys_the_preview_of_a_closed_pr_and_keeps_an_open
     w.write_stack(&previewed(2));
     for n in [11, 12] {
         w.pull(n, HEAD, &["infra/web.yaml"]);
-        let r = w.run(
-            "issue_comment",
-            w.comment_event(n, "/preview", "writer"),
-            HEAD,
-        );
+        let r = say(&w, n, "/preview", HEAD);
         assert_eq!(r.code(), Some(0), "{}", r.text());
     }
     assert_eq!(
@@ -644,15 +627,7 @@ async fn the_scheduled_run_destroys_the_preview_of_a_closed_pr_and_keeps_an_open
         3
     );
     // #11 is closed; no job ran on its close event.
-    w.gh.add_pull(
-        crate::action::REPO,
-        crate::support::PullSpec {
-            number: 11,
-            head_sha: HEAD.into(),
-            state: "closed".into(),
-            ..crate::support::PullSpec::default()
-        },
-    );
+    closed(&w, 11, HEAD);
     let mut dispatch = crate::support::webhooks::example("workflow_dispatch", |_| true);
     dispatch["ref"] = serde_json::json!("refs/heads/main");
     let r = w.run("workflow_dispatch", dispatch, crate::action::MERGE);
@@ -682,11 +657,7 @@ async fn the_scheduled_run_destroys_a_preview_past_its_ttl() {
     let w = World::new("pv");
     w.write_stack(&previewed(2));
     w.pull(13, HEAD, &["infra/web.yaml"]);
-    let r = w.run(
-        "issue_comment",
-        w.comment_event(13, "/preview", "writer"),
-        HEAD,
-    );
+    let r = say(&w, 13, "/preview", HEAD);
     assert_eq!(r.code(), Some(0), "{}", r.text());
     let ids = crate::engine::instances_by_name(&w.direct, "pv-pr13").await;
     let id = ids["instance/web-1"][0].clone();
