@@ -342,7 +342,7 @@ impl Ctx<'_> {
         only: &[String],
         comment: F,
         state: &PlanState,
-    ) -> Result<Option<(String, Vec<StackPlan>)>, GitHubError>
+    ) -> Result<Option<Posted>, GitHubError>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<Option<u64>, GitHubError>>,
@@ -370,11 +370,15 @@ impl Ctx<'_> {
             return Ok(None);
         }
         let mut text = comment::plan_comment(head_sha, &stacks, &removed_stacks, state);
+        let mut summary = comment::plan_summary(head_sha, &stacks, &removed_stacks, state);
         // The pull request's previews, when it has some: their servers.
         let previews = self.preview_sections(number, &loaded.valid).await;
-        if !previews.is_empty() && text.len() + previews.len() < 65_000 {
-            text.push_str("\n## Previews\n\n");
-            text.push_str(&previews);
+        if !previews.is_empty() {
+            let section = format!("\n## Previews\n\n{previews}");
+            if text.len() + section.len() < 65_000 {
+                text.push_str(&section);
+            }
+            summary.push_str(&section);
         }
         let body = comment::plan_marker(head_sha, base_sha, &stacks, state).wrap(&text);
         match existing {
@@ -396,8 +400,22 @@ impl Ctx<'_> {
                 self.env.run_url.as_deref(),
             )
             .await?;
-        Ok(Some((body, stacks)))
+        Ok(Some(Posted {
+            body,
+            summary,
+            stacks,
+        }))
     }
+}
+
+/// What [`Ctx::post_plan`] wrote.
+struct Posted {
+    /// The comment's body.
+    body: String,
+    /// The same plan for the job summary, every change listed.
+    summary: String,
+    /// The plans.
+    stacks: Vec<StackPlan>,
 }
 
 fn short(sha: &str) -> &str {

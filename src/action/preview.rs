@@ -13,7 +13,7 @@ use crate::ec2::Ec2;
 use crate::model::Desired;
 use crate::outcome::Outcome;
 use crate::preview;
-use crate::render::escape::{code_span, table_cell, text};
+use crate::render::escape::{code_span, prose, table_cell, text};
 
 impl Ctx<'_> {
     /// `/preview [destroy] [stack…]` on pull request `number`, by a writer.
@@ -99,7 +99,7 @@ impl Ctx<'_> {
             let target = match target {
                 Ok(t) => t,
                 Err(r) => {
-                    let _ = writeln!(body, "- {}\n", text(&r.words(&d.stack)));
+                    let _ = writeln!(body, "- {}\n", prose(&r.words(&d.stack)));
                     ok = false;
                     continue;
                 }

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::outputs::plans_json;
 use super::{
-    Ctx, EXIT_FAILED, EXIT_OK, Record, TEST_MERGE_POLLS, command, is_plan, mark_state,
+    Ctx, EXIT_FAILED, EXIT_OK, Posted, Record, TEST_MERGE_POLLS, command, is_plan, mark_state,
     split_changes, touched,
 };
 use crate::github::TestMerge;
@@ -177,13 +177,18 @@ impl Ctx<'_> {
                 &PlanState::Planned,
             )
             .await?;
-        let Some((body, stacks)) = posted else {
+        let Some(Posted {
+            body,
+            summary,
+            stacks,
+        }) = posted
+        else {
             println!("ec2-gitops: pull request #{number} changes no stack: nothing to plan");
             record.output("plan", "");
             record.output("result-json", "[]");
             return Ok(EXIT_OK);
         };
-        record.summary(&body);
+        record.summary(&summary);
         record.output("plan", &body);
         record.output("result-json", &plans_json(&stacks));
         Ok(if stacks.iter().all(StackPlan::is_ok) {

@@ -45,13 +45,7 @@ pub fn compute(inputs: &Inputs<'_>) -> Plan {
         unchanged,
         ..
     } = p;
-    changes.sort_by(|a, b| {
-        (a.action == Action::Destroy, &a.resource, &a.live_id).cmp(&(
-            b.action == Action::Destroy,
-            &b.resource,
-            &b.live_id,
-        ))
-    });
+    super::order::sort(&mut changes);
     let mut warnings = admin_port_warnings(inputs.desired, &changes);
     warnings.extend(unclaimed_warnings(&inputs.desired.stack, inputs.live));
     warnings.extend(duplicate_warnings(inputs.live));

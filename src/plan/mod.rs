@@ -5,6 +5,7 @@
 
 pub mod diff;
 pub mod fingerprint;
+pub mod order;
 mod ownership;
 pub mod renames;
 pub mod rollout;

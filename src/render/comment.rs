@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::escape::{code_block, code_span, prose, table_cell, text};
-use super::markdown;
+use super::markdown::{self, Listing};
 use super::summary_line;
 use crate::marker::{Marker, PlanMeta, PlanStatus, ReviewedStack};
 use crate::outcome::{ApplyNotAllowed, Outcome, Refusal, ReplanFailure, StackApply, StackPlan};
@@ -38,12 +38,49 @@ pub enum PlanState {
     },
 }
 
-/// The plan comment of a pull request.
+/// GitHub takes job summaries up to 1 MiB; stay below.
+pub const SUMMARY_LIMIT: usize = 1_000_000;
+
+/// The plan comment of a pull request: count groups condensed, shortened to
+/// fit a comment.
 pub fn plan_comment(
     head_sha: &str,
     stacks: &[StackPlan],
     removed_files: &[String],
     state: &PlanState,
+) -> String {
+    plan_document(
+        head_sha,
+        stacks,
+        removed_files,
+        state,
+        (Listing::Condensed, COMMENT_LIMIT),
+    )
+}
+
+/// The plan comment as the job summary has it: every change listed on its
+/// own, in GitHub's larger limit for summaries.
+pub fn plan_summary(
+    head_sha: &str,
+    stacks: &[StackPlan],
+    removed_files: &[String],
+    state: &PlanState,
+) -> String {
+    plan_document(
+        head_sha,
+        stacks,
+        removed_files,
+        state,
+        (Listing::Every, SUMMARY_LIMIT),
+    )
+}
+
+fn plan_document(
+    head_sha: &str,
+    stacks: &[StackPlan],
+    removed_files: &[String],
+    state: &PlanState,
+    (listing, limit): (Listing, usize),
 ) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "## ec2-gitops plan\n");
@@ -122,10 +159,10 @@ pub fn plan_comment(
         );
     }
     // Share the budget between stacks; each shortens itself to its share.
-    let budget = (COMMENT_LIMIT.saturating_sub(out.len() + 400)) / stacks.len().max(1);
+    let budget = (limit.saturating_sub(out.len() + 400)) / stacks.len().max(1);
     for s in stacks {
         match s {
-            StackPlan::Planned(p) => out.push_str(&markdown::plan(p, budget)),
+            StackPlan::Planned(p) => out.push_str(&markdown::plan_as(p, budget, listing)),
             StackPlan::Invalid { file, errors } => {
                 let _ = writeln!(
                     out,

@@ -6,13 +6,33 @@ use std::fmt::Write as _;
 
 use super::diff::field_lines;
 use super::escape::{code_block, code_span, prose, text};
+use super::groups::{self, Entry};
 use super::summary_line;
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, FieldChange, Plan};
 
 /// GitHub rejects comments over 65,536 characters; stay well below.
 pub const COMMENT_LIMIT: usize = 60_000;
 /// A resource's diff longer than this many lines is folded.
 const FOLD_LINES: usize = 15;
+/// A group's member ids beyond this many are folded.
+const FOLD_IDS: usize = 10;
+
+/// How a plan lists the members of a `count` group that change alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// One entry for the group: the shared diff once, then what differs
+    /// per member (the comment).
+    Condensed,
+    /// Every change on its own (the job summary).
+    Every,
+}
+
+fn entries(p: &Plan, listing: Listing) -> Vec<Entry<'_>> {
+    match listing {
+        Listing::Condensed => groups::entries(&p.changes),
+        Listing::Every => groups::each(&p.changes),
+    }
+}
 
 /// The hidden line that starts a stack's section of a plan (see
 /// [`crate::marker::section`]: for readers of the comment; the bot never
@@ -21,15 +41,20 @@ pub fn marker(p: &Plan) -> String {
     crate::marker::section(&p.stack, &p.region, &p.fingerprint)
 }
 
-/// Renders one stack's plan as Markdown, shortened to fit `limit` characters:
-/// per-resource diffs go first, the summary and every destroy and replace
-/// line always stay.
+/// Renders one stack's plan as Markdown for the comment (count groups
+/// condensed), shortened to fit `limit` characters: per-resource diffs go
+/// first, the summary and every destroy and replace line always stay.
 pub fn plan(p: &Plan, limit: usize) -> String {
-    let full = render(p, true);
+    plan_as(p, limit, Listing::Condensed)
+}
+
+/// [`plan`] with the changes listed as `listing` says.
+pub fn plan_as(p: &Plan, limit: usize, listing: Listing) -> String {
+    let full = render(p, true, listing);
     if full.len() <= limit {
         return full;
     }
-    let short = render(p, false);
+    let short = render(p, false, listing);
     if short.len() <= limit {
         return short;
     }
@@ -40,12 +65,12 @@ pub fn plan(p: &Plan, limit: usize) -> String {
         p.changes.len()
     );
     let mut s = header(p);
-    let full_callouts = callouts(p);
+    let full_callouts = callouts(p, listing);
     if s.len() + full_callouts.len() + footer.len() <= limit {
         s.push_str(&full_callouts);
     } else {
         let budget = limit.saturating_sub(s.len() + footer.len());
-        s.push_str(&compact_callouts(p, budget));
+        s.push_str(&compact_callouts(p, budget, listing));
     }
     s.push_str(&footer);
     s
@@ -53,44 +78,52 @@ pub fn plan(p: &Plan, limit: usize) -> String {
 
 /// The callouts as lists of names, as many as fit in `budget` bytes, the rest
 /// counted: destroys first, then replacements, blocked changes and restarts.
-fn compact_callouts(p: &Plan, budget: usize) -> String {
-    let names = |keep: &dyn Fn(&crate::plan::Change) -> bool| -> Vec<String> {
-        p.changes
+fn compact_callouts(p: &Plan, budget: usize, listing: Listing) -> String {
+    let all = entries(p, listing);
+    // The names (a group's as its label) and how many resources they are.
+    let names = |action: Action| -> (Vec<String>, usize) {
+        let of: Vec<&Entry> = all.iter().filter(|e| e.action() == action).collect();
+        let names = of
             .iter()
-            .filter(|c| keep(c))
-            .map(|c| code_span(&c.resource.to_string()))
-            .collect()
+            .map(|e| {
+                if e.is_group() {
+                    format!("{} ({})", e.label(code_span), e.count())
+                } else {
+                    e.label(code_span)
+                }
+            })
+            .collect();
+        (names, of.iter().map(|e| e.members.len()).sum())
     };
+    let blocked: Vec<String> = p
+        .changes
+        .iter()
+        .filter(|c| c.blocked.is_some())
+        .map(|c| code_span(&c.resource.to_string()))
+        .collect();
+    let blocked = (blocked.clone(), blocked.len());
     let sections = [
-        (
-            "CAUTION",
-            "Destroyed",
-            names(&|c| c.action == Action::Destroy),
-        ),
+        ("CAUTION", "Destroyed", names(Action::Destroy)),
         (
             "WARNING",
             "Replaced (new resource, then the old one destroyed)",
-            names(&|c| c.action == Action::Replace),
+            names(Action::Replace),
         ),
-        (
-            "CAUTION",
-            "Blocked — apply will refuse this plan",
-            names(&|c| c.blocked.is_some()),
-        ),
+        ("CAUTION", "Blocked — apply will refuse this plan", blocked),
         (
             "WARNING",
             "Restarted (downtime)",
-            names(&|c| c.action == Action::UpdateWithRestart),
+            names(Action::UpdateWithRestart),
         ),
     ];
     // Room kept for a section's `, and N more` and its blank line.
     const TAIL: usize = 32;
     let mut out = String::new();
-    for (kind, title, names) in sections {
+    for (kind, title, (names, count)) in sections {
         if names.is_empty() {
             continue;
         }
-        let mut line = format!("> [!{kind}]\n> **{title} ({}):** ", names.len());
+        let mut line = format!("> [!{kind}]\n> **{title} ({count}):** ");
         let mut shown = 0;
         for n in &names {
             let sep = if shown == 0 { "" } else { ", " };
@@ -121,6 +154,13 @@ fn compact_callouts(p: &Plan, budget: usize) -> String {
         }
     }
     out
+}
+
+/// The action's symbol in Markdown: the terminal's, with the tilde escaped
+/// (GitHub's strikethrough reads a bare `~` as a delimiter, and the bold
+/// around `**~ …**` then shows as text).
+fn symbol(a: Action) -> String {
+    super::text::symbol(a).replace('~', "\\~")
 }
 
 fn header(p: &Plan) -> String {
@@ -166,25 +206,25 @@ fn header(p: &Plan) -> String {
     out
 }
 
-fn callouts(p: &Plan) -> String {
+fn callouts(p: &Plan, listing: Listing) -> String {
     let mut out = String::new();
+    let all = entries(p, listing);
     let list = |action: Action| -> Vec<String> {
-        p.changes
-            .iter()
-            .filter(|c| c.action == action)
-            .map(|c| {
-                let id = c
-                    .live_id
-                    .as_deref()
-                    .map(|i| format!(" ({})", text(i)))
-                    .unwrap_or_default();
-                let why = c
+        all.iter()
+            .filter(|e| e.action() == action)
+            .map(|e| {
+                let c = e.first();
+                let id = match (&c.live_id, e.is_group()) {
+                    (Some(i), false) => format!(" ({})", text(i)),
+                    (_, true) => format!(" ({})", e.count()),
+                    (None, false) => String::new(),
+                };
+                let why = e
                     .reason
-                    .as_deref()
                     .map(prose)
                     .or_else(|| {
-                        let fields: Vec<String> = c
-                            .fields
+                        let fields: Vec<String> = e
+                            .shared
                             .iter()
                             .filter(|f| match action {
                                 Action::Replace => f.effect == crate::plan::Effect::Replace,
@@ -196,12 +236,13 @@ fn callouts(p: &Plan) -> String {
                     })
                     .map(|r| format!(" — {r}"))
                     .unwrap_or_default();
-                let blocked = if c.blocked.is_some() {
-                    " **(blocked: protected)**"
-                } else {
-                    ""
+                let blocked = e.members.iter().filter(|m| m.blocked.is_some()).count();
+                let blocked = match (blocked, e.is_group()) {
+                    (0, _) => String::new(),
+                    (_, false) => " **(blocked: protected)**".to_string(),
+                    (n, true) => format!(" **({n} blocked: protected)**"),
                 };
-                format!("- {}{id}{why}{blocked}", code_span(&c.resource.to_string()))
+                format!("- {}{id}{why}{blocked}", e.label(code_span))
             })
             .collect()
     };
@@ -254,13 +295,18 @@ fn callouts(p: &Plan) -> String {
     out
 }
 
-fn render(p: &Plan, with_diffs: bool) -> String {
+fn render(p: &Plan, with_diffs: bool, listing: Listing) -> String {
     let mut out = header(p);
     if !p.errors.is_empty() {
         return out;
     }
-    out.push_str(&callouts(p));
-    for c in &p.changes {
+    out.push_str(&callouts(p, listing));
+    for e in entries(p, listing) {
+        if e.is_group() {
+            group(&mut out, &e, with_diffs);
+            continue;
+        }
+        let c = e.first();
         let id = c
             .live_id
             .as_deref()
@@ -274,7 +320,7 @@ fn render(p: &Plan, with_diffs: bool) -> String {
         let _ = writeln!(
             out,
             "**{} {}**{id} — {}{reason}",
-            super::text::symbol(c.action),
+            symbol(c.action),
             code_span(&c.resource.to_string()),
             c.action.as_str()
         );
@@ -282,42 +328,8 @@ fn render(p: &Plan, with_diffs: bool) -> String {
             out.push('\n');
             continue;
         }
-        let mut diff = String::new();
-        let mut lines = 0;
-        let mut changed = 0;
-        for f in &c.fields {
-            for l in field_lines(f) {
-                changed += usize::from(l.starts_with(['+', '-']));
-                diff.push_str(&l);
-                diff.push('\n');
-                lines += 1;
-            }
-        }
-        let body = code_block("diff", &diff);
-        let reasons: Vec<String> = c
-            .fields
-            .iter()
-            .map(|f| {
-                format!(
-                    "- {} ({}): {}",
-                    code_span(f.field.name()),
-                    f.effect_word(),
-                    prose(&f.reason)
-                )
-            })
-            .collect();
-        if lines > FOLD_LINES {
-            let _ = writeln!(
-                out,
-                "<details><summary>{changed} changed lines</summary>\n\n{body}\n</details>\n"
-            );
-        } else {
-            let _ = writeln!(out, "\n{body}");
-        }
-        // A creation's values need no reason each.
-        if c.action != Action::Create {
-            let _ = writeln!(out, "{}\n", reasons.join("\n"));
-        }
+        let fields: Vec<&FieldChange> = c.fields.iter().collect();
+        diff(&mut out, &fields, c.action);
     }
     for r in &p.rollouts {
         let _ = writeln!(out, "{}\n", super::rollout_line(r, code_span));
@@ -335,4 +347,126 @@ fn render(p: &Plan, with_diffs: bool) -> String {
         code_span(&p.file)
     );
     out
+}
+
+/// A field's diff as a `diff` block (folded when long) and, but for a
+/// creation, why each field changes the way it does.
+fn diff(out: &mut String, fields: &[&FieldChange], action: Action) {
+    let mut diff = String::new();
+    let mut lines = 0;
+    let mut changed = 0;
+    for f in fields {
+        for l in field_lines(f) {
+            changed += usize::from(l.starts_with(['+', '-']));
+            diff.push_str(&l);
+            diff.push('\n');
+            lines += 1;
+        }
+    }
+    let body = code_block("diff", &diff);
+    if lines > FOLD_LINES {
+        let _ = writeln!(
+            out,
+            "<details><summary>{changed} changed lines</summary>\n\n{body}\n</details>\n"
+        );
+    } else {
+        let _ = writeln!(out, "\n{body}");
+    }
+    // A creation's values need no reason each.
+    if action != Action::Create {
+        let reasons: Vec<String> = fields
+            .iter()
+            .map(|f| {
+                format!(
+                    "- {} ({}): {}",
+                    code_span(f.field.name()),
+                    f.effect_word(),
+                    prose(&f.reason)
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "{}\n", reasons.join("\n"));
+    }
+}
+
+/// A group of members that change alike: one header, the shared diff once,
+/// then the members' ids and each member that differs with what it has of
+/// its own.
+fn group(out: &mut String, e: &Entry, with_diffs: bool) {
+    let action = e.action();
+    let reason = e
+        .reason
+        .map(|r| format!(" — {}", prose(r)))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "**{} {}** ({}) — {}{reason}",
+        symbol(action),
+        e.label(code_span),
+        e.count(),
+        action.as_str()
+    );
+    let own = e.own();
+    let differing: Vec<_> = own.iter().filter(|o| o.differs()).collect();
+    if !with_diffs {
+        if !differing.is_empty() {
+            let names: Vec<String> = differing
+                .iter()
+                .map(|o| code_span(&o.change.resource.name))
+                .collect();
+            let _ = writeln!(out, "\nDiffering: {}.", names.join(", "));
+        }
+        out.push('\n');
+        return;
+    }
+    if !e.shared.is_empty() {
+        diff(out, &e.shared, action);
+    } else {
+        out.push('\n');
+    }
+    let ids: Vec<String> = own
+        .iter()
+        .filter_map(|o| {
+            o.change
+                .live_id
+                .as_deref()
+                .map(|i| format!("{} {}", code_span(&o.change.resource.name), code_span(i)))
+        })
+        .collect();
+    if ids.len() > FOLD_IDS {
+        let _ = writeln!(
+            out,
+            "<details><summary>{} ids</summary>\n\n{}\n\n</details>\n",
+            ids.len(),
+            ids.join(", ")
+        );
+    } else if !ids.is_empty() {
+        let _ = writeln!(out, "{}\n", ids.join(", "));
+    }
+    for o in differing {
+        let c = o.change;
+        let id = c
+            .live_id
+            .as_deref()
+            .map(|i| format!(" {}", code_span(i)))
+            .unwrap_or_default();
+        let why = o
+            .reason
+            .map(|r| format!(" — {}", prose(r)))
+            .unwrap_or_default();
+        let blocked = c
+            .blocked
+            .as_deref()
+            .map(|b| format!(" **(blocked: {})**", prose(b)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "For {}{id} only{why}{blocked}{}",
+            code_span(&c.resource.name),
+            if o.fields.is_empty() { "\n" } else { ":" }
+        );
+        if !o.fields.is_empty() {
+            diff(out, &o.fields, action);
+        }
+    }
 }

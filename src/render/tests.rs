@@ -15,6 +15,29 @@ use crate::plan::{
 
 // ---------------------------------------------------------------- helpers ---
 
+/// Snapshots Markdown a reviewer reads once GitHub's own engine has rendered
+/// it without a problem (see [`crate::render::gfm`]).
+macro_rules! assert_rendered {
+    ($name:expr, $md:expr) => {{
+        let md: String = $md;
+        let problems = crate::render::gfm::problems(&md);
+        assert!(
+            problems.is_empty(),
+            "as GitHub renders it: {problems:#?}\n{md}"
+        );
+        insta::assert_snapshot!($name, md);
+    }};
+    ($md:expr) => {{
+        let md: String = $md;
+        let problems = crate::render::gfm::problems(&md);
+        assert!(
+            problems.is_empty(),
+            "as GitHub renders it: {problems:#?}\n{md}"
+        );
+        insta::assert_snapshot!(md);
+    }};
+}
+
 fn id(kind: Kind, name: &str) -> ResourceId {
     ResourceId::new(kind, name)
 }
@@ -387,17 +410,51 @@ fn text_plan_changed_since_review() {
 fn markdown_plan() {
     let out = markdown::plan(&full_plan(), COMMENT_LIMIT);
     assert!(out.starts_with(&markdown::marker(&full_plan())));
-    insta::assert_snapshot!(out);
+    assert_rendered!(out);
 }
 
 #[test]
 fn markdown_plan_without_changes() {
-    insta::assert_snapshot!(markdown::plan(&empty_plan(), COMMENT_LIMIT));
+    assert_rendered!(markdown::plan(&empty_plan(), COMMENT_LIMIT));
 }
 
 #[test]
 fn markdown_plan_with_errors() {
-    insta::assert_snapshot!(markdown::plan(&error_plan(), COMMENT_LIMIT));
+    assert_rendered!(markdown::plan(&error_plan(), COMMENT_LIMIT));
+}
+
+#[test]
+fn githubs_engine_shows_every_action_header_in_bold() {
+    // The header GitHub showed as literal `**~ instance.www-1** …` before the
+    // tilde was escaped: the checker sees it.
+    let broken = "**~ `instance.www-1`** `i-1` — update\n";
+    assert!(!crate::render::gfm::problems(broken).is_empty());
+    for action in [
+        Action::Create,
+        Action::Update,
+        Action::UpdateWithRestart,
+        Action::Replace,
+        Action::Destroy,
+    ] {
+        let live = (action != Action::Create).then_some("i-0123456789abcdef0");
+        let mut c = change(id(Kind::Instance, "www-1"), action, live);
+        c.fields.push(field(
+            "tags",
+            text_value("a"),
+            text_value("b"),
+            Effect::InPlace,
+            "tags are updated in place",
+        ));
+        let md = markdown::plan(&plan(vec![c], vec![], vec![]), COMMENT_LIMIT);
+        let problems = crate::render::gfm::problems(&md);
+        assert!(problems.is_empty(), "{action:?}: {problems:#?}\n{md}");
+        let html = crate::render::gfm::html(&md);
+        let want = format!(
+            "<strong>{} <code>instance.www-1</code></strong>",
+            text::symbol(action)
+        );
+        assert!(html.contains(&want), "{action:?}: {html}");
+    }
 }
 
 #[test]
@@ -471,13 +528,11 @@ fn assert_fits_with_callouts(p: &Plan) {
     );
     assert!(out.starts_with(&markdown::marker(p)));
     assert!(out.contains(&summary_line(&p.summary)));
-    for c in &p.changes {
-        if matches!(c.action, Action::Destroy | Action::Replace) {
-            assert!(
-                out.contains(&format!("`{}`", c.resource)),
-                "{} missing",
-                c.resource
-            );
+    // Each named, alone or in its group's label (`app-1` … `app-9`).
+    for e in crate::render::groups::entries(&p.changes) {
+        if matches!(e.action(), Action::Destroy | Action::Replace) {
+            let label = e.label(crate::render::escape::code_span);
+            assert!(out.contains(&label), "{label} missing");
         }
     }
 }
@@ -739,7 +794,7 @@ mod comments {
             &[],
             &PlanState::Planned,
         );
-        insta::assert_snapshot!(body);
+        assert_rendered!(body);
     }
 
     #[test]
@@ -765,7 +820,7 @@ mod comments {
             &["infra/old.yaml".into()],
             &PlanState::Planned,
         );
-        insta::assert_snapshot!(body);
+        assert_rendered!(body);
     }
 
     #[test]
@@ -788,9 +843,9 @@ mod comments {
                 stacks: vec!["web".into()],
             },
         );
-        insta::assert_snapshot!("merge_refused", refused);
-        insta::assert_snapshot!("discarded", discarded);
-        insta::assert_snapshot!("stale", stale);
+        assert_rendered!("merge_refused", refused);
+        assert_rendered!("discarded", discarded);
+        assert_rendered!("stale", stale);
         let replanned = comment::plan_comment(
             SHA,
             &stacks,
@@ -799,7 +854,7 @@ mod comments {
                 after: "9f8e7d6c5b4a39281706f5e4d3c2b1a098765432".into(),
             },
         );
-        insta::assert_snapshot!("replanned", replanned);
+        assert_rendered!("replanned", replanned);
         let status = |state: &PlanState| {
             comment::plan_marker(SHA, None, &stacks, state)
                 .plan()
@@ -871,7 +926,7 @@ mod comments {
                 },
             ],
         );
-        insta::assert_snapshot!("apply_ok", ok);
+        assert_rendered!("apply_ok", ok);
         let failed = comment::apply_comment(
             SHA,
             &[
@@ -890,15 +945,15 @@ mod comments {
                 },
             ],
         );
-        insta::assert_snapshot!("apply_failed", failed);
+        assert_rendered!("apply_failed", failed);
     }
 
     #[test]
     fn replies() {
-        insta::assert_snapshot!("not_allowed", comment::not_allowed("octocat", "read"));
-        insta::assert_snapshot!("help", comment::help("/", None));
-        insta::assert_snapshot!("unknown_command", comment::help("/", Some("destroy")));
-        insta::assert_snapshot!(
+        assert_rendered!("not_allowed", comment::not_allowed("octocat", "read"));
+        assert_rendered!("help", comment::help("/", None));
+        assert_rendered!("unknown_command", comment::help("/", Some("destroy")));
+        assert_rendered!(
             "apply_not_allowed",
             comment::apply_not_allowed(comment::apply_setting_refusal(
                 crate::outcome::ApplyNotAllowed::OnlyOnMerge
@@ -916,9 +971,159 @@ mod comments {
                 errors: "error: unknown key".into(),
             },
         ];
-        insta::assert_snapshot!("drift_issue", comment::drift_issue(SHA, &stacks));
-        insta::assert_snapshot!("drift_resolved", comment::drift_resolved(SHA, 3));
+        assert_rendered!("drift_issue", comment::drift_issue(SHA, &stacks));
+        assert_rendered!("drift_resolved", comment::drift_resolved(SHA, 3));
     }
 }
 
 mod hostile;
+
+// --------------------------------------------------- count groups, order ---
+
+/// `count: 300` created, `node-7` with a tag of its own and `node-300`
+/// blocked: what a reviewer must see apart from the rest.
+fn count_group_plan(n: usize) -> Plan {
+    let changes = (1..=n)
+        .map(|i| {
+            let mut c = change(
+                id(Kind::Instance, &format!("node-{i}")),
+                Action::Create,
+                None,
+            );
+            c.fields = vec![
+                field(
+                    "image",
+                    Value::None,
+                    text_value("ami-0aaaaaaaaaaaaaaaa"),
+                    Effect::InPlace,
+                    "set at creation",
+                ),
+                field(
+                    "type",
+                    Value::None,
+                    text_value("t3.micro"),
+                    Effect::InPlace,
+                    "set at creation",
+                ),
+                field(
+                    "security_groups",
+                    Value::None,
+                    list(&["web"]),
+                    Effect::InPlace,
+                    "set at creation",
+                ),
+            ];
+            if i == 7 {
+                c.fields.push(field(
+                    "tags",
+                    Value::None,
+                    list(&["canary=true"]),
+                    Effect::InPlace,
+                    "set at creation",
+                ));
+            }
+            c
+        })
+        .collect();
+    plan(changes, vec![], vec![])
+}
+
+#[test]
+fn a_count_group_is_one_entry_with_its_shared_diff_and_what_differs() {
+    let p = count_group_plan(300);
+    let md = markdown::plan(&p, COMMENT_LIMIT);
+    let problems = crate::render::gfm::problems(&md);
+    assert!(problems.is_empty(), "{problems:#?}\n{md}");
+    assert!(
+        md.contains("**+ `instance.node-1` … `node-300`** (300 instances) — create"),
+        "{md}"
+    );
+    // The shared diff once, node-7's own tag once, no per-member header.
+    assert_eq!(md.matches("+ type: t3.micro").count(), 1, "{md}");
+    assert_eq!(md.matches("canary=true").count(), 1, "{md}");
+    assert!(md.contains("For `node-7` only:"), "{md}");
+    assert!(!md.contains("`instance.node-2`"), "{md}");
+    assert!(md.len() < 2_000, "{} bytes", md.len());
+    insta::assert_snapshot!(md);
+    // The terminal shows it alike; the job summary lists every member.
+    let txt = text::plan(&p, false);
+    assert!(
+        txt.contains("  + instance.node-1 … node-300 (300 instances)  create"),
+        "{txt}"
+    );
+    assert_eq!(txt.matches("+ type: t3.micro").count(), 1, "{txt}");
+    assert!(txt.contains("      for node-7 only:\n"), "{txt}");
+    let every = markdown::plan_as(&p, 1_000_000, markdown::Listing::Every);
+    assert_eq!(every.matches("**+ `instance.node-").count(), 300);
+}
+
+#[test]
+fn a_group_of_updates_shows_each_members_id_and_a_blocked_member() {
+    let changes: Vec<Change> = (1..=12)
+        .map(|i| {
+            let mut c = change(
+                id(Kind::Instance, &format!("web-{i}")),
+                Action::UpdateWithRestart,
+                Some(&format!("i-0{i:016x}")),
+            );
+            c.fields = vec![field(
+                "type",
+                text_value("t3.micro"),
+                text_value("t3.large"),
+                Effect::Restart,
+                "EC2 changes the instance type only while the instance is stopped",
+            )];
+            if i == 12 {
+                c.blocked = Some("protected".into());
+            }
+            c
+        })
+        .collect();
+    let p = plan(changes, vec![], vec![]);
+    let md = markdown::plan(&p, COMMENT_LIMIT);
+    let problems = crate::render::gfm::problems(&md);
+    assert!(problems.is_empty(), "{problems:#?}\n{md}");
+    assert!(md.contains("<details><summary>12 ids</summary>"), "{md}");
+    assert!(md.contains("`web-10` `i-0000000000000000a`"), "{md}");
+    assert!(
+        md.contains("For `web-12` `i-0000000000000000c` only **(blocked: protected)**"),
+        "{md}"
+    );
+    assert!(
+        md.contains("> - `instance.web-1` … `web-12` (12 instances) — because of `type` **(1 blocked: protected)**"),
+        "{md}"
+    );
+    insta::assert_snapshot!(md);
+}
+
+#[test]
+fn plans_list_names_in_natural_order() {
+    // The planner sorts (plan::order); the renderers keep its order.
+    let mut changes: Vec<Change> = ["web-10", "web-2", "web-1", "db"]
+        .iter()
+        .map(|n| change(id(Kind::Instance, n), Action::Update, Some("i-1")))
+        .collect();
+    changes.push(change(id(Kind::KeyPair, "deploy"), Action::Create, None));
+    crate::plan::order::sort(&mut changes);
+    let names: Vec<String> = changes.iter().map(|c| c.resource.to_string()).collect();
+    assert_eq!(
+        names,
+        [
+            "key_pair.deploy",
+            "instance.db",
+            "instance.web-1",
+            "instance.web-2",
+            "instance.web-10"
+        ]
+    );
+    let p = plan(changes, vec![], vec![]);
+    let at = |s: &str, what: &str| s.find(what).unwrap_or_else(|| panic!("{what} in {s}"));
+    let md = markdown::plan_as(&p, COMMENT_LIMIT, markdown::Listing::Every);
+    assert!(at(&md, "`instance.web-2`") < at(&md, "`instance.web-10`"));
+    assert!(at(&md, "`key_pair.deploy`") < at(&md, "`instance.db`"));
+    let txt = text::plan(&p, false);
+    assert!(
+        at(&txt, "instance.db") < at(&txt, "instance.web-1, web-2, web-10"),
+        "{txt}"
+    );
+}

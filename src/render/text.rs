@@ -5,8 +5,9 @@ use std::fmt::Write as _;
 
 use super::diff::field_lines;
 use super::escape::{log_lines, terminal as t};
+use super::groups::Entry;
 use super::summary_line;
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, FieldChange, Plan};
 
 struct Paint(bool);
 
@@ -103,7 +104,12 @@ fn render_plan(p: &Plan, color: bool) -> String {
         let _ = writeln!(out, "Fingerprint: {}", t(&p.fingerprint));
         return out;
     }
-    for c in &p.changes {
+    for e in super::groups::entries(&p.changes) {
+        if e.is_group() {
+            group(&mut out, &paint, &e);
+            continue;
+        }
+        let c = e.first();
         let id = c
             .live_id
             .as_deref()
@@ -123,20 +129,8 @@ fn render_plan(p: &Plan, color: bool) -> String {
         if let Some(b) = &c.blocked {
             let _ = writeln!(out, "      {} {}", paint.wrap("31;1", "BLOCKED:"), t(b));
         }
-        for f in &c.fields {
-            for line in field_lines(f) {
-                let line = t(&line).into_owned();
-                let colored = match line.chars().next() {
-                    Some('-') => paint.wrap("31", &line),
-                    Some('+') => paint.wrap("32", &line),
-                    _ => line.clone(),
-                };
-                let _ = writeln!(out, "      {colored}");
-            }
-            if c.action != Action::Create {
-                let _ = writeln!(out, "        ({}: {})", f.effect_word(), t(&f.reason));
-            }
-        }
+        let fields: Vec<&FieldChange> = c.fields.iter().collect();
+        field_diff(&mut out, &paint, &fields, c.action, "      ");
     }
     for r in &p.rollouts {
         let _ = writeln!(out, "{}", super::rollout_line(r, |n| t(n).into_owned()));
@@ -153,6 +147,78 @@ fn render_plan(p: &Plan, color: bool) -> String {
     let _ = writeln!(out, "\n{}", paint.wrap("1", &summary_line(&p.summary)));
     let _ = writeln!(out, "Fingerprint: {}", t(&p.fingerprint));
     out
+}
+
+/// Ids of a group's members per line of the plan.
+const IDS_PER_LINE: usize = 5;
+
+/// The diff lines of `fields`, each indented by `indent`, with their reasons
+/// but for a creation.
+fn field_diff(
+    out: &mut String,
+    paint: &Paint,
+    fields: &[&FieldChange],
+    action: Action,
+    indent: &str,
+) {
+    for f in fields {
+        for line in field_lines(f) {
+            let line = t(&line).into_owned();
+            let colored = match line.chars().next() {
+                Some('-') => paint.wrap("31", &line),
+                Some('+') => paint.wrap("32", &line),
+                _ => line.clone(),
+            };
+            let _ = writeln!(out, "{indent}{colored}");
+        }
+        if action != Action::Create {
+            let _ = writeln!(out, "{indent}  ({}: {})", f.effect_word(), t(&f.reason));
+        }
+    }
+}
+
+/// A group of members that change alike: one line for all of them, the
+/// shared diff once, their ids, then each member that differs.
+fn group(out: &mut String, paint: &Paint, e: &Entry) {
+    let action = e.action();
+    let head = format!(
+        "{:>3} {} ({})",
+        symbol(action),
+        e.label(|n| t(n).into_owned()),
+        e.count()
+    );
+    let _ = write!(out, "{}  {}", paint.action(action, &head), action.as_str());
+    if let Some(r) = e.reason {
+        let _ = write!(out, ": {}", t(r));
+    }
+    out.push('\n');
+    field_diff(out, paint, &e.shared, action, "      ");
+    let own = e.own();
+    let ids: Vec<String> = own
+        .iter()
+        .filter_map(|o| {
+            o.change
+                .live_id
+                .as_deref()
+                .map(|i| format!("{} ({})", t(&o.change.resource.name), t(i)))
+        })
+        .collect();
+    for (n, line) in ids.chunks(IDS_PER_LINE).enumerate() {
+        let label = if n == 0 { "ids:" } else { "    " };
+        let _ = writeln!(out, "      {label} {}", line.join(", "));
+    }
+    for o in own.iter().filter(|o| o.differs()) {
+        let c = o.change;
+        let _ = write!(out, "      for {} only", t(&c.resource.name));
+        if let Some(r) = o.reason {
+            let _ = write!(out, ": {}", t(r));
+        }
+        out.push_str(if o.fields.is_empty() { "\n" } else { ":\n" });
+        if let Some(b) = &c.blocked {
+            let _ = writeln!(out, "        {} {}", paint.wrap("31;1", "BLOCKED:"), t(b));
+        }
+        field_diff(out, paint, &o.fields, action, "        ");
+    }
 }
 
 /// Why `apply --plan` refuses: the live state moved since the reviewed plan

@@ -195,9 +195,11 @@ impl World {
             .stdin(Stdio::null())
             .output()
             .unwrap();
+        let summary = std::fs::read_to_string(&summary).unwrap_or_default();
+        self.gh.check_rendered("job summary", &summary);
         Run {
             out,
-            summary: std::fs::read_to_string(&summary).unwrap_or_default(),
+            summary,
             outputs: std::fs::read_to_string(&outputs).unwrap_or_default(),
         }
     }

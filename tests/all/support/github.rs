@@ -28,6 +28,10 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{Value, json};
 
+// GitHub's own Markdown engine, for what the bot writes.
+#[path = "../../../src/render/gfm.rs"]
+mod gfm;
+
 /// The login GitHub shows as the author of what a workflow's `GITHUB_TOKEN` writes.
 pub const BOT_LOGIN: &str = "github-actions[bot]";
 /// GitHub's user id of `github-actions[bot]`.
@@ -226,7 +230,32 @@ impl Drop for Shared {
         if std::thread::panicking() {
             return;
         }
-        let unexpected = lock(&self.inner).unexpected.clone();
+        let (unexpected, written, literal) = {
+            let inner = lock(&self.inner);
+            (
+                inner.unexpected.clone(),
+                inner.written.clone(),
+                inner.literal_markup,
+            )
+        };
+        let mut rendering = Vec::new();
+        for (request, body) in &written {
+            let problems = if literal {
+                gfm::structure_problems(body)
+            } else {
+                gfm::problems(body)
+            };
+            if !problems.is_empty() {
+                rendering.push(format!("{request}: {problems:?}\n{body}"));
+            }
+        }
+        if !rendering.is_empty() {
+            panic!(
+                "GitHub's Markdown engine (cmark-gfm) renders {} body the bot wrote badly:\n{}",
+                rendering.len(),
+                rendering.join("\n\n")
+            );
+        }
         if !unexpected.is_empty() {
             panic!(
                 "the GitHub fake got {} unexpected request(s):\n  {}\n(a test that expects one takes it with FakeGitHub::take_unexpected)",
@@ -488,6 +517,30 @@ impl FakeGitHub {
             .collect()
     }
 
+    /// Says that this test writes hostile values on purpose: the bodies the
+    /// bot wrote are checked for structure only (an escaped value may show
+    /// `**` or a backtick as text).
+    pub fn allow_literal_markup(&self) {
+        self.inner().literal_markup = true;
+    }
+
+    /// Panics when GitHub's engine renders `md` (a job summary, say) badly,
+    /// as [`Shared`]'s drop does for what the bot wrote to the fake.
+    pub fn check_rendered(&self, what: &str, md: &str) {
+        if md.is_empty() {
+            return;
+        }
+        let problems = if self.inner().literal_markup {
+            gfm::structure_problems(md)
+        } else {
+            gfm::problems(md)
+        };
+        assert!(
+            problems.is_empty(),
+            "GitHub's Markdown engine (cmark-gfm) renders the {what} badly: {problems:#?}\n{md}"
+        );
+    }
+
     /// Forgets the requests recorded so far (state and unexpected ones stay).
     pub fn clear_requests(&self) {
         self.inner().requests.clear();
@@ -629,6 +682,12 @@ struct Inner {
     unexpected: Vec<String>,
     faults: Vec<Fault>,
     down: bool,
+    /// Every comment and issue body the bot wrote, with the request that
+    /// wrote it: rendered with GitHub's engine when the fake is dropped.
+    written: Vec<(String, String)>,
+    /// Set by tests that write hostile values on purpose: their escaped
+    /// markup shows as text, so only the structure is checked.
+    literal_markup: bool,
 }
 
 /// An answer, built under the lock and sent after it.
@@ -717,6 +776,8 @@ impl Inner {
             unexpected: Vec::new(),
             faults: Vec::new(),
             down: false,
+            written: Vec::new(),
+            literal_markup: false,
         }
     }
 
@@ -799,6 +860,13 @@ impl Inner {
         }
         for note in notes {
             self.unexpected.push(format!("{}: {note}", recorded.line()));
+        }
+        if matches!(recorded.method.as_str(), "POST" | "PATCH")
+            && (200..300).contains(&recorded.status)
+            && recorded.path.contains("/issues")
+            && let Some(text) = recorded.body["body"].as_str()
+        {
+            self.written.push((recorded.line(), text.to_string()));
         }
         self.requests.push(recorded);
         reply
