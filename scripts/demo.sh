@@ -56,41 +56,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-# Validation on, or moto accepts unknown AMIs, instance types and key names.
-MOTO_ENABLE_AMI_VALIDATION=true \
-    MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION=true \
-    MOTO_ENABLE_KEYPAIR_VALIDATION=true \
-    "$moto_server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
-moto_pid=$!
-if ! "$python" - "$port" "$moto_pid" <<'PY'; then
-import os, sys, time, urllib.request
-port, pid = sys.argv[1], int(sys.argv[2])
-deadline = time.monotonic() + 30
-while time.monotonic() < deadline:
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
-        sys.exit(0)
-    except Exception:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            sys.exit(1)  # moto exited
-        time.sleep(0.1)
-sys.exit(1)
-PY
-    cat "$work/moto.log" >&2
-    fail "moto did not start on port $port (its log is above)"
-fi
-echo "moto (pid $moto_pid) on http://127.0.0.1:$port"
-
-# The standard AWS chain, pointed at the emulator, with credentials it ignores.
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
-export AWS_ACCESS_KEY_ID=test
-export AWS_SECRET_ACCESS_KEY=test
-export AWS_REGION=us-east-1
-export AWS_EC2_METADATA_DISABLED=true
-unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
+# shellcheck source=scripts/moto-env.sh
+source "$repo_root/scripts/moto-env.sh"
+start_moto "$moto_server" "$python" "$work/moto.log" || fail "moto did not start"
 
 run() {
     printf '$ ec2-gitops %s\n' "$*"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the test suite's tools: the npm test fixtures (real GitHub webhook
 # payloads and GitHub's OpenAPI description, pinned by package-lock.json) into
-# node_modules/, and the Python tools (moto's EC2 emulator) into a venv.
+# node_modules/, GitHub's Markdown engine (Debian's cmark-gfm, with apt-get),
+# and the Python tools (moto's EC2 emulator) into a venv.
 #
 #   scripts/setup-test-deps.sh        # venv at ${EC2_GITOPS_VENV:-$HOME/.cache/ec2-gitops-venv}
 #
@@ -39,6 +40,29 @@ if [[ ! -f "$npm_stamp" || "$(cat "$npm_stamp")" != "$npm_want" ]]; then
     fi
     exec 8>&-
 fi
+# --- GitHub's Markdown engine (src/render/gfm.rs renders every comment with it) ---
+cmark="${CMARK_GFM:-cmark-gfm}"
+if ! command -v "$cmark" >/dev/null 2>&1; then
+    sudo=""
+    if [[ "$(id -u)" != 0 ]] && command -v sudo >/dev/null 2>&1; then
+        sudo="sudo -n"
+    fi
+    if ! command -v apt-get >/dev/null 2>&1 || { [[ "$(id -u)" != 0 ]] && [[ -z "$sudo" ]]; }; then
+        echo "error: $cmark not found; the comment tests render Markdown with GitHub's engine." >&2
+        echo "       Install it (Debian/Ubuntu: apt-get install cmark-gfm), or set CMARK_GFM to its path, then rerun $0" >&2
+        exit 1
+    fi
+    echo "setup-test-deps: apt-get install cmark-gfm" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    if ! $sudo apt-get install -y -q cmark-gfm >/dev/null 2>&1; then
+        # A fresh machine may have no package lists yet.
+        if ! { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q cmark-gfm >/dev/null; }; then
+            echo "error: 'apt-get install cmark-gfm' failed; check that Debian's package mirror is reachable" >&2
+            exit 1
+        fi
+    fi
+fi
+
 requirements="$repo_root/scripts/requirements-test.txt"
 venv="${EC2_GITOPS_VENV:-$HOME/.cache/ec2-gitops-venv}"
 stamp="$venv/.ec2-gitops-requirements.sha256"

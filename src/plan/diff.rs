@@ -533,8 +533,9 @@ impl<'a> Planner<'a> {
             let id = ResourceId::new(Kind::SecurityGroup, name);
             let Some(mut found) = live.remove(name.as_str()) else {
                 let rules = |rs: &[Rule]| {
-                    let set: BTreeSet<String> = rs.iter().map(ToString::to_string).collect();
-                    Value::List(set.into_iter().collect())
+                    Value::List(super::order::natural_list(
+                        rs.iter().map(ToString::to_string),
+                    ))
                 };
                 self.create(
                     id,
@@ -1140,8 +1141,7 @@ fn group_fields(
     kept: &BTreeMap<String, String>,
 ) -> Vec<FieldChange> {
     let rules = |rs: &[Rule]| -> Vec<String> {
-        let set: BTreeSet<String> = rs.iter().map(|r| name_peer(r, kept).to_string()).collect();
-        set.into_iter().collect()
+        super::order::natural_list(rs.iter().map(|r| name_peer(r, kept).to_string()))
     };
     [
         field(

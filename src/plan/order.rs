@@ -48,6 +48,15 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
     }
 }
 
+/// The distinct values of a list (rules, say) in natural order: `tcp 80`
+/// before `tcp 443`.
+pub fn natural_list(values: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut v: Vec<String> = values.into_iter().collect();
+    v.sort_by(|a, b| natural_cmp(a, b));
+    v.dedup();
+    v
+}
+
 /// The length in bytes of the run of ASCII digits `s` starts with.
 fn digits(s: &str) -> usize {
     s.bytes().take_while(u8::is_ascii_digit).count()
@@ -99,6 +108,20 @@ mod tests {
                 "node-11",
                 "node-100"
             ]
+        );
+    }
+
+    #[test]
+    fn rules_list_ports_by_value() {
+        let rules = [
+            "tcp 443 ::/0",
+            "tcp 80 0.0.0.0/0",
+            "tcp 22 group admin",
+            "tcp 80 0.0.0.0/0",
+        ];
+        assert_eq!(
+            natural_list(rules.map(String::from)),
+            ["tcp 22 group admin", "tcp 80 0.0.0.0/0", "tcp 443 ::/0"]
         );
     }
 

@@ -898,7 +898,8 @@ fn rules_added_and_removed_change_in_place() {
     assert_eq!(f.before, list(&["tcp 80 0.0.0.0/0", "tcp 8080 0.0.0.0/0"]));
     assert_eq!(
         f.after,
-        list(&["tcp 443 0.0.0.0/0", "tcp 443 ::/0", "tcp 80 0.0.0.0/0"])
+        // In natural order: port 80 before 443.
+        list(&["tcp 80 0.0.0.0/0", "tcp 443 0.0.0.0/0", "tcp 443 ::/0"])
     );
 
     let steps = w.steps();

@@ -7,8 +7,6 @@ pub mod comment;
 pub mod diagnostics;
 mod diff;
 pub mod escape;
-#[cfg(test)]
-pub(crate) mod gfm;
 pub mod groups;
 pub mod markdown;
 pub mod report;

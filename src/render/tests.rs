@@ -16,11 +16,11 @@ use crate::plan::{
 // ---------------------------------------------------------------- helpers ---
 
 /// Snapshots Markdown a reviewer reads once GitHub's own engine has rendered
-/// it without a problem (see [`crate::render::gfm`]).
+/// it without a problem (see [`crate::render::tests::gfm`]).
 macro_rules! assert_rendered {
     ($name:expr, $md:expr) => {{
         let md: String = $md;
-        let problems = crate::render::gfm::problems(&md);
+        let problems = crate::render::tests::gfm::problems(&md);
         assert!(
             problems.is_empty(),
             "as GitHub renders it: {problems:#?}\n{md}"
@@ -29,7 +29,7 @@ macro_rules! assert_rendered {
     }};
     ($md:expr) => {{
         let md: String = $md;
-        let problems = crate::render::gfm::problems(&md);
+        let problems = crate::render::tests::gfm::problems(&md);
         assert!(
             problems.is_empty(),
             "as GitHub renders it: {problems:#?}\n{md}"
@@ -428,7 +428,7 @@ fn githubs_engine_shows_every_action_header_in_bold() {
     // The header GitHub showed as literal `**~ instance.www-1** …` before the
     // tilde was escaped: the checker sees it.
     let broken = "**~ `instance.www-1`** `i-1` — update\n";
-    assert!(!crate::render::gfm::problems(broken).is_empty());
+    assert!(!crate::render::tests::gfm::problems(broken).is_empty());
     for action in [
         Action::Create,
         Action::Update,
@@ -446,9 +446,9 @@ fn githubs_engine_shows_every_action_header_in_bold() {
             "tags are updated in place",
         ));
         let md = markdown::plan(&plan(vec![c], vec![], vec![]), COMMENT_LIMIT);
-        let problems = crate::render::gfm::problems(&md);
+        let problems = crate::render::tests::gfm::problems(&md);
         assert!(problems.is_empty(), "{action:?}: {problems:#?}\n{md}");
-        let html = crate::render::gfm::html(&md);
+        let html = crate::render::tests::gfm::html(&md);
         let want = format!(
             "<strong>{} <code>instance.www-1</code></strong>",
             text::symbol(action)
@@ -976,6 +976,7 @@ mod comments {
     }
 }
 
+pub(crate) mod gfm;
 mod hostile;
 
 // --------------------------------------------------- count groups, order ---
@@ -1032,7 +1033,7 @@ fn count_group_plan(n: usize) -> Plan {
 fn a_count_group_is_one_entry_with_its_shared_diff_and_what_differs() {
     let p = count_group_plan(300);
     let md = markdown::plan(&p, COMMENT_LIMIT);
-    let problems = crate::render::gfm::problems(&md);
+    let problems = crate::render::tests::gfm::problems(&md);
     assert!(problems.is_empty(), "{problems:#?}\n{md}");
     assert!(
         md.contains("**+ `instance.node-1` … `node-300`** (300 instances) — create"),
@@ -1081,7 +1082,7 @@ fn a_group_of_updates_shows_each_members_id_and_a_blocked_member() {
         .collect();
     let p = plan(changes, vec![], vec![]);
     let md = markdown::plan(&p, COMMENT_LIMIT);
-    let problems = crate::render::gfm::problems(&md);
+    let problems = crate::render::tests::gfm::problems(&md);
     assert!(problems.is_empty(), "{problems:#?}\n{md}");
     assert!(md.contains("<details><summary>12 ids</summary>"), "{md}");
     assert!(md.contains("`web-10` `i-0000000000000000a`"), "{md}");

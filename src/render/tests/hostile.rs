@@ -120,7 +120,7 @@ fn assert_sound(md: &str, markers: &[String]) {
     let markers: Vec<&str> = markers.iter().map(String::as_str).collect();
     let problems = markdown_problems(md, &markers);
     assert!(problems.is_empty(), "{problems:#?}\n{md}");
-    let problems = crate::render::gfm::structure_problems(md);
+    let problems = crate::render::tests::gfm::structure_problems(md);
     assert!(
         problems.is_empty(),
         "as GitHub renders it: {problems:#?}\n{md}"
@@ -138,8 +138,8 @@ fn a_hostile_plan_keeps_the_structure_of_a_plain_one() {
     assert_sound(&b, &markers(&evil));
     assert_eq!(skeleton(&a), skeleton(&b), "{b}");
     assert_eq!(
-        crate::render::gfm::tags(&a),
-        crate::render::gfm::tags(&b),
+        crate::render::tests::gfm::tags(&a),
+        crate::render::tests::gfm::tags(&b),
         "GitHub's engine renders the hostile plan with another structure:\n{b}"
     );
     assert!(b.contains("<details>"), "the long diff is folded");

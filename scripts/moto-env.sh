@@ -1,0 +1,45 @@
+# Sourced by scripts/demo.sh and scripts/render-comment.sh: starts moto's
+# EC2 emulator on a free loopback port and points the AWS SDK at it.
+#
+#   start_moto MOTO_SERVER PYTHON LOG
+#
+# Sets moto_pid (the caller stops it on exit) and exports AWS_ENDPOINT_URL
+# with test credentials; returns 1, with moto's log on stderr, when moto
+# does not answer within 30 s.
+
+start_moto() {
+    local moto_server="$1" python="$2" log="$3" port
+    port="$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    MOTO_ENABLE_AMI_VALIDATION=true \
+        MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION=true \
+        MOTO_ENABLE_KEYPAIR_VALIDATION=true \
+        "$moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+    moto_pid=$!
+    if ! "$python" - "$port" "$moto_pid" <<'PY'; then
+import os, sys, time, urllib.request
+port, pid = sys.argv[1], int(sys.argv[2])
+deadline = time.monotonic() + 30
+while time.monotonic() < deadline:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
+        sys.exit(0)
+    except Exception:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            sys.exit(1)  # moto exited
+        time.sleep(0.1)
+sys.exit(1)
+PY
+        cat "$log" >&2
+        echo "moto did not start on port $port (its log is above)" >&2
+        return 1
+    fi
+    echo "moto (pid $moto_pid) on http://127.0.0.1:$port"
+    export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+    export AWS_ACCESS_KEY_ID=test
+    export AWS_SECRET_ACCESS_KEY=test
+    export AWS_REGION=us-east-1
+    export AWS_EC2_METADATA_DISABLED=true
+    unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
+}
