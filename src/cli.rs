@@ -38,6 +38,9 @@ pub enum Format {
     Markdown,
     /// Stable JSON (see the README).
     Json,
+    /// The plan as a Mermaid flowchart: every resource, its references, its
+    /// change (the picture in the pull-request comment).
+    Mermaid,
 }
 
 #[derive(Debug, Subcommand)]
@@ -268,6 +271,7 @@ async fn run(cli: Cli) -> Result<u8> {
                         .join("\n---\n\n"),
                 ),
                 Format::Json => render::json(&plans),
+                Format::Mermaid => render::escape::log_lines(&render::mermaid::document(&plans)),
             };
             print!("{rendered}");
             if let Some(path) = out {

@@ -62,7 +62,9 @@ pub fn compute(inputs: &Inputs<'_>) -> Plan {
         warnings,
         errors,
         rollouts,
+        graph: super::graph::Graph::default(),
     };
+    plan.graph = super::graph::of(inputs.desired, &plan.changes);
     plan.fingerprint = super::fingerprint::of(&plan);
     plan
 }

@@ -5,6 +5,7 @@
 
 pub mod diff;
 pub mod fingerprint;
+pub mod graph;
 pub mod order;
 mod ownership;
 pub mod renames;
@@ -346,6 +347,10 @@ pub struct Plan {
     /// (absent from the JSON when there are none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rollouts: Vec<RolloutPlan>,
+    /// The stack's resources and references, for the plan's picture (not
+    /// in the JSON: a plan read from a file has none).
+    #[serde(skip)]
+    pub graph: graph::Graph,
 }
 
 /// The batches of one entry's restarts and replacements.

@@ -1970,3 +1970,37 @@ fn field_names_in_json_are_the_names_messages_use() {
 
 mod renames;
 mod rollouts;
+
+#[test]
+fn the_graph_has_every_resource_and_what_references_what() {
+    let mut w = World::in_sync();
+    // A stray instance the plan destroys is drawn too.
+    w.live.instances.push(live_instance("old", "i-old"));
+    let plan = w.plan();
+    let names: Vec<String> = plan.graph.nodes.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        names,
+        [
+            "key_pair.deploy",
+            "security_group.web",
+            "instance.old",
+            "instance.web-1"
+        ]
+    );
+    let edges: Vec<(String, String)> = plan
+        .graph
+        .edges
+        .iter()
+        .map(|&(a, b)| (names[a].clone(), names[b].clone()))
+        .collect();
+    assert_eq!(
+        edges,
+        [
+            ("instance.web-1".to_string(), "key_pair.deploy".to_string()),
+            (
+                "instance.web-1".to_string(),
+                "security_group.web".to_string()
+            ),
+        ]
+    );
+}

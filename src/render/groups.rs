@@ -127,13 +127,18 @@ impl<'a> Entry<'a> {
 
 /// A member's name split: `node-12/data` is `node`, 12, `/data`.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
-struct Stem<'a> {
-    prefix: &'a str,
-    index: u64,
-    suffix: &'a str,
+pub struct Stem<'a> {
+    /// The entry's name (`node`).
+    pub prefix: &'a str,
+    /// The member's index (12).
+    pub index: u64,
+    /// What follows the index: empty, or a volume's `/name`.
+    pub suffix: &'a str,
 }
 
-fn stem(name: &str) -> Option<Stem<'_>> {
+/// The stem of a name that looks like a `count` member's, `None` for any
+/// other name.
+pub fn stem(name: &str) -> Option<Stem<'_>> {
     let head_len = name.find('/').unwrap_or(name.len());
     let (head, suffix) = name.split_at(head_len);
     let (prefix, digits) = head.rsplit_once('-')?;

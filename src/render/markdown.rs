@@ -50,11 +50,15 @@ pub fn plan(p: &Plan, limit: usize) -> String {
 
 /// [`plan`] with the changes listed as `listing` says.
 pub fn plan_as(p: &Plan, limit: usize, listing: Listing) -> String {
-    let full = render(p, true, listing);
+    let full = render(p, true, listing, true);
     if full.len() <= limit {
         return full;
     }
-    let short = render(p, false, listing);
+    let without_picture = render(p, true, listing, false);
+    if without_picture.len() <= limit {
+        return without_picture;
+    }
+    let short = render(p, false, listing, false);
     if short.len() <= limit {
         return short;
     }
@@ -295,7 +299,7 @@ fn callouts(p: &Plan, listing: Listing) -> String {
     out
 }
 
-fn render(p: &Plan, with_diffs: bool, listing: Listing) -> String {
+fn render(p: &Plan, with_diffs: bool, listing: Listing, with_picture: bool) -> String {
     let mut out = header(p);
     if !p.errors.is_empty() {
         return out;
@@ -333,6 +337,17 @@ fn render(p: &Plan, with_diffs: bool, listing: Listing) -> String {
     }
     for r in &p.rollouts {
         let _ = writeln!(out, "{}\n", super::rollout_line(r, code_span));
+    }
+    if with_picture
+        && !p.is_empty()
+        && let Some(d) = super::mermaid::diagram(p)
+    {
+        let _ = writeln!(
+            out,
+            "<details><summary>The plan as a picture ({} resources)</summary>\n\n{}\n</details>\n",
+            p.graph.nodes.len(),
+            code_block("mermaid", &d)
+        );
     }
     if !with_diffs {
         let _ = writeln!(

@@ -9,6 +9,7 @@ mod diff;
 pub mod escape;
 pub mod groups;
 pub mod markdown;
+pub mod mermaid;
 pub mod report;
 pub mod text;
 

@@ -140,9 +140,11 @@ async fn plan_of_hostile_live_tags_in_every_format() {
     );
     let problems = check::markdown_problems(&body, &markers);
     assert!(problems.is_empty(), "{problems:#?}\n{body}");
-    // One heading, one diff (of `web`'s tags): nothing the values added.
+    // One heading, one diff (of `web`'s tags) and the picture: nothing the
+    // values added.
     assert_eq!(count(&body, "<H3>"), 1, "{body}");
-    assert_eq!(count(&body, "<CodeBlock>"), 1, "{body}");
+    assert_eq!(count(&body, "<CodeBlock>"), 2, "{body}");
+    assert!(body.contains("```mermaid\nflowchart LR\n"), "{body}");
     assert_eq!(count(&body, "<H1>") + count(&body, "<H2>"), 0, "{body}");
     // The payloads are there, as text a reviewer can read; the instance
     // whose name tag is hostile is not the stack's (a warning names its id,
@@ -171,6 +173,19 @@ async fn plan_of_hostile_live_tags_in_every_format() {
     // The JSON still holds the values exactly.
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert!(v.to_string().contains("##[error]old"), "{v}");
+
+    // The picture: the stack's resources, the hostile instance not among
+    // them (it is not the stack's), nothing that leaves a label.
+    let mermaid = plan(&moto, dir.path(), "mermaid");
+    assert_eq!(mermaid.status.code(), Some(0), "{}", text(&mermaid));
+    assert_clean_log(&mermaid);
+    let out = String::from_utf8_lossy(&mermaid.stdout);
+    assert!(
+        out.starts_with("%% stack hostile (us-east-1)\nflowchart LR\n"),
+        "{out}"
+    );
+    assert!(out.contains("[\"instance.web · update\"]"), "{out}");
+    assert!(!out.contains("stray") && !out.contains('@'), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
