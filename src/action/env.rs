@@ -34,6 +34,8 @@ pub struct Inputs {
     /// The environments whose stacks this job applies (input
     /// `environments`, comma separated); `None`: every stack.
     pub environments: Option<Vec<String>>,
+    /// Keep the plan's labels on pull requests (input `labels`).
+    pub labels: bool,
 }
 
 /// Everything the action reads from its environment.
@@ -123,6 +125,15 @@ impl ActionEnv {
                 )));
             }
         };
+        let labels = match input("labels").as_deref().map(str::trim) {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                return Err(EnvError(format!(
+                    "input labels must be true or false, found {other:?}"
+                )));
+            }
+        };
         let config: Vec<String> = input("config")
             .map(|c| c.split_whitespace().map(str::to_string).collect())
             .unwrap_or_else(|| vec![crate::workspace::DEFAULT_GLOB.to_string()]);
@@ -163,6 +174,7 @@ impl ActionEnv {
                 replan_stale,
                 bot_login: input("bot-login").map(|l| l.trim().to_string()),
                 environments: environments(input("environments").as_deref())?,
+                labels,
             },
             github_backoff: get("EC2_GITOPS_GITHUB_BACKOFF_MS")
                 .and_then(|v| v.trim().parse().ok())

@@ -10,6 +10,7 @@ pub mod env;
 pub mod event;
 pub mod identity;
 mod issue_comment;
+pub mod labels;
 mod merge;
 mod outputs;
 pub mod policy;

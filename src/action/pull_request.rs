@@ -6,8 +6,8 @@ use anyhow::Result;
 
 use super::outputs::plans_json;
 use super::{
-    Ctx, EXIT_FAILED, EXIT_OK, Posted, Record, TEST_MERGE_POLLS, command, is_plan, mark_state,
-    split_changes, touched,
+    Ctx, EXIT_FAILED, EXIT_OK, Posted, Record, TEST_MERGE_POLLS, command, is_plan, labels,
+    mark_state, split_changes, touched,
 };
 use crate::github::TestMerge;
 use crate::marker::{Marker, PlanMeta, PlanStatus};
@@ -78,15 +78,63 @@ impl Ctx<'_> {
         }
         let base = commit.parents.first().cloned();
         let (changed, removed) = split_changes(commit.files);
+        let labels: Vec<String> = pr.labels.iter().map(|l| l.name.clone()).collect();
         self.plan_files(
             number,
-            &pr.head.sha,
-            base.as_deref(),
+            (&pr.head.sha, base.as_deref()),
             (&changed, &removed),
             only,
+            &labels,
             record,
         )
         .await
+    }
+
+    /// Puts the labels the plans call for on the pull request, which carries
+    /// `current`: at most one call per label added or removed, none when
+    /// nothing changes. A failure (a token without `issues: write`) is a
+    /// warning: the plan stands.
+    async fn sync_labels(
+        &self,
+        number: u64,
+        current: &[String],
+        stacks: &[StackPlan],
+        record: &mut Record,
+    ) {
+        if !self.env.inputs.labels {
+            return;
+        }
+        let (add, remove) = labels::changes(current, &labels::wanted(stacks));
+        let result = async {
+            for m in &add {
+                self.gh.ensure_label(m.name, m.color, m.description).await?;
+            }
+            if !add.is_empty() {
+                let names: Vec<&str> = add.iter().map(|m| m.name).collect();
+                self.gh.add_labels(number, &names).await?;
+            }
+            for m in &remove {
+                self.gh.remove_label(number, m.name).await?;
+            }
+            Ok::<(), crate::github::GitHubError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            let (why, fix) = (
+                format!(
+                    "The labels of pull request #{number} could not be updated (the plan stands)"
+                ),
+                "Give the job `pull-requests: write` (or `issues: write`), or set the input `labels: false`.",
+            );
+            eprintln!(
+                "::warning::{}",
+                render::escape::workflow_data(&format!("{why}: {e}. {fix}"))
+            );
+            record.summary(&format!(
+                "> [!WARNING]\n> {why}: {}. {fix}\n",
+                render::escape::text(&e.to_string())
+            ));
+        }
     }
 
     /// A PR that conflicts with its base: no plan, the comment and a failing
@@ -134,10 +182,10 @@ impl Ctx<'_> {
     pub(super) async fn plan_files(
         &self,
         number: u64,
-        head_sha: &str,
-        base_sha: Option<&str>,
+        (head_sha, base_sha): (&str, Option<&str>),
         (changed, removed): (&[String], &[String]),
         only: &[String],
+        labels: &[String],
         record: &mut Record,
     ) -> Result<u8> {
         let (changed, removed) = (changed.to_vec(), removed.to_vec());
@@ -184,10 +232,13 @@ impl Ctx<'_> {
         }) = posted
         else {
             println!("ec2-gitops: pull request #{number} changes no stack: nothing to plan");
+            // No plan, no plan labels.
+            self.sync_labels(number, labels, &[], record).await;
             record.output("plan", "");
             record.output("result-json", "[]");
             return Ok(EXIT_OK);
         };
+        self.sync_labels(number, labels, &stacks, record).await;
         record.summary(&summary);
         record.output("plan", &body);
         record.output("result-json", &plans_json(&stacks));

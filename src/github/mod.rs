@@ -6,6 +6,7 @@
 //! honouring `retry-after`.
 
 mod comments;
+mod labels;
 mod pulls;
 mod records;
 mod transport;

@@ -100,7 +100,8 @@ impl GitHub {
                 Method::GET => self.client._get(path).await,
                 Method::POST => self.client._post(path, body).await,
                 Method::PATCH => self.client._patch(path, body).await,
-                _ => unreachable!("only GET, POST and PATCH are used"),
+                Method::DELETE => self.client._delete(path, body).await,
+                _ => unreachable!("only GET, POST, PATCH and DELETE are used"),
             };
             let response = match sent {
                 Ok(r) => r,

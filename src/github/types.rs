@@ -67,6 +67,16 @@ pub struct PullRequest {
     /// still computing the test merge (absent in list answers).
     #[serde(default)]
     pub mergeable: Option<bool>,
+    /// The labels on it.
+    #[serde(default)]
+    pub labels: Vec<Label>,
+}
+
+/// A label, by name.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Label {
+    /// Its name.
+    pub name: String,
 }
 
 impl PullRequest {

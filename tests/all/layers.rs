@@ -17,6 +17,7 @@ const PURE: &[&str] = &[
     "src/action/policy.rs",
     "src/action/command.rs",
     "src/action/identity.rs",
+    "src/action/labels.rs",
 ];
 
 const FORBIDDEN: &[&str] = &[

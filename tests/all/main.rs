@@ -17,6 +17,7 @@ mod hostile_render;
 mod import;
 mod layers;
 mod moto_smoke;
+mod review;
 mod test_merge;
 mod trust;
 mod website;

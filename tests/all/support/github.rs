@@ -517,6 +517,37 @@ impl FakeGitHub {
             .collect()
     }
 
+    /// The labels on pull request or issue `n`.
+    pub fn labels_on(&self, n: u64) -> Vec<String> {
+        let inner = self.inner();
+        inner
+            .repos
+            .values()
+            .find_map(|r| {
+                r.issues
+                    .get(&n)
+                    .map(|i| i.labels.clone())
+                    .or_else(|| r.pull_labels.get(&n).cloned())
+            })
+            .unwrap_or_default()
+    }
+
+    /// Puts a label on pull request `n`, as a person would (creating the
+    /// label when the repository has none of that name).
+    pub fn add_pull_label(&self, owner_repo: &str, n: u64, name: &str) {
+        let mut inner = self.inner();
+        let r = inner.repo_mut(owner_repo);
+        r.labels
+            .entry(name.to_string())
+            .or_insert_with(|| ("ededed".to_string(), None));
+        r.pull_labels.entry(n).or_default().push(name.to_string());
+    }
+
+    /// The repository's labels: name → (colour, description).
+    pub fn repo_labels(&self, owner_repo: &str) -> BTreeMap<String, (String, Option<String>)> {
+        self.inner().repo_mut(owner_repo).labels.clone()
+    }
+
     /// Says that this test writes hostile values on purpose: the bodies the
     /// bot wrote are checked for structure only (an escaped value may show
     /// `**` or a backtick as text).
@@ -581,6 +612,16 @@ impl FakeGitHub {
         });
     }
 
+    /// Every request matching `method` and `path` (as in
+    /// [`Self::fail_next`]) is refused from now on as GitHub refuses a
+    /// token without the permission: 403 "Resource not accessible by
+    /// integration", no rate-limit headers.
+    pub fn forbid(&self, method: &str, path: &str) {
+        self.inner()
+            .forbidden
+            .push((method.to_ascii_uppercase(), path.to_string()));
+    }
+
     /// The next `times` requests matching `method` and `path` (as in
     /// [`Self::fail_next`]) are carried out, but their answer is lost on the
     /// way back: the client gets `status` (a 502 from a proxy, say) although
@@ -643,6 +684,10 @@ struct Repo {
     issue_times: BTreeMap<u64, (String, String, Option<String>)>,
     /// `(commit, path)` → bytes, for the contents API.
     files: BTreeMap<(String, String), Vec<u8>>,
+    /// The repository's labels: name → (colour, description).
+    labels: BTreeMap<String, (String, Option<String>)>,
+    /// The labels on each pull request (issues keep theirs in `IssueState`).
+    pull_labels: BTreeMap<u64, Vec<String>>,
 }
 
 impl Repo {
@@ -682,6 +727,9 @@ struct Inner {
     unexpected: Vec<String>,
     faults: Vec<Fault>,
     down: bool,
+    /// `(method, path)` patterns (as [`FakeGitHub::fail_next`]'s) that the
+    /// token may not call: 403 "Resource not accessible by integration".
+    forbidden: Vec<(String, String)>,
     /// Every comment and issue body the bot wrote, with the request that
     /// wrote it: rendered with GitHub's engine when the fake is dropped.
     written: Vec<(String, String)>,
@@ -708,6 +756,15 @@ impl Reply {
             injected: false,
         }
     }
+    /// A 404 the client asks for on purpose (does this label exist?): not
+    /// unexpected.
+    fn absent() -> Self {
+        Self {
+            injected: true,
+            ..Self::not_found()
+        }
+    }
+
     fn not_found() -> Self {
         Self::json(
             404,
@@ -776,6 +833,7 @@ impl Inner {
             unexpected: Vec::new(),
             faults: Vec::new(),
             down: false,
+            forbidden: Vec::new(),
             written: Vec::new(),
             literal_markup: false,
         }
@@ -807,6 +865,8 @@ impl Inner {
                 pull_created: BTreeMap::new(),
                 commit_pulls: BTreeMap::new(),
                 branches: BTreeMap::new(),
+                labels: BTreeMap::new(),
+                pull_labels: BTreeMap::new(),
                 comments: Vec::new(),
                 statuses: Vec::new(),
                 status_created: BTreeMap::new(),
@@ -885,6 +945,25 @@ impl Inner {
             let mut reply = Reply::json(
                 503,
                 json!({"message": "No server is currently available to service your request. Sorry about that. Please try resubmitting your request and contact us if the problem persists."}),
+            );
+            reply.injected = true;
+            return reply;
+        }
+        let forbidden = self.forbidden.iter().any(|(m, p)| {
+            Fault {
+                method: m.clone(),
+                path: p.clone(),
+                status: 403,
+                retry_after: None,
+                times: 1,
+                after: false,
+            }
+            .matches(method, path)
+        });
+        if forbidden {
+            let mut reply = Reply::json(
+                403,
+                json!({"message": "Resource not accessible by integration", "documentation_url": DOCS, "status": "403"}),
             );
             reply.injected = true;
             return reply;
@@ -969,6 +1048,11 @@ impl Inner {
             }
             ("POST", ["issues", n, "comments"]) => self.create_comment(&repo, number(n)?, body),
             ("POST", ["issues", n, "labels"]) => self.add_labels(&repo, number(n)?, body),
+            ("DELETE", ["issues", n, "labels", name]) => {
+                self.remove_label(&repo, number(n)?, &percent_decode(name))
+            }
+            ("POST", ["labels"]) => self.create_label(&repo, body),
+            ("GET", ["labels", name]) => self.get_label(&repo, &percent_decode(name)),
             ("GET", ["collaborators", user, "permission"]) => self.permission(user),
             ("POST", ["statuses", sha]) => self.create_status(&repo, sha, body),
             ("GET", ["commits", r, "statuses"]) => self.list_statuses(&repo, r, &q, path, query),
@@ -1839,7 +1923,7 @@ impl Inner {
     }
 
     fn add_labels(&mut self, repo: &str, n: u64, body: &Value) -> Answer {
-        if !self.repos[repo].issues.contains_key(&n) {
+        if !self.repos[repo].has_issue(n) {
             return Err(Reply::not_found());
         }
         let given = match body {
@@ -1847,21 +1931,88 @@ impl Inner {
             _ => labels_of(body.get("labels"))?,
         }
         .ok_or_else(|| Reply::invalid("Invalid request.\n\n\"labels\" wasn't supplied."))?;
-        let issue = self
-            .repos
-            .get_mut(repo)
-            .unwrap()
-            .issues
-            .get_mut(&n)
-            .unwrap();
+        let r = self.repos.get_mut(repo).unwrap();
+        // GitHub creates a label it does not know, grey and undescribed.
+        for l in &given {
+            r.labels
+                .entry(l.clone())
+                .or_insert_with(|| ("ededed".to_string(), None));
+        }
+        let on = match r.issues.get_mut(&n) {
+            Some(issue) => &mut issue.labels,
+            None => r.pull_labels.entry(n).or_default(),
+        };
         for l in given {
-            if !issue.labels.contains(&l) {
-                issue.labels.push(l);
+            if !on.contains(&l) {
+                on.push(l);
             }
         }
-        let labels = issue.labels.clone();
+        let labels = on.clone();
         let body = labels.iter().map(|l| self.label_json(repo, l)).collect();
         Ok(Reply::json(200, Value::Array(body)))
+    }
+
+    fn remove_label(&mut self, repo: &str, n: u64, name: &str) -> Answer {
+        let r = self.repos.get_mut(repo).unwrap();
+        if !r.has_issue(n) {
+            return Err(Reply::not_found());
+        }
+        let on = match r.issues.get_mut(&n) {
+            Some(issue) => &mut issue.labels,
+            None => r.pull_labels.entry(n).or_default(),
+        };
+        let Some(at) = on.iter().position(|l| l == name) else {
+            return Err(Reply::json(
+                404,
+                json!({"message": "Label does not exist", "documentation_url": DOCS, "status": "404"}),
+            ));
+        };
+        on.remove(at);
+        let labels = on.clone();
+        let body = labels.iter().map(|l| self.label_json(repo, l)).collect();
+        Ok(Reply::json(200, Value::Array(body)))
+    }
+
+    fn get_label(&mut self, repo: &str, name: &str) -> Answer {
+        let found = self.repos[repo]
+            .labels
+            .keys()
+            .find(|l| l.eq_ignore_ascii_case(name))
+            .cloned();
+        match found {
+            Some(l) => Ok(Reply::json(200, self.label_json(repo, &l))),
+            None => Err(Reply::absent()),
+        }
+    }
+
+    fn create_label(&mut self, repo: &str, body: &Value) -> Answer {
+        let Some(name) = body
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+        else {
+            return Err(Reply::validation("Label", "name", "missing_field", None));
+        };
+        let color = body
+            .get("color")
+            .and_then(Value::as_str)
+            .unwrap_or("ededed");
+        if color.len() != 6 || !color.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Reply::validation("Label", "color", "invalid", None));
+        }
+        let description = body.get("description").and_then(Value::as_str);
+        if description.is_some_and(|d| d.chars().count() > 100) {
+            return Err(Reply::validation("Label", "description", "invalid", None));
+        }
+        let r = self.repos.get_mut(repo).unwrap();
+        if r.labels.keys().any(|l| l.eq_ignore_ascii_case(name)) {
+            return Err(Reply::validation("Label", "name", "already_exists", None));
+        }
+        r.labels.insert(
+            name.to_string(),
+            (color.to_string(), description.map(str::to_string)),
+        );
+        Ok(Reply::json(201, self.label_json(repo, name)))
     }
 
     // ----- pagination -----
@@ -2011,7 +2162,12 @@ impl Inner {
         value["title"] = json!(p.title);
         value["user"] = author;
         value["body"] = Value::Null;
-        value["labels"] = json!([]);
+        let labels: Vec<String> = self.repos[repo]
+            .pull_labels
+            .get(&p.number)
+            .cloned()
+            .unwrap_or_default();
+        value["labels"] = Value::Array(labels.iter().map(|l| self.label_json(repo, l)).collect());
         value["milestone"] = Value::Null;
         value["active_lock_reason"] = Value::Null;
         value["created_at"] = json!(created);
@@ -2250,7 +2406,13 @@ impl Inner {
         value["node_id"] = json!(format!("LA_{id}"));
         value["url"] = json!(format!("{}/repos/{repo}/labels/{name}", self.base));
         value["name"] = json!(name);
-        value["description"] = Value::Null;
+        let (color, description) = self.repos[repo]
+            .labels
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| ("ededed".to_string(), None));
+        value["color"] = json!(color);
+        value["description"] = json!(description);
         value["default"] = json!(false);
         value
     }

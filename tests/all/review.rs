@@ -1,0 +1,121 @@
+//! Review where GitHub users look: the plan's labels on the pull request.
+
+use crate::action::{HEAD, HEAD_2, MERGE, REPO, World};
+use crate::engine::stack_yaml;
+
+/// The managed labels on pull request `n`, and the others.
+fn labels(w: &World, n: u64) -> Vec<String> {
+    w.gh.labels_on(n)
+}
+
+/// The requests to label routes since the last `clear_requests`.
+fn label_requests(w: &World) -> Vec<String> {
+    w.gh.requests()
+        .iter()
+        .filter(|r| r.path.contains("/labels"))
+        .map(|r| r.line())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn labels_follow_the_plan_and_leave_everyone_elses_alone() {
+    let w = World::new("lb1");
+    w.gh.set_permission("writer", "write");
+
+    // Opened: the plan creates the stack.
+    w.pull(7, HEAD, &["infra/web.yaml"]);
+    w.gh.add_pull_label(REPO, 7, "needs-review");
+    let r = w.run("pull_request", w.pr_event("opened", 7, HEAD), HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert_eq!(labels(&w, 7), ["needs-review", "ec2-gitops: changes"]);
+    let made = w.gh.repo_labels(REPO);
+    let (color, description) = &made["ec2-gitops: changes"];
+    assert_eq!(color, "fbca04");
+    assert!(
+        description.as_deref().unwrap().contains("changes EC2"),
+        "{description:?}"
+    );
+
+    // Merged and applied; another pull request of the same file changes
+    // nothing, and a stale label of ours goes.
+    w.merge(7, HEAD);
+    let r = w.run(
+        "push",
+        w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
+        MERGE,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    w.pull(8, HEAD_2, &["infra/web.yaml"]);
+    w.gh.add_pull_label(REPO, 8, "ec2-gitops: destroy");
+    w.gh.add_pull_label(REPO, 8, "ec2-gitops: mine");
+    let r = w.run("pull_request", w.pr_event("opened", 8, HEAD_2), HEAD_2);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert_eq!(
+        labels(&w, 8),
+        ["ec2-gitops: mine", "ec2-gitops: no changes"]
+    );
+
+    // A push that destroys the database server and restarts the web
+    // servers: `/plan` puts changes, destroy and restart on.
+    w.write_stack(
+        &stack_yaml("lb1")
+            .replace("  db:\n    type: t3.small\n    volumes:\n      - { name: data, device: /dev/sdf, size_gb: 20, type: gp3 }\n", "")
+            .replace("    count: 2\n", "    count: 2\n    type: t3.small\n"),
+    );
+    let r = w.run(
+        "issue_comment",
+        w.comment_event(8, "/plan", "writer"),
+        HEAD_2,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert_eq!(
+        labels(&w, 8),
+        [
+            "ec2-gitops: mine",
+            "ec2-gitops: changes",
+            "ec2-gitops: destroy",
+            "ec2-gitops: restart"
+        ],
+        "{}",
+        r.text()
+    );
+
+    // The same plan again: no label call at all, and the budget holds.
+    let ev = w.comment_event(8, "/plan", "writer");
+    w.gh.clear_requests();
+    let r = w.run("issue_comment", ev, HEAD_2);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert!(label_requests(&w).is_empty(), "{:?}", label_requests(&w));
+    let (calls, writes) = (w.gh.requests().len(), w.gh.writes().len());
+    assert!(
+        calls <= 8 && writes <= 4,
+        "{calls} calls, {writes} writes: {:#?}",
+        w.gh.requests()
+    );
+
+    // `labels: false`: nothing about labels, whatever the plan.
+    w.write_stack(&stack_yaml("lb1"));
+    let ev = w.comment_event(8, "/plan", "writer");
+    w.gh.clear_requests();
+    let r = w.run_with("issue_comment", ev, HEAD_2, &[("INPUT_LABELS", "false")]);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert!(label_requests(&w).is_empty(), "{:?}", label_requests(&w));
+    assert_eq!(labels(&w, 8).len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_that_may_not_label_leaves_the_plan_standing() {
+    let w = World::new("lb2");
+    w.pull(7, HEAD, &["infra/web.yaml"]);
+    w.gh.forbid("POST", "/repos/octo/infra/labels");
+    let r = w.run("pull_request", w.pr_event("opened", 7, HEAD), HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert_eq!(w.bot_comments(7).len(), 1, "the plan comment is there");
+    assert!(
+        r.summary.contains("could not be updated (the plan stands)"),
+        "{}\n{:#?}",
+        r.text(),
+        w.gh.requests().iter().map(|r| r.line()).collect::<Vec<_>>()
+    );
+    assert!(labels(&w, 7).is_empty());
+}
