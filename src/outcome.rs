@@ -210,6 +210,24 @@ pub enum ApplyNotAllowed {
     Discarded,
 }
 
+/// A requirement of `/apply` on an open pull request that is not met.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unmet {
+    /// No approving review by anyone but the author.
+    NotApproved,
+    /// Approved by `by`, but on `commit`, not on the head: a push came after.
+    ApprovedOnOlderHead {
+        /// The reviewer.
+        by: String,
+        /// The commit approved.
+        commit: String,
+    },
+    /// GitHub says the pull request does not merge cleanly.
+    NotMergeable,
+    /// GitHub has not yet computed whether it merges.
+    MergeableUnknown,
+}
+
 /// A merge went onto another base commit than the one its plan was made on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseMoved {

@@ -17,6 +17,15 @@ pub enum ApplyOnComment {
     Always,
 }
 
+/// What `/apply` on an open pull request needs (input `apply-requirements`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyRequirements {
+    /// An approving review by someone other than the author, on the head.
+    pub approved: bool,
+    /// GitHub says the pull request merges cleanly.
+    pub mergeable: bool,
+}
+
 /// The action's inputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inputs {
@@ -36,6 +45,8 @@ pub struct Inputs {
     pub environments: Option<Vec<String>>,
     /// Keep the plan's labels on pull requests (input `labels`).
     pub labels: bool,
+    /// What `/apply` on an open pull request needs.
+    pub apply_requirements: ApplyRequirements,
 }
 
 /// Everything the action reads from its environment.
@@ -134,6 +145,7 @@ impl ActionEnv {
                 )));
             }
         };
+        let apply_requirements = apply_requirements(input("apply-requirements").as_deref())?;
         let config: Vec<String> = input("config")
             .map(|c| c.split_whitespace().map(str::to_string).collect())
             .unwrap_or_else(|| vec![crate::workspace::DEFAULT_GLOB.to_string()]);
@@ -175,12 +187,47 @@ impl ActionEnv {
                 bot_login: input("bot-login").map(|l| l.trim().to_string()),
                 environments: environments(input("environments").as_deref())?,
                 labels,
+                apply_requirements,
             },
             github_backoff: get("EC2_GITOPS_GITHUB_BACKOFF_MS")
                 .and_then(|v| v.trim().parse().ok())
                 .map(std::time::Duration::from_millis),
         })
     }
+}
+
+/// Input `apply-requirements`: `approved`, `mergeable` (comma or space
+/// separated), or `none`; unset, both.
+fn apply_requirements(value: Option<&str>) -> Result<ApplyRequirements, EnvError> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(ApplyRequirements {
+            approved: true,
+            mergeable: true,
+        });
+    };
+    let mut r = ApplyRequirements {
+        approved: false,
+        mergeable: false,
+    };
+    if value == "none" {
+        return Ok(r);
+    }
+    for word in value
+        .split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+    {
+        match word {
+            "approved" => r.approved = true,
+            "mergeable" => r.mergeable = true,
+            other => {
+                return Err(EnvError(format!(
+                    "input apply-requirements takes approved, mergeable or none, found {other:?}"
+                )));
+            }
+        }
+    }
+    Ok(r)
 }
 
 /// Input `environments`: `all` (or nothing) for every stack, else a comma
@@ -258,6 +305,42 @@ mod tests {
         assert!(e.inputs.replan_stale);
         assert_eq!(e.inputs.config, ["infra/*.yaml", "other/*.yml"]);
         assert_eq!(e.token, "from-input");
+    }
+
+    #[test]
+    fn apply_requirements_default_to_both_and_take_none_or_a_list() {
+        let both = ApplyRequirements {
+            approved: true,
+            mergeable: true,
+        };
+        assert_eq!(env(BASE).unwrap().inputs.apply_requirements, both);
+        let with = |value: &str| {
+            let mut v = BASE.to_vec();
+            v.push(("INPUT_APPLY-REQUIREMENTS", value));
+            env(&v).map(|e| e.inputs.apply_requirements)
+        };
+        assert_eq!(with("approved, mergeable").unwrap(), both);
+        assert_eq!(
+            with("mergeable").unwrap(),
+            ApplyRequirements {
+                approved: false,
+                mergeable: true
+            }
+        );
+        assert_eq!(
+            with("none").unwrap(),
+            ApplyRequirements {
+                approved: false,
+                mergeable: false
+            }
+        );
+        assert!(
+            with("approved,signed")
+                .unwrap_err()
+                .0
+                .contains("\"signed\"")
+        );
+        assert!(env(&[BASE, &[("INPUT_LABELS", "maybe")]].concat()).is_err());
     }
 
     #[test]

@@ -151,6 +151,37 @@ impl Ctx<'_> {
             .await?;
             return Ok(EXIT_FAILED);
         }
+        // Before merge, the repository's requirements: an approval of this
+        // head by someone else, a clean merge.
+        if !pr.is_merged() && pr.state == "open" {
+            let required = self.env.inputs.apply_requirements;
+            let reviews = if required.approved {
+                self.gh.reviews(number).await?
+            } else {
+                Vec::new()
+            };
+            let seen: Vec<policy::ReviewSeen> = reviews
+                .into_iter()
+                .filter_map(|r| {
+                    Some(policy::ReviewSeen {
+                        reviewer: r.user?.login,
+                        state: r.state,
+                        commit: r.commit_id,
+                    })
+                })
+                .collect();
+            let author = pr.user.as_ref().map(|u| u.login.as_str());
+            let unmet = policy::unmet(required, author, &pr.head.sha, pr.mergeable, &seen);
+            if !unmet.is_empty() {
+                self.reply(
+                    number,
+                    &comment::apply_requirements_unmet(&pr.head.sha, &unmet),
+                )
+                .await?;
+                record.summary("`/apply` refused: the pull request misses an apply requirement; nothing was applied.\n");
+                return Ok(EXIT_FAILED);
+            }
+        }
         let reviewed = comment::reviewed_fingerprints(&meta);
         let loaded = self.load();
         let stacks: Vec<&Desired> = loaded

@@ -3,9 +3,9 @@
 //! whether a stack's fresh plan may be applied for the reviewed one. Pure:
 //! the handlers ask, then act.
 
-use super::env::ApplyOnComment;
+use super::env::{ApplyOnComment, ApplyRequirements};
 use crate::marker::PlanStatus;
-pub use crate::outcome::ApplyNotAllowed;
+pub use crate::outcome::{ApplyNotAllowed, Unmet};
 use crate::outcome::{BaseMoved, Refusal};
 use crate::plan::Plan;
 
@@ -90,6 +90,64 @@ pub fn verdict(plan: &Plan, reviewed: Option<Option<&str>>, moved: Option<&BaseM
             plan: Box::new(plan.clone()),
         })
     }
+}
+
+/// A review as the requirements read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewSeen {
+    /// The reviewer's login.
+    pub reviewer: String,
+    /// `APPROVED`, `CHANGES_REQUESTED`, `COMMENTED`, `DISMISSED`, `PENDING`.
+    pub state: String,
+    /// The head commit it was made on.
+    pub commit: Option<String>,
+}
+
+/// What `/apply` on the open pull request whose head is `head`, by
+/// `author`, still needs of `required`. A reviewer counts by their latest
+/// approving, change-requesting or dismissed review (comments change
+/// nothing); the author's own reviews never count.
+pub fn unmet(
+    required: ApplyRequirements,
+    author: Option<&str>,
+    head: &str,
+    mergeable: Option<bool>,
+    reviews: &[ReviewSeen],
+) -> Vec<Unmet> {
+    let mut out = Vec::new();
+    if required.approved {
+        let mut latest: Vec<&ReviewSeen> = Vec::new();
+        for r in reviews {
+            let counts = matches!(
+                r.state.as_str(),
+                "APPROVED" | "CHANGES_REQUESTED" | "DISMISSED"
+            );
+            if !counts || Some(r.reviewer.as_str()) == author {
+                continue;
+            }
+            latest.retain(|l| l.reviewer != r.reviewer);
+            latest.push(r);
+        }
+        let approvals: Vec<&&ReviewSeen> =
+            latest.iter().filter(|r| r.state == "APPROVED").collect();
+        if !approvals.iter().any(|r| r.commit.as_deref() == Some(head)) {
+            out.push(match approvals.last() {
+                Some(r) => Unmet::ApprovedOnOlderHead {
+                    by: r.reviewer.clone(),
+                    commit: r.commit.clone().unwrap_or_default(),
+                },
+                None => Unmet::NotApproved,
+            });
+        }
+    }
+    if required.mergeable {
+        match mergeable {
+            Some(true) => {}
+            Some(false) => out.push(Unmet::NotMergeable),
+            None => out.push(Unmet::MergeableUnknown),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -194,5 +252,77 @@ mod tests {
             verdict(&plan("f9", false, false), Some(None), None),
             Verdict::NoChanges
         );
+    }
+
+    fn review(reviewer: &str, state: &str, commit: &str) -> ReviewSeen {
+        ReviewSeen {
+            reviewer: reviewer.into(),
+            state: state.into(),
+            commit: Some(commit.into()),
+        }
+    }
+
+    const BOTH: ApplyRequirements = ApplyRequirements {
+        approved: true,
+        mergeable: true,
+    };
+
+    #[test]
+    fn apply_needs_an_approval_on_the_head_by_someone_else_and_a_clean_merge() {
+        let unmet = |reviews: &[ReviewSeen], mergeable| {
+            super::unmet(BOTH, Some("author"), "head", mergeable, reviews)
+        };
+        assert_eq!(
+            unmet(&[], Some(true)),
+            [Unmet::NotApproved],
+            "no review at all"
+        );
+        assert_eq!(
+            unmet(&[review("author", "APPROVED", "head")], Some(true)),
+            [Unmet::NotApproved],
+            "the author's own approval"
+        );
+        assert_eq!(
+            unmet(&[review("rev", "APPROVED", "old")], Some(true)),
+            [Unmet::ApprovedOnOlderHead {
+                by: "rev".into(),
+                commit: "old".into()
+            }]
+        );
+        assert_eq!(
+            unmet(
+                &[
+                    review("rev", "APPROVED", "head"),
+                    review("rev", "CHANGES_REQUESTED", "head")
+                ],
+                Some(true)
+            ),
+            [Unmet::NotApproved],
+            "a later request for changes takes the approval back"
+        );
+        assert!(
+            unmet(
+                &[
+                    review("rev", "APPROVED", "head"),
+                    review("rev", "COMMENTED", "head")
+                ],
+                Some(true)
+            )
+            .is_empty(),
+            "a comment does not"
+        );
+        assert_eq!(
+            unmet(&[review("rev", "APPROVED", "head")], Some(false)),
+            [Unmet::NotMergeable]
+        );
+        assert_eq!(
+            unmet(&[review("rev", "APPROVED", "head")], None),
+            [Unmet::MergeableUnknown]
+        );
+        let none = ApplyRequirements {
+            approved: false,
+            mergeable: false,
+        };
+        assert!(super::unmet(none, Some("author"), "head", Some(false), &[]).is_empty());
     }
 }

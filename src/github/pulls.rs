@@ -103,6 +103,12 @@ impl GitHub {
             .await
     }
 
+    /// The reviews of a pull request, oldest first.
+    pub async fn reviews(&self, number: u64) -> Result<Vec<super::Review>, GitHubError> {
+        self.list(&self.path(&format!("/pulls/{number}/reviews")), |_| false)
+            .await
+    }
+
     /// A file's bytes at a commit (the contents API); `None` when the file
     /// does not exist there. Files over 1 MB (which the API does not inline)
     /// and directories are errors.

@@ -70,6 +70,22 @@ pub struct PullRequest {
     /// The labels on it.
     #[serde(default)]
     pub labels: Vec<Label>,
+    /// Its author.
+    #[serde(default)]
+    pub user: Option<User>,
+}
+
+/// A review of a pull request.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Review {
+    /// The reviewer (`null` for a deleted account).
+    #[serde(default)]
+    pub user: Option<User>,
+    /// `APPROVED`, `CHANGES_REQUESTED`, `COMMENTED`, `DISMISSED`, `PENDING`.
+    pub state: String,
+    /// The head commit the review was made on.
+    #[serde(default)]
+    pub commit_id: Option<String>,
 }
 
 /// A label, by name.

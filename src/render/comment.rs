@@ -9,7 +9,9 @@ use super::escape::{code_block, code_span, prose, table_cell, text};
 use super::markdown::{self, Listing};
 use super::summary_line;
 use crate::marker::{Marker, PlanMeta, PlanStatus, ReviewedStack};
-use crate::outcome::{ApplyNotAllowed, Outcome, Refusal, ReplanFailure, StackApply, StackPlan};
+use crate::outcome::{
+    ApplyNotAllowed, Outcome, Refusal, ReplanFailure, StackApply, StackPlan, Unmet,
+};
 use crate::plan::Plan;
 /// GitHub's limit is 65,536 characters; keep a margin for the wrapper.
 pub const COMMENT_LIMIT: usize = 60_000;
@@ -519,6 +521,37 @@ pub fn apply_setting_refusal(r: ApplyNotAllowed) -> &'static str {
         }
         ApplyNotAllowed::Discarded => "this plan was discarded.",
     }
+}
+
+/// The reply to an `/apply` on an open pull request that misses one of
+/// the `apply-requirements`: each one missing, and that nothing ran.
+pub fn apply_requirements_unmet(head: &str, unmet: &[Unmet]) -> String {
+    let mut out = String::from(
+        "`/apply` did not run: on an open pull request it needs (input `apply-requirements`):\n\n",
+    );
+    for u in unmet {
+        let line = match u {
+            Unmet::NotApproved => format!(
+                "an approving review by someone other than the author, on the current head {}.",
+                code_span(short(head))
+            ),
+            Unmet::ApprovedOnOlderHead { by, commit } => format!(
+                "an approval of the current head {}: {} approved {}, and commits came after (ask for a new review).",
+                code_span(short(head)),
+                code_span(by),
+                code_span(short(commit))
+            ),
+            Unmet::NotMergeable => {
+                "a pull request that merges cleanly: GitHub says it conflicts with its base (resolve the conflicts, then `/apply`).".to_string()
+            }
+            Unmet::MergeableUnknown => {
+                "a pull request GitHub has checked for a clean merge: it has not yet (comment `/apply` again in a minute).".to_string()
+            }
+        };
+        let _ = writeln!(out, "- {line}");
+    }
+    out.push_str("\nNothing was applied.\n");
+    out
 }
 
 /// The label of the drift issue.

@@ -119,3 +119,88 @@ async fn a_token_that_may_not_label_leaves_the_plan_standing() {
     );
     assert!(labels(&w, 7).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_before_merge_needs_an_approval_of_the_head_and_a_clean_merge() {
+    let w = World::new("ar1");
+    w.gh.set_permission("writer", "write");
+    let always = [("INPUT_APPLY-ON-COMMENT", "always")];
+    w.pull(9, HEAD, &["infra/web.yaml"]);
+    let author = w.gh.pull(REPO, 9).unwrap().author;
+    let r = w.run_with("pull_request", w.pr_event("opened", 9, HEAD), HEAD, &always);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+
+    // Each refusal names what is missing, and nothing reaches EC2.
+    let refused = |why: &str| {
+        w.proxy.clear();
+        let ev = w.comment_event(9, "/apply", "writer");
+        let id = ev["comment"]["id"].as_u64().unwrap();
+        let r = w.run_with("issue_comment", ev, HEAD, &always);
+        assert_eq!(r.code(), Some(1), "{}", r.text());
+        assert!(
+            w.mutating_ec2_calls().is_empty(),
+            "{:?}",
+            w.mutating_ec2_calls()
+        );
+        assert_eq!(w.gh.reactions(id), ["eyes", "confused"]);
+        let reply = w.bot_comments(9).last().unwrap().body.clone();
+        assert!(reply.contains("`/apply` did not run"), "{reply}");
+        assert!(reply.contains(why), "{why}\n{reply}");
+        assert!(reply.contains("Nothing was applied."), "{reply}");
+    };
+    refused("an approving review by someone other than the author, on the current head `1111111`");
+    // The author's own approval does not count.
+    w.gh.add_review(REPO, 9, &author, "APPROVED", HEAD);
+    refused("an approving review by someone other than the author");
+    // An approval of an older head: a push came after it.
+    w.gh.add_review(REPO, 9, "reviewer", "APPROVED", HEAD_2);
+    refused("`reviewer` approved `2222222`, and commits came after");
+    // Approved on the head, but the pull request conflicts with its base.
+    w.gh.add_review(REPO, 9, "reviewer", "APPROVED", HEAD);
+    let mut spec = w.gh.pull(REPO, 9).unwrap();
+    spec.mergeable = false;
+    w.gh.add_pull(REPO, spec.clone());
+    refused("GitHub says it conflicts with its base");
+
+    // Every requirement met: the reviewed plan is applied.
+    spec.mergeable = true;
+    w.gh.add_pull(REPO, spec);
+    w.proxy.clear();
+    let r = w.run_with(
+        "issue_comment",
+        w.comment_event(9, "/apply", "writer"),
+        HEAD,
+        &always,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert!(
+        w.mutating_ec2_calls().iter().any(|a| a == "RunInstances"),
+        "{:?}",
+        w.mutating_ec2_calls()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_requirements_none_lets_an_open_pull_request_apply_unreviewed() {
+    let w = World::new("ar2");
+    w.gh.set_permission("writer", "write");
+    let inputs = [
+        ("INPUT_APPLY-ON-COMMENT", "always"),
+        ("INPUT_APPLY-REQUIREMENTS", "none"),
+    ];
+    w.pull(9, HEAD, &["infra/web.yaml"]);
+    let r = w.run_with("pull_request", w.pr_event("opened", 9, HEAD), HEAD, &inputs);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    w.gh.clear_requests();
+    let r = w.run_with(
+        "issue_comment",
+        w.comment_event(9, "/apply", "writer"),
+        HEAD,
+        &inputs,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert!(
+        !w.gh.requests().iter().any(|r| r.path.ends_with("/reviews")),
+        "no review is read when none is required"
+    );
+}

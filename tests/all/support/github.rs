@@ -543,6 +543,17 @@ impl FakeGitHub {
         r.pull_labels.entry(n).or_default().push(name.to_string());
     }
 
+    /// A review of pull request `n` by `user` at `commit`: `APPROVED`,
+    /// `CHANGES_REQUESTED`, `COMMENTED` or `DISMISSED`.
+    pub fn add_review(&self, owner_repo: &str, n: u64, user: &str, state: &str, commit: &str) {
+        self.inner()
+            .repo_mut(owner_repo)
+            .reviews
+            .entry(n)
+            .or_default()
+            .push((user.to_string(), state.to_string(), commit.to_string()));
+    }
+
     /// The repository's labels: name → (colour, description).
     pub fn repo_labels(&self, owner_repo: &str) -> BTreeMap<String, (String, Option<String>)> {
         self.inner().repo_mut(owner_repo).labels.clone()
@@ -688,6 +699,8 @@ struct Repo {
     labels: BTreeMap<String, (String, Option<String>)>,
     /// The labels on each pull request (issues keep theirs in `IssueState`).
     pull_labels: BTreeMap<u64, Vec<String>>,
+    /// Reviews per pull request: `(reviewer, state, commit)`, in order.
+    reviews: BTreeMap<u64, Vec<(String, String, String)>>,
 }
 
 impl Repo {
@@ -865,6 +878,7 @@ impl Inner {
                 pull_created: BTreeMap::new(),
                 commit_pulls: BTreeMap::new(),
                 branches: BTreeMap::new(),
+                reviews: BTreeMap::new(),
                 labels: BTreeMap::new(),
                 pull_labels: BTreeMap::new(),
                 comments: Vec::new(),
@@ -1027,6 +1041,9 @@ impl Inner {
             ("GET", ["pulls"]) => self.list_pulls(&repo, &q, path, query),
             ("GET", ["pulls", n]) => self.get_pull(&repo, number(n)?),
             ("GET", ["pulls", n, "files"]) => self.pull_files(&repo, number(n)?, &q, path, query),
+            ("GET", ["pulls", n, "reviews"]) => {
+                self.list_reviews(&repo, number(n)?, &q, path, query)
+            }
             ("GET", ["issues", "comments", id]) => self.get_comment(&repo, number(id)?),
             // GitHub takes POST for PATCH ("resource endpoints also accept
             // POST requests"), and octocrab's update_comment sends POST.
@@ -1950,6 +1967,31 @@ impl Inner {
         let labels = on.clone();
         let body = labels.iter().map(|l| self.label_json(repo, l)).collect();
         Ok(Reply::json(200, Value::Array(body)))
+    }
+
+    fn list_reviews(&mut self, repo: &str, n: u64, q: &Query, path: &str, query: &str) -> Answer {
+        if !self.repos[repo].pulls.contains_key(&n) {
+            return Err(Reply::not_found());
+        }
+        let reviews = self.repos[repo]
+            .reviews
+            .get(&n)
+            .cloned()
+            .unwrap_or_default();
+        let mut items = Vec::new();
+        for (i, (user, state, commit)) in reviews.iter().enumerate() {
+            let mut value = self.template("pull-request-review-items", repo, &[])[0].clone();
+            let id = 70_000 + n * 100 + i as u64;
+            value["id"] = json!(id);
+            value["node_id"] = json!(format!("PRR_{id}"));
+            value["user"] = self.user_json(user);
+            value["state"] = json!(state);
+            value["commit_id"] = json!(commit);
+            value["body"] = json!("");
+            value["pull_request_url"] = json!(format!("{}/repos/{repo}/pulls/{n}", self.base));
+            items.push(value);
+        }
+        Ok(self.page(items, q, path, query))
     }
 
     fn remove_label(&mut self, repo: &str, n: u64, name: &str) -> Answer {
