@@ -68,6 +68,21 @@ pub struct PlanMeta {
     /// The reviewed plan of each stack.
     #[serde(default)]
     pub stacks: Vec<ReviewedStack>,
+    /// The `ec2-gitops/plan` check run made for `head`, so that a later
+    /// plan of the same head updates it in place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<CheckRef>,
+}
+
+/// A check run the bot made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRef {
+    /// Its id.
+    pub id: u64,
+    /// How many annotations it carries (GitHub only ever appends them).
+    #[serde(default)]
+    pub annotations: usize,
 }
 
 /// One stack's reviewed plan, as the comment shows it.
@@ -252,6 +267,7 @@ mod tests {
                 region: "us-east-1".into(),
                 fingerprint: "0123456789abcdef".into(),
             }],
+            check: None,
         })
     }
 

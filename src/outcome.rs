@@ -66,6 +66,8 @@ pub enum StackPlan {
         file: String,
         /// The errors, as text.
         errors: String,
+        /// Each error at its file and line.
+        at: Vec<Annotation>,
     },
     /// EC2 could not be read.
     Failed {
@@ -208,6 +210,19 @@ pub enum ApplyNotAllowed {
     NotARefusedMerge,
     /// The plan was discarded.
     Discarded,
+}
+
+/// A finding at a file and line: a check run's annotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Annotation {
+    /// The file, relative to the repository.
+    pub path: String,
+    /// Its line (1-based).
+    pub line: u32,
+    /// `failure` (an error) or `warning`.
+    pub level: &'static str,
+    /// What is wrong, in words.
+    pub message: String,
 }
 
 /// A requirement of `/apply` on an open pull request that is not met.

@@ -358,7 +358,6 @@ impl Ctx<'_> {
         record: &mut Record,
     ) {
         let text = comment::apply_comment(sha, results);
-        let ok = results.iter().all(StackApply::is_ok);
         // Each stack's GitHub environment (`environment:`, default its name).
         let environments: BTreeMap<String, String> = self
             .load()
@@ -404,23 +403,7 @@ impl Ctx<'_> {
                     .map(|_| ()),
             );
         }
-        let description = if ok {
-            "applied"
-        } else {
-            "apply failed or was refused: see the job summary"
-        };
-        warn(
-            "commit status",
-            self.gh
-                .set_status(
-                    sha,
-                    if ok { "success" } else { "failure" },
-                    "ec2-gitops/apply",
-                    description,
-                    self.env.run_url.as_deref(),
-                )
-                .await,
-        );
+        warn("check", self.apply_check(sha, results, &text).await);
         for r in results {
             let (stack, state, text) = match r {
                 StackApply::Applied { plan, .. } => (

@@ -4,6 +4,7 @@
 //! `drift`). This file holds what they share: the context, loading the
 //! stack files, planning them and writing the one plan comment.
 
+mod checks;
 pub mod command;
 mod drift;
 pub mod env;
@@ -21,20 +22,19 @@ mod stale;
 pub mod touched;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use anyhow::{Context, Result};
 
 use crate::ec2::Ec2;
 use crate::github::{ChangedFile, GitHub, GitHubError, IdentitySource, RetryPolicy};
-use crate::marker::{self, Marker, PlanMeta, PlanStatus};
+use crate::marker::{self, CheckRef, Marker, PlanMeta, PlanStatus};
 use crate::model::Desired;
 use crate::outcome::StackPlan;
 use crate::render::comment::{self, PlanState};
 use crate::workspace::{self, Overlay};
 use crate::{app, render};
 use env::ActionEnv;
-use outputs::plan_description;
 pub use record::Record;
 
 /// Exit code: done.
@@ -96,6 +96,7 @@ pub async fn run(env: &ActionEnv) -> Result<u8> {
         checkout,
         replies: AtomicU32::new(0),
         replying_to: AtomicU64::new(0),
+        checks_refused: AtomicBool::new(false),
     };
     let code = match env.event_name.as_str() {
         "pull_request" | "pull_request_target" => {
@@ -159,6 +160,9 @@ pub async fn run(env: &ActionEnv) -> Result<u8> {
             EXIT_OK
         }
     };
+    if ctx.checks_refused.load(Ordering::Relaxed) {
+        record.summary(checks::REFUSED_NOTE);
+    }
     record.finish()?;
     Ok(code)
 }
@@ -174,6 +178,9 @@ struct Ctx<'a> {
     replies: AtomicU32,
     /// The comment whose commands this run answers (0: none).
     replying_to: AtomicU64,
+    /// GitHub refused a check run (a token without `checks: write`): the
+    /// rest of the run sets commit statuses.
+    checks_refused: AtomicBool,
 }
 
 /// Whether a marker is a pull request's plan comment.
@@ -275,6 +282,18 @@ impl Ctx<'_> {
                 out.push(StackPlan::Invalid {
                     file: file.clone(),
                     errors: render::diagnostics::text(diags),
+                    at: diags
+                        .iter()
+                        .map(|d| crate::outcome::Annotation {
+                            path: d.at.file.clone(),
+                            line: d.at.line.max(1) as u32,
+                            level: "failure",
+                            message: match &d.hint {
+                                Some(h) => format!("{} (hint: {h})", d.message),
+                                None => d.message.clone(),
+                            },
+                        })
+                        .collect(),
                 });
             }
         }
@@ -346,13 +365,17 @@ impl Ctx<'_> {
     ) -> Result<Option<Posted>, GitHubError>
     where
         F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<Option<u64>, GitHubError>>,
+        Fut: std::future::Future<Output = Result<Option<(u64, Option<CheckRef>)>, GitHubError>>,
     {
         let stacks = self.plan_stacks(loaded, changed, only).await;
         let removed_stacks = touched::removed_stack_files(removed, &loaded.valid, |p| {
             workspace::is_stack_path(p, &self.env.inputs.config)
         });
         let existing = comment().await?;
+        let (existing, previous_check) = match existing {
+            Some((id, check)) => (Some(id), check),
+            None => (None, None),
+        };
         if stacks.is_empty() && removed_stacks.is_empty() {
             if let Some(id) = existing {
                 let marker = Marker::Plan(PlanMeta {
@@ -360,6 +383,7 @@ impl Ctx<'_> {
                     head: head_sha.to_string(),
                     base: None,
                     stacks: vec![],
+                    check: None,
                 });
                 self.gh
                     .update_comment(
@@ -381,7 +405,16 @@ impl Ctx<'_> {
             }
             summary.push_str(&section);
         }
-        let body = comment::plan_marker(head_sha, base_sha, &stacks, state).wrap(&text);
+        // The check first: the comment's marker keeps its id, so that the
+        // next plan of this head updates it in place.
+        let check = self
+            .plan_check(head_sha, &stacks, &summary, previous_check)
+            .await?;
+        let mut marker = comment::plan_marker(head_sha, base_sha, &stacks, state);
+        if let Marker::Plan(meta) = &mut marker {
+            meta.check = check;
+        }
+        let body = marker.wrap(&text);
         match existing {
             Some(id) => {
                 self.gh.update_comment(id, &body).await?;
@@ -390,17 +423,6 @@ impl Ctx<'_> {
                 self.gh.create_comment(number, &body).await?;
             }
         }
-        let ok = stacks.iter().all(StackPlan::is_ok);
-        let description = plan_description(&stacks);
-        self.gh
-            .set_status(
-                head_sha,
-                if ok { "success" } else { "failure" },
-                "ec2-gitops/plan",
-                &description,
-                self.env.run_url.as_deref(),
-            )
-            .await?;
         Ok(Some(Posted {
             body,
             summary,

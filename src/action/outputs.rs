@@ -34,7 +34,7 @@ pub(super) fn plans_json(stacks: &[StackPlan]) -> String {
                 "result": if p.errors.is_empty() { "planned" } else { "plan-errors" },
                 "fingerprint": p.fingerprint, "summary": p.summary,
             }),
-            StackPlan::Invalid { file, errors } => {
+            StackPlan::Invalid { file, errors, .. } => {
                 serde_json::json!({ "file": file, "result": "invalid", "error": errors })
             }
             StackPlan::Failed { file, error } => {

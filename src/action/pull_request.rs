@@ -46,15 +46,11 @@ impl Ctx<'_> {
                 let text = comment::test_merge_pending(&self.env.inputs.command_prefix);
                 eprintln!("::warning::{}", render::escape::workflow_data(&text));
                 record.summary(&format!("{text}\n"));
-                self.gh
-                    .set_status(
-                        &pr.head.sha,
-                        "failure",
-                        "ec2-gitops/plan",
-                        "not planned: GitHub has not computed the test merge yet",
-                        self.env.run_url.as_deref(),
-                    )
-                    .await?;
+                self.plan_not_made(
+                    &pr.head.sha,
+                    "not planned: GitHub has not computed the test merge yet",
+                )
+                .await?;
                 return Ok(EXIT_FAILED);
             }
         };
@@ -65,15 +61,11 @@ impl Ctx<'_> {
             let text = comment::wrong_checkout(number, found.as_deref(), &commit.sha);
             eprintln!("::error::{}", render::escape::workflow_data(&text));
             record.summary(&format!("## ec2-gitops\n\n{text}\n"));
-            self.gh
-                .set_status(
-                    &pr.head.sha,
-                    "failure",
-                    "ec2-gitops/plan",
-                    "not planned: the workspace is not the pull request's test merge",
-                    self.env.run_url.as_deref(),
-                )
-                .await?;
+            self.plan_not_made(
+                &pr.head.sha,
+                "not planned: the workspace is not the pull request's test merge",
+            )
+            .await?;
             return Ok(EXIT_FAILED);
         }
         let base = commit.parents.first().cloned();
@@ -151,6 +143,7 @@ impl Ctx<'_> {
             head: pr.head.sha.clone(),
             base: None,
             stacks: vec![],
+            check: None,
         })
         .wrap(&text);
         match self.gh.find_comment(number, is_plan).await? {
@@ -161,18 +154,14 @@ impl Ctx<'_> {
                 self.gh.create_comment(number, &body).await?;
             }
         }
-        self.gh
-            .set_status(
-                &pr.head.sha,
-                "failure",
-                "ec2-gitops/plan",
-                &format!(
-                    "not planned: conflicts with {}; resolve them first",
-                    pr.base.branch
-                ),
-                self.env.run_url.as_deref(),
-            )
-            .await?;
+        self.plan_not_made(
+            &pr.head.sha,
+            &format!(
+                "not planned: conflicts with {}; resolve them first",
+                pr.base.branch
+            ),
+        )
+        .await?;
         record.summary(&text);
         Ok(EXIT_FAILED)
     }
@@ -209,11 +198,17 @@ impl Ctx<'_> {
                 return Ok(EXIT_FAILED);
             }
         }
+        // The plan comment, and the check run it made for this same head.
         let existing = || async {
-            self.gh
-                .find_comment(number, is_plan)
-                .await
-                .map(|c| c.map(|(c, _)| c.id))
+            self.gh.find_comment(number, is_plan).await.map(|c| {
+                c.map(|(c, m)| {
+                    let check = match m {
+                        Marker::Plan(meta) if meta.head == head_sha => meta.check,
+                        _ => None,
+                    };
+                    (c.id, check)
+                })
+            })
         };
         let posted = self
             .post_plan(

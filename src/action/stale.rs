@@ -129,7 +129,8 @@ impl Ctx<'_> {
             (&merged.head.sha, Some(applied_sha)),
             (&loaded, &changed, &removed),
             &[],
-            || async move { Ok(Some(id)) },
+            // A re-plan is of another merge: a new check run.
+            || async move { Ok(Some((id, None))) },
             &state,
         )
         .await?;

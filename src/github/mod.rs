@@ -5,6 +5,7 @@
 //! Every call is retried on 5xx, on 429 and on secondary rate limits,
 //! honouring `retry-after`.
 
+mod checks;
 mod comments;
 mod labels;
 mod pulls;

@@ -287,6 +287,9 @@ pub struct Warning {
     pub resource: ResourceId,
     /// What is wrong.
     pub message: String,
+    /// Where the YAML declares what it is about, when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Location>,
 }
 
 /// A problem that makes the plan impossible to apply (an AMI that does not

@@ -51,6 +51,7 @@ pub fn unclaimed_warnings(stack: &str, live: &Live) -> Vec<Warning> {
                     u.id,
                     u.kind
                 ),
+                at: None,
             }
         })
         .collect()
@@ -84,7 +85,11 @@ pub fn duplicate_warnings(live: &Live) -> Vec<Warning> {
                 ids.join(", "),
                 resource.tag_value()
             );
-            Warning { resource, message }
+            Warning {
+                resource,
+                message,
+                at: None,
+            }
         })
         .collect()
 }

@@ -63,6 +63,7 @@ pub fn admin_port_warnings(desired: &Desired, changes: &[Change]) -> Vec<Warning
                         "`{rule}` opens {} to the whole internet; restrict `cidr` to your admin network or use a bastion group with `from:`",
                         ports.join(", ")
                     ),
+                    at: Some(g.at.clone()),
                 });
             }
         }

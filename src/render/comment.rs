@@ -126,31 +126,7 @@ fn plan_document(
         if stacks.len() == 1 { "" } else { "s" }
     );
     if stacks.len() > 1 {
-        let _ = writeln!(out, "| stack | region | plan |\n| --- | --- | --- |");
-        for s in stacks {
-            let (name, region, summary) = match s {
-                StackPlan::Planned(p) if p.errors.is_empty() => {
-                    (text(&p.stack), text(&p.region), summary_line(&p.summary))
-                }
-                StackPlan::Planned(p) => (
-                    text(&p.stack),
-                    text(&p.region),
-                    format!("{} error(s)", p.errors.len()),
-                ),
-                StackPlan::Invalid { file, .. } => {
-                    (code_span(file), "-".into(), "invalid YAML".into())
-                }
-                StackPlan::Failed { file, .. } => {
-                    (code_span(file), "-".into(), "could not be planned".into())
-                }
-            };
-            let _ = writeln!(
-                out,
-                "| {} | {} | {summary} |",
-                table_cell(&name),
-                table_cell(&region)
-            );
-        }
+        out.push_str(&stack_table(stacks));
         out.push('\n');
     }
     for f in removed_files {
@@ -165,7 +141,7 @@ fn plan_document(
     for s in stacks {
         match s {
             StackPlan::Planned(p) => out.push_str(&markdown::plan_as(p, budget, listing)),
-            StackPlan::Invalid { file, errors } => {
+            StackPlan::Invalid { file, errors, .. } => {
                 let _ = writeln!(
                     out,
                     "### {}: invalid\n\n{}",
@@ -188,6 +164,35 @@ fn plan_document(
         out,
         "---\n<sub>Merging applies exactly these plans: each stack's fingerprint is checked again at merge, and a stack whose plan changed is not applied. Comment `/plan` to re-plan, `/help` for commands.</sub>"
     );
+    out
+}
+
+/// The stacks of a plan as a table: name, region, summary.
+pub fn stack_table(stacks: &[StackPlan]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "| stack | region | plan |\n| --- | --- | --- |");
+    for s in stacks {
+        let (name, region, summary) = match s {
+            StackPlan::Planned(p) if p.errors.is_empty() => {
+                (text(&p.stack), text(&p.region), summary_line(&p.summary))
+            }
+            StackPlan::Planned(p) => (
+                text(&p.stack),
+                text(&p.region),
+                format!("{} error(s)", p.errors.len()),
+            ),
+            StackPlan::Invalid { file, .. } => (code_span(file), "-".into(), "invalid YAML".into()),
+            StackPlan::Failed { file, .. } => {
+                (code_span(file), "-".into(), "could not be planned".into())
+            }
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {summary} |",
+            table_cell(&name),
+            table_cell(&region)
+        );
+    }
     out
 }
 
@@ -256,7 +261,7 @@ fn reason(r: &str) -> String {
 /// A whole comment cut to `max` bytes at a line end, with a code block and
 /// `<details>` left open by the cut closed again, so what follows the cut
 /// (the pointer to the job summary) is not swallowed.
-fn clip_markdown(md: &str, max: usize) -> String {
+pub(crate) fn clip_markdown(md: &str, max: usize) -> String {
     // Room for the closing fence, `</details>` lines and the pointer.
     const TAIL: usize = 400;
     if md.len() <= max {
@@ -347,6 +352,7 @@ pub fn plan_marker(
         head: head_sha.to_string(),
         base: base_sha.map(str::to_string),
         stacks: reviewed,
+        check: None,
     })
 }
 

@@ -3,6 +3,7 @@
 
 #[cfg(test)]
 pub(crate) mod check;
+pub mod check_run;
 pub mod comment;
 pub mod diagnostics;
 mod diff;

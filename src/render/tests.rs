@@ -260,6 +260,7 @@ fn full_plan() -> Plan {
         vec![Warning {
             resource: id(Kind::SecurityGroup, "api"),
             message: "`tcp 22 0.0.0.0/0` opens 22 (SSH) to the whole internet; restrict `cidr` to your admin network or use a bastion group with `from:`".into(),
+            at: None,
         }],
         vec![],
     )
@@ -809,6 +810,7 @@ mod comments {
             StackPlan::Invalid {
                 file: "infra/cache.yaml".into(),
                 errors: "error: unknown key `tpye`\n  --> infra/cache.yaml:7:5".into(),
+                at: vec![],
             },
             StackPlan::Failed {
                 file: "infra/eu.yaml".into(),
@@ -970,6 +972,7 @@ mod comments {
             StackPlan::Invalid {
                 file: "infra/cache.yaml".into(),
                 errors: "error: unknown key".into(),
+                at: vec![],
             },
         ];
         assert_rendered!("drift_issue", comment::drift_issue(SHA, &stacks));

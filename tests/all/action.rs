@@ -261,7 +261,7 @@ async fn pr_plan_comment_is_one_and_stays_current_then_merge_applies_and_records
     assert!(body.contains("Plan: 8 to create"), "{body}");
     assert_eq!(meta.head, HEAD);
     assert_eq!(meta.status, PlanStatus::Planned);
-    let status = w.gh.statuses(HEAD);
+    let status = w.gh.checks(HEAD);
     assert_eq!(status.len(), 1);
     assert_eq!(
         (status[0].state.as_str(), status[0].context.as_str()),
@@ -315,7 +315,7 @@ async fn pr_plan_comment_is_one_and_stays_current_then_merge_applies_and_records
         "{}",
         comments[1].body
     );
-    let status = w.gh.statuses(MERGE);
+    let status = w.gh.checks(MERGE);
     assert_eq!(
         (status[0].state.as_str(), status[0].context.as_str()),
         ("success", "ec2-gitops/apply")
@@ -396,7 +396,7 @@ async fn live_state_moved_between_review_and_merge_refuses_and_posts_the_new_pla
         comments.last().unwrap().body.contains("not applied"),
         "{comments:#?}"
     );
-    assert_eq!(w.gh.statuses(MERGE)[0].state, "failure");
+    assert_eq!(w.gh.checks(MERGE)[0].state, "failure");
     assert!(r.outputs.contains("applied=false"), "{}", r.text());
 
     // /apply by a writer (allowed after a refused merge): applies the new plan.
@@ -485,7 +485,7 @@ async fn closed_unmerged_marks_the_plan_discarded_and_a_pr_without_stacks_gets_n
     let r = w.run("pull_request", w.pr_event("opened", 11, HEAD_2), HEAD_2);
     assert_eq!(r.code(), Some(0), "{}", r.text());
     assert!(w.bot_comments(11).is_empty());
-    assert!(w.gh.statuses(HEAD_2).is_empty());
+    assert!(w.gh.checks(HEAD_2).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -584,7 +584,8 @@ async fn github_429_and_502_with_retry_after_are_retried_and_nothing_is_posted_t
         Some(1),
         1,
     );
-    w.gh.fail_next("POST", &format!("{base}/statuses"), 502, None, 2);
+    // The plan's check run, updated in place.
+    w.gh.fail_next("PATCH", &format!("{base}/check-runs"), 502, None, 2);
     w.gh.clear_requests();
     let r = w.run(
         "issue_comment",
@@ -603,7 +604,12 @@ async fn github_429_and_502_with_retry_after_are_retried_and_nothing_is_posted_t
             .find(|c| c.body == "/plan")
             .unwrap();
     assert_eq!(command.reactions, ["eyes", "rocket"], "each reaction once");
-    assert_eq!(w.gh.statuses(HEAD).len(), 2, "one status per run");
+    let runs = w.gh.check_runs(HEAD);
+    assert_eq!(
+        (runs.len(), runs[0].updates),
+        (1, 1),
+        "one check run, updated in place by /plan"
+    );
 
     // The merge, with its result posts failing first.
     w.merge(14, HEAD);
@@ -622,7 +628,7 @@ async fn github_429_and_502_with_retry_after_are_retried_and_nothing_is_posted_t
         Some(1),
         1,
     );
-    w.gh.fail_next("POST", &format!("{base}/statuses/{MERGE}"), 502, None, 1);
+    w.gh.fail_next("POST", &format!("{base}/check-runs"), 502, None, 1);
     let r = w.run(
         "push",
         w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
@@ -642,7 +648,7 @@ async fn github_429_and_502_with_retry_after_are_retried_and_nothing_is_posted_t
         1,
         "one deployment status"
     );
-    assert_eq!(w.gh.statuses(MERGE).len(), 1, "one apply status");
+    assert_eq!(w.gh.checks(MERGE).len(), 1, "one apply status");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -868,7 +874,7 @@ async fn replan_stale_replans_other_prs_on_their_new_test_merge_and_that_plan_ap
     // Against EC2 after PR 30's apply, only the new instance is left to do.
     assert!(c31.body.contains("1 to create"), "{}", c31.body);
     assert!(c31.body.contains("worker"), "{}", c31.body);
-    let status = w.gh.statuses(HEAD_2);
+    let status = w.gh.checks(HEAD_2);
     assert_eq!(status.last().map(|s| s.state.as_str()), Some("success"));
 
     // PR 31 merges (git writes its files into the checkout): the re-planned
@@ -961,7 +967,7 @@ async fn twenty_stacks_in_two_regions_one_comment_with_a_table_and_one_failing_s
     let marked = plan_meta(body).map(|m| m.stacks.len());
     assert_eq!(marked, Some(19), "{body}");
     assert!(body.len() <= 65_536);
-    assert_eq!(w.gh.statuses(HEAD)[0].state, "failure");
+    assert_eq!(w.gh.checks(HEAD)[0].state, "failure");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -977,7 +983,7 @@ async fn invalid_yaml_in_a_pr_fails_the_status_with_annotations_and_calls_no_ec2
         "{}",
         r.text()
     );
-    let status = w.gh.statuses(HEAD);
+    let status = w.gh.checks(HEAD);
     assert_eq!(status[0].state, "failure");
     let body = &w.bot_comments(40)[0].body;
     assert!(

@@ -170,7 +170,7 @@ async fn commands_from_people_without_write_access_are_refused_politely() {
             ],
             "{case}"
         );
-        assert!(w.gh.statuses(HEAD).is_empty(), "{case}");
+        assert!(w.gh.checks(HEAD).is_empty(), "{case}");
         assert!(
             r.summary.contains("may not run commands: refused"),
             "{case}"
@@ -368,7 +368,7 @@ async fn stack_names_with_shell_metacharacters_are_only_names() {
             "{}",
             new[0]
         );
-        assert!(w.gh.statuses(HEAD).is_empty(), "{case}");
+        assert!(w.gh.checks(HEAD).is_empty(), "{case}");
     }
 }
 
@@ -430,7 +430,7 @@ async fn events_it_does_not_handle_and_fork_pull_requests_call_nobody() {
         assert!(r.summary.contains("mallory/infra"), "{}", r.text());
     }
     assert!(w.bot_comments(PR).is_empty());
-    assert!(w.gh.statuses(HEAD).is_empty());
+    assert!(w.gh.checks(HEAD).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -204,3 +204,155 @@ async fn apply_requirements_none_lets_an_open_pull_request_apply_unreviewed() {
         "no review is read when none is required"
     );
 }
+
+/// The 1-based line of the first line of `yaml` equal to `line`.
+fn line_of(yaml: &str, line: &str) -> u64 {
+    yaml.lines().position(|l| l == line).expect("the line") as u64 + 1
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_plan_is_a_check_run_created_completed_and_updated_in_place() {
+    let w = World::new("ck1");
+    w.gh.set_permission("writer", "write");
+    // A rule that opens SSH to the internet: a warning at its group.
+    let yaml = stack_yaml("ck1").replace("ports: 22, from: admin", "ports: 22, cidr: 0.0.0.0/0");
+    w.write_stack(&yaml);
+    w.pull(7, HEAD, &["infra/web.yaml"]);
+    let r = w.run("pull_request", w.pr_event("opened", 7, HEAD), HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let runs = w.gh.check_runs(HEAD);
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    let run = &runs[0];
+    assert_eq!(run.name, "ec2-gitops/plan");
+    assert_eq!(
+        (run.status.as_str(), run.conclusion.as_deref()),
+        ("completed", Some("success"))
+    );
+    assert!(run.title.starts_with("Plan: 8 to create"), "{}", run.title);
+    assert!(
+        run.summary.contains(
+            "| stack | region | plan |\n| --- | --- | --- |\n| ck1 | us-east-1 | Plan: 8 to create"
+        ),
+        "{}",
+        run.summary
+    );
+    assert!(
+        run.text.contains("### Stack `ck1` (us-east-1)"),
+        "{}",
+        run.text
+    );
+    assert!(run.text.contains("**+ `instance.web-1`"), "{}", run.text);
+    assert_eq!(run.annotations.len(), 1, "{:?}", run.annotations);
+    let (path, line, level, message) = &run.annotations[0];
+    assert_eq!(
+        (path.as_str(), *line, level.as_str()),
+        ("infra/web.yaml", line_of(&yaml, "  web:"), "warning")
+    );
+    assert!(
+        message.contains("opens 22 (SSH) to the whole internet"),
+        "{message}"
+    );
+    assert!(w.gh.statuses(HEAD).is_empty(), "no commit status beside it");
+
+    // The rule fixed, `/plan`: no annotation either side, so the same run
+    // is updated in place.
+    w.write_stack(&stack_yaml("ck1"));
+    let r = w.run("issue_comment", w.comment_event(7, "/plan", "writer"), HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let runs = w.gh.check_runs(HEAD);
+    assert_eq!(runs.len(), 2, "the annotated run is not reused: {runs:#?}");
+    let r = w.run("issue_comment", w.comment_event(7, "/plan", "writer"), HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let runs = w.gh.check_runs(HEAD);
+    assert_eq!(runs.len(), 2, "updated in place: {runs:#?}");
+    assert_eq!(runs[1].updates, 1);
+    assert!(runs[1].annotations.is_empty());
+
+    // The merge: `ec2-gitops/apply` on the merge commit.
+    w.merge(7, HEAD);
+    let r = w.run(
+        "push",
+        w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
+        MERGE,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let runs = w.gh.check_runs(MERGE);
+    assert_eq!(runs.len(), 1, "{runs:#?}");
+    assert_eq!(runs[0].name, "ec2-gitops/apply");
+    assert_eq!(runs[0].conclusion.as_deref(), Some("success"));
+    assert!(
+        runs[0].title.starts_with("Applied: 1 of 1"),
+        "{}",
+        runs[0].title
+    );
+    assert!(
+        runs[0].text.contains("ec2-gitops apply succeeded"),
+        "{}",
+        runs[0].text
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sixty_validation_errors_are_sixty_annotations_fifty_a_request() {
+    let w = World::new("ck2");
+    let mut yaml = stack_yaml("ck2");
+    let mut keys = String::new();
+    for i in 0..60 {
+        keys.push_str(&format!("    tpye{i}: t3.small\n"));
+    }
+    yaml = yaml.replace("    count: 2\n", &format!("    count: 2\n{keys}"));
+    w.write_stack(&yaml);
+    w.pull(7, HEAD, &["infra/web.yaml"]);
+    w.gh.clear_requests();
+    let r = w.run("pull_request", w.pr_event("opened", 7, HEAD), HEAD);
+    assert_eq!(r.code(), Some(1), "{}", r.text());
+    let runs = w.gh.check_runs(HEAD);
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].conclusion.as_deref(), Some("failure"));
+    assert_eq!(runs[0].annotations.len(), 60, "{:?}", runs[0].annotations);
+    let first = line_of(&yaml, "    tpye0: t3.small");
+    for (i, (path, line, level, message)) in runs[0].annotations.iter().enumerate() {
+        assert_eq!(
+            (path.as_str(), level.as_str()),
+            ("infra/web.yaml", "failure")
+        );
+        assert_eq!(*line, first + i as u64, "{message}");
+        assert!(message.contains(&format!("tpye{i}")), "{message}");
+    }
+    let sent: Vec<String> =
+        w.gh.requests()
+            .iter()
+            .filter(|r| r.path.contains("/check-runs"))
+            .map(|r| {
+                let n = r.body["output"]["annotations"]
+                    .as_array()
+                    .map_or(0, Vec::len);
+                format!("{} {n}", r.method)
+            })
+            .collect();
+    assert_eq!(sent, ["POST 50", "PATCH 10"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_without_checks_write_gets_commit_statuses_once_asked() {
+    let w = World::new("ck3");
+    w.gh.forbid("POST", "/repos/octo/infra/check-runs");
+    w.pull(7, HEAD, &["infra/web.yaml"]);
+    w.gh.clear_requests();
+    let r = w.run("pull_request", w.pr_event("opened", 7, HEAD), HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let asked =
+        w.gh.requests()
+            .iter()
+            .filter(|r| r.path.contains("/check-runs"))
+            .count();
+    assert_eq!(asked, 1, "asked once");
+    let statuses = w.gh.statuses(HEAD);
+    assert_eq!(statuses.len(), 1);
+    assert_eq!(
+        (statuses[0].context.as_str(), statuses[0].state.as_str()),
+        ("ec2-gitops/plan", "success")
+    );
+    assert!(r.summary.contains("lacks `checks: write`"), "{}", r.summary);
+    assert!(r.text().contains("::warning::"), "{}", r.text());
+}

@@ -235,7 +235,7 @@ async fn a_pr_behind_main_plans_only_its_own_change_and_a_checkout_of_its_head_i
         stderr.contains("::error::Not planned: the workspace holds commit `111111111111`, but pull request #42 merged into its base is"),
         "{stderr}"
     );
-    let status = w.gh.statuses(HEAD);
+    let status = w.gh.checks(HEAD);
     assert_eq!(
         status
             .last()
@@ -281,7 +281,7 @@ async fn a_test_merge_github_is_still_computing_is_waited_for() {
             .collect();
     assert_eq!(gets, vec![format!("/repos/{REPO}/pulls/43"); 3]);
     assert_eq!(w.bot_comments(43).len(), 1);
-    assert_eq!(w.gh.statuses(HEAD)[0].state, "success");
+    assert_eq!(w.gh.checks(HEAD)[0].state, "success");
 
     // Never computed within the polls: not planned, and the status says so.
     w.gh.add_pull(
@@ -305,7 +305,7 @@ async fn a_test_merge_github_is_still_computing_is_waited_for() {
         "{}",
         r.text()
     );
-    assert_eq!(w.gh.statuses(HEAD_2)[0].state, "failure");
+    assert_eq!(w.gh.checks(HEAD_2)[0].state, "failure");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -341,7 +341,7 @@ async fn a_conflicting_pr_gets_no_plan_but_a_resolve_conflicts_comment_and_a_fai
         "{}",
         comments[0].body
     );
-    let status = w.gh.statuses(HEAD);
+    let status = w.gh.checks(HEAD);
     assert_eq!(
         status
             .last()

@@ -70,6 +70,7 @@ async fn with_each_kind_of_token_a_pr_has_one_plan_comment_and_its_merge_applies
             head: HEAD.into(),
             base: None,
             stacks: vec![],
+            check: None,
         })
         .wrap("## ec2-gitops plan\n\nlooks like the bot's\n");
         w.pull(7, HEAD, &["infra/web.yaml"]);

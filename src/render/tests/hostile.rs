@@ -105,6 +105,7 @@ fn shaped(hostile: bool) -> Plan {
                 "`tcp 22 0.0.0.0/0` opens 22 (SSH) to the whole internet",
                 "`tcp 22 0.0.0.0/0 <img src=x>` opens 22 (SSH) to the whole internet @everyone",
             ),
+            at: None,
         }],
         vec![],
     );
@@ -154,6 +155,7 @@ fn a_hostile_plan_comment_has_only_the_tools_markers() {
         StackPlan::Invalid {
             file: "infra/x`y`.yaml".into(),
             errors: format!("error: bad value {FENCE_BREAK}\n{COMMANDS}"),
+            at: vec![],
         },
         StackPlan::Failed {
             file: "infra/eu.yaml\n<!-- ec2-gitops:pr-plan -->".into(),
@@ -315,6 +317,7 @@ fn a_hostile_drift_issue_keeps_its_table() {
             StackPlan::Invalid {
                 file: "infra/a|b`.yaml".into(),
                 errors: "x".into(),
+                at: vec![],
             },
         ],
     );
