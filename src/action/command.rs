@@ -113,6 +113,8 @@ pub enum Named {
     Plan,
     /// `/apply NAME`: the plan comment shows no stack NAME.
     Apply,
+    /// `/plan NAME` on the drift issue: the default branch has no stack NAME.
+    DriftPlan,
 }
 
 /// The reply to `/plan` or `/apply` naming stacks it cannot act on: the
@@ -143,6 +145,10 @@ pub fn unknown_stacks(prefix: &str, named: Named, asked: &[String], known: &[Str
         ),
         Named::Apply => format!(
             "`{prefix}apply` was not run, for no stack: the plan comment shows no stack named {} ({stacks}). Nothing was applied. Comment `{prefix}apply` alone to apply every stack of the plan comment, or name only stacks it shows.",
+            quote(asked)
+        ),
+        Named::DriftPlan => format!(
+            "`{prefix}plan` was not run: the default branch has no stack named {} ({stacks}). Comment `{prefix}plan` alone to plan all of them.",
             quote(asked)
         ),
     }

@@ -70,6 +70,16 @@ pub struct Issue {
     /// Present when the issue is a pull request.
     #[serde(default)]
     pub pull_request: Option<serde_json::Value>,
+    /// Its labels (the drift issue carries the tool's).
+    #[serde(default)]
+    pub labels: Vec<IssueLabel>,
+}
+
+/// A label in a payload.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct IssueLabel {
+    /// Its name.
+    pub name: String,
 }
 
 /// An `issue_comment` event.

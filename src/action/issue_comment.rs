@@ -18,8 +18,18 @@ impl Ctx<'_> {
         e: &event::IssueCommentEvent,
         record: &mut Record,
     ) -> Result<u8> {
-        if e.action != "created" || e.issue.pull_request.is_none() {
-            println!("ec2-gitops: not a new comment on a pull request: nothing to do");
+        // A comment on an issue counts only on the drift issue (its label
+        // first, which costs no call; its marker is checked before any
+        // command runs).
+        let on_drift_issue = e.issue.pull_request.is_none()
+            && e.issue
+                .labels
+                .iter()
+                .any(|l| l.name == comment::DRIFT_LABEL);
+        if e.action != "created" || (e.issue.pull_request.is_none() && !on_drift_issue) {
+            println!(
+                "ec2-gitops: not a new comment on a pull request or the drift issue: nothing to do"
+            );
             return Ok(EXIT_OK);
         }
         // Never react to bots, nor to the bot's own comments (with a user's
@@ -69,6 +79,11 @@ impl Ctx<'_> {
                 render::escape::text(role)
             ));
             return Ok(EXIT_OK);
+        }
+        if on_drift_issue {
+            return self
+                .drift_commands(number, e.comment.id, commands, record)
+                .await;
         }
         self.gh.react(e.comment.id, Reaction::Eyes).await?;
         self.replying_to(e.comment.id);

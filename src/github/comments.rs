@@ -27,6 +27,23 @@ impl GitHub {
         Ok(all.into_iter().find_map(|c| ours(&c).map(|m| (c, m))))
     }
 
+    /// The last comment on an issue that this token's identity wrote and
+    /// whose marker `want` accepts (every page is read).
+    pub async fn find_last_comment(
+        &self,
+        number: u64,
+        want: impl Fn(&Marker) -> bool,
+    ) -> Result<Option<(Comment, Marker)>, GitHubError> {
+        let me = self.identity().await?;
+        let ours = |c: &Comment| {
+            marker::trusted(&c.user.login, &me, c.body.as_deref().unwrap_or("")).filter(|m| want(m))
+        };
+        let all: Vec<Comment> = self
+            .list(&self.path(&format!("/issues/{number}/comments")), |_| false)
+            .await?;
+        Ok(all.into_iter().rev().find_map(|c| ours(&c).map(|m| (c, m))))
+    }
+
     /// Posts a comment, once: `body` starts with its marker, and when the
     /// answer to the POST is lost (no answer, or a server error that may
     /// have come after the comment was made) the comments are searched for

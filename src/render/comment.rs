@@ -560,6 +560,68 @@ pub fn apply_requirements_unmet(head: &str, unmet: &[Unmet]) -> String {
     out
 }
 
+/// The reply to `/plan` on the drift issue: the default branch's YAML at
+/// `sha` against EC2, each stack's plan with its fingerprint, and how to
+/// apply exactly it.
+pub fn drift_plan(sha: &str, stacks: &[StackPlan], prefix: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "## ec2-gitops plan of the drift\n");
+    let _ = writeln!(
+        out,
+        "The default branch's YAML at {} against EC2 now, for {} stack{}.\n",
+        code_span(short(sha)),
+        stacks.len(),
+        if stacks.len() == 1 { "" } else { "s" }
+    );
+    if stacks.len() > 1 {
+        out.push_str(&stack_table(stacks));
+        out.push('\n');
+    }
+    let budget = (COMMENT_LIMIT.saturating_sub(out.len() + 600)) / stacks.len().max(1);
+    for s in stacks {
+        match s {
+            StackPlan::Planned(p) => out.push_str(&markdown::plan(p, budget)),
+            StackPlan::Invalid { file, errors, .. } => {
+                let _ = writeln!(
+                    out,
+                    "### {}: invalid\n\n{}",
+                    code_span(file),
+                    code_block("", &clip(errors, budget.saturating_sub(100)))
+                );
+            }
+            StackPlan::Failed { file, error } => {
+                let _ = writeln!(
+                    out,
+                    "### {}: could not be planned\n\n{}",
+                    code_span(file),
+                    code_block("", &clip(error, budget.saturating_sub(100)))
+                );
+            }
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "---\n<sub>Comment {} to make EC2 match the YAML with exactly this plan (each fingerprint is checked again first, and nothing is applied if the plan changed), {} to plan again.</sub>",
+        code_span(&format!("{prefix}apply STACK")),
+        code_span(&format!("{prefix}plan"))
+    );
+    out
+}
+
+/// `/plan` or `/apply` on the drift issue from a job whose checkout is not
+/// the default branch's commit of the run.
+pub fn drift_wrong_checkout(found: Option<&str>, want: &str) -> String {
+    let found = match found {
+        Some(f) => format!("holds {}", code_span(short(f))),
+        None => "holds no commit ec2-gitops can read".to_string(),
+    };
+    format!(
+        "Nothing was run: the drift issue's commands plan the default branch, but this job's checkout {found}, not {} (`GITHUB_SHA`). Check out the default branch for comments on issues (the example workflow does).\n",
+        code_span(short(want))
+    )
+}
+
 /// The label of the drift issue.
 pub const DRIFT_LABEL: &str = "ec2-gitops-drift";
 /// The drift issue's title.

@@ -1,7 +1,12 @@
 //! Review where GitHub users look: the plan's labels on the pull request.
 
+use aws_sdk_ec2::types::Tag;
+use serde_json::json;
+
 use crate::action::{HEAD, HEAD_2, MERGE, REPO, World};
-use crate::engine::stack_yaml;
+use crate::engine::{instances_by_name, stack_yaml};
+use crate::support::plan_meta;
+use crate::support::webhooks;
 
 /// The managed labels on pull request `n`, and the others.
 fn labels(w: &World, n: u64) -> Vec<String> {
@@ -355,4 +360,180 @@ async fn a_token_without_checks_write_gets_commit_statuses_once_asked() {
     );
     assert!(r.summary.contains("lacks `checks: write`"), "{}", r.summary);
     assert!(r.text().contains("::warning::"), "{}", r.text());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_is_planned_and_applied_from_its_issue_which_then_closes() {
+    let w = World::new("dr1");
+    w.gh.set_permission("writer", "write");
+    let dispatch = || {
+        let mut p = webhooks::example("workflow_dispatch", |_| true);
+        p["ref"] = json!("refs/heads/main");
+        p
+    };
+    let r = w.run(
+        "push",
+        w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
+        MERGE,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    // Someone tags the database server by hand: the drift issue opens.
+    let db = instances_by_name(&w.direct, "dr1").await["instance/db"][0].clone();
+    w.direct
+        .create_tags()
+        .resources(&db)
+        .tags(Tag::builder().key("owner").value("alice").build())
+        .send()
+        .await
+        .unwrap();
+    let r = w.run("workflow_dispatch", dispatch(), MERGE);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let issue = w.gh.issues()[0].number;
+    let say = |body: &str, user: &str| {
+        let mut ev = webhooks::issue_comment_on_issue(issue, &["ec2-gitops-drift"], body, user);
+        webhooks::set_repo(&mut ev, "octo", "infra");
+        let id = w.gh.add_comment(REPO, issue, user, body);
+        webhooks::set_comment_id(&mut ev, id);
+        (id, w.run("issue_comment", ev, MERGE))
+    };
+
+    // `/apply` before any plan: refused, nothing applied.
+    w.proxy.clear();
+    let (id, r) = say("/apply dr1", "writer");
+    assert_eq!(r.code(), Some(1), "{}", r.text());
+    assert_eq!(w.gh.reactions(id), ["eyes", "confused"]);
+    assert!(
+        w.mutating_ec2_calls().is_empty(),
+        "{:?}",
+        w.mutating_ec2_calls()
+    );
+
+    // `/plan dr1`: the plan of the default branch against EC2, as a reply
+    // with its fingerprint.
+    let (id, r) = say("/plan dr1", "writer");
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert_eq!(w.gh.reactions(id), ["eyes", "rocket"]);
+    let plan = w.bot_comments(issue).last().unwrap().body.clone();
+    assert!(plan.contains("## ec2-gitops plan of the drift"), "{plan}");
+    assert!(
+        plan.contains("`instance.db`") && plan.contains("owner=alice"),
+        "{plan}"
+    );
+    let meta = plan_meta(&plan).expect("the plan's marker");
+    assert_eq!(meta.head, MERGE);
+    assert!(
+        plan.contains(&format!("Fingerprint `{}`", meta.stacks[0].fingerprint)),
+        "{plan}"
+    );
+
+    // Someone without write access: refused politely, nothing applied.
+    w.proxy.clear();
+    let (_, r) = say("/apply dr1", "reader");
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert!(
+        w.mutating_ec2_calls().is_empty(),
+        "{:?}",
+        w.mutating_ec2_calls()
+    );
+
+    // `/apply dr1`: exactly that plan; recorded as a merge-apply is; the
+    // issue closes, EC2 being clean.
+    let (id, r) = say("/apply dr1", "writer");
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert_eq!(w.gh.reactions(id), ["eyes", "rocket"]);
+    assert!(
+        w.mutating_ec2_calls().iter().any(|a| a == "DeleteTags"),
+        "{:?}",
+        w.mutating_ec2_calls()
+    );
+    let tags = instances_by_name(&w.direct, "dr1").await;
+    assert!(tags.contains_key("instance/db"));
+    assert!(
+        w.bot_comments(issue)
+            .iter()
+            .any(|c| c.body.contains("ec2-gitops apply succeeded")),
+        "{:#?}",
+        w.bot_comments(issue)
+    );
+    assert_eq!(
+        w.gh.check_runs(MERGE)
+            .iter()
+            .filter(|c| c.name == "ec2-gitops/apply")
+            .count(),
+        2,
+        "the merge's and the issue's apply"
+    );
+    assert_eq!(w.gh.deployments().len(), 2, "one deployment per apply");
+    let closed = &w.gh.issues()[0];
+    assert_eq!(closed.state, "closed", "{closed:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stale_drift_plan_or_a_labelled_stranger_issue_applies_nothing() {
+    let w = World::new("dr2");
+    w.gh.set_permission("writer", "write");
+    let r = w.run(
+        "push",
+        w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
+        MERGE,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let db = instances_by_name(&w.direct, "dr2").await["instance/db"][0].clone();
+    w.direct
+        .create_tags()
+        .resources(&db)
+        .tags(Tag::builder().key("owner").value("alice").build())
+        .send()
+        .await
+        .unwrap();
+    let mut p = webhooks::example("workflow_dispatch", |_| true);
+    p["ref"] = json!("refs/heads/main");
+    let r = w.run("workflow_dispatch", p, MERGE);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let issue = w.gh.issues()[0].number;
+    let say = |n: u64, body: &str, sha: &str| {
+        let mut ev = webhooks::issue_comment_on_issue(n, &["ec2-gitops-drift"], body, "writer");
+        webhooks::set_repo(&mut ev, "octo", "infra");
+        let id = w.gh.add_comment(REPO, n, "writer", body);
+        webhooks::set_comment_id(&mut ev, id);
+        w.run("issue_comment", ev, sha)
+    };
+    let r = say(issue, "/plan", MERGE);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    // The default branch moved since: `/apply` refuses, names both commits.
+    w.proxy.clear();
+    let r = say(issue, "/apply", HEAD_2);
+    assert_eq!(r.code(), Some(1), "{}", r.text());
+    assert!(
+        w.mutating_ec2_calls().is_empty(),
+        "{:?}",
+        w.mutating_ec2_calls()
+    );
+    let reply = w.bot_comments(issue).last().unwrap().body.clone();
+    assert!(
+        reply.contains(
+            "the default branch moved since the plan was made (planned at `3333333`, now `2222222`)"
+        ),
+        "{reply}"
+    );
+
+    // An issue anyone opened with the drift label and a copied marker is
+    // not the drift issue: its commands are not run, nothing is written.
+    let forged = w.gh.add_issue(
+        REPO,
+        "mallory",
+        "<!-- ec2-gitops: {\"kind\":\"drift\"} -->\nlooks like the bot's",
+        &["ec2-gitops-drift"],
+    );
+    w.proxy.clear();
+    let before = w.gh.writes().len();
+    let r = say(forged, "/apply", MERGE);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert!(
+        w.mutating_ec2_calls().is_empty(),
+        "{:?}",
+        w.mutating_ec2_calls()
+    );
+    // The only write is the comment the test itself added.
+    assert_eq!(w.gh.writes().len(), before, "nothing written");
 }

@@ -604,6 +604,30 @@ impl FakeGitHub {
             .collect()
     }
 
+    /// An issue opened by `user` (a person, not the bot) with `labels`;
+    /// returns its number.
+    pub fn add_issue(&self, owner_repo: &str, user: &str, body: &str, labels: &[&str]) -> u64 {
+        let mut inner = self.inner();
+        let now = inner.tick();
+        let r = inner.repo_mut(owner_repo);
+        let number = r.next_number();
+        r.issues.insert(
+            number,
+            IssueState {
+                number,
+                repo: owner_repo.to_string(),
+                title: "ec2-gitops: EC2 has drifted from the YAML".into(),
+                body: Some(body.to_string()),
+                state: "open".into(),
+                state_reason: None,
+                labels: labels.iter().map(|l| l.to_string()).collect(),
+                user: user.to_string(),
+            },
+        );
+        r.issue_times.insert(number, (now.clone(), now, None));
+        number
+    }
+
     /// The repository's labels: name → (colour, description).
     pub fn repo_labels(&self, owner_repo: &str) -> BTreeMap<String, (String, Option<String>)> {
         self.inner().repo_mut(owner_repo).labels.clone()

@@ -94,6 +94,27 @@ pub fn issue_comment_on_pr(body: &str, user: &str) -> Value {
     payload
 }
 
+/// A real `issue_comment` `created` payload, moved to issue `number` (an
+/// issue, not a pull request) carrying `labels`, with `body` by `user`.
+pub fn issue_comment_on_issue(number: u64, labels: &[&str], body: &str, user: &str) -> Value {
+    let mut payload = example("issue_comment", |e| e["action"] == "created");
+    let issue = &mut payload["issue"];
+    if let Some(o) = issue.as_object_mut() {
+        o.remove("pull_request");
+    }
+    issue["number"] = json!(number);
+    issue["labels"] = Value::Array(
+        labels
+            .iter()
+            .map(|l| json!({"id": 1, "node_id": "LA_1", "url": "", "name": l, "color": "ededed", "default": false, "description": null}))
+            .collect(),
+    );
+    payload["comment"]["body"] = json!(body);
+    set_login(&mut payload["comment"]["user"], user);
+    set_login(&mut payload["sender"], user);
+    payload
+}
+
 /// A `push` payload to `ref_` (e.g. `"refs/heads/main"`) from `before` to
 /// `after`, with one commit touching `files`: `(path, "added"|"removed"|"modified")`.
 pub fn push(ref_: &str, before: &str, after: &str, files: &[(&str, &str)]) -> Value {
