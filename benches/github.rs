@@ -207,14 +207,10 @@ fn main() {
         (&gh, &proxy, dir.path()),
     ));
     let applied = gh
-        .statuses(MERGE)
+        .checks(MERGE)
         .iter()
         .any(|s| s.context == "ec2-gitops/apply" && s.state == "success");
-    assert!(
-        applied,
-        "the merge was not applied: {:?}",
-        gh.statuses(MERGE)
-    );
+    assert!(applied, "the merge was not applied: {:?}", gh.checks(MERGE));
 
     let page = report(&costs);
     println!("\n{page}");
