@@ -86,12 +86,12 @@ impl Ctx<'_> {
     /// `current`: at most one call per label added or removed, none when
     /// nothing changes. A failure (a token without `issues: write`) is a
     /// warning: the plan stands.
-    async fn sync_labels(
+    pub(super) async fn sync_labels(
         &self,
         number: u64,
         current: &[String],
         stacks: &[StackPlan],
-        record: &mut Record,
+        record: Option<&mut Record>,
     ) {
         if !self.env.inputs.labels {
             return;
@@ -122,10 +122,12 @@ impl Ctx<'_> {
                 "::warning::{}",
                 render::escape::workflow_data(&format!("{why}: {e}. {fix}"))
             );
-            record.summary(&format!(
-                "> [!WARNING]\n> {why}: {}. {fix}\n",
-                render::escape::text(&e.to_string())
-            ));
+            if let Some(record) = record {
+                record.summary(&format!(
+                    "> [!WARNING]\n> {why}: {}. {fix}\n",
+                    render::escape::text(&e.to_string())
+                ));
+            }
         }
     }
 
@@ -228,12 +230,12 @@ impl Ctx<'_> {
         else {
             println!("ec2-gitops: pull request #{number} changes no stack: nothing to plan");
             // No plan, no plan labels.
-            self.sync_labels(number, labels, &[], record).await;
+            self.sync_labels(number, labels, &[], Some(record)).await;
             record.output("plan", "");
             record.output("result-json", "[]");
             return Ok(EXIT_OK);
         };
-        self.sync_labels(number, labels, &stacks, record).await;
+        self.sync_labels(number, labels, &stacks, Some(record)).await;
         record.summary(&summary);
         record.output("plan", &body);
         record.output("result-json", &plans_json(&stacks));

@@ -124,16 +124,21 @@ impl Ctx<'_> {
             after: applied_sha.to_string(),
         };
         let id = pr.comment_id;
-        self.post_plan(
-            pr.number,
-            (&merged.head.sha, Some(applied_sha)),
-            (&loaded, &changed, &removed),
-            &[],
-            // A re-plan is of another merge: a new check run.
-            || async move { Ok(Some((id, None))) },
-            &state,
-        )
-        .await?;
+        let posted = self
+            .post_plan(
+                pr.number,
+                (&merged.head.sha, Some(applied_sha)),
+                (&loaded, &changed, &removed),
+                &[],
+                // A re-plan is of another merge: a new check run.
+                || async move { Ok(Some((id, None))) },
+                &state,
+            )
+            .await?;
+        // Its labels follow its new plan (a failure is a warning in the log).
+        let current: Vec<String> = merged.labels.iter().map(|l| l.name.clone()).collect();
+        let stacks = posted.map(|p| p.stacks).unwrap_or_default();
+        self.sync_labels(pr.number, &current, &stacks, None).await;
         Ok(())
     }
 }
