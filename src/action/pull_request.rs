@@ -235,7 +235,8 @@ impl Ctx<'_> {
             record.output("result-json", "[]");
             return Ok(EXIT_OK);
         };
-        self.sync_labels(number, labels, &stacks, Some(record)).await;
+        self.sync_labels(number, labels, &stacks, Some(record))
+            .await;
         record.summary(&summary);
         record.output("plan", &body);
         record.output("result-json", &plans_json(&stacks));
