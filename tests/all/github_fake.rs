@@ -906,6 +906,49 @@ async fn every_response_has_the_shape_github_documents() {
         )
         .await
         .unwrap();
+    // Labels, reviews and check runs (plan labels, apply requirements,
+    // the plan's check run).
+    let made_label: Value = octo
+        .post(
+            format!("{r}/labels"),
+            Some(&json!({"name": "ec2-gitops: changes", "color": "fbca04", "description": "d"})),
+        )
+        .await
+        .unwrap();
+    let got_label: Value = octo
+        .get(format!("{r}/labels/ec2-gitops%3A%20changes"), None::<&()>)
+        .await
+        .unwrap();
+    let removed_label: Value = octo
+        .delete(format!("{r}/issues/10/labels/x"), None::<&()>)
+        .await
+        .unwrap();
+    fake.add_review(REPO, 7, "bob", "APPROVED", HEAD);
+    let reviews: Value = octo
+        .get(format!("{r}/pulls/7/reviews"), None::<&()>)
+        .await
+        .unwrap();
+    let check: Value = octo
+        .post(
+            format!("{r}/check-runs"),
+            Some(&json!({
+                "name": "ec2-gitops/plan", "head_sha": HEAD, "status": "completed",
+                "conclusion": "success",
+                "output": {"title": "Plan: 1 to create", "summary": "s", "text": "t",
+                    "annotations": [{"path": "infra/web.yaml", "start_line": 3, "end_line": 3,
+                        "annotation_level": "warning", "message": "m"}]},
+            })),
+        )
+        .await
+        .unwrap();
+    let check_id = check["id"].as_u64().unwrap();
+    let updated_check: Value = octo
+        .patch(
+            format!("{r}/check-runs/{check_id}"),
+            Some(&json!({"conclusion": "failure", "output": {"title": "x", "summary": "y"}})),
+        )
+        .await
+        .unwrap();
 
     let get = |path: String| {
         let octo = octo.clone();
@@ -1057,6 +1100,32 @@ async fn every_response_has_the_shape_github_documents() {
             "get",
             "200",
             get(format!("{r}/contents/infra/web.yaml?ref={HEAD}")).await,
+        ),
+        ("/repos/{owner}/{repo}/labels", "post", "201", made_label),
+        (
+            "/repos/{owner}/{repo}/labels/{name}",
+            "get",
+            "200",
+            got_label,
+        ),
+        (
+            "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
+            "delete",
+            "200",
+            removed_label,
+        ),
+        (
+            "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+            "get",
+            "200",
+            reviews,
+        ),
+        ("/repos/{owner}/{repo}/check-runs", "post", "201", check),
+        (
+            "/repos/{owner}/{repo}/check-runs/{check_run_id}",
+            "patch",
+            "200",
+            updated_check,
         ),
     ];
     // The check itself finds a missing field and a wrong type.
