@@ -33,8 +33,9 @@ pub fn of(desired: &Desired, changes: &[Change]) -> Graph {
     nodes.extend(desired.instances.keys().map(|n| id(Kind::Instance, n)));
     nodes.extend(desired.volumes.keys().map(|n| id(Kind::Volume, n)));
     nodes.extend(desired.elastic_ips.keys().map(|n| id(Kind::ElasticIp, n)));
+    let declared: std::collections::HashSet<ResourceId> = nodes.iter().cloned().collect();
     for c in changes {
-        if c.action == Action::Destroy && !nodes.contains(&c.resource) {
+        if c.action == Action::Destroy && !declared.contains(&c.resource) {
             nodes.push(c.resource.clone());
         }
     }

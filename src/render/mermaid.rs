@@ -124,7 +124,9 @@ pub fn diagram(p: &Plan) -> Option<String> {
         }
     }
     let mut grouped: HashMap<usize, usize> = HashMap::new();
+    let mut members_of: HashMap<usize, &Vec<usize>> = HashMap::new();
     for members in groups.values().filter(|m| m.len() > 1) {
+        members_of.insert(members[0], members);
         for &m in members {
             grouped.insert(m, members[0]);
         }
@@ -136,11 +138,7 @@ pub fn diagram(p: &Plan) -> Option<String> {
                 node_of[i] = d;
                 continue;
             }
-            let members: Vec<usize> = grouped
-                .iter()
-                .filter(|(_, l)| **l == lead)
-                .map(|(m, _)| *m)
-                .collect();
+            let members = members_of[&lead];
             let (first, last) = (
                 *members.iter().min().expect("a group has members"),
                 *members.iter().max().expect("a group has members"),
