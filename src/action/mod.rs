@@ -407,9 +407,22 @@ impl Ctx<'_> {
         }
         // The check first: the comment's marker keeps its id, so that the
         // next plan of this head updates it in place.
-        let check = self
+        // A check GitHub will not take (other than for want of
+        // permission, which falls back to a status) must not keep the
+        // reviewer from the plan: warn, and post the comment.
+        let check = match self
             .plan_check(head_sha, &stacks, &summary, previous_check)
-            .await?;
+            .await
+        {
+            Ok(check) => check,
+            Err(e) => {
+                eprintln!(
+                    "::warning::could not record the check run ec2-gitops/plan: {}",
+                    render::escape::workflow_data(&e.to_string())
+                );
+                None
+            }
+        };
         let mut marker = comment::plan_marker(head_sha, base_sha, &stacks, state);
         if let Marker::Plan(meta) = &mut marker {
             meta.check = check;

@@ -537,3 +537,22 @@ async fn a_stale_drift_plan_or_a_labelled_stranger_issue_applies_nothing() {
     // The only write is the comment the test itself added.
     assert_eq!(w.gh.writes().len(), before, "nothing written");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_check_run_github_refuses_leaves_the_plan_comment_standing() {
+    let w = World::new("ck4");
+    w.pull(7, HEAD, &["infra/web.yaml"]);
+    w.gh.fail_next("POST", "/repos/octo/infra/check-runs", 422, None, 1);
+    let r = w.run("pull_request", w.pr_event("opened", 7, HEAD), HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert_eq!(w.bot_comments(7).len(), 1, "the plan comment is there");
+    assert!(
+        r.text()
+            .contains("could not record the check run ec2-gitops/plan"),
+        "{}",
+        r.text()
+    );
+    assert!(w.gh.check_runs(HEAD).is_empty());
+    let meta = crate::support::plan_meta(&w.bot_comments(7)[0].body).unwrap();
+    assert_eq!(meta.head, HEAD);
+}
