@@ -96,7 +96,18 @@ impl Ctx<'_> {
         Ok((stacks, drifted))
     }
 
-    /// Commands on the drift issue `number` (a writer's, asked already):
+    /// Whether issue `number` is the bot's own drift issue: anyone can put
+    /// the label on an issue, and only the bot's marker makes it the one.
+    pub(super) async fn is_drift_issue(&self, number: u64) -> Result<bool> {
+        let ours = self
+            .gh
+            .find_issue(comment::DRIFT_LABEL, |m| *m == Marker::Drift)
+            .await?;
+        Ok(ours.map(|i| i.number) == Some(number))
+    }
+
+    /// Commands on the drift issue `number` (the bot's own, checked with
+    /// [`Self::is_drift_issue`]; a writer's, asked already):
     /// `/plan [STACK…]` replies with the plan of the default branch's YAML
     /// against EC2 and its fingerprints; `/apply [STACK…]` applies exactly
     /// the latest such plan, records it as a merge-apply is recorded, then
@@ -108,18 +119,6 @@ impl Ctx<'_> {
         commands: Vec<Command>,
         record: &mut Record,
     ) -> Result<u8> {
-        // Anyone can put the label on an issue: only the bot's own drift
-        // issue is one.
-        let ours = self
-            .gh
-            .find_issue(comment::DRIFT_LABEL, |m| *m == Marker::Drift)
-            .await?;
-        if ours.map(|i| i.number) != Some(number) {
-            println!(
-                "ec2-gitops: issue #{number} carries the drift label but is not the drift issue: nothing to do"
-            );
-            return Ok(EXIT_OK);
-        }
         self.gh.react(comment_id, Reaction::Eyes).await?;
         self.replying_to(comment_id);
         let prefix = &self.env.inputs.command_prefix;

@@ -66,6 +66,14 @@ impl Ctx<'_> {
             );
             return Ok(EXIT_FAILED);
         }
+        // A labelled issue that is not the bot's drift issue: nothing is
+        // written on it, not even a refusal.
+        if on_drift_issue && !self.is_drift_issue(number).await? {
+            println!(
+                "ec2-gitops: issue #{number} carries the drift label but is not the drift issue: nothing to do"
+            );
+            return Ok(EXIT_OK);
+        }
         // Permission first: for a user who may not run commands, the
         // polite reply is the only thing written.
         let permission = self.gh.permission(user).await?;

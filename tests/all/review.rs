@@ -536,6 +536,14 @@ async fn a_stale_drift_plan_or_a_labelled_stranger_issue_applies_nothing() {
     );
     // The only write is the comment the test itself added.
     assert_eq!(w.gh.writes().len(), before, "nothing written");
+    // Not even a refusal for someone without write access.
+    let mut ev = webhooks::issue_comment_on_issue(forged, &["ec2-gitops-drift"], "/plan", "reader");
+    webhooks::set_repo(&mut ev, "octo", "infra");
+    let id = w.gh.add_comment(REPO, forged, "reader", "/plan");
+    webhooks::set_comment_id(&mut ev, id);
+    let r = w.run("issue_comment", ev, MERGE);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    assert_eq!(w.gh.writes().len(), before, "nothing written");
 }
 
 #[tokio::test(flavor = "multi_thread")]
