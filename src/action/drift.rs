@@ -9,7 +9,6 @@ use super::outputs::plans_json;
 use super::{Ctx, EXIT_FAILED, EXIT_OK, Loaded, Record, is_plan, policy};
 use crate::github::Reaction;
 use crate::marker::Marker;
-use crate::model::Desired;
 use crate::outcome::{StackApply, StackPlan};
 use crate::render::comment::{self, PlanState};
 
@@ -242,22 +241,10 @@ impl Ctx<'_> {
             .await?;
             return Ok(EXIT_FAILED);
         }
-        let reviewed = comment::reviewed_fingerprints(&meta);
-        let loaded = self.load();
-        let stacks: Vec<&Desired> = loaded
-            .valid
-            .iter()
-            .filter(|d| reviewed.contains_key(&(d.stack.clone(), d.region.clone())))
-            .filter(|d| only.is_empty() || only.contains(&d.stack))
-            .collect();
-        if stacks.is_empty() {
-            self.reply(number, &refuse("no stack of the plan matches."))
-                .await?;
+        let Some((results, loaded)) = self.apply_shown(number, &meta, only, &sha, record).await?
+        else {
             return Ok(EXIT_FAILED);
-        }
-        let (results, _) = self.apply_stacks(&stacks, Some(&reviewed), None).await;
-        self.report_apply(Some(number), &sha, &results, record)
-            .await;
+        };
         // What EC2 is now: the issue is edited, or closed when clean.
         self.check_drift(&loaded, record).await?;
         Ok(if results.iter().all(StackApply::is_ok) {

@@ -4,9 +4,9 @@
 use anyhow::Result;
 
 use super::command::{self, Command};
-use super::{Ctx, EXIT_FAILED, EXIT_OK, Record, event, is_plan, policy};
+use super::{Ctx, EXIT_FAILED, EXIT_OK, Loaded, Record, event, is_plan, policy};
 use crate::github::Reaction;
-use crate::marker::{self, Marker};
+use crate::marker::{self, Marker, PlanMeta};
 use crate::model::Desired;
 use crate::outcome::StackApply;
 use crate::render;
@@ -205,7 +205,29 @@ impl Ctx<'_> {
                 return Ok(EXIT_FAILED);
             }
         }
-        let reviewed = comment::reviewed_fingerprints(&meta);
+        let sha = pr.merge_commit_sha.clone().unwrap_or(pr.head.sha.clone());
+        let applied = self.apply_shown(number, &meta, only, &sha, record).await?;
+        Ok(match applied {
+            Some((results, _)) if results.iter().all(StackApply::is_ok) => EXIT_OK,
+            _ => EXIT_FAILED,
+        })
+    }
+
+    /// Applies exactly the plans `meta` shows (the plan comment's, or the
+    /// drift issue's latest `/plan` reply's), of the stacks `only` names
+    /// (all when empty), each under its lease and checked against its
+    /// fingerprint, and records the result on `sha` as a merge-apply is.
+    /// Returns the results and the stack files it read; `None` when no
+    /// stack matches (the reply says so).
+    pub(super) async fn apply_shown(
+        &self,
+        number: u64,
+        meta: &PlanMeta,
+        only: &[String],
+        sha: &str,
+        record: &mut Record,
+    ) -> Result<Option<(Vec<StackApply>, Loaded)>> {
+        let reviewed = comment::reviewed_fingerprints(meta);
         let loaded = self.load();
         let stacks: Vec<&Desired> = loaded
             .valid
@@ -214,18 +236,15 @@ impl Ctx<'_> {
             .filter(|d| only.is_empty() || only.contains(&d.stack))
             .collect();
         if stacks.is_empty() {
-            self.reply(number, &refuse("no stack of the plan comment matches."))
-                .await?;
-            return Ok(EXIT_FAILED);
+            self.reply(
+                number,
+                &comment::apply_not_allowed("no stack of the plan matches."),
+            )
+            .await?;
+            return Ok(None);
         }
-        let sha = pr.merge_commit_sha.clone().unwrap_or(pr.head.sha.clone());
         let (results, _) = self.apply_stacks(&stacks, Some(&reviewed), None).await;
-        self.report_apply(Some(number), &sha, &results, record)
-            .await;
-        Ok(if results.iter().all(StackApply::is_ok) {
-            EXIT_OK
-        } else {
-            EXIT_FAILED
-        })
+        self.report_apply(Some(number), sha, &results, record).await;
+        Ok(Some((results, loaded)))
     }
 }

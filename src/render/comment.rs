@@ -138,6 +138,18 @@ fn plan_document(
     }
     // Share the budget between stacks; each shortens itself to its share.
     let budget = (limit.saturating_sub(out.len() + 400)) / stacks.len().max(1);
+    out.push_str(&stack_sections(stacks, budget, listing));
+    let _ = writeln!(
+        out,
+        "---\n<sub>Merging applies exactly these plans: each stack's fingerprint is checked again at merge, and a stack whose plan changed is not applied. Comment `/plan` to re-plan, `/help` for commands.</sub>"
+    );
+    out
+}
+
+/// Each stack's section: its plan (each shortened to `budget`), or why it
+/// has none.
+fn stack_sections(stacks: &[StackPlan], budget: usize, listing: Listing) -> String {
+    let mut out = String::new();
     for s in stacks {
         match s {
             StackPlan::Planned(p) => out.push_str(&markdown::plan_as(p, budget, listing)),
@@ -160,10 +172,6 @@ fn plan_document(
         }
         out.push('\n');
     }
-    let _ = writeln!(
-        out,
-        "---\n<sub>Merging applies exactly these plans: each stack's fingerprint is checked again at merge, and a stack whose plan changed is not applied. Comment `/plan` to re-plan, `/help` for commands.</sub>"
-    );
     out
 }
 
@@ -578,28 +586,7 @@ pub fn drift_plan(sha: &str, stacks: &[StackPlan], prefix: &str) -> String {
         out.push('\n');
     }
     let budget = (COMMENT_LIMIT.saturating_sub(out.len() + 600)) / stacks.len().max(1);
-    for s in stacks {
-        match s {
-            StackPlan::Planned(p) => out.push_str(&markdown::plan(p, budget)),
-            StackPlan::Invalid { file, errors, .. } => {
-                let _ = writeln!(
-                    out,
-                    "### {}: invalid\n\n{}",
-                    code_span(file),
-                    code_block("", &clip(errors, budget.saturating_sub(100)))
-                );
-            }
-            StackPlan::Failed { file, error } => {
-                let _ = writeln!(
-                    out,
-                    "### {}: could not be planned\n\n{}",
-                    code_span(file),
-                    code_block("", &clip(error, budget.saturating_sub(100)))
-                );
-            }
-        }
-        out.push('\n');
-    }
+    out.push_str(&stack_sections(stacks, budget, Listing::Condensed));
     let _ = writeln!(
         out,
         "---\n<sub>Comment {} to make EC2 match the YAML with exactly this plan (each fingerprint is checked again first, and nothing is applied if the plan changed), {} to plan again.</sub>",

@@ -362,23 +362,18 @@ async fn a_token_without_checks_write_gets_commit_statuses_once_asked() {
     assert!(r.text().contains("::warning::"), "{}", r.text());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn drift_is_planned_and_applied_from_its_issue_which_then_closes() {
-    let w = World::new("dr1");
+/// A world whose stack was applied, then drifted (someone tagged the
+/// database server by hand), with the drift issue open: its number.
+async fn drifted(stack: &str) -> (World, u64) {
+    let w = World::new(stack);
     w.gh.set_permission("writer", "write");
-    let dispatch = || {
-        let mut p = webhooks::example("workflow_dispatch", |_| true);
-        p["ref"] = json!("refs/heads/main");
-        p
-    };
     let r = w.run(
         "push",
         w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
         MERGE,
     );
     assert_eq!(r.code(), Some(0), "{}", r.text());
-    // Someone tags the database server by hand: the drift issue opens.
-    let db = instances_by_name(&w.direct, "dr1").await["instance/db"][0].clone();
+    let db = instances_by_name(&w.direct, stack).await["instance/db"][0].clone();
     w.direct
         .create_tags()
         .resources(&db)
@@ -386,16 +381,28 @@ async fn drift_is_planned_and_applied_from_its_issue_which_then_closes() {
         .send()
         .await
         .unwrap();
-    let r = w.run("workflow_dispatch", dispatch(), MERGE);
+    let mut dispatch = webhooks::example("workflow_dispatch", |_| true);
+    dispatch["ref"] = json!("refs/heads/main");
+    let r = w.run("workflow_dispatch", dispatch, MERGE);
     assert_eq!(r.code(), Some(0), "{}", r.text());
     let issue = w.gh.issues()[0].number;
-    let say = |body: &str, user: &str| {
-        let mut ev = webhooks::issue_comment_on_issue(issue, &["ec2-gitops-drift"], body, user);
-        webhooks::set_repo(&mut ev, "octo", "infra");
-        let id = w.gh.add_comment(REPO, issue, user, body);
-        webhooks::set_comment_id(&mut ev, id);
-        (id, w.run("issue_comment", ev, MERGE))
-    };
+    (w, issue)
+}
+
+/// `user` comments `body` on issue `n` (labelled as the drift issue); the
+/// run is for commit `sha`. Returns the comment's id and the run.
+fn say_on_issue(w: &World, n: u64, body: &str, user: &str, sha: &str) -> (u64, crate::action::Run) {
+    let mut ev = webhooks::issue_comment_on_issue(n, &["ec2-gitops-drift"], body, user);
+    webhooks::set_repo(&mut ev, "octo", "infra");
+    let id = w.gh.add_comment(REPO, n, user, body);
+    webhooks::set_comment_id(&mut ev, id);
+    (id, w.run("issue_comment", ev, sha))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_is_planned_and_applied_from_its_issue_which_then_closes() {
+    let (w, issue) = drifted("dr1").await;
+    let say = |body: &str, user: &str| say_on_issue(&w, issue, body, user, MERGE);
 
     // `/apply` before any plan: refused, nothing applied.
     w.proxy.clear();
@@ -470,34 +477,8 @@ async fn drift_is_planned_and_applied_from_its_issue_which_then_closes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stale_drift_plan_or_a_labelled_stranger_issue_applies_nothing() {
-    let w = World::new("dr2");
-    w.gh.set_permission("writer", "write");
-    let r = w.run(
-        "push",
-        w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
-        MERGE,
-    );
-    assert_eq!(r.code(), Some(0), "{}", r.text());
-    let db = instances_by_name(&w.direct, "dr2").await["instance/db"][0].clone();
-    w.direct
-        .create_tags()
-        .resources(&db)
-        .tags(Tag::builder().key("owner").value("alice").build())
-        .send()
-        .await
-        .unwrap();
-    let mut p = webhooks::example("workflow_dispatch", |_| true);
-    p["ref"] = json!("refs/heads/main");
-    let r = w.run("workflow_dispatch", p, MERGE);
-    assert_eq!(r.code(), Some(0), "{}", r.text());
-    let issue = w.gh.issues()[0].number;
-    let say = |n: u64, body: &str, sha: &str| {
-        let mut ev = webhooks::issue_comment_on_issue(n, &["ec2-gitops-drift"], body, "writer");
-        webhooks::set_repo(&mut ev, "octo", "infra");
-        let id = w.gh.add_comment(REPO, n, "writer", body);
-        webhooks::set_comment_id(&mut ev, id);
-        w.run("issue_comment", ev, sha)
-    };
+    let (w, issue) = drifted("dr2").await;
+    let say = |n: u64, body: &str, sha: &str| say_on_issue(&w, n, body, "writer", sha).1;
     let r = say(issue, "/plan", MERGE);
     assert_eq!(r.code(), Some(0), "{}", r.text());
     // The default branch moved since: `/apply` refuses, names both commits.
@@ -537,11 +518,7 @@ async fn a_stale_drift_plan_or_a_labelled_stranger_issue_applies_nothing() {
     // The only write is the comment the test itself added.
     assert_eq!(w.gh.writes().len(), before, "nothing written");
     // Not even a refusal for someone without write access.
-    let mut ev = webhooks::issue_comment_on_issue(forged, &["ec2-gitops-drift"], "/plan", "reader");
-    webhooks::set_repo(&mut ev, "octo", "infra");
-    let id = w.gh.add_comment(REPO, forged, "reader", "/plan");
-    webhooks::set_comment_id(&mut ev, id);
-    let r = w.run("issue_comment", ev, MERGE);
+    let (_, r) = say_on_issue(&w, forged, "/plan", "reader", MERGE);
     assert_eq!(r.code(), Some(0), "{}", r.text());
     assert_eq!(w.gh.writes().len(), before, "nothing written");
 }
