@@ -8,6 +8,8 @@
 //! The key pair's private key is discarded on creation: it opens nothing.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_ec2::types::{KeyType, ResourceType, Tag, TagSpecification};
@@ -28,6 +30,10 @@ pub const TTL: Duration = Duration::from_secs(120);
 const RENEW_EVERY: Duration = Duration::from_secs(30);
 /// How often a waiting run looks again.
 const POLL: Duration = Duration::from_secs(2);
+/// How far ahead the expiry this holder last wrote must be for it to give
+/// the lease back without looking first: more than any clock skew between
+/// runners plus the time the delete takes.
+const SURE_MARGIN: Duration = Duration::from_secs(60);
 
 /// The key pair name of a stack's lease.
 pub fn lease_name(stack: &str) -> String {
@@ -131,6 +137,26 @@ pub fn is_stale(seen: &Seen, now: u64, me: &Holder, alive: impl Fn(u32) -> bool)
         .is_some_and(|h| h.host == me.host && h.pid != me.pid && !alive(h.pid))
 }
 
+/// Whether a holder may delete its lease by name without looking first:
+/// the expiry it last wrote (`known_expiry`) is still more than
+/// [`SURE_MARGIN`] ahead and its renewals never fell that far behind
+/// (`doubtful`). Nobody takes over an unexpired lease of a live holder, so
+/// the key pair of that name is still this holder's. Otherwise the lease is
+/// looked at first, and deleted only if it is still the one this holder
+/// made.
+pub fn sure_it_is_ours(known_expiry: u64, doubtful: bool, now: u64) -> bool {
+    !doubtful && now.saturating_add(SURE_MARGIN.as_secs()) < known_expiry
+}
+
+/// What the holder knows of its own lease: the expiry it last wrote, and
+/// whether its renewals ever fell behind (then someone may have taken it
+/// over).
+#[derive(Debug)]
+struct Freshness {
+    expires: AtomicU64,
+    doubtful: AtomicBool,
+}
+
 /// Whether a process exists on this host (Linux: `/proc/PID`).
 pub fn process_alive(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
@@ -180,6 +206,7 @@ pub struct Lease {
     ec2: Ec2,
     name: String,
     key_pair_id: String,
+    fresh: Arc<Freshness>,
     renew: tokio::task::JoinHandle<()>,
 }
 
@@ -196,15 +223,22 @@ impl Ec2 {
     ) -> Result<Lease, LeaseError> {
         let name = lease_name(stack);
         let start = std::time::Instant::now();
-        let held = |key_pair_id: String| Lease {
-            ec2: self.clone(),
-            renew: tokio::spawn(renew(self.clone(), key_pair_id.clone())),
-            name: name.clone(),
-            key_pair_id,
+        let held = |key_pair_id: String, expires: u64| {
+            let fresh = Arc::new(Freshness {
+                expires: AtomicU64::new(expires),
+                doubtful: AtomicBool::new(false),
+            });
+            Lease {
+                ec2: self.clone(),
+                renew: tokio::spawn(renew(self.clone(), key_pair_id.clone(), fresh.clone())),
+                name: name.clone(),
+                key_pair_id,
+                fresh,
+            }
         };
         loop {
             match self.create_lease(&name, stack, me).await {
-                Ok(key_pair_id) => return Ok(held(key_pair_id)),
+                Ok((key_pair_id, expires)) => return Ok(held(key_pair_id, expires)),
                 Err(e) if e.code == "InvalidKeyPair.Duplicate" => {}
                 Err(e) => return Err(e.into()),
             }
@@ -219,7 +253,7 @@ impl Ec2 {
             }
             if seen.holder.as_ref() == Some(me) {
                 // Ours: a retried CreateKeyPair whose first answer was lost.
-                return Ok(held(seen.key_pair_id));
+                return Ok(held(seen.key_pair_id, seen.expires.unwrap_or(0)));
             }
             if is_stale(&seen, now_secs(), me, process_alive) {
                 let who = seen.holder.as_ref().map(Holder::tag_value);
@@ -263,12 +297,19 @@ impl Ec2 {
         Ok(true)
     }
 
-    async fn create_lease(&self, name: &str, stack: &str, me: &Holder) -> Result<String, Ec2Error> {
+    /// Creates the lease key pair: its id and the expiry written on it.
+    async fn create_lease(
+        &self,
+        name: &str,
+        stack: &str,
+        me: &Holder,
+    ) -> Result<(String, u64), Ec2Error> {
+        let expires = now_secs() + TTL.as_secs();
         let tags = TagSpecification::builder()
             .resource_type(ResourceType::KeyPair)
             .tags(tag(LEASE_TAG, stack))
             .tags(tag(HOLDER_TAG, &me.tag_value()))
-            .tags(tag(EXPIRES_TAG, &(now_secs() + TTL.as_secs()).to_string()))
+            .tags(tag(EXPIRES_TAG, &expires.to_string()))
             .build();
         let out = self
             .call("CreateKeyPair", false, || {
@@ -281,7 +322,7 @@ impl Ec2 {
             })
             .await?;
         // The private key is dropped with `out`: nobody can log in with it.
-        Ok(out.key_pair_id().unwrap_or_default().to_string())
+        Ok((out.key_pair_id().unwrap_or_default().to_string(), expires))
     }
 
     async fn describe_lease(
@@ -311,6 +352,10 @@ impl Ec2 {
             Some((seen, _)) if seen.key_pair_id == key_pair_id => {}
             _ => return Ok(()),
         }
+        self.delete_lease_by_name(name).await
+    }
+
+    async fn delete_lease_by_name(&self, name: &str) -> Result<(), Ec2Error> {
         match self
             .call("DeleteKeyPair", false, || {
                 self.client.delete_key_pair().key_name(name).send()
@@ -325,10 +370,22 @@ impl Ec2 {
 }
 
 impl Lease {
-    /// Gives the lease back. A failure is logged: the lease then expires.
+    /// Gives the lease back: one `DeleteKeyPair` while it is surely still
+    /// this holder's (see [`sure_it_is_ours`]), else only after checking it
+    /// is. A failure is logged: the lease then expires.
     pub async fn release(self) {
         self.renew.abort();
-        if let Err(e) = self.ec2.delete_lease(&self.name, &self.key_pair_id).await {
+        let sure = sure_it_is_ours(
+            self.fresh.expires.load(Ordering::SeqCst),
+            self.fresh.doubtful.load(Ordering::SeqCst),
+            now_secs(),
+        );
+        let released = if sure {
+            self.ec2.delete_lease_by_name(&self.name).await
+        } else {
+            self.ec2.delete_lease(&self.name, &self.key_pair_id).await
+        };
+        if let Err(e) = released {
             tracing::warn!(lease = %self.name, error = %e, "could not release the lease; it expires by itself");
             eprintln!(
                 "warning: could not release the apply lease {} ({}); it expires within {} s",
@@ -340,21 +397,28 @@ impl Lease {
     }
 }
 
-async fn renew(ec2: Ec2, key_pair_id: String) {
+async fn renew(ec2: Ec2, key_pair_id: String, fresh: Arc<Freshness>) {
     loop {
         tokio::time::sleep(RENEW_EVERY).await;
-        let expires = (now_secs() + TTL.as_secs()).to_string();
+        let now = now_secs();
+        if !sure_it_is_ours(fresh.expires.load(Ordering::SeqCst), false, now) {
+            // Renewals fell behind: from now on the lease is checked
+            // before it is deleted.
+            fresh.doubtful.store(true, Ordering::SeqCst);
+        }
+        let expires = now + TTL.as_secs();
         let r = ec2
             .call("CreateTags", false, || {
                 ec2.client
                     .create_tags()
                     .resources(&key_pair_id)
-                    .tags(tag(EXPIRES_TAG, &expires))
+                    .tags(tag(EXPIRES_TAG, &expires.to_string()))
                     .send()
             })
             .await;
-        if let Err(e) = r {
-            tracing::warn!(error = %e, "could not renew the apply lease");
+        match r {
+            Ok(_) => fresh.expires.store(expires, Ordering::SeqCst),
+            Err(e) => tracing::warn!(error = %e, "could not renew the apply lease"),
         }
     }
 }
@@ -381,6 +445,30 @@ mod tests {
             holder,
             expires,
         }
+    }
+
+    #[test]
+    fn a_holder_deletes_its_lease_unseen_only_while_its_expiry_is_well_ahead() {
+        let expiry = 1_000 + TTL.as_secs();
+        // Just made or renewed: surely ours.
+        assert!(sure_it_is_ours(expiry, false, 1_000));
+        // 30 s before the margin: still.
+        assert!(sure_it_is_ours(
+            expiry,
+            false,
+            expiry - SURE_MARGIN.as_secs() - 30
+        ));
+        // Within the margin of its expiry, or past it: look first.
+        assert!(!sure_it_is_ours(
+            expiry,
+            false,
+            expiry - SURE_MARGIN.as_secs()
+        ));
+        assert!(!sure_it_is_ours(expiry, false, expiry + 5));
+        // Renewals that once fell behind: always look first.
+        assert!(!sure_it_is_ours(expiry, true, 1_000));
+        // An unknown expiry (0) is never sure.
+        assert!(!sure_it_is_ours(0, false, 1_000));
     }
 
     #[test]
