@@ -274,13 +274,21 @@ impl ApplyRun {
 
     /// The longest chain of the requests that are not polls of a wait.
     fn chain_without_waits(&self) -> usize {
+        self.chain_without_waits_in_order().len()
+    }
+
+    /// That chain, in order: (action, why).
+    fn chain_without_waits_in_order(&self) -> Vec<(String, &'static str)> {
         let not_waits: Vec<Request> = self
             .requests
             .iter()
             .filter(|r| purpose(r) != WAIT)
             .cloned()
             .collect();
-        longest_chain(&not_waits).len()
+        longest_chain(&not_waits)
+            .into_iter()
+            .map(|r| (r.action.clone(), purpose(r)))
+            .collect()
     }
 
     /// From the first request's start to the last one's end.
@@ -613,6 +621,16 @@ fn section(out: &mut String, title: &str, run: &ApplyRun) {
         secs(in_requests),
         secs(between),
         secs(run.out.wall),
+    );
+    let _ = writeln!(
+        out,
+        "\nWithout the polls of waits ({} requests), in order: {}.",
+        run.chain_without_waits(),
+        run.chain_without_waits_in_order()
+            .iter()
+            .map(|(a, why)| format!("{a} ({why})"))
+            .collect::<Vec<_>>()
+            .join(" → ")
     );
     let polls: Vec<usize> = run
         .requests

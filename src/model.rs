@@ -4,7 +4,7 @@
 //! Pure data: no I/O. `config` builds [`Desired`], `ec2::read` builds [`Live`],
 //! `plan` compares them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -592,6 +592,10 @@ pub struct LiveInstance {
     pub root_device: Option<String>,
     /// Attached EBS volumes: device → volume id.
     pub block_devices: BTreeMap<String, String>,
+    /// The ids of its volumes that EC2 keeps when it is terminated
+    /// (`DeleteOnTermination` false).
+    #[serde(default)]
+    pub kept_volumes: BTreeSet<String>,
     /// Public IPv4 address.
     pub public_ip: Option<String>,
     /// Private IPv4 address.
@@ -617,6 +621,10 @@ pub struct LiveVolume {
     pub availability_zone: String,
     /// Attachment: instance id and device.
     pub attachment: Option<(String, String)>,
+    /// Whether its attachment keeps it when the instance is terminated
+    /// (EC2's `DeleteOnTermination` is false), so it outlives the instance.
+    #[serde(default)]
+    pub kept_on_termination: bool,
     /// All tags.
     pub tags: BTreeMap<String, String>,
 }

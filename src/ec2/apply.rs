@@ -21,9 +21,11 @@ use crate::outcome::{Outcome, StepResult};
 use crate::plan::schedule::{Ready, Schedule};
 use crate::plan::steps::{InstanceUpdate, Launch, Op, Ref, RuleRef, Step};
 
-/// How many API operations run at once. EC2's buckets, not this number, set
-/// the sustained rate; this keeps bursts polite.
-const CONCURRENCY: usize = 8;
+/// How many API operations run at once. EC2's buckets (`limits`), not this
+/// number, set the sustained rate; this bounds the burst and the open
+/// connections. It is above the launches of a typical apply, so that a
+/// hundred instances start together (EC2 takes a burst of 1,000 launches).
+const CONCURRENCY: usize = 64;
 
 /// How long a snapshot of a volume about to be deleted may take.
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(2 * 60 * 60);
@@ -53,14 +55,33 @@ struct Run<'a> {
     running: Mutex<BTreeSet<String>>,
     /// Snapshots taken, by the index of the step that deleted the volume.
     kept: Mutex<BTreeMap<usize, String>>,
-    /// The stack's instances by name when the apply started (read once, for
-    /// every launch: one made by an interrupted run is adopted).
-    launched: Option<Result<BTreeMap<String, Vec<String>>, Ec2Error>>,
-    /// The stack's data volumes by name when the apply started.
-    volumes: Option<Result<BTreeMap<String, String>, Ec2Error>>,
-    /// The stack's snapshots by volume when the apply started.
-    snapshots: Option<Result<SnapshotsByVolume, Ec2Error>>,
+    /// Instances waited for until they run, polled together.
+    watch: Watch,
+    /// Whether a step deletes a volume after a snapshot.
+    takes_snapshots: bool,
+    /// The stack's snapshots by volume (one paged read for every volume the
+    /// apply deletes, started with the apply: a snapshot an interrupted run
+    /// took is found, not taken twice).
+    snapshots: tokio::sync::OnceCell<Result<SnapshotsByVolume, Ec2Error>>,
     stack: String,
+}
+
+/// The instances that steps wait for until they run. Whichever step waits
+/// while nobody polls becomes the poller: one `DescribeInstances` per poll
+/// (per 1,000 ids) for every instance waited for, never one per instance.
+#[derive(Default)]
+struct Watch {
+    state: Mutex<WatchState>,
+    changed: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct WatchState {
+    /// Instances waited for, with when the first wait for each began.
+    wanted: BTreeMap<String, Instant>,
+    /// Instances that will not run, with why.
+    failed: BTreeMap<String, Ec2Error>,
+    polling: bool,
 }
 
 /// The most instances one `TerminateInstances` call names.
@@ -74,85 +95,99 @@ pub async fn execute(
     steps: Vec<Step>,
     progress: &dyn Progress,
 ) -> Vec<StepResult> {
-    let run = Run::new(ec2, stack, live, &steps, progress).await;
-    let mut results: BTreeMap<usize, StepResult> = BTreeMap::new();
-    let mut schedule = Schedule::new(&steps);
-    let position: HashMap<usize, usize> = steps
-        .iter()
-        .enumerate()
-        .map(|(p, s)| (s.index, p))
-        .collect();
-    // Why each barrier that was skipped did not pass: the resources that
-    // did not succeed before it, for the steps it skips in turn.
-    let mut barrier_failed: HashMap<usize, Vec<String>> = HashMap::new();
-    // At most CONCURRENCY operations run at once; a new one starts as one
-    // ends. Terminations that are ready together are one operation.
-    let mut running: Vec<StepFuture<'_>> = Vec::new();
-    loop {
-        let mut terminations = Vec::new();
-        while running.len() < CONCURRENCY {
-            match schedule.take_ready() {
-                None => break,
-                Some(Ready::Skip { position, failed }) => {
-                    let mut names: Vec<String> = Vec::new();
-                    for n in failed {
-                        let failed_names = match barrier_failed.get(&n) {
-                            Some(names) => names.clone(),
-                            None => vec![steps[n].resource.to_string()],
-                        };
-                        for name in failed_names {
-                            if !names.contains(&name) {
-                                names.push(name);
+    let run = Run::new(ec2, stack, live, &steps, progress);
+    // The snapshot read goes with the first steps, not before them.
+    let (_, results) = tokio::join!(run.read_snapshots(), run.drive(&steps));
+    results
+}
+
+impl Run<'_> {
+    /// Runs every step, as many at once as are ready (up to CONCURRENCY).
+    async fn drive(&self, steps: &[Step]) -> Vec<StepResult> {
+        let run = self;
+        let progress = self.progress;
+        let mut results: BTreeMap<usize, StepResult> = BTreeMap::new();
+        let mut schedule = Schedule::new(steps);
+        let position: HashMap<usize, usize> = steps
+            .iter()
+            .enumerate()
+            .map(|(p, s)| (s.index, p))
+            .collect();
+        // Why each barrier that was skipped did not pass: the resources that
+        // did not succeed before it, for the steps it skips in turn.
+        let mut barrier_failed: HashMap<usize, Vec<String>> = HashMap::new();
+        // At most CONCURRENCY operations run at once; a new one starts as one
+        // ends. Terminations that are ready together are one operation.
+        let mut running: Vec<StepFuture<'_>> = Vec::new();
+        loop {
+            let mut terminations = Vec::new();
+            while running.len() < CONCURRENCY {
+                match schedule.take_ready() {
+                    None => break,
+                    Some(Ready::Skip { position, failed }) => {
+                        let mut names: Vec<String> = Vec::new();
+                        for n in failed {
+                            let failed_names = match barrier_failed.get(&n) {
+                                Some(names) => names.clone(),
+                                None => vec![steps[n].resource.to_string()],
+                            };
+                            for name in failed_names {
+                                if !names.contains(&name) {
+                                    names.push(name);
+                                }
                             }
                         }
+                        schedule.settle(position, false);
+                        if steps[position].op == Op::Barrier {
+                            barrier_failed.insert(position, names);
+                            continue;
+                        }
+                        let r = StepResult {
+                            step: steps[position].clone(),
+                            outcome: Outcome::Skipped(format!(
+                                "{} did not succeed",
+                                names.join(", ")
+                            )),
+                            elapsed: Duration::ZERO,
+                            kept: None,
+                        };
+                        progress.finished(&r);
+                        results.insert(r.step.index, r);
                     }
-                    schedule.settle(position, false);
-                    if steps[position].op == Op::Barrier {
-                        barrier_failed.insert(position, names);
-                        continue;
-                    }
-                    let r = StepResult {
-                        step: steps[position].clone(),
-                        outcome: Outcome::Skipped(format!("{} did not succeed", names.join(", "))),
-                        elapsed: Duration::ZERO,
-                        kept: None,
-                    };
-                    progress.finished(&r);
-                    results.insert(r.step.index, r);
-                }
-                Some(Ready::Start(p)) => match &steps[p].op {
-                    Op::Barrier => schedule.settle(p, true),
-                    Op::TerminateInstance { .. } => terminations.push(steps[p].clone()),
-                    _ => running.push(run.start(steps[p].clone())),
-                },
-            }
-        }
-        for batch in terminations.chunks(TERMINATE_BATCH) {
-            running.push(run.terminate_batch(batch.to_vec()));
-        }
-        if schedule.is_finished() {
-            break;
-        }
-        match next(&mut running).await {
-            Some(ended) => {
-                for r in ended {
-                    progress.finished(&r);
-                    schedule.settle(
-                        position[&r.step.index],
-                        matches!(r.outcome, Outcome::Done(_)),
-                    );
-                    results.insert(r.step.index, r);
+                    Some(Ready::Start(p)) => match &steps[p].op {
+                        Op::Barrier => schedule.settle(p, true),
+                        Op::TerminateInstance { .. } => terminations.push(steps[p].clone()),
+                        _ => running.push(run.start(steps[p].clone())),
+                    },
                 }
             }
-            None => {
-                // Nothing running and nothing ready: only a cycle could do
-                // this, and steps are built acyclic (needs point backwards).
+            for batch in terminations.chunks(TERMINATE_BATCH) {
+                running.push(run.terminate_batch(batch.to_vec()));
+            }
+            if schedule.is_finished() {
                 break;
             }
+            match next(&mut running).await {
+                Some(ended) => {
+                    for r in ended {
+                        progress.finished(&r);
+                        schedule.settle(
+                            position[&r.step.index],
+                            matches!(r.outcome, Outcome::Done(_)),
+                        );
+                        results.insert(r.step.index, r);
+                    }
+                }
+                None => {
+                    // Nothing running and nothing ready: only a cycle could do
+                    // this, and steps are built acyclic (needs point backwards).
+                    break;
+                }
+            }
         }
+        run.wait_for_launches(&mut results).await;
+        results.into_values().collect()
     }
-    run.wait_for_launches(&mut results).await;
-    results.into_values().collect()
 }
 
 type StepFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Vec<StepResult>> + 'a>>;
@@ -187,10 +222,12 @@ fn tag(k: &str, v: &str) -> Tag {
 }
 
 impl<'a> Run<'a> {
-    /// The state of a run, with what every step of a kind needs read once
-    /// for all of them: the stack's instances when something is launched,
-    /// its volumes when one is created, its snapshots when one is deleted.
-    async fn new(
+    /// The state of a run. What the steps need of EC2 is what the plan read
+    /// under the lease (`live`): an instance, volume or address an
+    /// interrupted run made is in it (each is tagged as it is made), so the
+    /// plan does not make it again; EC2's client tokens cover the moment in
+    /// which a new one may not be listed yet.
+    fn new(
         ec2: &'a Ec2,
         stack: &str,
         live: &Live,
@@ -208,41 +245,15 @@ impl<'a> Run<'a> {
             .filter(|i| i.state == "running")
             .map(|i| i.id.clone())
             .collect();
-        let any = |f: fn(&Op) -> bool| steps.iter().any(|s| f(&s.op));
-        let launches = any(|op| matches!(op, Op::RunInstance(_)));
-        let creates_volumes = any(|op| matches!(op, Op::CreateVolume { .. }));
-        let snapshots = any(|op| {
+        let takes_snapshots = steps.iter().any(|s| {
             matches!(
-                op,
+                s.op,
                 Op::DeleteVolume {
                     snapshot: Some(_),
                     ..
                 }
             )
         });
-        let (launched, volumes, snapshots) = tokio::join!(
-            async {
-                if launches {
-                    Some(ec2.instance_ids_by_name(stack).await)
-                } else {
-                    None
-                }
-            },
-            async {
-                if creates_volumes {
-                    Some(ec2.volume_ids_by_name(stack).await)
-                } else {
-                    None
-                }
-            },
-            async {
-                if snapshots {
-                    Some(ec2.snapshots_by_volume(stack).await)
-                } else {
-                    None
-                }
-            },
-        );
         Run {
             ec2,
             progress,
@@ -250,11 +261,24 @@ impl<'a> Run<'a> {
             zones: Mutex::new(zones),
             running: Mutex::new(running_now),
             kept: Mutex::new(BTreeMap::new()),
-            launched,
-            volumes,
-            snapshots,
+            watch: Watch::default(),
+            takes_snapshots,
+            snapshots: tokio::sync::OnceCell::new(),
             stack: stack.to_string(),
         }
+    }
+
+    /// The stack's snapshots by volume, read once (when a step deletes a
+    /// volume after a snapshot).
+    async fn read_snapshots(&self) -> Option<&Result<SnapshotsByVolume, Ec2Error>> {
+        if !self.takes_snapshots {
+            return None;
+        }
+        Some(
+            self.snapshots
+                .get_or_init(|| self.ec2.snapshots_by_volume(&self.stack))
+                .await,
+        )
     }
 
     /// Runs one step.
@@ -533,8 +557,11 @@ impl Run<'_> {
                 volume_id,
                 detach,
                 snapshot,
+                deleted_with,
             } => {
-                let (text, kept) = self.delete_volume(volume_id, detach, snapshot).await?;
+                let (text, kept) = self
+                    .delete_volume(volume_id, detach, snapshot, deleted_with.as_deref())
+                    .await?;
                 if let Some(snap) = kept {
                     self.kept
                         .lock()
@@ -560,12 +587,15 @@ impl Run<'_> {
             } => self.release_address(allocation_id, association_id).await,
         }
     }
-    /// Detaches a volume (when attached) and deletes it; one already gone is fine.
+    /// Takes the snapshot (when one is wanted), detaches the volume (when
+    /// attached) and deletes it; one already gone is fine. A volume EC2
+    /// deletes with its instance (`deleted_with`) only gets the snapshot.
     async fn delete_volume(
         &self,
         volume_id: &str,
         detach: &Option<(String, String)>,
         snapshot: &Option<BTreeMap<String, String>>,
+        deleted_with: Option<&str>,
     ) -> Result<(String, Option<String>), Ec2Error> {
         let ec2 = self.ec2;
         let c = &ec2.client;
@@ -573,6 +603,15 @@ impl Run<'_> {
             Some(tags) => Some(self.snapshot(volume_id, tags).await?),
             None => None,
         };
+        if let Some(instance) = deleted_with {
+            let text = match &kept {
+                Some(snap) => {
+                    format!("snapshot {snap} completed; EC2 deletes {volume_id} with {instance}")
+                }
+                None => format!("deleted {volume_id} with {instance}"),
+            };
+            return Ok((text, kept));
+        }
         if let Some((instance_id, device)) = detach {
             self.detach(volume_id, instance_id, device).await?;
         }
@@ -603,7 +642,7 @@ impl Run<'_> {
     ) -> Result<String, Ec2Error> {
         let ec2 = self.ec2;
         let c = &ec2.client;
-        let existing = match &self.snapshots {
+        let existing = match self.read_snapshots().await {
             Some(Ok(by_volume)) => by_volume.get(volume_id).and_then(|found| {
                 found
                     .iter()
@@ -883,12 +922,10 @@ impl Run<'_> {
         tags: &BTreeMap<String, String>,
     ) -> Result<String, Ec2Error> {
         let instance_id = self.resolve(instance)?;
-        // AllocateAddress takes no client token: look for one an
-        // interrupted run allocated before making another.
-        let (allocation_id, ip) = match self.find_tagged_address(&step.resource).await? {
-            Some(found) => found,
-            None => self.allocate(&step.resource, tags).await?,
-        };
+        // One an interrupted run allocated is in the plan's read (it is
+        // tagged as it is made): the plan associates it instead. The address
+        // is allocated while the instance starts.
+        let (allocation_id, ip) = self.allocate(&step.resource, tags).await?;
         self.record(&step.resource, &allocation_id);
         self.associate(&allocation_id, &instance_id).await?;
         Ok(format!(
@@ -1051,7 +1088,7 @@ impl Run<'_> {
         Ok(format!("deleted security group {group_id}"))
     }
 
-    /// Creates a data volume in its instance's zone (or finds the one an interrupted run made) and attaches it.
+    /// Creates a data volume in its instance's zone and attaches it.
     async fn create_volume(&self, step: &Step) -> Result<String, Ec2Error> {
         let Op::CreateVolume {
             instance,
@@ -1068,29 +1105,20 @@ impl Run<'_> {
         let ec2 = self.ec2;
         let c = &ec2.client;
         let instance_id = self.resolve(instance)?;
+        // Made while the instance starts; attached once it runs.
         let zone = self.zone_of(&instance_id).await?;
-        let existing = match &self.volumes {
-            Some(Ok(by_name)) => by_name.get(&step.resource.name).cloned(),
-            Some(Err(e)) => return Err(e.clone()),
-            None => unreachable!("volumes are read when one is created"),
-        };
-        let volume_id = match existing {
-            Some(v) => v,
-            None => {
-                let out = ec2
-                    .call("CreateVolume", false, || {
-                        c.create_volume()
-                            .availability_zone(&zone)
-                            .size(size_gb)
-                            .volume_type(VolumeType::from(volume_type.as_str()))
-                            .client_token(client_token)
-                            .tag_specifications(tag_spec(ResourceType::Volume, tags))
-                            .send()
-                    })
-                    .await?;
-                out.volume_id().unwrap_or_default().to_string()
-            }
-        };
+        let out = ec2
+            .call("CreateVolume", false, || {
+                c.create_volume()
+                    .availability_zone(&zone)
+                    .size(size_gb)
+                    .volume_type(VolumeType::from(volume_type.as_str()))
+                    .client_token(client_token)
+                    .tag_specifications(tag_spec(ResourceType::Volume, tags))
+                    .send()
+            })
+            .await?;
+        let volume_id = out.volume_id().unwrap_or_default().to_string();
         self.record(&step.resource, &volume_id);
         self.wait_volume(&volume_id, "available").await?;
         self.attach(&volume_id, &instance_id, device).await?;
@@ -1211,6 +1239,7 @@ impl Run<'_> {
     ) -> Result<(), Ec2Error> {
         let ec2 = self.ec2;
         let c = &ec2.client;
+        self.ensure_running(instance_id).await?;
         let sent = ec2
             .call("AttachVolume", true, || {
                 c.attach_volume()
@@ -1349,15 +1378,21 @@ impl Run<'_> {
         }))
     }
 
+    /// The zone of an instance: known from its launch or the plan's read,
+    /// else read when it runs.
     async fn zone_of(&self, instance_id: &str) -> Result<String, Ec2Error> {
+        let known = || {
+            self.zones
+                .lock()
+                .expect("zones lock")
+                .get(instance_id)
+                .cloned()
+        };
+        if let Some(z) = known() {
+            return Ok(z);
+        }
         self.ensure_running(instance_id).await?;
-        Ok(self
-            .zones
-            .lock()
-            .expect("zones lock")
-            .get(instance_id)
-            .cloned()
-            .unwrap_or_default())
+        Ok(known().unwrap_or_default())
     }
 
     async fn set_rules(
@@ -1458,27 +1493,13 @@ impl Run<'_> {
     async fn run_instance(&self, step: &Step, launch: &Launch) -> Result<String, Ec2Error> {
         let ec2 = self.ec2;
         let c = &ec2.client;
-        // Adopt one of this name that the plan did not know (moto, and a
-        // client token older than EC2's idempotency window, would otherwise
-        // let a rerun make a second one), from the one look-up of the apply.
-        let adopted = match &self.launched {
-            Some(Ok(by_name)) => by_name
-                .get(&step.resource.name)
-                .into_iter()
-                .flatten()
-                .find(|id| !launch.not_these.iter().any(|n| n == *id))
-                .cloned(),
-            Some(Err(e)) => return Err(e.clone()),
-            None => None,
-        };
         let groups: Vec<String> = launch
             .groups
             .iter()
             .map(|g| self.resolve(g))
             .collect::<Result<_, _>>()?;
-        let instance_id = match adopted {
-            Some(id) => id,
-            None => {
+        let instance_id = {
+            {
                 let user_data = launch
                     .user_data
                     .as_ref()
@@ -1545,39 +1566,136 @@ impl Run<'_> {
         Ok(format!("launched {instance_id} ({})", launch.instance_type))
     }
 
-    /// Waits until an instance runs (attachments and associations need it).
+    /// Waits until an instance runs (attachments and associations need it):
+    /// polled with every other instance a step waits for (see [`Watch`]).
     async fn ensure_running(&self, instance_id: &str) -> Result<(), Ec2Error> {
-        if self
-            .running
-            .lock()
-            .expect("running lock")
-            .contains(instance_id)
-        {
-            return Ok(());
-        }
-        let facts = self
-            .ec2
-            .wait_for(
-                &[instance_id.to_string()],
-                "running",
-                WAIT_TIMEOUT,
-                &self.wait_progress("running"),
-            )
-            .await?;
-        if let Some(z) = facts
-            .get(instance_id)
-            .and_then(|f| f.availability_zone.clone())
-        {
-            self.zones
+        let is_running = || {
+            self.running
                 .lock()
-                .expect("zones lock")
-                .insert(instance_id.to_string(), z);
+                .expect("running lock")
+                .contains(instance_id)
+        };
+        loop {
+            let changed = self.watch.changed.notified();
+            tokio::pin!(changed);
+            // Registered before looking, so no news is missed in between.
+            changed.as_mut().enable();
+            if is_running() {
+                return Ok(());
+            }
+            let poller = {
+                let mut st = self.watch.state.lock().expect("watch lock");
+                if let Some(e) = st.failed.get(instance_id) {
+                    return Err(e.clone());
+                }
+                st.wanted
+                    .entry(instance_id.to_string())
+                    .or_insert_with(Instant::now);
+                !std::mem::replace(&mut st.polling, true)
+            };
+            if !poller {
+                changed.await;
+                continue;
+            }
+            let polled = self.poll_until(instance_id).await;
+            self.watch.state.lock().expect("watch lock").polling = false;
+            // Someone else waiting takes the polling over.
+            self.watch.changed.notify_waiters();
+            return polled;
         }
-        self.running
-            .lock()
-            .expect("running lock")
-            .insert(instance_id.to_string());
-        Ok(())
+    }
+
+    /// Polls every instance waited for until `mine` runs or fails: one
+    /// `DescribeInstances` per poll (per 1,000 ids), telling the waiters
+    /// after each.
+    async fn poll_until(&self, mine: &str) -> Result<(), Ec2Error> {
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(200);
+        loop {
+            let ids: Vec<String> = {
+                let st = self.watch.state.lock().expect("watch lock");
+                st.wanted.keys().cloned().collect()
+            };
+            self.progress.waiting(ids.len(), "running", start.elapsed());
+            let seen = match self.ec2.instance_states(&ids).await {
+                Ok(seen) => seen,
+                Err(e) => {
+                    // Only this wait fails: another waiter polls again.
+                    self.watch
+                        .state
+                        .lock()
+                        .expect("watch lock")
+                        .wanted
+                        .remove(mine);
+                    return Err(e);
+                }
+            };
+            {
+                let mut st = self.watch.state.lock().expect("watch lock");
+                for id in &ids {
+                    let Some(since) = st.wanted.get(id).copied() else {
+                        continue;
+                    };
+                    let verdict = match seen.get(id) {
+                        Some(s) if s.state == "running" => Some(Ok(s)),
+                        Some(s) if matches!(s.state.as_str(), "terminated" | "shutting-down") => {
+                            Some(Err(Ec2Error {
+                                action: "RunInstances",
+                                code: "InstanceTerminated".into(),
+                                message: format!(
+                                    "instance {id} went to {} while starting: {}",
+                                    s.state,
+                                    s.reason.as_deref().unwrap_or("no reason given")
+                                ),
+                            }))
+                        }
+                        other if since.elapsed() > WAIT_TIMEOUT => Some(Err(Ec2Error {
+                            action: "DescribeInstances",
+                            code: "WaitTimeout".into(),
+                            message: format!(
+                                "instance {id} is {}, not running, after {}s",
+                                other.map_or("not visible", |s| s.state.as_str()),
+                                WAIT_TIMEOUT.as_secs()
+                            ),
+                        })),
+                        _ => None,
+                    };
+                    match verdict {
+                        Some(Ok(s)) => {
+                            st.wanted.remove(id);
+                            if let Some(z) = &s.facts.availability_zone {
+                                self.zones
+                                    .lock()
+                                    .expect("zones lock")
+                                    .insert(id.clone(), z.clone());
+                            }
+                            self.running
+                                .lock()
+                                .expect("running lock")
+                                .insert(id.clone());
+                        }
+                        Some(Err(e)) => {
+                            st.wanted.remove(id);
+                            st.failed.insert(id.clone(), e);
+                        }
+                        None => {}
+                    }
+                }
+            }
+            self.watch.changed.notify_waiters();
+            let done = {
+                let st = self.watch.state.lock().expect("watch lock");
+                (!st.wanted.contains_key(mine)).then(|| match st.failed.get(mine) {
+                    Some(e) => Err(e.clone()),
+                    None => Ok(()),
+                })
+            };
+            if let Some(done) = done {
+                return done;
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
     }
 
     /// Changes an instance: stops it when a field needs that, changes

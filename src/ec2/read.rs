@@ -176,6 +176,18 @@ impl Ec2 {
             self.read_key_pairs(&f, Some((Kind::KeyPair, u))),
         )?;
         let (instances, terminated) = instances;
+        // EC2 keeps DeleteOnTermination on the instance's mapping (a
+        // volume's attachment only echoes it, and not everywhere).
+        let kept: std::collections::HashSet<(&str, &str)> = instances
+            .iter()
+            .flat_map(|i| i.kept_volumes.iter().map(|v| (i.id.as_str(), v.as_str())))
+            .collect();
+        let mut volumes = volumes;
+        for v in &mut volumes {
+            if let Some((iid, _)) = &v.attachment {
+                v.kept_on_termination |= kept.contains(&(iid.as_str(), v.id.as_str()));
+            }
+        }
         let mut unclaimed = unclaimed
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -189,32 +201,6 @@ impl Ec2 {
             terminated,
             unclaimed,
         })
-    }
-
-    /// The ids of the stack's instances that are not terminated, by name:
-    /// one paged `DescribeInstances` for every creation of an apply.
-    pub(super) async fn instance_ids_by_name(
-        &self,
-        stack: &str,
-    ) -> Result<BTreeMap<String, Vec<String>>, Ec2Error> {
-        let unclaimed = Mutex::new(Vec::new());
-        let (instances, _) = self
-            .read_instances(
-                &[
-                    stack_filter(stack),
-                    filter(
-                        "instance-state-name",
-                        ["pending", "running", "stopping", "stopped"],
-                    ),
-                ],
-                Some((Kind::Instance, &unclaimed)),
-            )
-            .await?;
-        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for i in instances {
-            out.entry(i.name).or_default().push(i.id);
-        }
-        Ok(out)
     }
 
     /// The preview stacks of `stack` that have something in EC2 (instances
@@ -287,19 +273,6 @@ impl Ec2 {
             }
         }
         Ok(out)
-    }
-
-    /// The ids of the stack's data volumes that are not being deleted, by
-    /// name: one paged `DescribeVolumes` for every volume an apply creates.
-    pub(super) async fn volume_ids_by_name(
-        &self,
-        stack: &str,
-    ) -> Result<BTreeMap<String, String>, Ec2Error> {
-        let unclaimed = Mutex::new(Vec::new());
-        let volumes = self
-            .read_volumes(&[stack_filter(stack)], Some((Kind::Volume, &unclaimed)))
-            .await?;
-        Ok(volumes.into_iter().map(|v| (v.name, v.id)).collect())
     }
 
     /// The stack's snapshots that did not fail, by the volume they are of:
@@ -420,6 +393,14 @@ impl Ec2 {
                             ))
                         })
                         .collect(),
+                    kept_volumes: i
+                        .block_device_mappings()
+                        .iter()
+                        .filter_map(|b| b.ebs())
+                        .filter(|e| e.delete_on_termination() == Some(false))
+                        .filter_map(|e| e.volume_id())
+                        .map(str::to_string)
+                        .collect(),
                     public_ip: i.public_ip_address().map(str::to_string),
                     private_ip: i.private_ip_address().map(str::to_string),
                     public_dns: i
@@ -506,14 +487,14 @@ impl Ec2 {
                 let Some(name) = name_for(&tags, claim, v.volume_id().unwrap_or_default()) else {
                     continue;
                 };
-                let attachment = v
-                    .attachments()
-                    .iter()
-                    .find(|a| {
-                        a.state()
-                            .is_none_or(|s| matches!(s.as_str(), "attached" | "attaching"))
-                    })
+                let attached = v.attachments().iter().find(|a| {
+                    a.state()
+                        .is_none_or(|s| matches!(s.as_str(), "attached" | "attaching"))
+                });
+                let attachment = attached
                     .and_then(|a| Some((a.instance_id()?.to_string(), a.device()?.to_string())));
+                let kept_on_termination =
+                    attached.is_some_and(|a| a.delete_on_termination() == Some(false));
                 out.push(LiveVolume {
                     name,
                     id: v.volume_id().unwrap_or_default().to_string(),
@@ -524,6 +505,7 @@ impl Ec2 {
                         .unwrap_or_default(),
                     availability_zone: v.availability_zone().unwrap_or_default().to_string(),
                     attachment,
+                    kept_on_termination,
                     tags,
                 });
             }

@@ -19,7 +19,64 @@ pub struct InstanceFacts {
     pub public_ip: Option<String>,
 }
 
+/// An instance as one poll saw it.
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    /// Its state name (`pending`, `running`, …).
+    pub state: String,
+    /// Why it is in that state, when EC2 says.
+    pub reason: Option<String>,
+    /// Its zone and address.
+    pub facts: InstanceFacts,
+}
+
 impl Ec2 {
+    /// One look at `ids`: one `DescribeInstances` per 1,000 of them. An
+    /// instance not visible yet is absent from the answer.
+    pub async fn instance_states(
+        &self,
+        ids: &[String],
+    ) -> Result<BTreeMap<String, Seen>, Ec2Error> {
+        let mut seen = BTreeMap::new();
+        // A filter, not InstanceIds: an instance not visible yet must not
+        // fail the whole poll. At most 1,000 ids a call, as EC2 advises.
+        for chunk in ids.chunks(MAX_IDS_PER_CALL) {
+            let out = self
+                .call("DescribeInstances", false, || {
+                    self.client
+                        .describe_instances()
+                        .filters(read_filter("instance-id", chunk.to_vec()))
+                        .max_results(1000)
+                        .send()
+                })
+                .await?;
+            for i in out.reservations().iter().flat_map(|r| r.instances()) {
+                seen.insert(
+                    i.instance_id().unwrap_or_default().to_string(),
+                    Seen {
+                        state: i
+                            .state()
+                            .and_then(|s| s.name())
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or_default(),
+                        reason: i
+                            .state_reason()
+                            .and_then(|r| r.message())
+                            .map(str::to_string),
+                        facts: InstanceFacts {
+                            availability_zone: i
+                                .placement()
+                                .and_then(|p| p.availability_zone())
+                                .map(str::to_string),
+                            public_ip: i.public_ip_address().map(str::to_string),
+                        },
+                    },
+                );
+            }
+        }
+        Ok(seen)
+    }
+
     /// Waits until every instance in `ids` is in `state` (`running`,
     /// `stopped`, `terminated`), polling all of them with one call per
     /// 1,000 ids.
@@ -44,48 +101,19 @@ impl Ec2 {
                 return Ok(done);
             }
             on_poll(pending.len(), start.elapsed());
-            // A filter, not InstanceIds: an instance not visible yet must not
-            // fail the whole poll. At most 1,000 ids a call, as EC2 advises.
-            for chunk in pending.chunks(MAX_IDS_PER_CALL) {
-                let out = self
-                    .call("DescribeInstances", false, || {
-                        self.client
-                            .describe_instances()
-                            .filters(read_filter("instance-id", chunk.to_vec()))
-                            .max_results(1000)
-                            .send()
-                    })
-                    .await?;
-                for i in out.reservations().iter().flat_map(|r| r.instances()) {
-                    let now = i
-                        .state()
-                        .and_then(|s| s.name())
-                        .map(|s| s.as_str())
-                        .unwrap_or("");
-                    if now == state || (state == "terminated" && now.is_empty()) {
-                        done.insert(
-                            i.instance_id().unwrap_or_default().to_string(),
-                            InstanceFacts {
-                                availability_zone: i
-                                    .placement()
-                                    .and_then(|p| p.availability_zone())
-                                    .map(str::to_string),
-                                public_ip: i.public_ip_address().map(str::to_string),
-                            },
-                        );
-                    } else if state == "running" && matches!(now, "terminated" | "shutting-down") {
-                        return Err(Ec2Error {
-                            action: "RunInstances",
-                            code: "InstanceTerminated".into(),
-                            message: format!(
-                                "instance {} went to {now} while starting: {}",
-                                i.instance_id().unwrap_or_default(),
-                                i.state_reason()
-                                    .and_then(|r| r.message())
-                                    .unwrap_or("no reason given")
-                            ),
-                        });
-                    }
+            for (id, i) in self.instance_states(&pending).await? {
+                let now = i.state.as_str();
+                if now == state || (state == "terminated" && now.is_empty()) {
+                    done.insert(id, i.facts);
+                } else if state == "running" && matches!(now, "terminated" | "shutting-down") {
+                    return Err(Ec2Error {
+                        action: "RunInstances",
+                        code: "InstanceTerminated".into(),
+                        message: format!(
+                            "instance {id} went to {now} while starting: {}",
+                            i.reason.as_deref().unwrap_or("no reason given")
+                        ),
+                    });
                 }
             }
             // Done as soon as the poll shows it: no sleep, no timeout after.

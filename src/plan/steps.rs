@@ -56,9 +56,6 @@ pub struct Launch {
     pub protect: bool,
     /// Deterministic idempotency token.
     pub client_token: String,
-    /// Instances of this name that existed when the plan was made (the one
-    /// being replaced, duplicates): never adopted as the new one.
-    pub not_these: Vec<String>,
 }
 
 /// Changes to an existing instance.
@@ -210,15 +207,22 @@ pub enum Op {
         deletes_data: Option<bool>,
     },
     /// Snapshot (unless written with `on_destroy: delete`), detach (if
-    /// attached) and delete a volume.
+    /// attached) and delete a volume. The volume of an instance being
+    /// terminated is not detached: when EC2 keeps it at termination it is
+    /// deleted after the termination (its instance shut down cleanly); when
+    /// EC2 deletes it with the instance, only the snapshot is taken, before.
     DeleteVolume {
         /// `vol-…`.
         volume_id: String,
-        /// Current attachment.
+        /// Current attachment, to detach from (never an instance being
+        /// terminated).
         detach: Option<(String, String)>,
         /// The tags of the snapshot taken first (and waited for until
         /// completed); `None`: the data is deleted.
         snapshot: Option<BTreeMap<String, String>>,
+        /// EC2 deletes it when this instance terminates
+        /// (`DeleteOnTermination`): no `DeleteVolume`.
+        deleted_with: Option<String>,
     },
     /// Allocate an address and associate it.
     AllocateAddress {
@@ -292,6 +296,8 @@ struct Builder<'a> {
     /// The step that stops a replaced instance before its volumes move, by
     /// its live id.
     stops: BTreeMap<String, usize>,
+    /// The step that sets each group's rules, by group name.
+    rule_steps: BTreeMap<String, usize>,
 }
 
 impl Builder<'_> {
@@ -372,12 +378,14 @@ pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
         instance_steps: BTreeMap::new(),
         gates: BTreeMap::new(),
         stops: BTreeMap::new(),
+        rule_steps: BTreeMap::new(),
     };
     b.renames(plan);
     b.key_pairs(plan);
     b.groups(plan);
     let rule_steps = b.rules(plan);
     let (live_instance_ids, replaced) = b.instances(plan, &rule_steps);
+    b.rule_steps = rule_steps.into_iter().map(|(g, (s, _))| (g, s)).collect();
     b.rollouts(plan);
     b.volumes(plan, &live_instance_ids);
     b.addresses(plan, &live_instance_ids);
@@ -486,13 +494,14 @@ impl Builder<'_> {
         }
     }
 
-    /// The rule changes of each group: the step that sets them, by group.
-    fn rules(&mut self, plan: &Plan) -> BTreeMap<String, usize> {
+    /// The rule changes of each group: the step that sets them, and
+    /// whether it takes any rule away, by group.
+    fn rules(&mut self, plan: &Plan) -> BTreeMap<String, (usize, bool)> {
         let inputs = self.inputs;
         let desired = inputs.desired;
         let live = inputs.live;
         let kept = kept_groups(inputs);
-        let mut rule_steps: BTreeMap<String, usize> = BTreeMap::new();
+        let mut rule_steps: BTreeMap<String, (usize, bool)> = BTreeMap::new();
         for c in by_kind(plan, Kind::SecurityGroup).filter(|c| c.action != Action::Destroy) {
             let name = &c.resource.name;
             let spec = &desired.security_groups[name];
@@ -545,6 +554,7 @@ impl Builder<'_> {
             {
                 continue;
             }
+            let narrows = !revoke_ingress.is_empty() || !revoke_egress.is_empty();
             let op = Op::SetRules {
                 group,
                 authorize_ingress,
@@ -553,7 +563,7 @@ impl Builder<'_> {
                 revoke_egress,
             };
             let s = self.add(c.resource.clone(), op, needs, false);
-            rule_steps.insert(name.clone(), s);
+            rule_steps.insert(name.clone(), (s, narrows));
         }
         rule_steps
     }
@@ -564,7 +574,7 @@ impl Builder<'_> {
     fn instances(
         &mut self,
         plan: &Plan,
-        rule_steps: &BTreeMap<String, usize>,
+        rule_steps: &BTreeMap<String, (usize, bool)>,
     ) -> (BTreeMap<String, String>, BTreeMap<String, usize>) {
         let inputs = self.inputs;
         let desired = inputs.desired;
@@ -585,13 +595,6 @@ impl Builder<'_> {
                     .map(|i| (i.name.clone(), i.id.clone())),
             )
             .collect();
-        let mut live_by_name: HashMap<&str, Vec<String>> = HashMap::new();
-        for i in &live.instances {
-            live_by_name
-                .entry(i.name.as_str())
-                .or_default()
-                .push(i.id.clone());
-        }
         let mut replaced_instances = BTreeMap::new();
         for c in by_kind(plan, Kind::Instance)
             .filter(|c| c.action != Action::Destroy && !only_renamed(c))
@@ -599,13 +602,22 @@ impl Builder<'_> {
             let name = &c.resource.name;
             let spec = &desired.instances[name];
             let mut needs = vec![];
+            // A new instance starts under rules no wider than the YAML's: it
+            // waits for its groups' revocations; the rules its groups gain
+            // are authorized while it starts (its address waits for them).
+            let creation = is_creation(c);
             let groups: Vec<Ref> = spec
                 .security_groups
                 .iter()
                 .map(|g| {
                     let (r, s) = self.group_ref(g);
                     needs.extend(s);
-                    needs.extend(rule_steps.get(g).copied());
+                    needs.extend(
+                        rule_steps
+                            .get(g)
+                            .filter(|(_, narrows)| *narrows || !creation)
+                            .map(|(s, _)| *s),
+                    );
                     r
                 })
                 .collect();
@@ -657,7 +669,6 @@ impl Builder<'_> {
                     ]),
                     tags,
                     protect: spec.protect,
-                    not_these: live_by_name.get(name.as_str()).cloned().unwrap_or_default(),
                 };
                 let s = self.add(
                     c.resource.clone(),
@@ -837,6 +848,14 @@ impl Builder<'_> {
             let (instance, s) = self.instance_ref(&spec.instance, live_instance_ids);
             let mut needs: Vec<usize> = s.into_iter().collect();
             needs.extend(self.gates.get(&spec.instance).copied());
+            // Traffic reaches the address once its instance's rules are set.
+            if let Some(i) = desired.instances.get(&spec.instance) {
+                needs.extend(
+                    i.security_groups
+                        .iter()
+                        .filter_map(|g| self.rule_steps.get(g).copied()),
+                );
+            }
             let op = match &c.live_id {
                 None => Op::AllocateAddress {
                     instance,
@@ -863,9 +882,10 @@ impl Builder<'_> {
         Some(self.add(id, Op::Barrier, needs, false))
     }
 
-    /// Destructions, after every creation and change: addresses and
-    /// volumes first, then instances, then groups and key pairs. Each
-    /// stage waits for the one before through one barrier step.
+    /// Destructions, after every creation and change: volumes of kept
+    /// instances first, then instances (with addresses alongside), then
+    /// the volumes they kept and the groups and key pairs. Each stage
+    /// waits for the one before through one barrier step.
     fn destroys(&mut self, plan: &Plan, replaced_instances: &BTreeMap<String, usize>) {
         let destroyed = |c: &&Change| matches!(c.action, Action::Destroy | Action::Replace);
         if !plan.changes.iter().any(|c| destroyed(&c)) {
@@ -882,14 +902,21 @@ impl Builder<'_> {
             .iter()
             .map(|a| (a.allocation_id.as_str(), a))
             .collect();
-        let mut detached = vec![];
+        let old_instances: Vec<(ResourceId, String)> = by_kind(plan, Kind::Instance)
+            .filter(destroyed)
+            .filter_map(|c| Some((c.resource.clone(), c.live_id.clone()?)))
+            .collect();
+        let terminated: BTreeSet<&str> = old_instances.iter().map(|(_, i)| i.as_str()).collect();
+        // Addresses are released alongside the terminations (an address
+        // on an instance that terminates first is simply no longer
+        // associated).
         for c in by_kind(plan, Kind::ElasticIp).filter(|c| c.action == Action::Destroy) {
             let a = c
                 .live_id
                 .as_deref()
                 .and_then(|id| addresses.get(id))
                 .expect("destroyed address is live");
-            detached.push(self.add(
+            self.add(
                 c.resource.clone(),
                 Op::ReleaseAddress {
                     allocation_id: a.allocation_id.clone(),
@@ -897,8 +924,13 @@ impl Builder<'_> {
                 },
                 after_creations.clone(),
                 true,
-            ));
+            );
         }
+        // Before the terminations: volumes of kept instances, and the
+        // snapshots of volumes EC2 deletes with their instance.
+        let mut before = vec![];
+        // After them, by the instance they wait for (by its live id).
+        let mut after: Vec<(ResourceId, Op, String)> = vec![];
         for c in by_kind(plan, Kind::Volume).filter(|c| c.action == Action::Destroy) {
             let v = c
                 .live_id
@@ -907,33 +939,81 @@ impl Builder<'_> {
                 .expect("destroyed volume is live");
             let snapshot = (!super::diff::deletes_data(v))
                 .then(|| model::snapshot_tags(&self.inputs.desired.stack, &v.name));
-            detached.push(self.add(
-                c.resource.clone(),
-                Op::DeleteVolume {
-                    volume_id: v.id.clone(),
-                    detach: v.attachment.clone(),
-                    snapshot,
-                },
-                after_creations.clone(),
-                true,
-            ));
+            let on_terminated = v
+                .attachment
+                .as_ref()
+                .map(|(i, _)| i.clone())
+                .filter(|i| terminated.contains(i.as_str()));
+            match on_terminated {
+                // Kept by EC2: taken and deleted once the instance is gone.
+                Some(instance) if v.kept_on_termination => after.push((
+                    c.resource.clone(),
+                    Op::DeleteVolume {
+                        volume_id: v.id.clone(),
+                        detach: None,
+                        snapshot,
+                        deleted_with: None,
+                    },
+                    instance,
+                )),
+                // Deleted by EC2 with its instance: the snapshot first.
+                Some(instance) => {
+                    let op = Op::DeleteVolume {
+                        volume_id: v.id.clone(),
+                        detach: None,
+                        deleted_with: Some(instance.clone()),
+                        snapshot: snapshot.clone(),
+                    };
+                    if snapshot.is_some() {
+                        before.push(self.add(
+                            c.resource.clone(),
+                            op,
+                            after_creations.clone(),
+                            true,
+                        ));
+                    } else {
+                        after.push((c.resource.clone(), op, instance));
+                    }
+                }
+                None => before.push(self.add(
+                    c.resource.clone(),
+                    Op::DeleteVolume {
+                        volume_id: v.id.clone(),
+                        detach: v.attachment.clone(),
+                        snapshot,
+                        deleted_with: None,
+                    },
+                    after_creations.clone(),
+                    true,
+                )),
+            }
         }
-        let old_instances: Vec<(ResourceId, String)> = by_kind(plan, Kind::Instance)
-            .filter(destroyed)
-            .filter_map(|c| Some((c.resource.clone(), c.live_id.clone()?)))
-            .collect();
         // A stage's barrier stands for the stage before it too.
         let before_terminations = if old_instances.is_empty() {
             vec![]
         } else {
-            self.barrier(detached)
+            self.barrier(before)
                 .map_or(after_creations.clone(), |b| vec![b])
         };
         let mut terminations = vec![];
+        let mut termination_of: HashMap<String, usize> = HashMap::new();
         for (id, instance_id) in old_instances {
             let mut needs = before_terminations.clone();
             needs.extend(replaced_instances.get(&instance_id).copied());
-            terminations.push(self.add(id, Op::TerminateInstance { instance_id }, needs, true));
+            let s = self.add(
+                id,
+                Op::TerminateInstance {
+                    instance_id: instance_id.clone(),
+                },
+                needs,
+                true,
+            );
+            termination_of.insert(instance_id, s);
+            terminations.push(s);
+        }
+        for (id, op, instance) in after {
+            let needs = termination_of.get(&instance).copied().into_iter().collect();
+            self.add(id, op, needs, true);
         }
         let old_groups: Vec<(ResourceId, String)> = by_kind(plan, Kind::SecurityGroup)
             .filter(destroyed)

@@ -139,6 +139,7 @@ fn live_instance(name: &str, iid: &str) -> LiveInstance {
         security_group_ids: vec!["sg-web".into()],
         root_device: Some("/dev/xvda".into()),
         block_devices: BTreeMap::from([("/dev/xvda".into(), format!("vol-root-{iid}"))]),
+        kept_volumes: std::collections::BTreeSet::new(),
         public_ip: None,
         private_ip: Some("10.0.0.10".into()),
         public_dns: None,
@@ -154,6 +155,7 @@ fn live_root(name: &str, iid: &str) -> LiveVolume {
         volume_type: "gp3".into(),
         availability_zone: "us-east-1a".into(),
         attachment: Some((iid.into(), "/dev/xvda".into())),
+        kept_on_termination: false,
         tags: identity_tags(STACK, &id(Kind::Volume, &format!("{name}/root"))),
     }
 }
@@ -179,6 +181,7 @@ fn live_volume(name: &str, vid: &str, attached: Option<&str>) -> LiveVolume {
         volume_type: "gp3".into(),
         availability_zone: "us-east-1a".into(),
         attachment: attached.map(|i| (i.to_string(), "/dev/sdf".to_string())),
+        kept_on_termination: attached.is_some(),
         tags: identity_tags(STACK, &id(Kind::Volume, name)),
     }
 }
@@ -1048,6 +1051,72 @@ fn with_volume() -> World {
     w
 }
 
+/// The `DeleteVolume` step of `web-1/data`: (needs, detach, deleted_with).
+fn data_deletion(steps: &[Step]) -> (Vec<&'static str>, bool, Option<String>) {
+    let d = steps
+        .iter()
+        .find(|s| matches!(s.op, Op::DeleteVolume { .. }))
+        .expect("the volume is deleted");
+    let Op::DeleteVolume {
+        detach,
+        deleted_with,
+        snapshot,
+        ..
+    } = &d.op
+    else {
+        unreachable!()
+    };
+    assert!(snapshot.is_some(), "data is snapshotted first");
+    let needs = d.needs.iter().map(|n| kind_of(&steps[*n].op)).collect();
+    (needs, detach.is_some(), deleted_with.clone())
+}
+
+#[test]
+fn a_data_volume_is_never_detached_from_an_instance_being_terminated() {
+    // The instance goes with its volume; EC2 keeps the volume at
+    // termination (how the tool attaches it): it is snapshotted and deleted
+    // after the termination, never detached from the running instance.
+    let mut w = with_volume();
+    w.desired.instances.remove("web-1");
+    w.desired.volumes.clear();
+    let steps = w.steps();
+    assert_acyclic(&steps);
+    assert_eq!(
+        data_deletion(&steps),
+        (vec!["TerminateInstance"], false, None)
+    );
+
+    // EC2 deletes it with the instance (DeleteOnTermination): the snapshot
+    // is taken before the termination, and nothing detaches or deletes it.
+    let mut w = with_volume();
+    w.live.volumes.last_mut().unwrap().kept_on_termination = false;
+    w.desired.instances.remove("web-1");
+    w.desired.volumes.clear();
+    let steps = w.steps();
+    assert_acyclic(&steps);
+    let (needs, detaches, with) = data_deletion(&steps);
+    assert_eq!((needs, detaches), (vec![], false));
+    assert_eq!(with.as_deref(), Some("i-web1"));
+    let termination = steps
+        .iter()
+        .find(|s| matches!(s.op, Op::TerminateInstance { .. }))
+        .expect("terminated");
+    let barrier = &steps[termination.needs[0]];
+    assert!(
+        barrier
+            .needs
+            .iter()
+            .any(|n| matches!(steps[*n].op, Op::DeleteVolume { .. })),
+        "the termination waits for the snapshot"
+    );
+
+    // Only the volume goes, its instance stays: detached, then deleted.
+    let mut w = with_volume();
+    w.desired.volumes.clear();
+    let steps = w.steps();
+    assert_eq!(data_deletion(&steps), (vec![], true, None));
+}
+
 #[test]
 fn volumes_grow_and_change_type_in_place() {
     assert!(with_volume().plan().is_empty());
@@ -1575,10 +1644,13 @@ fn full_create_runs_in_dependency_order() {
             // Rules after both groups exist: they reference each other.
             (3, "SetRules", s("security_group.admin"), vec![1, 2]),
             (4, "SetRules", s("security_group.web"), vec![1, 2]),
-            (5, "RunInstance", s("instance.bastion"), vec![1, 3]),
-            (6, "RunInstance", s("instance.web-1"), vec![0, 2, 4]),
+            // The new groups only gain rules: the launches do not wait for
+            // them (nothing is wider than the YAML meanwhile)...
+            (5, "RunInstance", s("instance.bastion"), vec![1]),
+            (6, "RunInstance", s("instance.web-1"), vec![0, 2]),
             (7, "CreateVolume", s("volume.web-1/data"), vec![6]),
-            (8, "AllocateAddress", s("elastic_ip.web-ip"), vec![6]),
+            // ...but the address that brings traffic does.
+            (8, "AllocateAddress", s("elastic_ip.web-ip"), vec![4, 6]),
         ]
     );
     assert!(steps.iter().all(|s| !s.destroys));
@@ -1743,7 +1815,7 @@ fn destroys_follow_creates_and_terminations_wait_for_replacements() {
             // The old one is stopped before its volume is detached.
             (3, "StopInstance", s("instance.web-1"), vec![1, 2]),
             (4, "UpdateVolume", s("volume.web-1/data"), vec![1, 2, 3]),
-            (5, "AssociateAddress", s("elastic_ip.web-ip"), vec![1, 2]),
+            (5, "AssociateAddress", s("elastic_ip.web-ip"), vec![0, 1, 2]),
             // Destructions wait for every creation and change through one
             // barrier, and each stage for the one before through another:
             // the dependencies stay linear in the number of steps.
