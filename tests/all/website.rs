@@ -299,6 +299,53 @@ async fn a_removed_data_volume_is_snapshotted_before_it_is_deleted() {
     assert!(env.plan(&desired(&without)).await.is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn an_instance_destroyed_with_its_data_volume_is_terminated_before_the_snapshot() {
+    let env = Env::start();
+    let with = site(
+        "gone",
+        "    volumes:\n      - { name: data, device: /dev/sdf, size_gb: 5 }",
+    );
+    env.converge(&desired(&with)).await;
+    let instance = instances_by_name(&env.direct, "gone").await["instance/web"][0].clone();
+    let without = "version: 1\nstack: gone\nregion: us-east-1\nsecurity_groups:\n  web:\n    description: Public HTTP\n    ingress:\n      - { protocol: tcp, ports: 80, cidr: 0.0.0.0/0 }\n";
+    let from = env.proxy.requests().len();
+    let (_, results) = env.apply(&desired(without)).await;
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r.outcome, ec2_gitops::ec2::Outcome::Done(_))),
+        "{results:#?}"
+    );
+    let snaps = snapshots(&env.direct, "gone").await;
+    assert_eq!(snaps.len(), 1, "{snaps:#?}");
+    let (name, state, volume, _) = &snaps[0];
+    assert_eq!(
+        (name.as_str(), state.as_str()),
+        ("snapshot/web/data", "completed")
+    );
+    // The instance shuts down first (the volume it kept is unmounted
+    // cleanly); the volume is never detached from it while it runs.
+    let order: Vec<String> = env
+        .proxy
+        .requests()
+        .iter()
+        .skip(from)
+        .filter(|r| {
+            r.param("VolumeId") == Some(volume.as_str())
+                || (r.action == "TerminateInstances"
+                    && r.params.iter().any(|(_, v)| v == &instance))
+        })
+        .map(|r| r.action.clone())
+        .filter(|a| a != "DescribeVolumes")
+        .collect();
+    assert_eq!(
+        order,
+        ["TerminateInstances", "CreateSnapshot", "DeleteVolume"]
+    );
+    assert!(env.plan(&desired(without)).await.is_empty());
+}
+
 /// The stop-to-running windows of each instance, from the request log:
 /// `StopInstances` sent → `StartInstances` answered.
 fn down_windows(
