@@ -25,7 +25,7 @@ use crate::plan::steps::{InstanceUpdate, Launch, Op, Ref, RuleRef, Step};
 /// number, set the sustained rate; this bounds the burst and the open
 /// connections. It is above the launches of a typical apply, so that a
 /// hundred instances start together (EC2 takes a burst of 1,000 launches).
-const CONCURRENCY: usize = 64;
+const CONCURRENCY: usize = 128;
 
 /// How long a snapshot of a volume about to be deleted may take.
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(2 * 60 * 60);
@@ -570,15 +570,20 @@ impl Run<'_> {
                 }
                 Ok(text)
             }
-            Op::AllocateAddress { instance, tags } => {
-                self.allocate_address(step, instance, tags).await
+            Op::AllocateAddress { tags } => {
+                // One an interrupted run allocated is in the plan's read (it
+                // is tagged as it is made): the plan associates it instead.
+                let (allocation_id, ip) = self.allocate(&step.resource, tags).await?;
+                self.record(&step.resource, &allocation_id);
+                Ok(format!("allocated {ip} ({allocation_id})"))
             }
             Op::AssociateAddress {
-                allocation_id,
+                allocation,
                 instance,
             } => {
+                let allocation_id = self.resolve(allocation)?;
                 let instance_id = self.resolve(instance)?;
-                self.associate(allocation_id, &instance_id).await?;
+                self.associate(&allocation_id, &instance_id).await?;
                 Ok(format!("associated {allocation_id} with {instance_id}"))
             }
             Op::ReleaseAddress {
@@ -910,26 +915,6 @@ impl Run<'_> {
         Ok(format!(
             "renamed {ec2_id} to {}",
             tags.get(model::NAME_TAG).map_or("", String::as_str)
-        ))
-    }
-
-    /// Allocates an elastic IP (or finds the one an interrupted run
-    /// allocated) and associates it with its instance.
-    async fn allocate_address(
-        &self,
-        step: &Step,
-        instance: &Ref,
-        tags: &BTreeMap<String, String>,
-    ) -> Result<String, Ec2Error> {
-        let instance_id = self.resolve(instance)?;
-        // One an interrupted run allocated is in the plan's read (it is
-        // tagged as it is made): the plan associates it instead. The address
-        // is allocated while the instance starts.
-        let (allocation_id, ip) = self.allocate(&step.resource, tags).await?;
-        self.record(&step.resource, &allocation_id);
-        self.associate(&allocation_id, &instance_id).await?;
-        Ok(format!(
-            "allocated {ip} ({allocation_id}) for {instance_id}"
         ))
     }
 

@@ -224,17 +224,16 @@ pub enum Op {
         /// (`DeleteOnTermination`): no `DeleteVolume`.
         deleted_with: Option<String>,
     },
-    /// Allocate an address and associate it.
+    /// Allocate an address (from the start of the apply: an address
+    /// brings no traffic until it is associated).
     AllocateAddress {
-        /// The instance to associate.
-        instance: Ref,
         /// Tags.
         tags: BTreeMap<String, String>,
     },
-    /// Associate an existing address.
+    /// Associate an address (allocated in this run, or live).
     AssociateAddress {
-        /// `eipalloc-…`.
-        allocation_id: String,
+        /// The address: `eipalloc-…`, or the one allocated in this run.
+        allocation: Ref,
         /// The instance.
         instance: Ref,
     },
@@ -856,17 +855,28 @@ impl Builder<'_> {
                         .filter_map(|g| self.rule_steps.get(g).copied()),
                 );
             }
-            let op = match &c.live_id {
-                None => Op::AllocateAddress {
-                    instance,
-                    tags: self.tags(&c.resource),
-                },
-                Some(a) => Op::AssociateAddress {
-                    allocation_id: a.clone(),
-                    instance,
-                },
+            let allocation = match &c.live_id {
+                None => {
+                    let tags = self.tags(&c.resource);
+                    needs.push(self.add(
+                        c.resource.clone(),
+                        Op::AllocateAddress { tags },
+                        vec![],
+                        false,
+                    ));
+                    Ref::New(c.resource.clone())
+                }
+                Some(a) => Ref::Existing(a.clone()),
             };
-            self.add(c.resource.clone(), op, needs, false);
+            self.add(
+                c.resource.clone(),
+                Op::AssociateAddress {
+                    allocation,
+                    instance,
+                },
+                needs,
+                false,
+            );
         }
     }
 

@@ -1278,7 +1278,7 @@ fn elastic_ip_is_reassociated_in_place() {
     assert_eq!(
         w.steps()[0].op,
         Op::AssociateAddress {
-            allocation_id: "eipalloc-web-ip".into(),
+            allocation: Ref::Existing("eipalloc-web-ip".into()),
             instance: Ref::Existing("i-web2".into()),
         }
     );
@@ -1649,8 +1649,10 @@ fn full_create_runs_in_dependency_order() {
             (5, "RunInstance", s("instance.bastion"), vec![1]),
             (6, "RunInstance", s("instance.web-1"), vec![0, 2]),
             (7, "CreateVolume", s("volume.web-1/data"), vec![6]),
-            // ...but the address that brings traffic does.
-            (8, "AllocateAddress", s("elastic_ip.web-ip"), vec![4, 6]),
+            // The address is allocated from the start; its association,
+            // which brings traffic, waits for the rules too.
+            (8, "AllocateAddress", s("elastic_ip.web-ip"), vec![]),
+            (9, "AssociateAddress", s("elastic_ip.web-ip"), vec![4, 6, 8]),
         ]
     );
     assert!(steps.iter().all(|s| !s.destroys));
