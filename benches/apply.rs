@@ -476,7 +476,7 @@ fn report(n: usize, creates: &[ApplyRun], destroys: &[ApplyRun]) -> String {
          instance-type catalogues loaded directly, not through the proxy. After each apply \
          a `plan --detailed-exitcode` must be empty (checked: the benchmark fails \
          otherwise). Figures are the median of the runs; the request log shown is the \
-         median-wall run's. The executor runs at most 64 steps at once under per-API token \
+         median-wall run's. The executor runs at most 128 steps at once under per-API token \
          buckets (`src/ec2/limits.rs`).\n",
         n - db
     );
