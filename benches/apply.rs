@@ -16,7 +16,10 @@
 //! the recording proxy. A `plan --detailed-exitcode` must then be empty
 //! (the benchmark fails otherwise). The same is done for a destroy of the
 //! instances, volumes and addresses. The results go to stdout and to
-//! `docs/benchmarks/apply.md` (and the `README.md` beside it).
+//! `docs/benchmarks/apply.md` (and the `README.md` beside it). With
+//! `APPLY_BENCH_LOG_DIR=DIR`, the request log of each section's run (action,
+//! why, when it arrived and was answered, in ms) is also written to
+//! `DIR/<section>.csv`.
 //!
 //! Not a test: `harness = false`, and never part of `cargo test`.
 
@@ -538,6 +541,21 @@ fn report(n: usize, creates: &[ApplyRun], destroys: &[ApplyRun]) -> String {
 /// The request log of one apply: by action and purpose, the longest chain,
 /// and the idle gaps.
 fn section(out: &mut String, title: &str, run: &ApplyRun) {
+    if let Ok(dir) = std::env::var("APPLY_BENCH_LOG_DIR") {
+        let mut csv = String::from("seq,action,why,started_ms,finished_ms\n");
+        for r in &run.requests {
+            let _ = writeln!(
+                csv,
+                "{},{},{},{:.3},{:.3}",
+                r.seq,
+                r.action,
+                purpose(r),
+                r.started.as_secs_f64() * 1000.0,
+                r.finished.as_secs_f64() * 1000.0
+            );
+        }
+        let _ = std::fs::write(format!("{dir}/{}.csv", title.replace(' ', "-")), csv);
+    }
     let _ = writeln!(out, "\n## {title}: requests (median-wall run)\n");
     let chain = run.chain();
     assert_eq!(

@@ -5,11 +5,15 @@
 //! has succeeded; it is skipped (and counts as not succeeded, so what needs
 //! it is skipped too) once they have all settled and one of them did not.
 //! Every step and every dependency is handled once: the cost is linear in
-//! the number of steps and edges, whatever the stack's size.
+//! the number of steps and edges, whatever the stack's size (times the log
+//! of the ready set).
+//!
+//! Of the steps ready together, launches are handed out first: they take
+//! longest (an instance boots), and most of what follows waits for them.
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::steps::Step;
+use super::steps::{Op, Step};
 
 /// What the executor does next with a step (by its position in the list).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +29,14 @@ pub enum Ready {
     },
 }
 
+/// Launches go first among ready steps (0), the rest after (1).
+fn rank(op: &Op) -> u8 {
+    match op {
+        Op::RunInstance(_) => 0,
+        _ => 1,
+    }
+}
+
 /// The state of an apply's steps.
 #[derive(Debug)]
 pub struct Schedule {
@@ -34,8 +46,11 @@ pub struct Schedule {
     failed_needs: Vec<Vec<usize>>,
     /// Steps that need each step.
     dependents: Vec<Vec<usize>>,
-    /// Steps whose needs are all settled, lowest position first.
-    ready: BTreeSet<usize>,
+    /// Steps whose needs are all settled, by (rank, position): launches
+    /// first, then the lowest position.
+    ready: BTreeSet<(u8, usize)>,
+    /// Each step's rank.
+    rank: Vec<u8>,
     /// Steps settled.
     settled: Vec<bool>,
     settled_count: usize,
@@ -66,21 +81,27 @@ impl Schedule {
                 dependents[n].push(p);
             }
         }
-        let ready = (0..steps.len()).filter(|&p| waiting_on[p] == 0).collect();
+        let rank: Vec<u8> = steps.iter().map(|s| rank(&s.op)).collect();
+        let ready = (0..steps.len())
+            .filter(|&p| waiting_on[p] == 0)
+            .map(|p| (rank[p], p))
+            .collect();
         Self {
             waiting_on,
             failed_needs: vec![Vec::new(); steps.len()],
             dependents,
             ready,
+            rank,
             settled: vec![false; steps.len()],
             settled_count: 0,
         }
     }
 
-    /// The lowest step whose needs are all settled, not handed out before.
-    /// `None` while every such step has been handed out.
+    /// The next step whose needs are all settled, not handed out before: a
+    /// launch if there is one, else the lowest. `None` while every such step
+    /// has been handed out.
     pub fn take_ready(&mut self) -> Option<Ready> {
-        let p = self.ready.pop_first()?;
+        let (_, p) = self.ready.pop_first()?;
         Some(if self.failed_needs[p].is_empty() {
             Ready::Start(p)
         } else {
@@ -107,7 +128,7 @@ impl Schedule {
             }
             self.waiting_on[d] -= 1;
             if self.waiting_on[d] == 0 {
-                self.ready.insert(d);
+                self.ready.insert((self.rank[d], d));
             }
         }
     }
@@ -164,6 +185,29 @@ mod tests {
         let firsts: Vec<Ready> = std::iter::from_fn(|| s.take_ready()).collect();
         assert_eq!(firsts, (0..4).map(Ready::Start).collect::<Vec<_>>());
         assert!(!s.is_finished(), "handed out is not settled");
+    }
+
+    #[test]
+    fn launches_ready_together_with_other_steps_go_first() {
+        let launch = |index: usize, needs: &[usize]| Step {
+            op: Op::RunInstance(Box::new(crate::plan::steps::Launch {
+                image: "ami-1".into(),
+                instance_type: "t3.micro".into(),
+                subnet: None,
+                groups: vec![],
+                key_name: None,
+                user_data: None,
+                root_volume: None,
+                tags: Default::default(),
+                protect: false,
+                client_token: format!("token-{index}"),
+            })),
+            ..step(index, needs)
+        };
+        // 0 and 1 need nothing; 2 (a rule) and 3 (a launch) need 0.
+        let steps = vec![step(0, &[]), launch(1, &[]), step(2, &[0]), launch(3, &[0])];
+        let (started, _) = run(&steps, &[]);
+        assert_eq!(started, vec![1, 0, 3, 2]);
     }
 
     #[test]
