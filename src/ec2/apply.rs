@@ -1105,7 +1105,13 @@ impl Run<'_> {
             .await?;
         let volume_id = out.volume_id().unwrap_or_default().to_string();
         self.record(&step.resource, &volume_id);
-        self.wait_volume(&volume_id, "available").await?;
+        // Both waited for at once: attached as soon as both are ready.
+        let (available, running) = tokio::join!(
+            self.wait_volume(&volume_id, "available"),
+            self.ensure_running(&instance_id)
+        );
+        available?;
+        running?;
         self.attach(&volume_id, &instance_id, device).await?;
         Ok(format!(
             "created {volume_id} ({size_gb} GiB {volume_type}) attached to {instance_id} at {device}"
