@@ -28,6 +28,10 @@ printf '\n==> %s\n' "GitHub REST calls per event (cargo bench --bench github)"
 cargo bench --locked --bench github
 printf '\n==> %s\n' "apply of 100 instances, then their destroy (cargo bench --bench apply)"
 cargo bench --locked --bench apply
+# Seconds, against a canned EC2 fake instead of moto: the tool's own CPU by
+# stack size. Printed only (docs/benchmarks/ is not rewritten by it).
+printf '\n==> %s\n' "plan CPU at 1000 to 10000 instances, canned EC2 (cargo bench --bench plan_cpu)"
+cargo bench --locked --bench plan_cpu
 # The plan goes last: its large sizes take the longest.
 printf '\n==> %s\n' "plan at ${sizes[*]} instances (cargo bench --bench plan)"
 cargo bench --locked --bench plan -- "${sizes[@]}"
