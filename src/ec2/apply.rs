@@ -75,6 +75,18 @@ struct Watch {
     changed: tokio::sync::Notify,
 }
 
+/// Ends a step's turn as the poller of a [`Watch`] when dropped.
+struct Handover<'w>(&'w Watch);
+
+impl Drop for Handover<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut st) = self.0.state.lock() {
+            st.polling = false;
+        }
+        self.0.changed.notify_waiters();
+    }
+}
+
 #[derive(Default)]
 struct WatchState {
     /// Instances waited for, with when the first wait for each began.
@@ -1588,11 +1600,10 @@ impl Run<'_> {
                 changed.await;
                 continue;
             }
-            let polled = self.poll_until(instance_id).await;
-            self.watch.state.lock().expect("watch lock").polling = false;
-            // Someone else waiting takes the polling over.
-            self.watch.changed.notify_waiters();
-            return polled;
+            // Given back however the polling ends (even if this wait were
+            // dropped): someone else waiting takes it over.
+            let _handover = Handover(&self.watch);
+            return self.poll_until(instance_id).await;
         }
     }
 
