@@ -589,9 +589,11 @@ fn section(out: &mut String, title: &str, run: &ApplyRun) {
     let _ = writeln!(
         out,
         "Why, from each request's parameters: the plan's reads appear twice because \
-         `apply` plans once to show the plan and again under the stack's lease \
-         (`src/app.rs`); the lease is a key pair created, checked and deleted around \
-         the changes (`src/ec2/lease.rs`). Times are from the first request.\n"
+         `apply` plans once before taking the stack's lease (a plan with nothing to do \
+         then writes nothing) and again under it (`src/app.rs`); the lease is a key \
+         pair created before the changes and deleted after them, with one \
+         `DeleteKeyPair` while it is surely still this run's (`src/ec2/lease.rs`). \
+         Times are from the first request.\n"
     );
     let _ = writeln!(
         out,
