@@ -53,6 +53,25 @@ pub async fn plan(ec2: &Ec2, desired: &Desired) -> Result<(Plan, Live, Region)> 
     Ok((plan, live, region))
 }
 
+/// Plans with the region's facts already read (images, subnets, VPCs,
+/// instance types, the address quota): only the stack is read again.
+async fn plan_in(ec2: &Ec2, desired: &Desired, region: &Region) -> Result<(Plan, Live, Region)> {
+    let live = Box::pin(ec2.read_live(&desired.stack))
+        .await
+        .with_context(|| {
+            format!(
+                "cannot read stack {} from EC2 in {}",
+                desired.stack, desired.region
+            )
+        })?;
+    let plan = plan::compute(&Inputs {
+        desired,
+        live: &live,
+        region,
+    });
+    Ok((plan, live, region.clone()))
+}
+
 /// How long an apply waits for another apply of the same stack.
 pub const APPLY_LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
@@ -76,11 +95,14 @@ pub enum Exclusive {
 /// applies of one stack overlap: takes the lease (waiting up to `max_wait`
 /// for a running apply), plans again, and executes that plan — only if it
 /// is still `expected` (a reviewed or confirmed plan) when one is given;
-/// then gives the lease back.
+/// then gives the lease back. With the `region` facts the caller read for
+/// its own plan a moment before, only the stack is read again under the
+/// lease (the lease guards the stack, not the region's images or VPCs).
 pub async fn apply_exclusive(
     ec2: &Ec2,
     desired: &Desired,
     expected: Option<&Plan>,
+    region: Option<&Region>,
     max_wait: std::time::Duration,
     progress: &dyn Progress,
 ) -> Result<Exclusive> {
@@ -98,7 +120,11 @@ pub async fn apply_exclusive(
     let moved = |fresh: &Plan| {
         expected.is_some_and(|e| !plan::fingerprint::approves(&e.fingerprint, fresh))
     };
-    let outcome = match plan(ec2, desired).await {
+    let planned = match region {
+        Some(region) => plan_in(ec2, desired, region).await,
+        None => plan(ec2, desired).await,
+    };
+    let outcome = match planned {
         Err(e) => Err(e),
         Ok((fresh, _, _)) if fresh.is_empty() && fresh.is_applicable() => {
             Ok(Exclusive::AlreadyDone)

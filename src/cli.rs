@@ -449,7 +449,7 @@ async fn apply_stack(
     reviewed: Option<&[Plan]>,
 ) -> Result<u8> {
     let ec2 = Ec2::connect(&desired.region).await;
-    let (fresh, _, _) = app::plan(&ec2, desired).await?;
+    let (fresh, _, region) = app::plan(&ec2, desired).await?;
     let out = std::io::stdout();
     if let Some(reviewed) = reviewed {
         let Some(old) = reviewed
@@ -498,8 +498,15 @@ async fn apply_stack(
     // --auto-approve without a plan file approves whatever the plan is when
     // the lease is held; a confirmed or reviewed plan must still be it.
     let expected = (reviewed.is_some() || !auto_approve).then_some(&fresh);
-    let done =
-        app::apply_exclusive(&ec2, desired, expected, app::APPLY_LEASE_WAIT, &progress).await;
+    let done = app::apply_exclusive(
+        &ec2,
+        desired,
+        expected,
+        Some(&region),
+        app::APPLY_LEASE_WAIT,
+        &progress,
+    )
+    .await;
     progress.clear();
     let results = match done? {
         app::Exclusive::Applied { plan, results } => {

@@ -50,7 +50,7 @@ impl Ctx<'_> {
                 continue;
             }
             let ec2 = Ec2::connect(&d.region).await;
-            let (plan, _, _) = match app::plan(&ec2, d).await {
+            let (plan, _, region) = match app::plan(&ec2, d).await {
                 Ok(x) => x,
                 Err(e) => {
                     out.push(StackApply::NotApplied {
@@ -93,8 +93,15 @@ impl Ctx<'_> {
             );
             let start = Instant::now();
             let progress = crate::progress::LineProgress::new();
-            let done =
-                app::apply_exclusive(&ec2, d, Some(&plan), app::APPLY_LEASE_WAIT, &progress).await;
+            let done = app::apply_exclusive(
+                &ec2,
+                d,
+                Some(&plan),
+                Some(&region),
+                app::APPLY_LEASE_WAIT,
+                &progress,
+            )
+            .await;
             out.push(match done {
                 Ok(Exclusive::Applied { plan, results }) => StackApply::Applied {
                     plan,

@@ -136,8 +136,8 @@ impl Ctx<'_> {
     async fn apply_preview(&self, target: &Desired) -> Result<String> {
         let ec2 = Ec2::connect(&target.region).await;
         let progress = crate::progress::LineProgress::new();
-        let done =
-            app::apply_exclusive(&ec2, target, None, app::APPLY_LEASE_WAIT, &progress).await?;
+        let done = app::apply_exclusive(&ec2, target, None, None, app::APPLY_LEASE_WAIT, &progress)
+            .await?;
         let failed: Vec<String> = match &done {
             Exclusive::Applied { results, .. } => results
                 .iter()
