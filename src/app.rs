@@ -13,63 +13,48 @@ use crate::plan::{self, Inputs, Plan};
 /// Reads a stack's live state and the region facts it needs (concurrently,
 /// a handful of batched calls), then plans it.
 pub async fn plan(ec2: &Ec2, desired: &Desired) -> Result<(Plan, Live, Region)> {
-    let mut images: Vec<String> = desired
-        .instances
-        .values()
-        .map(|i| i.image.clone())
-        .collect();
-    images.sort();
-    images.dedup();
-    let mut subnets: Vec<String> = desired
-        .instances
-        .values()
-        .filter_map(|i| i.subnet.clone())
-        .collect();
-    subnets.sort();
-    subnets.dedup();
-    let mut types: Vec<String> = desired
-        .instances
-        .values()
-        .map(|i| i.instance_type.clone())
-        .collect();
-    types.sort();
-    types.dedup();
+    plan_in(ec2, desired, None).await
+}
+
+/// Like [`plan`]; with the region's facts already read (images, subnets,
+/// VPCs, instance types, the address quota), only the stack is read again.
+async fn plan_in(
+    ec2: &Ec2,
+    desired: &Desired,
+    known: Option<&Region>,
+) -> Result<(Plan, Live, Region)> {
+    let region = async {
+        if let Some(r) = known {
+            return Ok(r.clone());
+        }
+        let names = |f: fn(&crate::model::InstanceSpec) -> Option<String>| {
+            let mut v: Vec<String> = desired.instances.values().filter_map(f).collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let images = names(|i| Some(i.image.clone()));
+        let subnets = names(|i| i.subnet.clone());
+        let types = names(|i| Some(i.instance_type.clone()));
+        ec2.read_region(images, subnets, types, !desired.elastic_ips.is_empty())
+            .await
+    };
     // Boxed: the SDK's futures are large, and a caller's stack need not be.
-    let (live, region) = tokio::try_join!(
-        Box::pin(ec2.read_live(&desired.stack)),
-        Box::pin(ec2.read_region(images, subnets, types, !desired.elastic_ips.is_empty()))
-    )
-    .with_context(|| {
-        format!(
-            "cannot read stack {} from EC2 in {}",
-            desired.stack, desired.region
-        )
-    })?;
+    let (live, region) =
+        tokio::try_join!(Box::pin(ec2.read_live(&desired.stack)), Box::pin(region)).with_context(
+            || {
+                format!(
+                    "cannot read stack {} from EC2 in {}",
+                    desired.stack, desired.region
+                )
+            },
+        )?;
     let plan = plan::compute(&Inputs {
         desired,
         live: &live,
         region: &region,
     });
     Ok((plan, live, region))
-}
-
-/// Plans with the region's facts already read (images, subnets, VPCs,
-/// instance types, the address quota): only the stack is read again.
-async fn plan_in(ec2: &Ec2, desired: &Desired, region: &Region) -> Result<(Plan, Live, Region)> {
-    let live = Box::pin(ec2.read_live(&desired.stack))
-        .await
-        .with_context(|| {
-            format!(
-                "cannot read stack {} from EC2 in {}",
-                desired.stack, desired.region
-            )
-        })?;
-    let plan = plan::compute(&Inputs {
-        desired,
-        live: &live,
-        region,
-    });
-    Ok((plan, live, region.clone()))
 }
 
 /// How long an apply waits for another apply of the same stack.
@@ -120,11 +105,7 @@ pub async fn apply_exclusive(
     let moved = |fresh: &Plan| {
         expected.is_some_and(|e| !plan::fingerprint::approves(&e.fingerprint, fresh))
     };
-    let planned = match region {
-        Some(region) => plan_in(ec2, desired, region).await,
-        None => plan(ec2, desired).await,
-    };
-    let outcome = match planned {
+    let outcome = match plan_in(ec2, desired, region).await {
         Err(e) => Err(e),
         Ok((fresh, _, _)) if fresh.is_empty() && fresh.is_applicable() => {
             Ok(Exclusive::AlreadyDone)
