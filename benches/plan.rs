@@ -40,25 +40,9 @@ use ec2_gitops::plan::steps::group_name;
 use ec2_proxy::Ec2Proxy;
 use moto::Moto;
 use support::chart::{self, Figure, Panel, Series};
+use support::stack::*;
 use support::{machine, pages, process};
 
-const STACK: &str = "bench";
-const REGION: &str = "us-east-1";
-/// An AMI moto 5.2 knows in us-east-1 (as in the web-hosting example).
-const IMAGE: &str = "ami-0e1e769742d1cfb49";
-const INSTANCE_TYPE: &str = "t3.micro";
-const KEY_PAIR: &str = "deploy";
-const PUBLIC_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAHlth9viP3YlUZf/E7QM/+JJDrOV9IwGcBVJdVWOJsk bench@example.com";
-const GROUP: &str = "web";
-const GROUP_DESCRIPTION: &str = "Public HTTP and HTTPS";
-/// One instance in this many has a data volume.
-const VOLUME_EVERY: usize = 10;
-const VOLUME_DEVICE: &str = "/dev/sdf";
-const VOLUME_SIZE_GB: i32 = 10;
-/// Elastic IPs of the stack (on the first web instances).
-const ELASTIC_IPS: usize = 3;
-/// The config's limit on `count`: larger stacks use several instance entries.
-const MAX_COUNT: usize = 1000;
 /// Plan runs per size; the table shows the median.
 const RUNS: usize = 3;
 /// A plan run slower than this (moto slows down with many resources) is not
@@ -123,102 +107,6 @@ fn sizes() -> Vec<usize> {
         vec![1000, 5000]
     } else {
         sizes
-    }
-}
-
-/// The shape of a benchmark stack of `n` instances.
-struct Shape {
-    /// Instance entries of the YAML: (name, count, has a data volume).
-    entries: Vec<(String, usize, bool)>,
-    /// Instance names after `count` expansion, with their data-volume flag.
-    instances: Vec<(String, bool)>,
-    /// Elastic IP name → instance name.
-    addresses: Vec<(String, String)>,
-}
-
-impl Shape {
-    fn new(n: usize) -> Shape {
-        let with_volume = n / VOLUME_EVERY;
-        let without = n - with_volume;
-        let mut entries = Vec::new();
-        for (base, total, volume) in [("web", without, false), ("db", with_volume, true)] {
-            let mut left = total;
-            let mut part = 1;
-            while left > 0 {
-                let count = left.min(MAX_COUNT);
-                let name = if part == 1 {
-                    base.to_string()
-                } else {
-                    format!("{base}{part}")
-                };
-                entries.push((name, count, volume));
-                left -= count;
-                part += 1;
-            }
-        }
-        let instances: Vec<(String, bool)> = entries
-            .iter()
-            .flat_map(|(name, count, volume)| {
-                expanded_names(name, *count)
-                    .into_iter()
-                    .map(move |n| (n, *volume))
-            })
-            .collect();
-        let addresses = instances
-            .iter()
-            .filter(|(_, volume)| !volume)
-            .take(ELASTIC_IPS)
-            .enumerate()
-            .map(|(i, (name, _))| (format!("ip-{}", i + 1), name.clone()))
-            .collect();
-        Shape {
-            entries,
-            instances,
-            addresses,
-        }
-    }
-
-    fn data_volumes(&self) -> usize {
-        self.instances.iter().filter(|(_, v)| *v).count()
-    }
-
-    /// The stack file that describes exactly what `seed` makes.
-    fn yaml(&self) -> String {
-        let mut y = format!(
-            "version: 1\nstack: {STACK}\nregion: {REGION}\n\n\
-             defaults:\n  image: {IMAGE}\n  type: {INSTANCE_TYPE}\n  key_pair: {KEY_PAIR}\n  \
-             security_groups: [{GROUP}]\n\n\
-             key_pairs:\n  {KEY_PAIR}:\n    public_key: {PUBLIC_KEY}\n\n\
-             security_groups:\n  {GROUP}:\n    description: {GROUP_DESCRIPTION}\n    ingress:\n      \
-             - {{ protocol: tcp, ports: 80, cidr: 0.0.0.0/0 }}\n      \
-             - {{ protocol: tcp, ports: 443, cidr: [0.0.0.0/0, \"::/0\"] }}\n\n\
-             instances:\n"
-        );
-        for (name, count, volume) in &self.entries {
-            let _ = writeln!(y, "  {name}:\n    count: {count}");
-            if *volume {
-                let _ = writeln!(
-                    y,
-                    "    volumes:\n      - {{ name: data, device: {VOLUME_DEVICE}, size_gb: {VOLUME_SIZE_GB}, type: gp3 }}"
-                );
-            }
-        }
-        if !self.addresses.is_empty() {
-            y.push_str("\nelastic_ips:\n");
-            for (ip, instance) in &self.addresses {
-                let _ = writeln!(y, "  {ip}: {{ instance: {instance} }}");
-            }
-        }
-        y
-    }
-}
-
-/// `count` expansion as the config does it: `web` for one, `web-1` … for more.
-fn expanded_names(name: &str, count: usize) -> Vec<String> {
-    if count <= 1 {
-        vec![name.to_string()]
-    } else {
-        (1..=count).map(|i| format!("{name}-{i}")).collect()
     }
 }
 
@@ -700,7 +588,7 @@ async fn seed(ec2: &aws_sdk_ec2::Client, shape: &Shape) {
             .to_string();
         ec2.associate_address()
             .allocation_id(allocation)
-            .instance_id(&ids[instance])
+            .instance_id(&ids[shape.instances[*instance].0.as_str()])
             .send()
             .await
             .expect("AssociateAddress");

@@ -35,6 +35,8 @@
 #[path = "support/process.rs"]
 #[allow(dead_code)] // the benchmark uses only part of it
 mod process;
+#[path = "support/stack.rs"]
+mod stack;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -47,32 +49,17 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use ec2_gitops::model::{Kind, ResourceId, identity_tags};
 use ec2_gitops::plan::steps::group_name;
+use stack::*;
 
-const STACK: &str = "bench";
-const REGION: &str = "us-east-1";
-const IMAGE: &str = "ami-0e1e769742d1cfb49";
-const INSTANCE_TYPE: &str = "t3.micro";
-const KEY_PAIR: &str = "deploy";
-const PUBLIC_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAHlth9viP3YlUZf/E7QM/+JJDrOV9IwGcBVJdVWOJsk bench@example.com";
-const GROUP: &str = "web";
-const GROUP_DESCRIPTION: &str = "Public HTTP and HTTPS";
 const VPC: &str = "vpc-4602d257e0051dbac";
 const SUBNET: &str = "subnet-4c7eaa43092bbd2d4";
 const ZONE: &str = "us-east-1a";
 const ACCOUNT: &str = "123456789012";
 const GROUP_ID: &str = "sg-720e4d71599b5bdb0";
 const KEY_PAIR_ID: &str = "key-28c106ee703475caf";
-/// One instance in this many has a data volume.
-const VOLUME_EVERY: usize = 10;
-const VOLUME_DEVICE: &str = "/dev/sdf";
 const ROOT_DEVICE: &str = "/dev/xvda";
-const VOLUME_SIZE_GB: i32 = 10;
-/// Elastic IPs of the stack (on the first web instances).
-const ELASTIC_IPS: usize = 3;
 /// The account's elastic IP quota the fake reports.
 const ADDRESS_QUOTA: usize = 5;
-/// The config's limit on `count`: larger stacks use several instance entries.
-const MAX_COUNT: usize = 1000;
 /// `MaxResults` when a paged call gives none (EC2 would return everything).
 const DEFAULT_PAGE: usize = 1000;
 const DEFAULT_SIZES: [usize; 4] = [1000, 2000, 5000, 10000];
@@ -189,92 +176,6 @@ fn options() -> Options {
 }
 
 // -------------------------------------------------------------------- stack --
-
-/// The shape of a benchmark stack of `n` instances (as in `benches/plan.rs`).
-struct Shape {
-    /// Instance entries of the YAML: (name, count, has a data volume).
-    entries: Vec<(String, usize, bool)>,
-    /// Instance names after `count` expansion, with their data-volume flag.
-    instances: Vec<(String, bool)>,
-    /// Elastic IP name → index of its instance.
-    addresses: Vec<(String, usize)>,
-}
-
-impl Shape {
-    fn new(n: usize) -> Shape {
-        let with_volume = n / VOLUME_EVERY;
-        let without = n - with_volume;
-        let mut entries = Vec::new();
-        for (base, total, volume) in [("web", without, false), ("db", with_volume, true)] {
-            let mut left = total;
-            let mut part = 1;
-            while left > 0 {
-                let count = left.min(MAX_COUNT);
-                let name = if part == 1 {
-                    base.to_string()
-                } else {
-                    format!("{base}{part}")
-                };
-                entries.push((name, count, volume));
-                left -= count;
-                part += 1;
-            }
-        }
-        let instances: Vec<(String, bool)> = entries
-            .iter()
-            .flat_map(|(name, count, volume)| {
-                let names: Vec<String> = if *count <= 1 {
-                    vec![name.clone()]
-                } else {
-                    (1..=*count).map(|i| format!("{name}-{i}")).collect()
-                };
-                names.into_iter().map(move |n| (n, *volume))
-            })
-            .collect();
-        let addresses = instances
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, volume))| !volume)
-            .take(ELASTIC_IPS)
-            .enumerate()
-            .map(|(k, (i, _))| (format!("ip-{}", k + 1), i))
-            .collect();
-        Shape {
-            entries,
-            instances,
-            addresses,
-        }
-    }
-
-    fn yaml(&self) -> String {
-        let mut y = format!(
-            "version: 1\nstack: {STACK}\nregion: {REGION}\n\n\
-             defaults:\n  image: {IMAGE}\n  type: {INSTANCE_TYPE}\n  key_pair: {KEY_PAIR}\n  \
-             security_groups: [{GROUP}]\n\n\
-             key_pairs:\n  {KEY_PAIR}:\n    public_key: {PUBLIC_KEY}\n\n\
-             security_groups:\n  {GROUP}:\n    description: {GROUP_DESCRIPTION}\n    ingress:\n      \
-             - {{ protocol: tcp, ports: 80, cidr: 0.0.0.0/0 }}\n      \
-             - {{ protocol: tcp, ports: 443, cidr: [0.0.0.0/0, \"::/0\"] }}\n\n\
-             instances:\n"
-        );
-        for (name, count, volume) in &self.entries {
-            let _ = writeln!(y, "  {name}:\n    count: {count}");
-            if *volume {
-                let _ = writeln!(
-                    y,
-                    "    volumes:\n      - {{ name: data, device: {VOLUME_DEVICE}, size_gb: {VOLUME_SIZE_GB}, type: gp3 }}"
-                );
-            }
-        }
-        if !self.addresses.is_empty() {
-            y.push_str("\nelastic_ips:\n");
-            for (ip, instance) in &self.addresses {
-                let _ = writeln!(y, "  {ip}: {{ instance: {} }}", self.instances[*instance].0);
-            }
-        }
-        y
-    }
-}
 
 fn instance_id(i: usize) -> String {
     format!("i-{:017x}", 0x1_0000_0000_u64 + i as u64)

@@ -11,3 +11,4 @@ pub mod chart;
 pub mod machine;
 pub mod pages;
 pub mod process;
+pub mod stack;
