@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::command::{self, Command};
 use super::outputs::plans_json;
-use super::{Ctx, EXIT_FAILED, EXIT_OK, Loaded, Record, is_plan, policy};
+use super::{Ctx, EXIT_FAILED, EXIT_OK, Loaded, Record, is_plan};
 use crate::github::Reaction;
 use crate::marker::Marker;
 use crate::outcome::{StackApply, StackPlan};
@@ -178,14 +178,10 @@ impl Ctx<'_> {
     async fn drift_plan(&self, number: u64, only: &[String], record: &mut Record) -> Result<u8> {
         let loaded = self.load();
         let known: Vec<String> = loaded.valid.iter().map(|d| d.stack.clone()).collect();
-        let unknown = policy::unknown(only, &known);
-        if !unknown.is_empty() {
-            let prefix = &self.env.inputs.command_prefix;
-            self.reply(
-                number,
-                &command::unknown_stacks(prefix, command::Named::DriftPlan, &unknown, &known),
-            )
-            .await?;
+        if self
+            .refused_unknown_stacks(number, command::Named::DriftPlan, only, &known)
+            .await?
+        {
             return Ok(EXIT_FAILED);
         }
         let files: Vec<String> = loaded.valid.iter().map(|d| d.file.clone()).collect();
@@ -232,13 +228,10 @@ impl Ctx<'_> {
             return Ok(EXIT_FAILED);
         }
         let shown: Vec<String> = meta.stacks.iter().map(|s| s.stack.clone()).collect();
-        let unknown = policy::unknown(only, &shown);
-        if !unknown.is_empty() {
-            self.reply(
-                number,
-                &command::unknown_stacks(prefix, command::Named::Apply, &unknown, &shown),
-            )
-            .await?;
+        if self
+            .refused_unknown_stacks(number, command::Named::Apply, only, &shown)
+            .await?
+        {
             return Ok(EXIT_FAILED);
         }
         let Some((results, loaded)) = self.apply_shown(number, &meta, only, &sha, record).await?

@@ -164,14 +164,10 @@ impl Ctx<'_> {
         // A name the plan comment does not show refuses the whole command:
         // `/apply web tpyo` must not apply `web` alone.
         let shown: Vec<String> = meta.stacks.iter().map(|s| s.stack.clone()).collect();
-        let unknown = policy::unknown(only, &shown);
-        if !unknown.is_empty() {
-            let prefix = &self.env.inputs.command_prefix;
-            self.reply(
-                number,
-                &command::unknown_stacks(prefix, command::Named::Apply, &unknown, &shown),
-            )
-            .await?;
+        if self
+            .refused_unknown_stacks(number, command::Named::Apply, only, &shown)
+            .await?
+        {
             return Ok(EXIT_FAILED);
         }
         // Before merge, the repository's requirements: an approval of this

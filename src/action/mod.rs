@@ -208,6 +208,29 @@ impl Ctx<'_> {
             .await
     }
 
+    /// Refuses a command that names a stack not in `known` (the whole
+    /// command: `/apply web tpyo` must not apply `web` alone): replies which
+    /// names are unknown and which are known. Whether it refused.
+    async fn refused_unknown_stacks(
+        &self,
+        number: u64,
+        named: command::Named,
+        only: &[String],
+        known: &[String],
+    ) -> Result<bool, GitHubError> {
+        let unknown = policy::unknown(only, known);
+        if unknown.is_empty() {
+            return Ok(false);
+        }
+        let prefix = &self.env.inputs.command_prefix;
+        self.reply(
+            number,
+            &command::unknown_stacks(prefix, named, &unknown, known),
+        )
+        .await?;
+        Ok(true)
+    }
+
     async fn reply_to(&self, number: u64, to: u64, text: &str) -> Result<(), GitHubError> {
         let seq = self.replies.fetch_add(1, Ordering::Relaxed);
         let marker = Marker::Reply { to, seq };

@@ -188,14 +188,10 @@ impl Ctx<'_> {
                 .iter()
                 .map(|d| d.stack.clone())
                 .collect();
-            let unknown = super::policy::unknown(only, &known);
-            if !unknown.is_empty() {
-                let prefix = &self.env.inputs.command_prefix;
-                self.reply(
-                    number,
-                    &command::unknown_stacks(prefix, command::Named::Plan, &unknown, &known),
-                )
-                .await?;
+            if self
+                .refused_unknown_stacks(number, command::Named::Plan, only, &known)
+                .await?
+            {
                 record.summary("`/plan` named a stack this pull request does not change: nothing was planned.\n");
                 return Ok(EXIT_FAILED);
             }
