@@ -32,11 +32,10 @@ COPY Cargo.toml Cargo.lock ./
 RUN mkdir -p src benches \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs \
-    && for b in $(sed -n '/^\[\[bench\]\]/,/^$/s/^name *= *"\([^"]*\)".*/\1/p' Cargo.toml); do \
-         echo 'fn main() {}' > "benches/$b.rs"; \
-       done \
+    && sed -n '/^\[\[bench\]\]/,/^$/s/^name *= *"\([^"]*\)".*/\1/p' Cargo.toml > /tmp/benches \
+    && while read -r b; do echo 'fn main() {}' > "benches/$b.rs"; done < /tmp/benches \
     && cargo build --release --locked \
-    && rm -rf src benches
+    && rm -rf src benches /tmp/benches
 
 COPY src ./src
 COPY benches ./benches
