@@ -6,7 +6,7 @@ pub mod import;
 
 use anyhow::{Context, Result};
 
-use crate::ec2::{Ec2, Holder, Progress, StepResult};
+use crate::ec2::{Ec2, Holder, Progress, StepResult, trace};
 use crate::model::{Desired, Live, Region};
 use crate::plan::{self, Inputs, Plan};
 
@@ -40,15 +40,18 @@ async fn plan_in(
             .await
     };
     // Boxed: the SDK's futures are large, and a caller's stack need not be.
-    let (live, region) =
-        tokio::try_join!(Box::pin(ec2.read_live(&desired.stack)), Box::pin(region)).with_context(
-            || {
-                format!(
-                    "cannot read stack {} from EC2 in {}",
-                    desired.stack, desired.region
-                )
-            },
-        )?;
+    let reads = async {
+        tokio::try_join!(
+            trace::branch(Box::pin(ec2.read_live(&desired.stack))),
+            trace::branch(Box::pin(region))
+        )
+    };
+    let (live, region) = trace::part("plan: read", reads).await.with_context(|| {
+        format!(
+            "cannot read stack {} from EC2 in {}",
+            desired.stack, desired.region
+        )
+    })?;
     let plan = plan::compute(&Inputs {
         desired,
         live: &live,
@@ -98,10 +101,12 @@ pub async fn apply_exclusive(
             desired.stack
         ))
     };
-    let lease = ec2
-        .acquire_lease(&desired.stack, &me, max_wait, &waiting)
-        .await
-        .with_context(|| format!("cannot take the apply lease of stack {}", desired.stack))?;
+    let lease = trace::part(
+        "apply lease: take",
+        ec2.acquire_lease(&desired.stack, &me, max_wait, &waiting),
+    )
+    .await
+    .with_context(|| format!("cannot take the apply lease of stack {}", desired.stack))?;
     let moved = |fresh: &Plan| {
         expected.is_some_and(|e| !plan::fingerprint::approves(&e.fingerprint, fresh))
     };
@@ -121,7 +126,7 @@ pub async fn apply_exclusive(
             })
         }
     };
-    lease.release().await;
+    trace::part("apply lease: give back", lease.release()).await;
     outcome
 }
 

@@ -136,7 +136,8 @@ pub fn main() -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    match runtime.block_on(run(cli)) {
+    // One path of work for the EC2 call trace (off unless asked for).
+    match runtime.block_on(crate::ec2::trace::root("command", run(cli))) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!(

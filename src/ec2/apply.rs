@@ -15,7 +15,7 @@ use aws_sdk_ec2::types::{
 use base64::Engine as _;
 
 use super::read::{SnapshotsByVolume, filter};
-use super::{Ec2, Ec2Error};
+use super::{Ec2, Ec2Error, trace};
 use crate::model::{self, Live, Peer, ResourceId};
 use crate::outcome::{Outcome, StepResult};
 use crate::plan::schedule::{Ready, Schedule};
@@ -62,7 +62,9 @@ struct Run<'a> {
     /// The stack's snapshots by volume (one paged read for every volume the
     /// apply deletes, started with the apply: a snapshot an interrupted run
     /// took is found, not taken twice).
-    snapshots: tokio::sync::OnceCell<Result<SnapshotsByVolume, Ec2Error>>,
+    /// With what that read awaited (see `trace`): a step that uses it
+    /// waited for it.
+    snapshots: tokio::sync::OnceCell<(Result<SnapshotsByVolume, Ec2Error>, trace::Frontier)>,
     stack: String,
 }
 
@@ -94,6 +96,9 @@ struct WatchState {
     /// Instances that will not run, with why.
     failed: BTreeMap<String, Ec2Error>,
     polling: bool,
+    /// When tracing: what the poll that settled each instance awaited (a
+    /// waiter waited for that poll).
+    settled_after: BTreeMap<String, trace::Frontier>,
 }
 
 /// The most instances one `TerminateInstances` call names.
@@ -109,7 +114,10 @@ pub async fn execute(
 ) -> Vec<StepResult> {
     let run = Run::new(ec2, stack, live, &steps, progress);
     // The snapshot read goes with the first steps, not before them.
-    let (_, results) = tokio::join!(run.read_snapshots(), run.drive(&steps));
+    let (_, results) = tokio::join!(
+        trace::branch(run.read_snapshots()),
+        trace::branch(run.drive(&steps))
+    );
     results
 }
 
@@ -128,6 +136,24 @@ impl Run<'_> {
         // Why each barrier that was skipped did not pass: the resources that
         // did not succeed before it, for the steps it skips in turn.
         let mut barrier_failed: HashMap<usize, Vec<String>> = HashMap::new();
+        // What each settled step awaited, by index: a step's calls are traced
+        // as sent after its needs' (see `trace`), not after whatever ended
+        // before it.
+        let base = trace::current();
+        let mut awaited: HashMap<usize, trace::Frontier> = HashMap::new();
+        let after = |step: &Step, awaited: &HashMap<usize, trace::Frontier>| {
+            let mut after = trace::Frontier::default();
+            for n in &step.needs {
+                if let Some(f) = awaited.get(n) {
+                    after.join(f);
+                }
+            }
+            // A need started after `base`: what it awaited stands for it.
+            if after.calls().is_empty() {
+                after = base.clone();
+            }
+            after
+        };
         // At most CONCURRENCY operations run at once; a new one starts as one
         // ends. Terminations that are ready together are one operation.
         let mut running: Vec<StepFuture<'_>> = Vec::new();
@@ -150,6 +176,7 @@ impl Run<'_> {
                             }
                         }
                         schedule.settle(position, false);
+                        awaited.insert(steps[position].index, after(&steps[position], &awaited));
                         if steps[position].op == Op::Barrier {
                             barrier_failed.insert(position, names);
                             continue;
@@ -167,21 +194,29 @@ impl Run<'_> {
                         results.insert(r.step.index, r);
                     }
                     Some(Ready::Start(p)) => match &steps[p].op {
-                        Op::Barrier => schedule.settle(p, true),
+                        Op::Barrier => {
+                            awaited.insert(steps[p].index, after(&steps[p], &awaited));
+                            schedule.settle(p, true);
+                        }
                         Op::TerminateInstance { .. } => terminations.push(steps[p].clone()),
-                        _ => running.push(run.start(steps[p].clone())),
+                        _ => running.push(run.start(steps[p].clone(), after(&steps[p], &awaited))),
                     },
                 }
             }
             for batch in terminations.chunks(TERMINATE_BATCH) {
-                running.push(run.terminate_batch(batch.to_vec()));
+                let mut batch_after = trace::Frontier::default();
+                for s in batch {
+                    batch_after.join(&after(s, &awaited));
+                }
+                running.push(run.terminate_batch(batch.to_vec(), batch_after));
             }
             if schedule.is_finished() {
                 break;
             }
             match next(&mut running).await {
-                Some(ended) => {
+                Some((ended, ended_after)) => {
                     for r in ended {
+                        awaited.insert(r.step.index, ended_after.clone());
                         progress.finished(&r);
                         schedule.settle(
                             position[&r.step.index],
@@ -197,16 +232,26 @@ impl Run<'_> {
                 }
             }
         }
-        run.wait_for_launches(&mut results).await;
+        // What comes after the steps comes after all of them.
+        for f in awaited.values() {
+            trace::merge(f);
+        }
+        trace::part(
+            "wait for every launch to run",
+            run.wait_for_launches(&mut results),
+        )
+        .await;
         results.into_values().collect()
     }
 }
 
-type StepFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Vec<StepResult>> + 'a>>;
+/// An operation: its steps' results and what it awaited (see `trace`).
+type StepFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = (Vec<StepResult>, trace::Frontier)> + 'a>>;
 
 /// Polls the running futures and returns the results of the first that
 /// finishes.
-async fn next(running: &mut Vec<StepFuture<'_>>) -> Option<Vec<StepResult>> {
+async fn next(running: &mut Vec<StepFuture<'_>>) -> Option<(Vec<StepResult>, trace::Frontier)> {
     if running.is_empty() {
         return None;
     }
@@ -286,16 +331,24 @@ impl<'a> Run<'a> {
         if !self.takes_snapshots {
             return None;
         }
-        Some(
-            self.snapshots
-                .get_or_init(|| self.ec2.snapshots_by_volume(&self.stack))
-                .await,
-        )
+        let (read, awaited) = self
+            .snapshots
+            .get_or_init(|| {
+                trace::path(
+                    "read of the stack's snapshots",
+                    trace::current(),
+                    self.ec2.snapshots_by_volume(&self.stack),
+                )
+            })
+            .await;
+        trace::merge(awaited);
+        Some(read)
     }
 
-    /// Runs one step.
-    fn start(&'a self, step: Step) -> StepFuture<'a> {
-        Box::pin(async move {
+    /// Runs one step, traced as sent after `after` (what its needs awaited).
+    fn start(&'a self, step: Step, after: trace::Frontier) -> StepFuture<'a> {
+        let purpose = format!("step {}: {}", step.index, step.resource);
+        Box::pin(trace::path(purpose, after, async move {
             self.progress.started(&step);
             let start = Instant::now();
             let outcome = match Box::pin(self.step(&step)).await {
@@ -309,14 +362,15 @@ impl<'a> Run<'a> {
                 elapsed: start.elapsed(),
                 kept,
             }]
-        })
+        }))
     }
 
     /// Terminates instances with one `TerminateInstances` and one batched
     /// wait. When the call fails, each is terminated alone, so the report
     /// says which instance failed and why.
-    fn terminate_batch(&'a self, steps: Vec<Step>) -> StepFuture<'a> {
-        Box::pin(async move {
+    fn terminate_batch(&'a self, steps: Vec<Step>, after: trace::Frontier) -> StepFuture<'a> {
+        let purpose = format!("terminations of {} instance(s)", steps.len());
+        Box::pin(trace::path(purpose, after, async move {
             let start = Instant::now();
             let ids: Vec<String> = steps
                 .iter()
@@ -391,7 +445,7 @@ impl<'a> Run<'a> {
                     }
                 })
                 .collect()
-        })
+        }))
     }
 }
 
@@ -701,16 +755,14 @@ impl Run<'_> {
         let start = Instant::now();
         let mut delay = Duration::from_millis(500);
         loop {
-            let out = self
-                .ec2
-                .call("DescribeSnapshots", true, || {
-                    self.ec2
-                        .client
-                        .describe_snapshots()
-                        .snapshot_ids(snapshot_id)
-                        .send()
-                })
-                .await?;
+            let out = trace::polling(self.ec2.call("DescribeSnapshots", true, || {
+                self.ec2
+                    .client
+                    .describe_snapshots()
+                    .snapshot_ids(snapshot_id)
+                    .send()
+            }))
+            .await?;
             let snap = out.snapshots().first();
             let state = snap.and_then(|s| s.state()).cloned();
             let progress = snap.and_then(|s| s.progress()).unwrap_or("0%");
@@ -816,14 +868,13 @@ impl Run<'_> {
         let start = Instant::now();
         let mut delay = Duration::from_millis(500);
         loop {
-            let out = ec2
-                .call("DescribeInstanceStatus", true, || {
-                    c.describe_instance_status()
-                        .set_instance_ids(Some(ids.iter().map(|(_, i)| i.clone()).collect()))
-                        .include_all_instances(true)
-                        .send()
-                })
-                .await?;
+            let out = trace::polling(ec2.call("DescribeInstanceStatus", true, || {
+                c.describe_instance_status()
+                    .set_instance_ids(Some(ids.iter().map(|(_, i)| i.clone()).collect()))
+                    .include_all_instances(true)
+                    .send()
+            }))
+            .await?;
             let status: BTreeMap<&str, (String, String, String)> = out
                 .instance_statuses()
                 .iter()
@@ -1119,8 +1170,8 @@ impl Run<'_> {
         self.record(&step.resource, &volume_id);
         // Both waited for at once: attached as soon as both are ready.
         let (available, running) = tokio::join!(
-            self.wait_volume(&volume_id, "available"),
-            self.ensure_running(&instance_id)
+            trace::branch(self.wait_volume(&volume_id, "available")),
+            trace::branch(self.ensure_running(&instance_id))
         );
         available?;
         running?;
@@ -1319,16 +1370,14 @@ impl Run<'_> {
         let start = Instant::now();
         let mut delay = Duration::from_millis(200);
         loop {
-            let out = self
-                .ec2
-                .call("DescribeVolumes", true, || {
-                    self.ec2
-                        .client
-                        .describe_volumes()
-                        .volume_ids(volume_id)
-                        .send()
-                })
-                .await?;
+            let out = trace::polling(self.ec2.call("DescribeVolumes", true, || {
+                self.ec2
+                    .client
+                    .describe_volumes()
+                    .volume_ids(volume_id)
+                    .send()
+            }))
+            .await?;
             let now = out
                 .volumes()
                 .first()
@@ -1584,6 +1633,16 @@ impl Run<'_> {
             // Registered before looking, so no news is missed in between.
             changed.as_mut().enable();
             if is_running() {
+                if let Some(f) = self
+                    .watch
+                    .state
+                    .lock()
+                    .expect("watch lock")
+                    .settled_after
+                    .get(instance_id)
+                {
+                    trace::merge(f);
+                }
                 return Ok(());
             }
             let poller = {
@@ -1662,6 +1721,9 @@ impl Run<'_> {
                         })),
                         _ => None,
                     };
+                    if verdict.is_some() && trace::enabled() {
+                        st.settled_after.insert(id.clone(), trace::current());
+                    }
                     match verdict {
                         Some(Ok(s)) => {
                             st.wanted.remove(id);

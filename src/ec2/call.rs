@@ -73,7 +73,12 @@ impl Ec2 {
         loop {
             self.limits.acquire(action).await;
             tracing::debug!(action, "ec2 call");
-            match f().await {
+            let sent = super::trace::sent(action);
+            let answer = f().await;
+            if let Some(sent) = sent {
+                sent.answered();
+            }
+            match answer {
                 Ok(v) => return Ok(v),
                 Err(e) => {
                     let err = Ec2Error::from_sdk(action, &e);

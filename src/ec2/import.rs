@@ -4,7 +4,7 @@ use aws_sdk_ec2::types::{Filter, InstanceAttributeName, Tag};
 use base64::Engine as _;
 
 use super::read::filter;
-use super::{Ec2, Ec2Error};
+use super::{Ec2, Ec2Error, trace};
 use crate::import::{self, Adoption, Found, FoundInstance};
 use crate::model;
 
@@ -71,22 +71,22 @@ impl Ec2 {
         let addresses_f = [filter("instance-id", ids.clone())];
         let keys_f = [filter("key-name", key_names.clone())];
         let (groups, volumes, addresses, key_pairs, vpcs) = tokio::try_join!(
-            self.read_groups(&groups_f, None),
-            self.read_volumes(&volumes_f, None),
-            self.read_addresses(&addresses_f, None),
-            async {
+            trace::branch(self.read_groups(&groups_f, None)),
+            trace::branch(self.read_volumes(&volumes_f, None)),
+            trace::branch(self.read_addresses(&addresses_f, None)),
+            trace::branch(async {
                 if key_names.is_empty() {
                     Ok(vec![])
                 } else {
                     self.read_key_pairs(&keys_f, None).await
                 }
-            },
-            self.call("DescribeVpcs", false, || {
+            }),
+            trace::branch(self.call("DescribeVpcs", false, || {
                 self.client
                     .describe_vpcs()
                     .filters(filter("is-default", ["true"]))
                     .send()
-            }),
+            })),
         )?;
         let default_vpc = vpcs
             .vpcs()
@@ -107,20 +107,20 @@ impl Ec2 {
     /// take a `DescribeInstanceAttribute` each.
     async fn read_found_instance(&self, i: model::LiveInstance) -> Result<FoundInstance, Ec2Error> {
         let (ud, protect) = tokio::try_join!(
-            self.call("DescribeInstanceAttribute", false, || {
+            trace::branch(self.call("DescribeInstanceAttribute", false, || {
                 self.client
                     .describe_instance_attribute()
                     .instance_id(&i.id)
                     .attribute(InstanceAttributeName::UserData)
                     .send()
-            }),
-            self.call("DescribeInstanceAttribute", false, || {
+            })),
+            trace::branch(self.call("DescribeInstanceAttribute", false, || {
                 self.client
                     .describe_instance_attribute()
                     .instance_id(&i.id)
                     .attribute(InstanceAttributeName::DisableApiTermination)
                     .send()
-            }),
+            })),
         )?;
         let user_data = user_data_text(&i.id, ud.user_data().and_then(|u| u.value()))?;
         let protected = protect

@@ -7,6 +7,7 @@ mod import;
 pub mod lease;
 mod limits;
 mod read;
+pub mod trace;
 mod wait;
 
 pub(crate) use read::filter as read_filter;

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use aws_sdk_ec2::types::{Filter, IpPermission, Tag};
 
-use super::{Ec2, Ec2Error};
+use super::{Ec2, Ec2Error, trace};
 use crate::config::is_name;
 use crate::model::{
     self, Kind, Live, LiveAddress, LiveGroup, LiveInstance, LiveKeyPair, LiveVolume,
@@ -169,11 +169,11 @@ impl Ec2 {
         let unclaimed = Mutex::new(Vec::new());
         let u = &unclaimed;
         let (instances, groups, volumes, addresses, key_pairs) = tokio::try_join!(
-            self.read_instances(&f, Some((Kind::Instance, u))),
-            self.read_groups(&f, Some((Kind::SecurityGroup, u))),
-            self.read_volumes(&f, Some((Kind::Volume, u))),
-            self.read_addresses(&f, Some((Kind::ElasticIp, u))),
-            self.read_key_pairs(&f, Some((Kind::KeyPair, u))),
+            trace::branch(self.read_instances(&f, Some((Kind::Instance, u)))),
+            trace::branch(self.read_groups(&f, Some((Kind::SecurityGroup, u)))),
+            trace::branch(self.read_volumes(&f, Some((Kind::Volume, u)))),
+            trace::branch(self.read_addresses(&f, Some((Kind::ElasticIp, u)))),
+            trace::branch(self.read_key_pairs(&f, Some((Kind::KeyPair, u)))),
         )?;
         let (instances, terminated) = instances;
         // EC2 keeps DeleteOnTermination on the instance's mapping (a
@@ -222,7 +222,7 @@ impl Ec2 {
                 .map(str::to_string)
         };
         let (instances, groups) = tokio::try_join!(
-            self.pages(
+            trace::branch(self.pages(
                 "DescribeInstances",
                 |token| {
                     self.client
@@ -233,8 +233,8 @@ impl Ec2 {
                         .send()
                 },
                 |p| p.next_token(),
-            ),
-            self.pages(
+            )),
+            trace::branch(self.pages(
                 "DescribeSecurityGroups",
                 |token| {
                     self.client
@@ -245,7 +245,7 @@ impl Ec2 {
                         .send()
                 },
                 |p| p.next_token(),
-            ),
+            )),
         )?;
         let mut out: BTreeMap<String, Option<u64>> = BTreeMap::new();
         for i in instances
@@ -593,11 +593,11 @@ impl Ec2 {
         addresses_wanted: bool,
     ) -> Result<Region, Ec2Error> {
         let (images, subnets, (vpcs, default_vpc), instance_types, address_quota) = tokio::try_join!(
-            self.read_images(&images),
-            self.read_subnets(&subnets),
-            self.read_vpcs(),
-            self.read_offered_types(&types),
-            self.read_address_quota(addresses_wanted),
+            trace::branch(self.read_images(&images)),
+            trace::branch(self.read_subnets(&subnets)),
+            trace::branch(self.read_vpcs()),
+            trace::branch(self.read_offered_types(&types)),
+            trace::branch(self.read_address_quota(addresses_wanted)),
         )?;
         Ok(Region {
             images,
@@ -723,18 +723,17 @@ impl Ec2 {
             return Ok(None);
         }
         let (attrs, all) = tokio::try_join!(
-            self.call("DescribeAccountAttributes", false, || {
+            trace::branch(self.call("DescribeAccountAttributes", false, || {
                 self.client
                     .describe_account_attributes()
                     .attribute_names(aws_sdk_ec2::types::AccountAttributeName::from(
                         "vpc-max-elastic-ips",
                     ))
                     .send()
-            }),
-            self.call("DescribeAddresses", false, || self
-                .client
-                .describe_addresses()
-                .send()),
+            })),
+            trace::branch(self.call("DescribeAddresses", false, || {
+                self.client.describe_addresses().send()
+            })),
         )?;
         let max = attrs
             .account_attributes()

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use super::{Ec2, Ec2Error};
+use super::{Ec2, Ec2Error, trace};
 use crate::ec2::read_filter;
 
 /// The most ids one describe call names (EC2's advice).
@@ -41,15 +41,14 @@ impl Ec2 {
         // A filter, not InstanceIds: an instance not visible yet must not
         // fail the whole poll. At most 1,000 ids a call, as EC2 advises.
         for chunk in ids.chunks(MAX_IDS_PER_CALL) {
-            let out = self
-                .call("DescribeInstances", false, || {
-                    self.client
-                        .describe_instances()
-                        .filters(read_filter("instance-id", chunk.to_vec()))
-                        .max_results(1000)
-                        .send()
-                })
-                .await?;
+            let out = trace::polling(self.call("DescribeInstances", false, || {
+                self.client
+                    .describe_instances()
+                    .filters(read_filter("instance-id", chunk.to_vec()))
+                    .max_results(1000)
+                    .send()
+            }))
+            .await?;
             for i in out.reservations().iter().flat_map(|r| r.instances()) {
                 seen.insert(
                     i.instance_id().unwrap_or_default().to_string(),

@@ -18,6 +18,7 @@ mod import;
 mod layers;
 mod moto_smoke;
 mod review;
+mod sequence;
 mod test_merge;
 mod trust;
 mod website;

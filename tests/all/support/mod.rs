@@ -4,6 +4,7 @@
 // Each test binary module uses a different subset of the helpers.
 #![allow(dead_code, unused_imports)]
 
+pub mod call_trace;
 pub mod ec2_proxy;
 pub mod github;
 pub mod moto;
