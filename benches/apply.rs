@@ -1,6 +1,9 @@
-//! The apply benchmark: EC2 requests, time, memory and the longest chain of
+//! The apply benchmark: EC2 requests, time, memory and the longest chains of
 //! sequential requests of `ec2-gitops apply` creating a stack of N instances
-//! (100 by default) against moto, then destroying them.
+//! (100 by default) against moto, then destroying them. Two chains: the
+//! causal one from the tool's trace of its calls (`EC2_GITOPS_CALL_TRACE`,
+//! each call with the calls its code had awaited), and the one read off the
+//! proxy's timestamps (a request sent after another was answered).
 //!
 //! ```text
 //! cargo bench --bench apply          # N = 100
@@ -23,6 +26,8 @@
 //!
 //! Not a test: `harness = false`, and never part of `cargo test`.
 
+#[path = "../tests/all/support/call_trace.rs"]
+mod call_trace;
 #[path = "../tests/all/support/ec2_proxy.rs"]
 mod ec2_proxy;
 #[path = "../tests/all/support/moto.rs"]
@@ -38,6 +43,7 @@ use std::time::Duration;
 use ec2_gitops::ec2::lease::lease_name;
 use ec2_gitops::model::{NAME_TAG, STACK_TAG};
 
+use call_trace::Call;
 use ec2_proxy::{Ec2Proxy, Request};
 use moto::Moto;
 use support::process::{self, Measured, median};
@@ -214,6 +220,8 @@ struct ApplyRun {
     requests: Vec<Request>,
     /// The proxy's own count of the longest chain (checks ours).
     chain_len: usize,
+    /// The tool's causal trace of its calls (`EC2_GITOPS_CALL_TRACE`).
+    calls: Vec<Call>,
     /// EC2 requests of the plan after the apply.
     check_requests: usize,
 }
@@ -221,8 +229,10 @@ struct ApplyRun {
 /// Runs `apply --auto-approve` on `yaml`, then a plan that must be empty.
 fn apply_and_check(yaml: &Path, proxy: &Ec2Proxy, moto: &Moto, what: &str) -> ApplyRun {
     proxy.clear();
+    let trace = tempfile::NamedTempFile::new().expect("a file for the call trace");
     let out = process::run(
         process::ec2_command(&proxy.endpoint())
+            .env("EC2_GITOPS_CALL_TRACE", trace.path())
             .args(["apply", "--auto-approve"])
             .arg(yaml),
     );
@@ -237,6 +247,14 @@ fn apply_and_check(yaml: &Path, proxy: &Ec2Proxy, moto: &Moto, what: &str) -> Ap
     }
     let requests = proxy.requests();
     let chain_len = proxy.longest_sequential_chain();
+    let calls = call_trace::read(trace.path());
+    if calls.len() != requests.len() {
+        eprintln!(
+            "note: {} calls traced, {} requests seen (the SDK retried some)",
+            calls.len(),
+            requests.len()
+        );
+    }
 
     proxy.clear();
     let check = process::run(
@@ -258,6 +276,7 @@ fn apply_and_check(yaml: &Path, proxy: &Ec2Proxy, moto: &Moto, what: &str) -> Ap
         out,
         requests,
         chain_len,
+        calls,
         check_requests: proxy.total(),
     }
 }
@@ -292,6 +311,12 @@ impl ApplyRun {
             .into_iter()
             .map(|r| (r.action.clone(), purpose(r)))
             .collect()
+    }
+
+    /// The longest chain of calls each of which waited for the one before
+    /// (from the tool's trace; polls are links only with `count_polls`).
+    fn causal_chain(&self, count_polls: bool) -> Vec<&Call> {
+        call_trace::longest_chain(&self.calls, count_polls)
     }
 
     /// From the first request's start to the last one's end.
@@ -485,11 +510,11 @@ fn report(n: usize, creates: &[ApplyRun], destroys: &[ApplyRun]) -> String {
     );
     let _ = writeln!(
         out,
-        "| apply | EC2 requests | writes | wall s | tool CPU s | peak RSS MB | longest sequential chain | without wait polls | most in flight | idle s (no request in flight) | plan after it |"
+        "| apply | EC2 requests | writes | wall s | tool CPU s | peak RSS MB | longest causal chain | without wait polls | longest sequential chain (timestamps) | without wait polls | most in flight | idle s (no request in flight) | plan after it |"
     );
     let _ = writeln!(
         out,
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     );
     for (what, runs) in [
         (format!("create {n} instances"), creates),
@@ -498,12 +523,14 @@ fn report(n: usize, creates: &[ApplyRun], destroys: &[ApplyRun]) -> String {
         let m = |f: &dyn Fn(&ApplyRun) -> f64| median(runs.iter().map(f));
         let _ = writeln!(
             out,
-            "| {what} | {:.0} | {:.0} | {:.2} | {:.2} | {:.1} | {:.0} | {:.0} | {:.0} | {:.2} | empty ({:.0} requests) |",
+            "| {what} | {:.0} | {:.0} | {:.2} | {:.2} | {:.1} | {:.0} | **{:.0}** | {:.0} | {:.0} | {:.0} | {:.2} | empty ({:.0} requests) |",
             m(&|r| r.requests.len() as f64),
             m(&|r| r.writes() as f64),
             m(&|r| r.out.wall.as_secs_f64()),
             m(&|r| r.out.cpu.as_secs_f64()),
             m(&|r| r.out.rss_mb),
+            m(&|r| r.causal_chain(true).len() as f64),
+            m(&|r| r.causal_chain(false).len() as f64),
             m(&|r| r.chain_len as f64),
             m(&|r| r.chain_without_waits() as f64),
             m(&|r| r.max_in_flight() as f64),
@@ -513,17 +540,18 @@ fn report(n: usize, creates: &[ApplyRun], destroys: &[ApplyRun]) -> String {
     }
     let _ = writeln!(
         out,
-        "\nEach run (create, then destroy):\n\n| run | requests | wall s | tool CPU s | peak RSS MB | chain | requests | wall s | tool CPU s | peak RSS MB | chain |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "\nEach run (create, then destroy; chains without wait polls, causal / timestamps):\n\n| run | requests | wall s | tool CPU s | peak RSS MB | chains | requests | wall s | tool CPU s | peak RSS MB | chains |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for (i, (c, d)) in creates.iter().zip(destroys).enumerate() {
         let cells = |r: &ApplyRun| {
             format!(
-                "{} | {} | {} | {:.1} | {}",
+                "{} | {} | {} | {:.1} | {} / {}",
                 r.requests.len(),
                 secs(r.out.wall),
                 secs(r.out.cpu),
                 r.out.rss_mb,
-                r.chain_len
+                r.causal_chain(false).len(),
+                r.chain_without_waits()
             )
         };
         let _ = writeln!(out, "| {} | {} | {} |", i + 1, cells(c), cells(d));
@@ -597,7 +625,7 @@ fn section(out: &mut String, title: &str, run: &ApplyRun) {
     );
     let _ = writeln!(
         out,
-        "| action | why | requests | in the longest chain | first sent at s | last answered at s |\n|---|---|---:|---:|---:|---:|"
+        "| action | why | requests | in the timestamp chain | first sent at s | last answered at s |\n|---|---|---:|---:|---:|---:|"
     );
     for ((action, why), (count, in_chain, from, to)) in &rows {
         let _ = writeln!(
@@ -642,9 +670,25 @@ fn section(out: &mut String, title: &str, run: &ApplyRun) {
         secs(between),
         secs(run.out.wall),
     );
+    let causal = run.causal_chain(false);
     let _ = writeln!(
         out,
-        "\nWithout the polls of waits ({} requests), in order: {}.",
+        "\nLongest causal chain without the polls of waits: **{}** calls, each sent by code \
+         that had awaited the one before (the tool's own trace, `EC2_GITOPS_CALL_TRACE`: a \
+         step's calls come after its needs' calls, not after whatever ended before them), \
+         in order: {}. With the polls: {} calls.",
+        causal.len(),
+        causal
+            .iter()
+            .map(|c| format!("{} ({})", c.action, c.purpose))
+            .collect::<Vec<_>>()
+            .join(" → "),
+        run.causal_chain(true).len()
+    );
+    let _ = writeln!(
+        out,
+        "\nThe timestamp chain also links two calls sent together when moto answers the \
+         first before the second leaves. Without the polls of waits ({} requests), in order: {}.",
         run.chain_without_waits(),
         run.chain_without_waits_in_order()
             .iter()
