@@ -16,7 +16,7 @@
 //! along. A spawned task starts with nothing awaited.
 //!
 //! Without the variable nothing is recorded, and a path costs a look at a
-//! flag.
+//! flag and the box of its work.
 
 use std::cell::RefCell;
 use std::fs::File;
