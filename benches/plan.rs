@@ -41,7 +41,7 @@ use ec2_proxy::Ec2Proxy;
 use moto::Moto;
 use support::chart::{self, Figure, Panel, Series};
 use support::stack::*;
-use support::{machine, pages, process};
+use support::{machine, pages, plan_json, process};
 
 /// Plan runs per size; the table shows the median.
 const RUNS: usize = 3;
@@ -368,7 +368,7 @@ fn plan_once(yaml: &Path, proxy: &Ec2Proxy, moto: &Moto) -> Run {
         .args(["--format", "json", "--detailed-exitcode"]);
     let out = process::run(&mut command);
     if out.code != Some(0) {
-        let detail = plan_differences(&out.stdout);
+        let detail = plan_json::differences(&out.stdout, 20);
         panic!(
             "the plan of the seeded stack is not empty (exit {:?}): the seed or the \
              planner is wrong.\n{detail}\nstderr:\n{}\nmoto log (tail):\n{}",
@@ -384,44 +384,6 @@ fn plan_once(yaml: &Path, proxy: &Ec2Proxy, moto: &Moto) -> Run {
         // The proxy records a call before it answers it: all are in.
         requests: proxy.counts(),
     }
-}
-
-/// The non-empty plan's changes, field by field, from its JSON.
-fn plan_differences(stdout: &str) -> String {
-    let Ok(json) = serde_json::from_str::<serde_json::Value>(stdout) else {
-        return format!("stdout (not JSON):\n{}", tail(stdout, 40));
-    };
-    let mut out = String::new();
-    for plan in json["plans"].as_array().into_iter().flatten() {
-        let _ = writeln!(out, "summary: {}", plan["summary"]);
-        for e in plan["errors"].as_array().into_iter().flatten() {
-            let _ = writeln!(out, "error: {} {}", e["resource"], e["message"]);
-        }
-        let changes = plan["changes"].as_array().cloned().unwrap_or_default();
-        for c in changes.iter().take(20) {
-            let _ = writeln!(
-                out,
-                "{} {}/{} ({})",
-                c["action"].as_str().unwrap_or("?"),
-                c["resource"]["kind"].as_str().unwrap_or("?"),
-                c["resource"]["name"].as_str().unwrap_or("?"),
-                c["live_id"]
-            );
-            for f in c["fields"].as_array().into_iter().flatten() {
-                let _ = writeln!(
-                    out,
-                    "    {}: {} -> {}",
-                    f["field"].as_str().unwrap_or("?"),
-                    f["before"],
-                    f["after"]
-                );
-            }
-        }
-        if changes.len() > 20 {
-            let _ = writeln!(out, "… and {} more changes", changes.len() - 20);
-        }
-    }
-    out
 }
 
 fn tail(text: &str, lines: usize) -> String {

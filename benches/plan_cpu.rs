@@ -32,6 +32,8 @@
 //!
 //! Not a test: `harness = false`, and never part of `cargo test`.
 
+#[path = "support/plan_json.rs"]
+mod plan_json;
 #[path = "support/process.rs"]
 #[allow(dead_code)] // the benchmark uses only part of it
 mod process;
@@ -708,18 +710,9 @@ impl Row {
 
 fn plan_once(binary: &Path, endpoint: &str, yaml: &Path, fake: &Fake) -> Run {
     fake.requests.lock().expect("fake lock").clear();
-    let mut command = std::process::Command::new(binary);
+    let mut command = process::ec2_command_of(binary, endpoint);
     command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("AWS_REGION", REGION)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-        .env("NO_COLOR", "1")
         .arg("plan")
         .arg(yaml)
         .args(["--format", "json", "--detailed-exitcode"]);
@@ -733,7 +726,7 @@ fn plan_once(binary: &Path, endpoint: &str, yaml: &Path, fake: &Fake) -> Run {
             "!!! the plan against the canned EC2 is not empty or failed (exit {:?}, \
              requests {requests:?}): the canned stack or the planner is wrong.\n{}\nstderr:\n{}",
             out.code,
-            plan_differences(&out.stdout),
+            plan_json::differences(&out.stdout, 10),
             process::tail(&out.stderr, 40)
         );
     }
@@ -746,44 +739,6 @@ fn plan_once(binary: &Path, endpoint: &str, yaml: &Path, fake: &Fake) -> Run {
         rss_mb: out.rss_mb,
         requests,
     }
-}
-
-/// The non-empty plan's changes, field by field, from its JSON.
-fn plan_differences(stdout: &str) -> String {
-    let Ok(json) = serde_json::from_str::<serde_json::Value>(stdout) else {
-        return format!("stdout (not JSON):\n{}", process::tail(stdout, 40));
-    };
-    let mut out = String::new();
-    for plan in json["plans"].as_array().into_iter().flatten() {
-        let _ = writeln!(out, "summary: {}", plan["summary"]);
-        for e in plan["errors"].as_array().into_iter().flatten() {
-            let _ = writeln!(out, "error: {} {}", e["resource"], e["message"]);
-        }
-        let changes = plan["changes"].as_array().cloned().unwrap_or_default();
-        for c in changes.iter().take(10) {
-            let _ = writeln!(
-                out,
-                "{} {}/{} ({})",
-                c["action"].as_str().unwrap_or("?"),
-                c["resource"]["kind"].as_str().unwrap_or("?"),
-                c["resource"]["name"].as_str().unwrap_or("?"),
-                c["live_id"]
-            );
-            for f in c["fields"].as_array().into_iter().flatten() {
-                let _ = writeln!(
-                    out,
-                    "    {}: {} -> {}",
-                    f["field"].as_str().unwrap_or("?"),
-                    f["before"],
-                    f["after"]
-                );
-            }
-        }
-        if changes.len() > 10 {
-            let _ = writeln!(out, "… and {} more changes", changes.len() - 10);
-        }
-    }
-    out
 }
 
 /// `release` or `debug` for cargo's builds, else the binary's file name.

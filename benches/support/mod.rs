@@ -10,5 +10,6 @@
 pub mod chart;
 pub mod machine;
 pub mod pages;
+pub mod plan_json;
 pub mod process;
 pub mod stack;

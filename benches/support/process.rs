@@ -2,7 +2,7 @@
 //! its own CPU time (user + system) and peak resident memory, from `wait4`.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -30,7 +30,12 @@ pub struct Measured {
 /// proxy) with dummy credentials, and nothing else from the caller's
 /// environment (no AWS profile, no `GITHUB_*`) but `PATH`.
 pub fn ec2_command(endpoint: &str) -> Command {
-    let mut command = Command::new(binary());
+    ec2_command_of(&binary(), endpoint)
+}
+
+/// Like [`ec2_command`], for another build of the binary.
+pub fn ec2_command_of(binary: &Path, endpoint: &str) -> Command {
+    let mut command = Command::new(binary);
     command
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
