@@ -1,0 +1,453 @@
+//! The steps that carry out a plan, in dependency order.
+//!
+//! Pure: derived from the [`Plan`] (only what the plan shows is done) and the
+//! inputs it was computed from (for the values the API calls need). Ids of
+//! resources created during the run are [`Ref::New`] and resolved by the
+//! executor.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use sha2::{Digest, Sha256};
+
+mod addresses;
+mod destroys;
+mod groups;
+mod instances;
+mod key_pairs;
+mod volumes;
+
+use super::diff::{
+    desired_egress, ec2_key_name, kept_groups, key_name, name_peer, user_data_digest,
+};
+use super::{Action, Change, Field, Inputs, Plan};
+use crate::model::{self, Kind, Peer, ResourceId, Rule};
+
+/// A resource id known now, or one created earlier in the same run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Ref {
+    /// An EC2 id that exists.
+    Existing(String),
+    /// The resource this run creates (resolved by the executor).
+    New(ResourceId),
+}
+
+/// A rule whose group reference may point at a group made in this run.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RuleRef {
+    /// The rule (its `peer` is ignored when `group` is set).
+    pub rule: Rule,
+    /// The referenced group, for group rules.
+    pub group: Option<Ref>,
+}
+
+/// Everything RunInstances needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launch {
+    /// AMI.
+    pub image: String,
+    /// Instance type.
+    pub instance_type: String,
+    /// Subnet, or a default one.
+    pub subnet: Option<String>,
+    /// Security groups.
+    pub groups: Vec<Ref>,
+    /// EC2 key name.
+    pub key_name: Option<String>,
+    /// User data text.
+    pub user_data: Option<String>,
+    /// Root device name of the AMI and the wanted root volume.
+    pub root_volume: Option<(String, model::RootVolume)>,
+    /// All tags (user tags and the tool's own).
+    pub tags: BTreeMap<String, String>,
+    /// Termination protection.
+    pub protect: bool,
+    /// Deterministic idempotency token.
+    pub client_token: String,
+}
+
+/// Changes to an existing instance.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstanceUpdate {
+    /// New type (needs a stop).
+    pub instance_type: Option<String>,
+    /// New user data text and its digest (needs a stop).
+    pub user_data: Option<(String, String)>,
+    /// New security groups.
+    pub groups: Option<Vec<Ref>>,
+    /// Tags to set.
+    pub set_tags: BTreeMap<String, String>,
+    /// Tags to remove.
+    pub remove_tags: Vec<String>,
+    /// New termination protection.
+    pub protect: Option<bool>,
+    /// Start the instance (it was stopped).
+    pub start: bool,
+    /// Root volume id, new size and type.
+    pub root_volume: Option<(String, i32, String)>,
+}
+
+impl InstanceUpdate {
+    /// Whether the instance must be stopped for this update.
+    pub fn needs_stop(&self) -> bool {
+        self.instance_type.is_some() || self.user_data.is_some()
+    }
+}
+
+/// One API-level operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Rename a resource: set its identity tags (one `CreateTags`), and
+    /// those of an instance's root volume.
+    Rename {
+        /// Its EC2 id (`i-…`, `vol-…`, `sg-…`, `key-…`, `eipalloc-…`).
+        ec2_id: String,
+        /// The identity tags under its new name.
+        tags: BTreeMap<String, String>,
+        /// An instance's root volume (`vol-…`) and its new identity tags.
+        root_volume: Option<(String, BTreeMap<String, String>)>,
+    },
+    /// Import a public key.
+    ImportKeyPair {
+        /// EC2 key name.
+        key_name: String,
+        /// OpenSSH public key.
+        public_key: String,
+        /// Tags.
+        tags: BTreeMap<String, String>,
+    },
+    /// Delete a key pair (by name: EC2 names are unique per region).
+    DeleteKeyPair {
+        /// `key-…`.
+        key_pair_id: String,
+        /// The EC2 key name.
+        key_name: String,
+    },
+    /// Create a security group (EC2 adds its default egress rule).
+    CreateGroup {
+        /// EC2 group name (deterministic).
+        group_name: String,
+        /// Description.
+        description: String,
+        /// VPC id.
+        vpc_id: String,
+        /// Tags.
+        tags: BTreeMap<String, String>,
+    },
+    /// Authorize and revoke rules of one group.
+    SetRules {
+        /// The group.
+        group: Ref,
+        /// Ingress rules to authorize.
+        authorize_ingress: Vec<RuleRef>,
+        /// Ingress rules to revoke.
+        revoke_ingress: Vec<RuleRef>,
+        /// Egress rules to authorize.
+        authorize_egress: Vec<RuleRef>,
+        /// Egress rules to revoke.
+        revoke_egress: Vec<RuleRef>,
+    },
+    /// Delete a security group.
+    DeleteGroup {
+        /// `sg-…`.
+        group_id: String,
+    },
+    /// Launch one instance.
+    RunInstance(Box<Launch>),
+    /// Change an instance.
+    UpdateInstance {
+        /// `i-…`.
+        instance_id: String,
+        /// What changes.
+        update: Box<InstanceUpdate>,
+    },
+    /// Wait until every instance of a rollout batch is healthy; past the
+    /// timeout the rollout stops (the later batches need this step).
+    HealthGate {
+        /// The batch: instance names and the instances.
+        instances: Vec<(String, Ref)>,
+        /// What healthy means.
+        health: model::Health,
+        /// How long to wait.
+        timeout_secs: u64,
+    },
+    /// Nothing to do: it succeeds once every step it needs has succeeded.
+    /// One barrier between the creations and the destructions of an apply
+    /// keeps the number of dependencies linear in the number of steps.
+    Barrier,
+    /// Stop an instance being replaced, before its volumes move.
+    StopInstance {
+        /// `i-…`.
+        instance_id: String,
+    },
+    /// Terminate an instance (switching its protection tag off is not needed:
+    /// protected instances are never planned for destruction).
+    TerminateInstance {
+        /// `i-…`.
+        instance_id: String,
+    },
+    /// Create a data volume in the instance's zone and attach it.
+    CreateVolume {
+        /// The instance.
+        instance: Ref,
+        /// Device name.
+        device: String,
+        /// GiB.
+        size_gb: i32,
+        /// EBS type.
+        volume_type: String,
+        /// Tags.
+        tags: BTreeMap<String, String>,
+        /// Deterministic idempotency token.
+        client_token: String,
+    },
+    /// Modify and/or move a data volume.
+    UpdateVolume {
+        /// `vol-…`.
+        volume_id: String,
+        /// New size and type.
+        modify: Option<(i32, String)>,
+        /// Detach first from (instance, device).
+        detach: Option<(String, String)>,
+        /// Attach to (instance, device).
+        attach: Option<(Ref, String)>,
+        /// Set (`true`) or remove (`false`) the `on_destroy: delete` tag.
+        deletes_data: Option<bool>,
+    },
+    /// Snapshot (unless written with `on_destroy: delete`), detach (if
+    /// attached) and delete a volume. The volume of an instance being
+    /// terminated is not detached: when EC2 keeps it at termination it is
+    /// deleted after the termination (its instance shut down cleanly); when
+    /// EC2 deletes it with the instance, only the snapshot is taken, before.
+    DeleteVolume {
+        /// `vol-…`.
+        volume_id: String,
+        /// Current attachment, to detach from (never an instance being
+        /// terminated).
+        detach: Option<(String, String)>,
+        /// The tags of the snapshot taken first (and waited for until
+        /// completed); `None`: the data is deleted.
+        snapshot: Option<BTreeMap<String, String>>,
+        /// EC2 deletes it when this instance terminates
+        /// (`DeleteOnTermination`): no `DeleteVolume`.
+        deleted_with: Option<String>,
+    },
+    /// Allocate an address (from the start of the apply: an address
+    /// brings no traffic until it is associated).
+    AllocateAddress {
+        /// Tags.
+        tags: BTreeMap<String, String>,
+    },
+    /// Associate an address (allocated in this run, or live).
+    AssociateAddress {
+        /// The address: `eipalloc-…`, or the one allocated in this run.
+        allocation: Ref,
+        /// The instance.
+        instance: Ref,
+    },
+    /// Disassociate (if needed) and release an address.
+    ReleaseAddress {
+        /// `eipalloc-…`.
+        allocation_id: String,
+        /// `eipassoc-…`, when associated.
+        association_id: Option<String>,
+    },
+}
+
+/// One step: an operation on one resource, after the steps it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// Position in the list.
+    pub index: usize,
+    /// The resource it acts on.
+    pub resource: ResourceId,
+    /// The operation.
+    pub op: Op,
+    /// Steps that must succeed first.
+    pub needs: Vec<usize>,
+    /// Whether it destroys something (shown apart in reports).
+    pub destroys: bool,
+}
+
+/// A deterministic token from stack, resource, configuration and history,
+/// so a retried call creates nothing twice and a re-creation after a
+/// termination is never answered with the terminated resource.
+pub fn client_token(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
+    }
+    format!("ec2-gitops-{}", &hex::encode(h.finalize())[..40])
+}
+
+/// The EC2 name of a stack's security group: deterministic, and different
+/// when the group is replaced (EC2 names are unique per VPC).
+pub fn group_name(stack: &str, name: &str, description: &str, vpc: &str) -> String {
+    let suffix = &client_token(&[description, vpc])[11..19];
+    format!("{stack}-{name}-{suffix}")
+}
+
+struct Builder<'a> {
+    inputs: &'a Inputs<'a>,
+    /// The live instances and volumes by id.
+    instances_by_id: HashMap<&'a str, &'a model::LiveInstance>,
+    volumes_by_id: HashMap<&'a str, &'a model::LiveVolume>,
+    steps: Vec<Step>,
+    /// Step that creates each resource made in this run.
+    created: BTreeMap<ResourceId, usize>,
+    /// Step that launches or changes each instance, by name.
+    instance_steps: BTreeMap<String, usize>,
+    /// The health gate after each rolled-out instance's batch, by name.
+    gates: BTreeMap<String, usize>,
+    /// The step that stops a replaced instance before its volumes move, by
+    /// its live id.
+    stops: BTreeMap<String, usize>,
+    /// The step that sets each group's rules, by group name.
+    rule_steps: BTreeMap<String, usize>,
+}
+
+impl Builder<'_> {
+    fn add(&mut self, resource: ResourceId, op: Op, needs: Vec<usize>, destroys: bool) -> usize {
+        let index = self.steps.len();
+        let mut needs = needs;
+        needs.sort_unstable();
+        needs.dedup();
+        self.steps.push(Step {
+            index,
+            resource,
+            op,
+            needs,
+            destroys,
+        });
+        index
+    }
+
+    fn tags(&self, id: &ResourceId) -> BTreeMap<String, String> {
+        model::identity_tags(&self.inputs.desired.stack, id)
+    }
+
+    /// A reference to a stack resource: new in this run, or live.
+    fn reference(&self, id: &ResourceId, live: Option<String>) -> (Ref, Option<usize>) {
+        match self.created.get(id) {
+            Some(&step) => (Ref::New(id.clone()), Some(step)),
+            None => (
+                Ref::Existing(live.unwrap_or_else(|| format!("<missing {id}>"))),
+                None,
+            ),
+        }
+    }
+
+    fn group_ref(&self, name: &str) -> (Ref, Option<usize>) {
+        let kept = kept_groups(self.inputs);
+        let live = kept
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(id, _)| id.clone());
+        self.reference(&ResourceId::new(Kind::SecurityGroup, name), live)
+    }
+
+    fn instance_ref(&self, name: &str, live: &BTreeMap<String, String>) -> (Ref, Option<usize>) {
+        self.reference(
+            &ResourceId::new(Kind::Instance, name),
+            live.get(name).cloned(),
+        )
+    }
+}
+
+/// Derives the steps of an applicable plan: creations and updates in
+/// dependency order (key pairs, groups, rules, instances, volumes,
+/// addresses), then destroys, each after what replaces it.
+pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
+    // The plan was made against the live state under the new names.
+    let renamed = super::renames::apply(inputs.desired, inputs.live);
+    let seen = Inputs {
+        desired: inputs.desired,
+        live: &renamed.live,
+        region: inputs.region,
+    };
+    let mut b = Builder {
+        inputs: &seen,
+        instances_by_id: seen
+            .live
+            .instances
+            .iter()
+            .map(|i| (i.id.as_str(), i))
+            .collect(),
+        volumes_by_id: seen
+            .live
+            .volumes
+            .iter()
+            .map(|v| (v.id.as_str(), v))
+            .collect(),
+        steps: Vec::new(),
+        created: BTreeMap::new(),
+        instance_steps: BTreeMap::new(),
+        gates: BTreeMap::new(),
+        stops: BTreeMap::new(),
+        rule_steps: BTreeMap::new(),
+    };
+    b.renames(plan);
+    b.key_pairs(plan);
+    b.groups(plan);
+    let rule_steps = b.rules(plan);
+    let (live_instance_ids, replaced) = b.instances(plan, &rule_steps);
+    b.rule_steps = rule_steps.into_iter().map(|(g, (s, _))| (g, s)).collect();
+    b.rollouts(plan);
+    b.volumes(plan, &live_instance_ids);
+    b.addresses(plan, &live_instance_ids);
+    b.destroys(plan, &replaced);
+    b.steps
+}
+
+/// The changes of `plan` to resources of `kind`.
+fn by_kind(plan: &Plan, kind: Kind) -> impl Iterator<Item = &Change> {
+    plan.changes.iter().filter(move |c| c.resource.kind == kind)
+}
+
+/// Whether a change is only a rename (made by the rename step).
+fn only_renamed(c: &Change) -> bool {
+    !c.fields.is_empty() && c.fields.iter().all(|f| f.field == Field::Name)
+}
+
+/// Whether a change makes a new resource.
+fn is_creation(c: &Change) -> bool {
+    matches!(c.action, Action::Create | Action::Replace)
+}
+
+impl Builder<'_> {
+    /// Renames: one tag update each, needing nothing (identity is the tag,
+    /// so every other step finds the resource by its EC2 id).
+    fn renames(&mut self, plan: &Plan) {
+        for c in &plan.changes {
+            let (Some(ec2_id), true) =
+                (&c.live_id, c.fields.iter().any(|f| f.field == Field::Name))
+            else {
+                continue;
+            };
+            let root_volume = Some(c.resource.kind)
+                .filter(|k| *k == Kind::Instance)
+                .and_then(|_| self.instances_by_id.get(ec2_id.as_str()).copied())
+                .and_then(|i| i.block_devices.get(i.root_device.as_ref()?))
+                .map(|vol| {
+                    let root = ResourceId::new(Kind::Volume, format!("{}/root", c.resource.name));
+                    (vol.clone(), self.tags(&root))
+                });
+            let op = Op::Rename {
+                ec2_id: ec2_id.clone(),
+                tags: self.tags(&c.resource),
+                root_volume,
+            };
+            self.add(c.resource.clone(), op, vec![], false);
+        }
+    }
+
+    /// A step that succeeds once all of `needs` have: what comes after
+    /// needs it alone. `None` when there is nothing to wait for.
+    fn barrier(&mut self, needs: Vec<usize>) -> Option<usize> {
+        if needs.is_empty() {
+            return None;
+        }
+        let id = ResourceId::new(Kind::Instance, format!("barrier {}", self.steps.len()));
+        Some(self.add(id, Op::Barrier, needs, false))
+    }
+}
