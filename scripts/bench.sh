@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # THE benchmark command: runs every benchmark against moto and rewrites
-# docs/benchmarks/ (README.md, plan.md, apply.md, github.md, plan.png).
+# docs/benchmarks/ (README.md, plan.md, apply.md, scale.md, github.md, plan.png).
 #
 #   scripts/bench.sh                 # plan at 10, 100, 1000 and 5000 instances
 #   scripts/bench.sh 10 100 1000     # other plan sizes (5000 takes ~15 min of moto)
@@ -28,6 +28,8 @@ printf '\n==> %s\n' "GitHub REST calls per event (cargo bench --bench github)"
 cargo bench --locked --bench github
 printf '\n==> %s\n' "apply of 100 instances, then their destroy (cargo bench --bench apply)"
 cargo bench --locked --bench apply
+printf '\n==> %s\n' "apply of 100 and 1000 new servers at EC2's request limits (cargo bench --bench scale)"
+cargo bench --locked --bench scale
 # Seconds, against a canned EC2 fake instead of moto: the tool's own CPU by
 # stack size. Printed only (docs/benchmarks/ is not rewritten by it).
 printf '\n==> %s\n' "plan CPU at 1000 to 10000 instances, canned EC2 (cargo bench --bench plan_cpu)"
@@ -36,4 +38,4 @@ cargo bench --locked --bench plan_cpu
 printf '\n==> %s\n' "plan at ${sizes[*]} instances (cargo bench --bench plan)"
 cargo bench --locked --bench plan -- "${sizes[@]}"
 
-printf '\n==> %s\n' "written: docs/benchmarks/ (README.md, plan.md, apply.md, github.md, plan.png)"
+printf '\n==> %s\n' "written: docs/benchmarks/ (README.md, plan.md, apply.md, scale.md, github.md, plan.png)"

@@ -25,6 +25,11 @@ pub const PROTECT_TAG: &str = "ec2-gitops:protect";
 pub const ON_DESTROY_TAG: &str = "ec2-gitops:on-destroy";
 /// The day (`YYYY-MM-DD`, UTC) a snapshot of a deleted volume was taken.
 pub const DATE_TAG: &str = "ec2-gitops:date";
+/// Tag key naming the batch an instance (and its root volume) was launched
+/// in, with others, by one `RunInstances`: set at the launch, before the
+/// instance has its name, so that a run stopped in between is finished by
+/// the next one (each instance is named from its batch and launch index).
+pub const LAUNCH_TAG: &str = "ec2-gitops:launch";
 
 /// The tags of the snapshot taken of the volume `volume` of `stack` before
 /// it is deleted (the date is added when it is taken).
@@ -435,7 +440,7 @@ pub enum OnDestroy {
 }
 
 /// Root volume settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct RootVolume {
     /// Size in GiB.
     pub size_gb: i32,
@@ -498,6 +503,24 @@ pub struct Live {
     /// missing or malformed: not the stack's, never touched; the plan warns.
     #[serde(default)]
     pub unclaimed: Vec<Unclaimed>,
+    /// Instances a batch launch made that were never named (the run stopped
+    /// between the launch and the naming): the apply of that batch adopts
+    /// them; nothing else touches them.
+    #[serde(default)]
+    pub launched: Vec<Launched>,
+}
+
+/// An instance of the stack's that a batch launch made and nobody named.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Launched {
+    /// `i-…`.
+    pub id: String,
+    /// Its `ec2-gitops:launch` tag: the batch.
+    pub launch: String,
+    /// EC2's `AmiLaunchIndex`: its place in the batch, from 0.
+    pub index: u32,
+    /// `pending`, `running`, `stopped`, …
+    pub state: String,
 }
 
 /// A live resource tagged for a stack that no name of the stack can own.

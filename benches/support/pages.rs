@@ -1,12 +1,12 @@
 //! The Markdown under `docs/benchmarks/`: one page per benchmark
-//! (`plan.md`, `apply.md`, `github.md`), and `README.md`, which every
+//! (`plan.md`, `apply.md`, `scale.md`, `github.md`), and `README.md`, which every
 //! benchmark rewrites from the pages there and the machine it ran on.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
 /// The benchmarks' pages, in the order `README.md` shows them.
-const PAGES: [&str; 3] = ["plan", "apply", "github"];
+const PAGES: [&str; 4] = ["plan", "apply", "scale", "github"];
 
 /// The one command that runs every benchmark and rewrites these pages.
 pub const COMMAND: &str = "scripts/bench.sh";
@@ -47,7 +47,7 @@ fn readme_text(latest: &str) -> String {
          {COMMAND} 10 100 1000    # other plan sizes (5000 takes ~15 min of moto)\n\
          ```\n\n\
          or one at a time: `cargo bench --bench plan -- 10 100 1000 5000`, \
-         `cargo bench --bench apply`, `cargo bench --bench github`. They need moto \
+         `cargo bench --bench apply`, `cargo bench --bench scale`, `cargo bench --bench github`. They need moto \
          (`scripts/setup-test-deps.sh`) and are never part of the test run \
          (`scripts/test.sh`, `cargo test`).\n\n\
          Wall times include moto's own time (one Python process, much slower than \

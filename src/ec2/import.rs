@@ -3,6 +3,7 @@
 use aws_sdk_ec2::types::{Filter, InstanceAttributeName, Tag};
 use base64::Engine as _;
 
+use super::limits::Call;
 use super::read::filter;
 use super::{Ec2, Ec2Error, trace};
 use crate::import::{self, Adoption, Found, FoundInstance};
@@ -39,7 +40,7 @@ impl Ec2 {
             "instance-state-name",
             ["pending", "running", "stopping", "stopped"],
         ));
-        let (instances, _) = self.read_instances(&filters, None).await?;
+        let instances = self.read_instances(&filters, None).await?.live;
         Ok(instances
             .into_iter()
             .filter(|i| !i.tags.contains_key(model::STACK_TAG))
@@ -72,7 +73,7 @@ impl Ec2 {
         let keys_f = [filter("key-name", key_names.clone())];
         let (groups, volumes, addresses, key_pairs, vpcs) = tokio::try_join!(
             trace::branch(self.read_groups(&groups_f, None)),
-            trace::branch(self.read_volumes(&volumes_f, None)),
+            trace::branch(async { Ok(self.read_volumes(&volumes_f, None).await?.0) }),
             trace::branch(self.read_addresses(&addresses_f, None)),
             trace::branch(async {
                 if key_names.is_empty() {
@@ -107,20 +108,24 @@ impl Ec2 {
     /// take a `DescribeInstanceAttribute` each.
     async fn read_found_instance(&self, i: model::LiveInstance) -> Result<FoundInstance, Ec2Error> {
         let (ud, protect) = tokio::try_join!(
-            trace::branch(self.call("DescribeInstanceAttribute", false, || {
-                self.client
-                    .describe_instance_attribute()
-                    .instance_id(&i.id)
-                    .attribute(InstanceAttributeName::UserData)
-                    .send()
-            })),
-            trace::branch(self.call("DescribeInstanceAttribute", false, || {
-                self.client
-                    .describe_instance_attribute()
-                    .instance_id(&i.id)
-                    .attribute(InstanceAttributeName::DisableApiTermination)
-                    .send()
-            })),
+            trace::branch(
+                self.call(Call::unfiltered("DescribeInstanceAttribute"), false, || {
+                    self.client
+                        .describe_instance_attribute()
+                        .instance_id(&i.id)
+                        .attribute(InstanceAttributeName::UserData)
+                        .send()
+                })
+            ),
+            trace::branch(
+                self.call(Call::unfiltered("DescribeInstanceAttribute"), false, || {
+                    self.client
+                        .describe_instance_attribute()
+                        .instance_id(&i.id)
+                        .attribute(InstanceAttributeName::DisableApiTermination)
+                        .send()
+                })
+            ),
         )?;
         let user_data = user_data_text(&i.id, ud.user_data().and_then(|u| u.value()))?;
         let protected = protect

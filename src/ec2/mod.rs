@@ -5,7 +5,7 @@ mod apply;
 mod call;
 mod import;
 pub mod lease;
-mod limits;
+pub mod limits;
 mod read;
 pub mod trace;
 mod wait;
@@ -25,12 +25,19 @@ use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 
 use limits::Limits;
 
-/// A connection to EC2 in one region, with request-rate limits.
+/// A connection to EC2 in one region, paced by the account's and Region's
+/// request-rate buckets (shared by every connection of the process to them).
 #[derive(Clone)]
 pub struct Ec2 {
     client: aws_sdk_ec2::Client,
     limits: Arc<Limits>,
+    /// How long one call may be throttled before it fails.
+    throttle_deadline: Duration,
 }
+
+/// The account every connection of the process reaches: the one of the
+/// job's credentials (the standard AWS chain).
+const JOB_ACCOUNT: &str = "the job's credentials";
 
 /// The SDK's stalled-stream protection for answers only. Every EC2 request
 /// is a form of a few KB that is sent at once; the upload check then does
@@ -53,23 +60,33 @@ impl Ec2 {
     pub async fn connect(region: &str) -> Self {
         let config = aws_config::defaults(BehaviorVersion::latest())
             .region(aws_config::Region::new(region.to_string()))
-            .retry_config(
-                RetryConfig::standard()
-                    .with_max_attempts(8)
-                    .with_initial_backoff(Duration::from_millis(200))
-                    .with_max_backoff(Duration::from_secs(20)),
-            )
+            .retry_config(RetryConfig::disabled())
             .stalled_stream_protection(stalled_stream_protection())
             .load()
             .await;
         Self::from_client(aws_sdk_ec2::Client::new(&config))
     }
 
-    /// Wraps a client built elsewhere (tests build one against moto).
+    /// Wraps a client built elsewhere (tests build one against moto). Its
+    /// retries are turned off: every call is retried by [`Ec2`] itself.
     pub fn from_client(client: aws_sdk_ec2::Client) -> Self {
+        let config = client
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .build();
+        let region = config.region().map(ToString::to_string).unwrap_or_default();
         Self {
-            client,
-            limits: Arc::new(Limits::default()),
+            client: aws_sdk_ec2::Client::from_conf(config),
+            limits: Limits::shared(JOB_ACCOUNT, &region),
+            throttle_deadline: call::THROTTLE_DEADLINE,
         }
+    }
+
+    /// The same connection, failing a call that EC2 throttles for longer
+    /// than `deadline` (15 minutes by default).
+    pub fn with_throttle_deadline(mut self, deadline: Duration) -> Self {
+        self.throttle_deadline = deadline;
+        self
     }
 }

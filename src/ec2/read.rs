@@ -6,10 +6,11 @@ use std::sync::Mutex;
 
 use aws_sdk_ec2::types::{Filter, IpPermission, Tag};
 
+use super::limits::Call;
 use super::{Ec2, Ec2Error, trace};
 use crate::config::is_name;
 use crate::model::{
-    self, Kind, Live, LiveAddress, LiveGroup, LiveInstance, LiveKeyPair, LiveVolume,
+    self, Kind, Launched, Live, LiveAddress, LiveGroup, LiveInstance, LiveKeyPair, LiveVolume,
     NameTagProblem, Peer, Protocol, Region, ResourceId, Rule, Unclaimed,
 };
 
@@ -22,6 +23,16 @@ pub(crate) fn filter(name: &str, values: impl IntoIterator<Item = impl Into<Stri
 
 /// Snapshots by the id of the volume they are of: (name tag, snapshot id).
 pub(super) type SnapshotsByVolume = BTreeMap<String, Vec<(String, String)>>;
+
+/// A `Describe*` call with `filters`: without any, EC2 counts it in its
+/// smaller bucket of unfiltered, unpaginated calls.
+fn describe(action: &'static str, filters: &[Filter]) -> Call {
+    if filters.is_empty() {
+        Call::unfiltered(action)
+    } else {
+        Call::new(action)
+    }
+}
 
 fn stack_filter(stack: &str) -> Filter {
     filter(&format!("tag:{}", model::STACK_TAG), [stack])
@@ -36,6 +47,59 @@ pub(super) fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
             ))
         })
         .collect()
+}
+
+/// A stack's instances as read: the live ones, the ids of terminated ones
+/// by name, and those a batch launch made that nobody named.
+pub(super) struct Instances {
+    pub live: Vec<LiveInstance>,
+    pub terminated: BTreeMap<String, Vec<String>>,
+    pub launched: Vec<Launched>,
+}
+
+/// Names the volumes of batch launches (`roots`: the stack's and launch
+/// tags, no name tag) after their instance: the root volume of a named
+/// instance is `<instance>/root`; one of an instance still unnamed goes with
+/// it (its batch's apply adopts both); any other is unclaimed, like every
+/// stack-tagged volume without a name.
+fn claim_root_volumes(
+    instances: &[LiveInstance],
+    launched: &[Launched],
+    roots: Vec<LiveVolume>,
+    volumes: &mut Vec<LiveVolume>,
+    unclaimed: &Mutex<Vec<Unclaimed>>,
+) {
+    if roots.is_empty() {
+        return;
+    }
+    let root_of: std::collections::HashMap<&str, &str> = instances
+        .iter()
+        .filter_map(|i| {
+            let volume = i.block_devices.get(i.root_device.as_ref()?)?;
+            Some((volume.as_str(), i.name.as_str()))
+        })
+        .collect();
+    let unnamed: BTreeSet<&str> = launched.iter().map(|l| l.id.as_str()).collect();
+    for mut v in roots {
+        if let Some(instance) = root_of.get(v.id.as_str()) {
+            v.name = format!("{instance}/root");
+            volumes.push(v);
+        } else if !v
+            .attachment
+            .as_ref()
+            .is_some_and(|(i, _)| unnamed.contains(i.as_str()))
+        {
+            unclaimed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(Unclaimed {
+                    kind: Kind::Volume,
+                    id: v.id,
+                    problem: NameTagProblem::Missing,
+                });
+        }
+    }
+    volumes.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
 }
 
 /// How a reader names what it reads: for a stack, the kind it reads and
@@ -175,14 +239,19 @@ impl Ec2 {
             trace::branch(self.read_addresses(&f, Some((Kind::ElasticIp, u)))),
             trace::branch(self.read_key_pairs(&f, Some((Kind::KeyPair, u)))),
         )?;
-        let (instances, terminated) = instances;
+        let Instances {
+            live: instances,
+            terminated,
+            launched,
+        } = instances;
+        let (mut volumes, roots) = volumes;
+        claim_root_volumes(&instances, &launched, roots, &mut volumes, u);
         // EC2 keeps DeleteOnTermination on the instance's mapping (a
         // volume's attachment only echoes it, and not everywhere).
         let kept: std::collections::HashSet<(&str, &str)> = instances
             .iter()
             .flat_map(|i| i.kept_volumes.iter().map(|v| (i.id.as_str(), v.as_str())))
             .collect();
-        let mut volumes = volumes;
         for v in &mut volumes {
             if let Some((iid, _)) = &v.attachment {
                 v.kept_on_termination |= kept.contains(&(iid.as_str(), v.id.as_str()));
@@ -200,6 +269,7 @@ impl Ec2 {
             addresses,
             terminated,
             unclaimed,
+            launched,
         })
     }
 
@@ -316,14 +386,14 @@ impl Ec2 {
         Ok(out)
     }
 
-    #[allow(clippy::type_complexity)]
     pub(super) async fn read_instances(
         &self,
         filters: &[Filter],
         claim: Claim<'_>,
-    ) -> Result<(Vec<LiveInstance>, BTreeMap<String, Vec<String>>), Ec2Error> {
+    ) -> Result<Instances, Ec2Error> {
         let mut out = Vec::new();
         let mut terminated: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut launched = Vec::new();
         let pages = self
             .pages(
                 "DescribeInstances",
@@ -355,6 +425,23 @@ impl Ec2 {
                     {
                         terminated.entry(name).or_default().push(id);
                     }
+                    continue;
+                }
+                // Launched in a batch by a run that stopped before naming
+                // it: the apply of that batch adopts it.
+                if claim.is_some()
+                    && !tags.contains_key(model::NAME_TAG)
+                    && let (Some(launch), Some(index)) = (
+                        tags.get(model::LAUNCH_TAG),
+                        i.ami_launch_index().and_then(|x| u32::try_from(x).ok()),
+                    )
+                {
+                    launched.push(Launched {
+                        id,
+                        launch: launch.clone(),
+                        index,
+                        state,
+                    });
                     continue;
                 }
                 let Some(name) = name_for(&tags, claim, &id) else {
@@ -412,7 +499,12 @@ impl Ec2 {
             }
         }
         out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
-        Ok((out, terminated))
+        launched.sort_by(|a, b| (&a.launch, a.index, &a.id).cmp(&(&b.launch, b.index, &b.id)));
+        Ok(Instances {
+            live: out,
+            terminated,
+            launched,
+        })
     }
 
     pub(super) async fn read_groups(
@@ -457,12 +549,16 @@ impl Ec2 {
         Ok(out)
     }
 
+    /// The volumes, and (when reading a stack) those of a batch launch that
+    /// carry no name yet: root volumes, named after their instance once the
+    /// instances are read.
     pub(super) async fn read_volumes(
         &self,
         filters: &[Filter],
         claim: Claim<'_>,
-    ) -> Result<Vec<LiveVolume>, Ec2Error> {
+    ) -> Result<(Vec<LiveVolume>, Vec<LiveVolume>), Ec2Error> {
         let mut out = Vec::new();
+        let mut roots = Vec::new();
         let pages = self
             .pages(
                 "DescribeVolumes",
@@ -484,8 +580,17 @@ impl Ec2 {
                     continue;
                 }
                 let tags = tag_map(v.tags());
-                let Some(name) = name_for(&tags, claim, v.volume_id().unwrap_or_default()) else {
-                    continue;
+                let unnamed_root = claim.is_some()
+                    && !tags.contains_key(model::NAME_TAG)
+                    && tags.contains_key(model::LAUNCH_TAG);
+                let name = if unnamed_root {
+                    String::new()
+                } else {
+                    let Some(name) = name_for(&tags, claim, v.volume_id().unwrap_or_default())
+                    else {
+                        continue;
+                    };
+                    name
                 };
                 let attached = v.attachments().iter().find(|a| {
                     a.state()
@@ -495,7 +600,8 @@ impl Ec2 {
                     .and_then(|a| Some((a.instance_id()?.to_string(), a.device()?.to_string())));
                 let kept_on_termination =
                     attached.is_some_and(|a| a.delete_on_termination() == Some(false));
-                out.push(LiveVolume {
+                let found = if unnamed_root { &mut roots } else { &mut out };
+                found.push(LiveVolume {
                     name,
                     id: v.volume_id().unwrap_or_default().to_string(),
                     size_gb: v.size().unwrap_or_default(),
@@ -511,7 +617,7 @@ impl Ec2 {
             }
         }
         out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
-        Ok(out)
+        Ok((out, roots))
     }
 
     pub(super) async fn read_addresses(
@@ -521,7 +627,7 @@ impl Ec2 {
     ) -> Result<Vec<LiveAddress>, Ec2Error> {
         // DescribeAddresses is not paginated: one call returns them all.
         let page = self
-            .call("DescribeAddresses", false, || {
+            .call(describe("DescribeAddresses", filters), false, || {
                 self.client
                     .describe_addresses()
                     .set_filters(Some(filters.to_vec()))
@@ -557,7 +663,7 @@ impl Ec2 {
     ) -> Result<Vec<LiveKeyPair>, Ec2Error> {
         // DescribeKeyPairs is not paginated either.
         let page = self
-            .call("DescribeKeyPairs", false, || {
+            .call(describe("DescribeKeyPairs", filters), false, || {
                 self.client
                     .describe_key_pairs()
                     .set_filters(Some(filters.to_vec()))
@@ -671,7 +777,9 @@ impl Ec2 {
     /// The ids of the region's VPCs, and of its default VPC if it has one.
     async fn read_vpcs(&self) -> Result<(Vec<String>, Option<String>), Ec2Error> {
         let out = self
-            .call("DescribeVpcs", false, || self.client.describe_vpcs().send())
+            .call(Call::unfiltered("DescribeVpcs"), false, || {
+                self.client.describe_vpcs().send()
+            })
             .await?;
         let default = out
             .vpcs()
@@ -723,15 +831,17 @@ impl Ec2 {
             return Ok(None);
         }
         let (attrs, all) = tokio::try_join!(
-            trace::branch(self.call("DescribeAccountAttributes", false, || {
-                self.client
-                    .describe_account_attributes()
-                    .attribute_names(aws_sdk_ec2::types::AccountAttributeName::from(
-                        "vpc-max-elastic-ips",
-                    ))
-                    .send()
-            })),
-            trace::branch(self.call("DescribeAddresses", false, || {
+            trace::branch(
+                self.call(Call::unfiltered("DescribeAccountAttributes"), false, || {
+                    self.client
+                        .describe_account_attributes()
+                        .attribute_names(aws_sdk_ec2::types::AccountAttributeName::from(
+                            "vpc-max-elastic-ips",
+                        ))
+                        .send()
+                })
+            ),
+            trace::branch(self.call(Call::unfiltered("DescribeAddresses"), false, || {
                 self.client.describe_addresses().send()
             })),
         )?;

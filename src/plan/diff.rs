@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::ownership::{duplicate_warnings, unclaimed_warnings};
+use super::ownership::{duplicate_warnings, launched_warnings, unclaimed_warnings};
 use super::security::admin_port_warnings;
 use super::{Action, Change, Effect, Field, FieldChange, Inputs, Plan, PlanError, Summary, Value};
 use crate::model::{
@@ -48,6 +48,7 @@ pub fn compute(inputs: &Inputs<'_>) -> Plan {
     super::order::sort(&mut changes);
     let mut warnings = admin_port_warnings(inputs.desired, &changes);
     warnings.extend(unclaimed_warnings(&inputs.desired.stack, inputs.live));
+    warnings.extend(launched_warnings(&inputs.desired.stack, inputs.live));
     warnings.extend(duplicate_warnings(inputs.live));
     let summary = summarize(&changes, unchanged);
     let rollouts = super::rollout::plan(&changes, inputs.desired);

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::Warning;
+use super::steps::batches::LaunchTag;
 use crate::model::{Kind, Live, NAME_TAG, NameTagProblem, ResourceId, STACK_TAG};
 
 /// `an instance`, `a security group`.
@@ -50,6 +51,31 @@ pub fn unclaimed_warnings(stack: &str, live: &Live) -> Vec<Warning> {
                     "{} carries `{STACK_TAG}={stack}` but {problem}: it is not managed and will not be touched; tag it `ec2-gitops:name={}/<name>` or remove the stack tag",
                     u.id,
                     u.kind
+                ),
+                at: None,
+            }
+        })
+        .collect()
+}
+
+/// One warning per instance a batch launch made and nobody named: the
+/// reviewer sees that it exists, and that only the apply of its batch (the
+/// same plan, run again) adopts it.
+pub fn launched_warnings(stack: &str, live: &Live) -> Vec<Warning> {
+    live.launched
+        .iter()
+        .map(|l| {
+            let name = LaunchTag::parse(&l.launch).and_then(|t| t.name_at(l.index));
+            let what = match &name {
+                Some(n) => format!("an apply launched it for `{n}`"),
+                None => "an apply launched it".to_string(),
+            };
+            let tag_it = name.as_deref().unwrap_or("<name>");
+            Warning {
+                resource: ResourceId::new(Kind::Instance, &l.id),
+                message: format!(
+                    "{} carries `{STACK_TAG}={stack}` and a launch tag but no name: {what} and stopped before naming it. Applying the same change again names it instead of launching another; after any other change it is not managed and will not be touched: terminate it, or tag it `{NAME_TAG}=instance/{tag_it}`",
+                    l.id
                 ),
                 at: None,
             }

@@ -154,6 +154,7 @@ mod tests {
             },
             needs: needs.to_vec(),
             destroys: true,
+            batch: None,
         }
     }
 

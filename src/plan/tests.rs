@@ -1650,9 +1650,15 @@ fn full_create_runs_in_dependency_order() {
             (6, "RunInstance", s("instance.web-1"), vec![0, 2]),
             (7, "CreateVolume", s("volume.web-1/data"), vec![6]),
             // The address is allocated from the start; its association,
-            // which brings traffic, waits for the rules too.
+            // which brings traffic, waits for the rules and the data volume
+            // too.
             (8, "AllocateAddress", s("elastic_ip.web-ip"), vec![]),
-            (9, "AssociateAddress", s("elastic_ip.web-ip"), vec![4, 6, 8]),
+            (
+                9,
+                "AssociateAddress",
+                s("elastic_ip.web-ip"),
+                vec![4, 6, 7, 8]
+            ),
         ]
     );
     assert!(steps.iter().all(|s| !s.destroys));
@@ -1817,7 +1823,13 @@ fn destroys_follow_creates_and_terminations_wait_for_replacements() {
             // The old one is stopped before its volume is detached.
             (3, "StopInstance", s("instance.web-1"), vec![1, 2]),
             (4, "UpdateVolume", s("volume.web-1/data"), vec![1, 2, 3]),
-            (5, "AssociateAddress", s("elastic_ip.web-ip"), vec![0, 1, 2]),
+            // The address moves once the volume is attached to the new one.
+            (
+                5,
+                "AssociateAddress",
+                s("elastic_ip.web-ip"),
+                vec![0, 1, 2, 4]
+            ),
             // Destructions wait for every creation and change through one
             // barrier, and each stage for the one before through another:
             // the dependencies stay linear in the number of steps.
@@ -2042,6 +2054,7 @@ fn field_names_in_json_are_the_names_messages_use() {
     assert_eq!(names.len(), Field::ALL.len(), "two fields share a name");
 }
 
+mod batches;
 mod renames;
 mod rollouts;
 

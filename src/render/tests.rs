@@ -612,6 +612,7 @@ fn step(index: usize, resource: ResourceId, op: Op, needs: Vec<usize>) -> Step {
         op,
         needs,
         destroys,
+        batch: None,
     }
 }
 

@@ -57,8 +57,12 @@ pub(crate) async fn census(
             .and_then(|t| t.value())
             .map(str::to_string)
     };
+    let mut instance_names: BTreeMap<String, String> = BTreeMap::new();
     for (name, ids) in instances_by_name(c, stack).await {
-        *by_name.entry(name).or_default() += ids.len();
+        *by_name.entry(name.clone()).or_default() += ids.len();
+        for id in ids {
+            instance_names.insert(id, name.clone());
+        }
     }
     let vols = c
         .describe_volumes()
@@ -67,8 +71,20 @@ pub(crate) async fn census(
         .await
         .unwrap();
     for v in vols.volumes() {
+        // The root volume of an instance launched in a batch carries the
+        // batch's launch tag, not a name: it is named after its instance.
+        let launched = v
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("ec2-gitops:launch"));
+        let root_of = v
+            .attachments()
+            .iter()
+            .find_map(|a| instance_names.get(a.instance_id()?))
+            .filter(|_| launched)
+            .map(|i| format!("{}/root", i.replacen("instance/", "volume/", 1)));
         *by_name
-            .entry(name_of(v.tags()).unwrap_or_default())
+            .entry(name_of(v.tags()).or(root_of).unwrap_or_default())
             .or_default() += 1;
     }
     let groups = c

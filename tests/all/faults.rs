@@ -405,7 +405,14 @@ async fn two_applies_of_one_stack_started_together_end_in_the_yaml_state() {
         text(&a),
         text(&b)
     );
-    assert_eq!(proxy.count("RunInstances"), 20, "one launch per instance");
+    // Three entries, each launched by one RunInstances (web's 16 together).
+    let launched: Vec<u32> = proxy
+        .requests_for("RunInstances")
+        .iter()
+        .map(|r| r.param("MaxCount").unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(launched.len(), 3, "one launch per entry: {launched:?}");
+    assert_eq!(launched.iter().sum::<u32>(), 20, "{launched:?}");
     assert_converged(&moto, &direct, &file, "twice", "two applies").await;
 }
 

@@ -353,16 +353,17 @@ fn down_windows(
 ) -> Vec<(String, std::time::Duration, std::time::Duration)> {
     let mut out = Vec::new();
     for stop in requests.iter().filter(|r| r.action == "StopInstances") {
-        let id = stop.param("InstanceId.1").unwrap_or_default().to_string();
-        let start = requests
-            .iter()
-            .find(|r| {
-                r.action == "StartInstances"
-                    && r.param("InstanceId.1") == Some(id.as_str())
-                    && r.started > stop.started
-            })
-            .expect("each stopped instance is started again");
-        out.push((id, stop.started, start.finished));
+        for id in stop.param_list("InstanceId") {
+            let start = requests
+                .iter()
+                .find(|r| {
+                    r.action == "StartInstances"
+                        && r.param_list("InstanceId").contains(&id)
+                        && r.started > stop.started
+                })
+                .expect("each stopped instance is started again");
+            out.push((id.to_string(), stop.started, start.finished));
+        }
     }
     out
 }

@@ -32,9 +32,10 @@ impl<'a> Run<'a> {
     }
 
     /// AllocateAddress takes no client token, so a call whose answer was
-    /// lost must not simply be sent again (that makes a second address):
-    /// the SDK does not retry it; after a failure that may have allocated,
-    /// the address is looked up by its tags (set at allocation) first.
+    /// lost must not simply be sent again (that makes a second address): it
+    /// is resent only when EC2 throttled it (EC2 did not run it); after a
+    /// failure that may have allocated, the address is looked up by its tags
+    /// (set at allocation) first.
     pub(super) async fn allocate(
         &self,
         id: &ResourceId,
@@ -45,15 +46,10 @@ impl<'a> Run<'a> {
         let mut delay = Duration::from_millis(500);
         for attempt in 1.. {
             let sent = ec2
-                .call("AllocateAddress", false, || {
+                .call_once("AllocateAddress", || {
                     c.allocate_address()
                         .domain(DomainType::Vpc)
                         .tag_specifications(tag_spec(ResourceType::ElasticIp, tags))
-                        .customize()
-                        .config_override(
-                            aws_sdk_ec2::config::Config::builder()
-                                .retry_config(aws_config::retry::RetryConfig::disabled()),
-                        )
                         .send()
                 })
                 .await;

@@ -29,50 +29,31 @@ impl<'a> Run<'a> {
             for s in &steps {
                 self.progress.started(s);
             }
-            let ec2 = self.ec2;
-            let c = &ec2.client;
-            let batched = ec2
-                .call("TerminateInstances", true, || {
-                    c.terminate_instances()
-                        .set_instance_ids(Some(ids.clone()))
-                        .send()
-                })
-                .await;
-            let outcomes: Vec<Result<(), Ec2Error>> = match batched {
-                Ok(_) => vec![Ok(()); ids.len()],
-                Err(e) if ids.len() == 1 => vec![Err(e)],
-                Err(e) => {
-                    tracing::warn!(error = %e, "TerminateInstances of {} instances failed; terminating each alone", ids.len());
-                    let mut each = Vec::with_capacity(ids.len());
-                    for id in &ids {
-                        let r = ec2
-                            .call("TerminateInstances", true, || {
-                                c.terminate_instances().instance_ids(id).send()
-                            })
-                            .await;
-                        each.push(r.map(|_| ()));
-                    }
-                    each
-                }
-            };
-            let sent: Vec<String> = ids
+            let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+            let sent = self.each_or_all("TerminateInstances", &refs).await;
+            let sent_ids: Vec<String> = sent
                 .iter()
-                .zip(&outcomes)
                 .filter(|(_, o)| o.is_ok())
                 .map(|(id, _)| id.clone())
                 .collect();
-            let waited = if sent.is_empty() {
+            let waited = if sent_ids.is_empty() {
                 Ok(())
             } else {
-                ec2.wait_for(
-                    &sent,
-                    "terminated",
-                    WAIT_TIMEOUT,
-                    &self.wait_progress("terminated"),
-                )
-                .await
-                .map(|_| ())
+                self.ec2
+                    .wait_for(
+                        &sent_ids,
+                        "terminated",
+                        WAIT_TIMEOUT,
+                        &self.wait_progress("terminated"),
+                    )
+                    .await
+                    .map(|_| ())
             };
+            let mut sent = sent;
+            let outcomes: Vec<Result<(), Ec2Error>> = ids
+                .iter()
+                .map(|id| sent.remove(id).unwrap_or(Ok(())))
+                .collect();
             let elapsed = start.elapsed();
             steps
                 .into_iter()
@@ -113,13 +94,16 @@ impl<'a> Run<'a> {
         let start = Instant::now();
         let mut delay = Duration::from_millis(500);
         loop {
-            let out = trace::polling(ec2.call("DescribeInstanceStatus", true, || {
-                c.describe_instance_status()
-                    .set_instance_ids(Some(ids.iter().map(|(_, i)| i.clone()).collect()))
-                    .include_all_instances(true)
-                    .send()
-            }))
-            .await?;
+            let out =
+                trace::polling(
+                    ec2.call(Call::unfiltered("DescribeInstanceStatus"), true, || {
+                        c.describe_instance_status()
+                            .set_instance_ids(Some(ids.iter().map(|(_, i)| i.clone()).collect()))
+                            .include_all_instances(true)
+                            .send()
+                    }),
+                )
+                .await?;
             let status: BTreeMap<&str, (String, String, String)> = out
                 .instance_statuses()
                 .iter()
@@ -191,7 +175,7 @@ impl<'a> Run<'a> {
     pub(super) async fn stop_replaced(&self, instance_id: &str) -> Result<String, Ec2Error> {
         let ec2 = self.ec2;
         let c = &ec2.client;
-        ec2.call("StopInstances", true, || {
+        ec2.call(Call::instances("StopInstances", 1), true, || {
             c.stop_instances().instance_ids(instance_id).send()
         })
         .await?;
@@ -242,181 +226,6 @@ impl<'a> Run<'a> {
                 .send()
         })
         .await?;
-        Ok(())
-    }
-
-    /// Changes an instance: stops it when a field needs that, changes
-    /// groups, protection, tags and the root volume, and starts it again.
-    pub(super) async fn update_instance(
-        &self,
-        id: &str,
-        u: &InstanceUpdate,
-    ) -> Result<String, Ec2Error> {
-        let ec2 = self.ec2;
-        let c = &ec2.client;
-        let mut did = vec![];
-        if u.needs_stop() {
-            did.extend(self.change_while_stopped(id, u).await?);
-        }
-        if let Some(groups) = &u.groups {
-            let ids: Vec<String> = groups
-                .iter()
-                .map(|g| self.resolve(g))
-                .collect::<Result<_, _>>()?;
-            ec2.call("ModifyInstanceAttribute", false, || {
-                c.modify_instance_attribute()
-                    .instance_id(id)
-                    .set_groups(Some(ids.clone()))
-                    .send()
-            })
-            .await?;
-            did.push("security groups".to_string());
-        }
-        if let Some(protect) = u.protect {
-            ec2.call("ModifyInstanceAttribute", false, || {
-                c.modify_instance_attribute()
-                    .instance_id(id)
-                    .disable_api_termination(
-                        AttributeBooleanValue::builder().value(protect).build(),
-                    )
-                    .send()
-            })
-            .await?;
-            did.push(format!(
-                "termination protection {}",
-                if protect { "on" } else { "off" }
-            ));
-        }
-        self.update_tags(id, u).await?;
-        if !u.set_tags.is_empty() || !u.remove_tags.is_empty() {
-            did.push("tags".to_string());
-        }
-        if let Some((vid, size, kind)) = &u.root_volume {
-            ec2.call("ModifyVolume", false, || {
-                c.modify_volume()
-                    .volume_id(vid)
-                    .size(*size)
-                    .volume_type(VolumeType::from(kind.as_str()))
-                    .send()
-            })
-            .await?;
-            did.push(format!("root volume {size} GiB {kind}"));
-        }
-        if u.needs_stop() || u.start {
-            ec2.call("StartInstances", true, || {
-                c.start_instances().instance_ids(id).send()
-            })
-            .await?;
-            ec2.wait_for(
-                &[id.to_string()],
-                "running",
-                WAIT_TIMEOUT,
-                &self.wait_progress("running"),
-            )
-            .await?;
-            did.push("started".to_string());
-        }
-        Ok(format!("{id}: {}", did.join(", ")))
-    }
-
-    /// Stops an instance and changes what EC2 changes only while it is
-    /// stopped (type, user data); says what it did.
-    pub(super) async fn change_while_stopped(
-        &self,
-        id: &str,
-        u: &InstanceUpdate,
-    ) -> Result<Vec<String>, Ec2Error> {
-        let ec2 = self.ec2;
-        let c = &ec2.client;
-        let mut did = vec![];
-        ec2.call("StopInstances", true, || {
-            c.stop_instances().instance_ids(id).send()
-        })
-        .await?;
-        ec2.wait_for(
-            &[id.to_string()],
-            "stopped",
-            WAIT_TIMEOUT,
-            &self.wait_progress("stopped"),
-        )
-        .await?;
-        did.push("stopped".to_string());
-        if let Some(t) = &u.instance_type {
-            ec2.call("ModifyInstanceAttribute", false, || {
-                c.modify_instance_attribute()
-                    .instance_id(id)
-                    .instance_type(AttributeValue::builder().value(t).build())
-                    .send()
-            })
-            .await?;
-            did.push(format!("type {t}"));
-        }
-        if let Some((text, digest)) = &u.user_data {
-            ec2.call("ModifyInstanceAttribute", false, || {
-                c.modify_instance_attribute()
-                    .instance_id(id)
-                    // The attribute's value is the base64 text of the user
-                    // data (as RunInstances takes it); the SDK encodes the
-                    // blob once more for the wire.
-                    .user_data(
-                        SecureBlobAttributeValue::builder()
-                            .value(Blob::new(
-                                base64::engine::general_purpose::STANDARD.encode(text),
-                            ))
-                            .build(),
-                    )
-                    .send()
-            })
-            .await?;
-            ec2.call("CreateTags", false, || {
-                c.create_tags()
-                    .resources(id)
-                    .tags(tag(model::USER_DATA_TAG, digest))
-                    .send()
-            })
-            .await?;
-            did.push("user data".to_string());
-        }
-        Ok(did)
-    }
-
-    /// Sets and removes an instance's tags (the protection tag follows
-    /// `protect`).
-    pub(super) async fn update_tags(&self, id: &str, u: &InstanceUpdate) -> Result<(), Ec2Error> {
-        let ec2 = self.ec2;
-        let c = &ec2.client;
-        let mut set = u.set_tags.clone();
-        let mut remove = u.remove_tags.clone();
-        match u.protect {
-            Some(true) => {
-                set.insert(model::PROTECT_TAG.into(), "true".into());
-            }
-            Some(false) => remove.push(model::PROTECT_TAG.into()),
-            None => {}
-        }
-        if !set.is_empty() {
-            ec2.call("CreateTags", false, || {
-                c.create_tags()
-                    .resources(id)
-                    .set_tags(Some(set.iter().map(|(k, v)| tag(k, v)).collect()))
-                    .send()
-            })
-            .await?;
-        }
-        if !remove.is_empty() {
-            ec2.call("DeleteTags", false, || {
-                c.delete_tags()
-                    .resources(id)
-                    .set_tags(Some(
-                        remove
-                            .iter()
-                            .map(|k| Tag::builder().key(k).build())
-                            .collect(),
-                    ))
-                    .send()
-            })
-            .await?;
-        }
         Ok(())
     }
 }

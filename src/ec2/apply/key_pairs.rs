@@ -28,7 +28,7 @@ impl<'a> Run<'a> {
             // (adopt it) or someone else's (refuse to touch it).
             Err(e) if e.code == "InvalidKeyPair.Duplicate" => {
                 let out = ec2
-                    .call("DescribeKeyPairs", false, || {
+                    .call(Call::unfiltered("DescribeKeyPairs"), false, || {
                         c.describe_key_pairs().key_names(key_name).send()
                     })
                     .await?;

@@ -15,16 +15,20 @@ use aws_sdk_ec2::types::{
 use base64::Engine as _;
 
 mod addresses;
+mod batches;
 mod groups;
 mod instances;
 mod key_pairs;
 mod launch;
+mod updates;
 mod volumes;
 mod watch;
 
+use batches::Gathering;
 use instances::TERMINATE_BATCH;
 use watch::Watch;
 
+use super::limits::Call;
 use super::read::{SnapshotsByVolume, filter};
 use super::{Ec2, Ec2Error, trace};
 use crate::model::{self, Live, Peer, ResourceId};
@@ -76,6 +80,10 @@ struct Run<'a> {
     /// With what that read awaited (see `trace`): a step that uses it
     /// waited for it.
     snapshots: tokio::sync::OnceCell<(Result<SnapshotsByVolume, Ec2Error>, trace::Frontier)>,
+    /// What batch launches of an interrupted run made and never named (the
+    /// plan's read under the lease), by the hash of their launch parameters
+    /// and the name their launch tag and index give them.
+    orphans: HashMap<(String, String), model::Launched>,
     stack: String,
 }
 
@@ -130,10 +138,13 @@ impl Run<'_> {
             after
         };
         // At most CONCURRENCY operations run at once; a new one starts as one
-        // ends. Terminations that are ready together are one operation.
+        // ends. Terminations that are ready together are one operation, and
+        // so is each batch (launches, restarts) once all its members are.
         let mut running: Vec<StepFuture<'_>> = Vec::new();
+        let mut gathering = Gathering::default();
         loop {
             let mut terminations = Vec::new();
+            let mut batches = Vec::new();
             while running.len() < CONCURRENCY {
                 match schedule.take_ready() {
                     None => break,
@@ -152,6 +163,7 @@ impl Run<'_> {
                         }
                         schedule.settle(position, false);
                         awaited.insert(steps[position].index, after(&steps[position], &awaited));
+                        batches.extend(gathering.skipped(&steps[position]));
                         if steps[position].op == Op::Barrier {
                             barrier_failed.insert(position, names);
                             continue;
@@ -174,9 +186,19 @@ impl Run<'_> {
                             schedule.settle(p, true);
                         }
                         Op::TerminateInstance { .. } => terminations.push(steps[p].clone()),
+                        _ if steps[p].batch.is_some() => {
+                            batches.extend(gathering.ready(steps[p].clone()));
+                        }
                         _ => running.push(run.start(steps[p].clone(), after(&steps[p], &awaited))),
                     },
                 }
+            }
+            for batch in batches {
+                let mut batch_after = trace::Frontier::default();
+                for s in &batch {
+                    batch_after.join(&after(s, &awaited));
+                }
+                running.push(run.start_batch(batch, batch_after));
             }
             for batch in terminations.chunks(TERMINATE_BATCH) {
                 let mut batch_after = trace::Frontier::default();
@@ -296,6 +318,7 @@ impl<'a> Run<'a> {
             watch: Watch::default(),
             takes_snapshots,
             snapshots: tokio::sync::OnceCell::new(),
+            orphans: launch::orphans(&live.launched),
             stack: stack.to_string(),
         }
     }

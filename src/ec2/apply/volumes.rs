@@ -105,13 +105,17 @@ impl<'a> Run<'a> {
         let start = Instant::now();
         let mut delay = Duration::from_millis(500);
         loop {
-            let out = trace::polling(self.ec2.call("DescribeSnapshots", true, || {
-                self.ec2
-                    .client
-                    .describe_snapshots()
-                    .snapshot_ids(snapshot_id)
-                    .send()
-            }))
+            let out = trace::polling(self.ec2.call(
+                Call::unfiltered("DescribeSnapshots"),
+                true,
+                || {
+                    self.ec2
+                        .client
+                        .describe_snapshots()
+                        .snapshot_ids(snapshot_id)
+                        .send()
+                },
+            ))
             .await?;
             let snap = out.snapshots().first();
             let state = snap.and_then(|s| s.state()).cloned();
@@ -273,7 +277,7 @@ impl<'a> Run<'a> {
             Ok(_) => Ok(()),
             Err(e) if e.code == "VolumeInUse" || e.code == "IncorrectState" => {
                 let out = ec2
-                    .call("DescribeVolumes", false, || {
+                    .call(Call::unfiltered("DescribeVolumes"), false, || {
                         c.describe_volumes().volume_ids(volume_id).send()
                     })
                     .await?;
@@ -320,13 +324,17 @@ impl<'a> Run<'a> {
         let start = Instant::now();
         let mut delay = Duration::from_millis(200);
         loop {
-            let out = trace::polling(self.ec2.call("DescribeVolumes", true, || {
-                self.ec2
-                    .client
-                    .describe_volumes()
-                    .volume_ids(volume_id)
-                    .send()
-            }))
+            let out = trace::polling(self.ec2.call(
+                Call::unfiltered("DescribeVolumes"),
+                true,
+                || {
+                    self.ec2
+                        .client
+                        .describe_volumes()
+                        .volume_ids(volume_id)
+                        .send()
+                },
+            ))
             .await?;
             let now = out
                 .volumes()

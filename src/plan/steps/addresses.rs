@@ -3,7 +3,11 @@
 use super::*;
 
 impl Builder<'_> {
-    /// Elastic IPs: allocated or moved, after their instance.
+    /// Elastic IPs: allocated or moved, after their instance is complete:
+    /// running, healthy in its rollout batch, its groups' rules set and its
+    /// data volumes attached (traffic comes with the address). In a
+    /// replacement: launch, health, stop the old one, detach, attach to the
+    /// new one, then the address, then the old one's termination.
     pub(super) fn addresses(&mut self, plan: &Plan, live_instance_ids: &BTreeMap<String, String>) {
         let inputs = self.inputs;
         let desired = inputs.desired;
@@ -22,6 +26,7 @@ impl Builder<'_> {
                         .filter_map(|g| self.rule_steps.get(g).copied()),
                 );
             }
+            needs.extend(self.attachments.get(&spec.instance).into_iter().flatten());
             let allocation = match &c.live_id {
                 None => {
                     let tags = self.tags(&c.resource);

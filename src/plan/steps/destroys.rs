@@ -1,7 +1,7 @@
 //! Destructions, after every creation and change.
 
-use super::*;
 use super::key_pairs::live_key_name;
+use super::*;
 
 impl Builder<'_> {
     /// Destructions, after every creation and change: volumes of kept

@@ -164,8 +164,10 @@ impl Builder<'_> {
                 if members.is_empty() {
                     continue;
                 }
+                let batch_name = format!("{} batch {}/{n}", r.entry, k + 1);
+                super::batches::restarts(&mut self.steps, &batch_name, &members);
                 let gate = self.add(
-                    ResourceId::new(Kind::Instance, format!("{} batch {}/{n}", r.entry, k + 1)),
+                    ResourceId::new(Kind::Instance, batch_name),
                     Op::HealthGate {
                         instances,
                         health: r.health,

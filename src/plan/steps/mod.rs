@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use sha2::{Digest, Sha256};
 
 mod addresses;
+pub mod batches;
 mod destroys;
 mod groups;
 mod instances;
@@ -23,7 +24,7 @@ use super::{Action, Change, Field, Inputs, Plan};
 use crate::model::{self, Kind, Peer, ResourceId, Rule};
 
 /// A resource id known now, or one created earlier in the same run.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Ref {
     /// An EC2 id that exists.
     Existing(String),
@@ -41,7 +42,7 @@ pub struct RuleRef {
 }
 
 /// Everything RunInstances needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Launch {
     /// AMI.
     pub image: String,
@@ -266,6 +267,23 @@ pub struct Step {
     pub needs: Vec<usize>,
     /// Whether it destroys something (shown apart in reports).
     pub destroys: bool,
+    /// The batch it goes to EC2 in, with other steps, when it does.
+    pub batch: Option<Batch>,
+}
+
+/// Steps that go to EC2 as one call (see [`batches`]): the executor starts
+/// them together once all of them are ready, and reports each on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    /// What its members share: a launch batch's `ec2-gitops:launch` tag,
+    /// the rollout batch of restarts.
+    pub key: String,
+    /// This member's place, from 0 (a launch's `AmiLaunchIndex`).
+    pub index: usize,
+    /// How many steps the batch holds.
+    pub size: usize,
+    /// The client token of a launch batch's `RunInstances`.
+    pub client_token: Option<String>,
 }
 
 /// A deterministic token from stack, resource, configuration and history,
@@ -304,6 +322,8 @@ struct Builder<'a> {
     stops: BTreeMap<String, usize>,
     /// The step that sets each group's rules, by group name.
     rule_steps: BTreeMap<String, usize>,
+    /// The steps that attach data volumes to each instance, by name.
+    attachments: BTreeMap<String, Vec<usize>>,
 }
 
 impl Builder<'_> {
@@ -318,6 +338,7 @@ impl Builder<'_> {
             op,
             needs,
             destroys,
+            batch: None,
         });
         index
     }
@@ -385,6 +406,7 @@ pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
         gates: BTreeMap::new(),
         stops: BTreeMap::new(),
         rule_steps: BTreeMap::new(),
+        attachments: BTreeMap::new(),
     };
     b.renames(plan);
     b.key_pairs(plan);
@@ -396,6 +418,7 @@ pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
     b.volumes(plan, &live_instance_ids);
     b.addresses(plan, &live_instance_ids);
     b.destroys(plan, &replaced);
+    batches::launches(&mut b.steps, seen.desired);
     b.steps
 }
 

@@ -68,7 +68,21 @@ impl Builder<'_> {
                         .then_some(spec.on_destroy == model::OnDestroy::Delete),
                 }
             };
-            self.add(c.resource.clone(), op, needs, false);
+            let attaches = matches!(
+                op,
+                Op::CreateVolume { .. }
+                    | Op::UpdateVolume {
+                        attach: Some(_),
+                        ..
+                    }
+            );
+            let s = self.add(c.resource.clone(), op, needs, false);
+            if attaches {
+                self.attachments
+                    .entry(spec.instance.clone())
+                    .or_default()
+                    .push(s);
+            }
         }
     }
 }

@@ -5,11 +5,13 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod call_trace;
+pub mod ec2_limits;
 pub mod ec2_proxy;
 pub mod github;
 pub mod moto;
 pub mod webhooks;
 
+pub use ec2_limits::Ec2Limits;
 pub use ec2_proxy::{Ec2Proxy, Request as ProxyRequest, Response as ProxyResponse};
 pub use github::{FakeGitHub, PullSpec};
 pub use moto::{Moto, ec2_client_at, ec2_config_at};
