@@ -1,6 +1,7 @@
 //! Changes a website survives, against moto: scaling keeps its servers,
 //! renames are tag updates, data volumes are kept.
 
+use ec2_gitops::ec2::Outcome;
 use ec2_gitops::plan::Action;
 
 use crate::engine::{Env, IMAGE, desired, instances_by_name, tag_filter};
@@ -423,6 +424,100 @@ async fn fifty_percent_restarts_two_at_a_time() {
     assert!(
         windows.iter().skip(2).all(|w| w.1 > first_two_back),
         "{windows:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_refused_in_a_restart_batch_leaves_the_server_running_and_stops_the_rollout() {
+    let env = Env::start();
+    let two = "    rollout: { max_unavailable: 2, health: running }";
+    env.converge(&desired(&group_of_four("refuse", "t3.micro", two)))
+        .await;
+    let ids = instances_by_name(&env.direct, "refuse").await;
+    let refused = ids["instance/web-2"][0].clone();
+    let r = refused.clone();
+    // EC2 refuses web-2's new type (as it does for a type its AMI or zone
+    // cannot run).
+    env.proxy.set_hook(move |req| {
+        (req.action == "ModifyInstanceAttribute" && req.param("InstanceId") == Some(r.as_str()))
+            .then(|| {
+                crate::support::ProxyResponse::ec2_error(
+                    400,
+                    "InvalidInstanceAttributeValue",
+                    "The instance type is not supported for this instance.",
+                )
+            })
+    });
+    let d = desired(&group_of_four("refuse", "t3.small", two));
+    let (plan, live, region) = ec2_gitops::app::plan(&env.ec2, &d).await.unwrap();
+    let results = ec2_gitops::app::apply(
+        &env.ec2,
+        &d,
+        &plan,
+        &live,
+        &region,
+        &crate::engine::Recorder::default(),
+    )
+    .await;
+    let outcome = |name: &str| {
+        results
+            .iter()
+            .find(|x| x.step.resource.name == name)
+            .map(|x| x.outcome.clone())
+            .expect(name)
+    };
+    // One stop and one start for the batch of web-1 and web-2.
+    let stops = env.proxy.requests_for("StopInstances");
+    let starts = env.proxy.requests_for("StartInstances");
+    assert_eq!(stops.len(), 1, "{stops:#?}");
+    assert_eq!(stops[0].param_list("InstanceId").len(), 2);
+    assert_eq!(starts.len(), 1);
+    assert_eq!(starts[0].param_list("InstanceId").len(), 2);
+    assert!(matches!(outcome("web-1"), Outcome::Done(_)));
+    match outcome("web-2") {
+        Outcome::Failed(e) => {
+            assert_eq!(e.code, "InvalidInstanceAttributeValue");
+            assert!(e.message.contains("was started again"), "{}", e.message);
+        }
+        other => panic!("web-2: {other:?}"),
+    }
+    // The rollout stops at the batch: web-3 and web-4 not attempted.
+    assert!(matches!(outcome("web-3"), Outcome::Skipped(_)));
+    assert!(matches!(outcome("web-4"), Outcome::Skipped(_)));
+    // Every server is running: the refused one with its old type.
+    let out = env
+        .direct
+        .describe_instances()
+        .filters(tag_filter("refuse"))
+        .send()
+        .await
+        .unwrap();
+    let states: Vec<(String, String, String)> = out
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .map(|i| {
+            (
+                i.instance_id().unwrap_or_default().to_string(),
+                i.state()
+                    .and_then(|s| s.name())
+                    .map(|n| n.as_str().to_string())
+                    .unwrap_or_default(),
+                i.instance_type()
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(
+        states.iter().all(|(_, state, _)| state == "running"),
+        "{states:?}"
+    );
+    assert!(
+        states
+            .iter()
+            .any(|(id, _, ty)| *id == refused && ty == "t3.micro"),
+        "{states:?}"
     );
 }
 

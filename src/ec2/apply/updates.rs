@@ -4,7 +4,7 @@
 //! second: one call per server would pace a large rollout by the request
 //! count, not by the servers); each member's changes are made on its own
 //! while it is stopped, and each is reported on its own. A member whose
-//! change failed is started again as it was, so a failure leaves it serving;
+//! change failed is started again, so a failure leaves it serving;
 //! its step fails and the rollout stops at the batch's health gate.
 
 use super::*;
@@ -118,7 +118,10 @@ impl<'a> Run<'a> {
                     (Ok(did), None) => Ok(format!("{id}: {}", did.join(", "))),
                     (Ok(_), Some(Err(e))) => Err(e),
                     (Err(e), Some(Ok(()))) if u.needs_stop() => Err(Ec2Error {
-                        message: format!("{}; {id} was started again unchanged", e.message),
+                        message: format!(
+                            "{}; {id} was started again without the rest of its changes",
+                            e.message
+                        ),
                         ..e
                     }),
                     (Err(e), _) => Err(e),
