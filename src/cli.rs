@@ -97,6 +97,12 @@ enum Command {
     },
     /// Print the JSON Schema of the stack file format.
     Schema,
+    /// Print the least-privilege IAM policies of the workflows' AWS roles,
+    /// made from the tool's table of every EC2 operation it calls.
+    Iam {
+        #[command(subcommand)]
+        what: IamCommand,
+    },
     /// Write the stack YAML of existing, untagged instances and what they
     /// use (groups, volumes, key pairs, elastic IPs); --apply-tags adopts them.
     Import {
@@ -120,6 +126,62 @@ enum Command {
     /// Handle the GitHub Actions event of this run (what the action's
     /// container runs): reads GITHUB_* and INPUT_* variables.
     Action,
+}
+
+/// The roles of the example workflows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum IamRole {
+    /// Plans and drift checks: reads only.
+    Plan,
+    /// Merges and `/apply`: every change.
+    Apply,
+    /// `/preview` and the clean-up of previews: changes only to resources
+    /// carrying the preview tag.
+    Preview,
+    /// `import --apply-tags`: reads and the adopting tags.
+    Import,
+}
+
+impl From<IamRole> for crate::iam::Role {
+    fn from(r: IamRole) -> Self {
+        match r {
+            IamRole::Plan => Self::Plan,
+            IamRole::Apply => Self::Apply,
+            IamRole::Preview => Self::Preview,
+            IamRole::Import => Self::Import,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum IamCommand {
+    /// The identity policy (permissions) of a role, as JSON.
+    Policy {
+        /// The role.
+        #[arg(long, value_enum)]
+        role: IamRole,
+        /// The AWS partition of the ARNs (`aws-cn`, `aws-us-gov`).
+        #[arg(long, default_value = "aws")]
+        partition: String,
+    },
+    /// The trust policy of a role for GitHub's OIDC provider, as JSON.
+    Trust {
+        /// The role.
+        #[arg(long, value_enum)]
+        role: IamRole,
+        /// The repository whose workflows assume it (`owner/name`).
+        #[arg(long, value_name = "OWNER/NAME")]
+        repo: String,
+        /// The AWS account that holds the OIDC provider.
+        #[arg(long, value_name = "ID")]
+        account: String,
+        /// The repository's default branch.
+        #[arg(long, default_value = "main")]
+        branch: String,
+        /// A GitHub Environment whose jobs assume the role (repeat).
+        #[arg(long = "environment", value_name = "NAME")]
+        environments: Vec<String>,
+    },
 }
 
 /// Runs the command line; the binary's `main`.
@@ -217,6 +279,29 @@ async fn run(cli: Cli) -> Result<u8> {
         }
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&config::json_schema())?);
+            Ok(EXIT_OK)
+        }
+        Command::Iam { what } => {
+            let json = match what {
+                IamCommand::Policy { role, partition } => {
+                    crate::iam::policy(role.into(), &partition)
+                }
+                IamCommand::Trust {
+                    role,
+                    repo,
+                    account,
+                    branch,
+                    environments,
+                } => {
+                    if let Some(problem) =
+                        crate::iam::subject_problem(&repo, &branch, &environments)
+                    {
+                        bail!("{problem}");
+                    }
+                    crate::iam::trust(role.into(), &account, &repo, &branch, &environments)
+                }
+            };
+            println!("{}", serde_json::to_string_pretty(&json)?);
             Ok(EXIT_OK)
         }
         Command::Validate {

@@ -11,6 +11,7 @@ pub mod config;
 pub mod ec2;
 pub mod git;
 pub mod github;
+pub mod iam;
 pub mod import;
 pub mod marker;
 pub mod model;

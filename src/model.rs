@@ -30,6 +30,11 @@ pub const DATE_TAG: &str = "ec2-gitops:date";
 /// instance has its name, so that a run stopped in between is finished by
 /// the next one (each instance is named from its batch and launch index).
 pub const LAUNCH_TAG: &str = "ec2-gitops:launch";
+/// Tag key on every resource of a preview stack (`<stack>-pr<N>`): the pull
+/// request's number. Set at creation; no stack's YAML can set it (every
+/// `ec2-gitops:` tag is the tool's), and the preview role may change only
+/// what carries it.
+pub const PREVIEW_TAG: &str = "ec2-gitops:preview";
 
 /// The tags of the snapshot taken of the volume `volume` of `stack` before
 /// it is deleted (the date is added when it is taken).

@@ -178,6 +178,12 @@ impl Ec2 {
         R: fmt::Debug,
     {
         let action = call.action;
+        // The IAM policies are made from the table of operations: a call
+        // missing from it would be refused by a role made from them.
+        debug_assert!(
+            crate::iam::operation(action).is_some(),
+            "{action} is not in iam::OPERATIONS"
+        );
         let start = Instant::now();
         let mut failures = 0;
         let mut not_found = 0;

@@ -44,6 +44,9 @@ fn help_of_every_command() {
     insta::assert_snapshot!("help_resolve", help(&["resolve", "--help"]));
     insta::assert_snapshot!("help_action", help(&["action", "--help"]));
     insta::assert_snapshot!("help_import", help(&["import", "--help"]));
+    insta::assert_snapshot!("help_iam", help(&["iam", "--help"]));
+    insta::assert_snapshot!("help_iam_policy", help(&["iam", "policy", "--help"]));
+    insta::assert_snapshot!("help_iam_trust", help(&["iam", "trust", "--help"]));
 }
 
 #[test]

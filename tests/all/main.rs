@@ -14,6 +14,7 @@ mod github_fake;
 mod hostile;
 mod hostile_files;
 mod hostile_render;
+mod iam_docs;
 mod import;
 mod layers;
 mod moto_smoke;
