@@ -424,7 +424,7 @@ fn purpose(r: &Request) -> &'static str {
         .map(|(_, v)| v)
         .collect();
     let name_tag = format!("tag:{NAME_TAG}");
-    let lease = lease_name(STACK);
+    let lease = lease_name(STACK, None);
     if r.params.iter().any(|(_, v)| *v == lease) {
         "apply lease (one apply of a stack at a time)"
     } else if !r.action.starts_with("Describe") {

@@ -42,7 +42,7 @@ async fn plan_in(
     // Boxed: the SDK's futures are large, and a caller's stack need not be.
     let reads = async {
         tokio::try_join!(
-            trace::branch(Box::pin(ec2.read_live(&desired.stack))),
+            trace::branch(Box::pin(ec2.read_live(&desired.stack, desired.preview_of))),
             trace::branch(Box::pin(region))
         )
     };
@@ -103,7 +103,7 @@ pub async fn apply_exclusive(
     };
     let lease = trace::part(
         "apply lease: take",
-        ec2.acquire_lease(&desired.stack, &me, max_wait, &waiting),
+        ec2.acquire_lease(&desired.stack, desired.preview_of, &me, max_wait, &waiting),
     )
     .await
     .with_context(|| format!("cannot take the apply lease of stack {}", desired.stack))?;

@@ -565,7 +565,11 @@ async fn apply_stack(
         println!("Nothing to apply.");
         // A run killed after its changes left its lease: give it back.
         match ec2
-            .clear_stale_lease(&desired.stack, &crate::ec2::Holder::this_process())
+            .clear_stale_lease(
+                &desired.stack,
+                desired.preview_of,
+                &crate::ec2::Holder::this_process(),
+            )
             .await
         {
             Ok(true) => println!("Removed the apply lease a stopped run left behind."),

@@ -193,6 +193,10 @@ pub struct Desired {
     pub after: Vec<(String, Location)>,
     /// `preview`: pull requests may get a copy of the stack (`/preview`).
     pub preview: Option<Preview>,
+    /// The pull request this stack is the preview of (`<stack>-pr<N>`): its
+    /// resources carry `ec2-gitops:preview=<N>` from creation. `None` for a
+    /// stack of the repository.
+    pub preview_of: Option<u64>,
 }
 
 /// `preview:` on a stack: what a pull request's preview may be.
@@ -555,6 +559,8 @@ pub enum NameTagProblem {
     InvalidName,
     /// It holds control, invisible or text-direction characters.
     ControlCharacters,
+    /// It carries the tag of a preview this stack is not.
+    OfAPreview,
 }
 
 /// A live key pair.
@@ -694,6 +700,16 @@ pub struct Region {
     /// allocated (`None`: not checked).
     #[serde(default)]
     pub address_quota: Option<(usize, usize)>,
+}
+
+/// The tags every resource of `desired`'s stack carries: its identity, and
+/// a preview's tag.
+pub fn owner_tags(desired: &Desired, id: &ResourceId) -> BTreeMap<String, String> {
+    let mut tags = identity_tags(&desired.stack, id);
+    if let Some(pr) = desired.preview_of {
+        tags.insert(PREVIEW_TAG.to_string(), pr.to_string());
+    }
+    tags
 }
 
 /// The tags every resource of a stack carries.

@@ -109,6 +109,7 @@ pub fn empty(d: &Desired, pr: u64) -> Result<Desired, Refused> {
         environment: None,
         after: vec![],
         preview: None,
+        preview_of: Some(pr),
     })
 }
 

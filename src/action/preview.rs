@@ -167,7 +167,7 @@ impl Ctx<'_> {
                 code_span(&target.stack)
             ));
         }
-        let live = ec2.read_live(&target.stack).await?;
+        let live = ec2.read_live(&target.stack, target.preview_of).await?;
         Ok(section(&target.stack, &target.region, &live))
     }
 
@@ -181,7 +181,7 @@ impl Ctx<'_> {
                 continue;
             };
             let ec2 = Ec2::connect(&target.region).await;
-            match ec2.read_live(&target.stack).await {
+            match ec2.read_live(&target.stack, target.preview_of).await {
                 Ok(live) if !live.instances.is_empty() => {
                     out.push_str(&section(&target.stack, &target.region, &live));
                 }
@@ -280,7 +280,7 @@ impl Ctx<'_> {
                 continue;
             };
             let ec2 = Ec2::connect(&target.region).await;
-            let live = match ec2.read_live(&target.stack).await {
+            let live = match ec2.read_live(&target.stack, target.preview_of).await {
                 Ok(l) => l,
                 Err(e) => {
                     eprintln!(

@@ -55,6 +55,7 @@ mod tests {
             environment: None,
             after: vec![],
             preview: None,
+            preview_of: None,
         }
     }
 

@@ -41,7 +41,7 @@ pub async fn prepare(
     filters: &[Filter],
     file: &str,
 ) -> Result<Prepared> {
-    let existing = ec2.read_live(stack).await?;
+    let existing = ec2.read_live(stack, None).await?;
     if !existing.instances.is_empty()
         || !existing.security_groups.is_empty()
         || !existing.key_pairs.is_empty()

@@ -169,6 +169,7 @@ mod tests {
                 })
                 .collect(),
             preview: None,
+            preview_of: None,
         }
     }
 

@@ -91,6 +91,7 @@ pub fn decode(
             .and_then(|n| ctx.pattern(n, &fields::ENVIRONMENT)),
         after: after(ctx, e.value("after")),
         preview: e.value("preview").and_then(|n| instance::preview(ctx, n)),
+        preview_of: None,
     };
     for (name, k, v) in &key_pair_nodes {
         if let Some(spec) = keys::key_pair(ctx, name, k, v) {

@@ -259,6 +259,7 @@ fn full_stack_decodes_exactly() {
         environment: None,
         after: vec![],
         preview: None,
+        preview_of: None,
     };
     assert_eq!(desired, expected);
 }

@@ -35,9 +35,14 @@ const POLL: Duration = Duration::from_secs(2);
 /// runners plus the time the delete takes.
 const SURE_MARGIN: Duration = Duration::from_secs(60);
 
-/// The key pair name of a stack's lease.
-pub fn lease_name(stack: &str) -> String {
-    format!("ec2-gitops-lease-{stack}")
+/// The key pair name of a stack's lease; a preview's (`preview`: its pull
+/// request) has a prefix no other stack's lease can match, so the preview
+/// role may take and give back only previews' leases.
+pub fn lease_name(stack: &str, preview: Option<u64>) -> String {
+    match preview {
+        Some(_) => format!("{}{stack}", crate::iam::PREVIEW_LEASE_PREFIX),
+        None => format!("ec2-gitops-lease-{stack}"),
+    }
 }
 
 /// Who holds (or wants) a lease.
@@ -217,11 +222,12 @@ impl Ec2 {
     pub async fn acquire_lease(
         &self,
         stack: &str,
+        preview: Option<u64>,
         me: &Holder,
         max_wait: Duration,
         waiting: &(dyn Fn(&str) + Sync),
     ) -> Result<Lease, LeaseError> {
-        let name = lease_name(stack);
+        let name = lease_name(stack, preview);
         let start = std::time::Instant::now();
         let held = |key_pair_id: String, expires: u64| {
             let fresh = Arc::new(Freshness {
@@ -237,7 +243,7 @@ impl Ec2 {
             }
         };
         loop {
-            match self.create_lease(&name, stack, me).await {
+            match self.create_lease(&name, stack, preview, me).await {
                 Ok((key_pair_id, expires)) => return Ok(held(key_pair_id, expires)),
                 Err(e) if e.code == "InvalidKeyPair.Duplicate" => {}
                 Err(e) => return Err(e.into()),
@@ -283,8 +289,13 @@ impl Ec2 {
     /// after its changes, before it gave the lease back), so a rerun that
     /// finds nothing to apply leaves nothing behind. A live holder's lease,
     /// or a key pair that is not a lease, is left alone.
-    pub async fn clear_stale_lease(&self, stack: &str, me: &Holder) -> Result<bool, Ec2Error> {
-        let name = lease_name(stack);
+    pub async fn clear_stale_lease(
+        &self,
+        stack: &str,
+        preview: Option<u64>,
+        me: &Holder,
+    ) -> Result<bool, Ec2Error> {
+        let name = lease_name(stack, preview);
         let Some((seen, tags)) = self.describe_lease(&name).await? else {
             return Ok(false);
         };
@@ -302,15 +313,20 @@ impl Ec2 {
         &self,
         name: &str,
         stack: &str,
+        preview: Option<u64>,
         me: &Holder,
     ) -> Result<(String, u64), Ec2Error> {
         let expires = now_secs() + TTL.as_secs();
-        let tags = TagSpecification::builder()
+        let mut tags = TagSpecification::builder()
             .resource_type(ResourceType::KeyPair)
             .tags(tag(LEASE_TAG, stack))
             .tags(tag(HOLDER_TAG, &me.tag_value()))
-            .tags(tag(EXPIRES_TAG, &expires.to_string()))
-            .build();
+            .tags(tag(EXPIRES_TAG, &expires.to_string()));
+        // A preview's lease is the preview's: its role may change it.
+        if let Some(pr) = preview {
+            tags = tags.tags(tag(crate::model::PREVIEW_TAG, &pr.to_string()));
+        }
+        let tags = tags.build();
         let out = self
             .call("CreateKeyPair", false, || {
                 self.client

@@ -102,6 +102,41 @@ fn claim_root_volumes(
     volumes.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
 }
 
+/// Takes out of `live` what carries a preview's tag that is not `preview`'s
+/// (for a stack that is not a preview: any preview's), as unclaimed.
+fn not_this_previews(live: &mut Live, preview: Option<u64>) -> Vec<Unclaimed> {
+    let expected = preview.map(|pr| pr.to_string());
+    // A preview made before previews were tagged has no tag: still its own.
+    let foreign = |tags: &BTreeMap<String, String>| match (tags.get(model::PREVIEW_TAG), &expected)
+    {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(v), Some(e)) => v != e,
+    };
+    let mut out = Vec::new();
+    let mut drop = |kind: Kind, id: &str, tags: &BTreeMap<String, String>| {
+        let f = foreign(tags);
+        if f {
+            out.push(Unclaimed {
+                kind,
+                id: id.to_string(),
+                problem: NameTagProblem::OfAPreview,
+            });
+        }
+        !f
+    };
+    live.key_pairs
+        .retain(|k| drop(Kind::KeyPair, &k.id, &k.tags));
+    live.security_groups
+        .retain(|g| drop(Kind::SecurityGroup, &g.id, &g.tags));
+    live.instances
+        .retain(|i| drop(Kind::Instance, &i.id, &i.tags));
+    live.volumes.retain(|v| drop(Kind::Volume, &v.id, &v.tags));
+    live.addresses
+        .retain(|a| drop(Kind::ElasticIp, &a.allocation_id, &a.tags));
+    out
+}
+
 /// How a reader names what it reads: for a stack, the kind it reads and
 /// where resources go that carry the stack tag but no valid name tag (they
 /// are left out: not the stack's); `None` for an import (every resource,
@@ -227,8 +262,11 @@ impl Ec2 {
     }
 
     /// Reads every resource tagged for `stack`. Five calls for a small stack;
-    /// one more per 1,000 instances or groups and per 500 volumes.
-    pub async fn read_live(&self, stack: &str) -> Result<Live, Ec2Error> {
+    /// one more per 1,000 instances or groups and per 500 volumes. `preview`:
+    /// the pull request `stack` is the preview of; a stack that is not one
+    /// never claims what carries a preview's tag (anyone with the preview
+    /// role could have tagged it with this stack's name).
+    pub async fn read_live(&self, stack: &str, preview: Option<u64>) -> Result<Live, Ec2Error> {
         let f = [stack_filter(stack)];
         let unclaimed = Mutex::new(Vec::new());
         let u = &unclaimed;
@@ -260,17 +298,20 @@ impl Ec2 {
         let mut unclaimed = unclaimed
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        unclaimed.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
-        Ok(Live {
+        let mut live = Live {
             key_pairs,
             security_groups: groups,
             instances,
             volumes,
             addresses,
             terminated,
-            unclaimed,
+            unclaimed: Vec::new(),
             launched,
-        })
+        };
+        unclaimed.extend(not_this_previews(&mut live, preview));
+        unclaimed.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+        live.unclaimed = unclaimed;
+        Ok(live)
     }
 
     /// The preview stacks of `stack` that have something in EC2 (instances

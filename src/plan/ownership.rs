@@ -40,6 +40,10 @@ pub fn unclaimed_warnings(stack: &str, live: &Live) -> Vec<Warning> {
                 NameTagProblem::InvalidName => {
                     "its `ec2-gitops:name` tag holds a name that breaks the name rules (lowercase letters, digits and `-`, at most 63 characters)".to_string()
                 }
+                NameTagProblem::OfAPreview => {
+                    "it also carries `ec2-gitops:preview`, the tag of another stack's preview (whoever holds the preview role can tag its resources so)"
+                        .to_string()
+                }
                 NameTagProblem::ControlCharacters => {
                     "its `ec2-gitops:name` tag holds control, invisible or text-direction characters"
                         .to_string()
@@ -47,11 +51,16 @@ pub fn unclaimed_warnings(stack: &str, live: &Live) -> Vec<Warning> {
             };
             Warning {
                 resource: ResourceId::new(u.kind, &u.id),
-                message: format!(
-                    "{} carries `{STACK_TAG}={stack}` but {problem}: it is not managed and will not be touched; tag it `ec2-gitops:name={}/<name>` or remove the stack tag",
-                    u.id,
-                    u.kind
-                ),
+                message: match u.problem {
+                    NameTagProblem::OfAPreview => format!(
+                        "{} carries `{STACK_TAG}={stack}` but {problem}: it is not managed and will not be touched; remove the tag that is wrong",
+                        u.id
+                    ),
+                    _ => format!(
+                        "{} carries `{STACK_TAG}={stack}` but {problem}: it is not managed and will not be touched; tag it `ec2-gitops:name={}/<name>` or remove the stack tag",
+                        u.id, u.kind
+                    ),
+                },
                 at: None,
             }
         })

@@ -221,6 +221,7 @@ impl World {
                 environment: None,
                 after: vec![],
                 preview: None,
+                preview_of: None,
             },
             live: Live::default(),
             region: region(),

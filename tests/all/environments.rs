@@ -500,6 +500,34 @@ async fn preview_creates_updates_and_closing_the_pr_destroys_it() {
         addresses.addresses().is_empty(),
         "a preview gets no elastic IP"
     );
+    // Everything of the preview carries its tag, from its creation: the
+    // preview role may change nothing else.
+    let tagged = preview_tagged(&w.direct, "pv-pr7").await;
+    assert!(
+        tagged.len() >= 8,
+        "instances, volumes, groups, key pair: {tagged:?}"
+    );
+    assert!(
+        tagged.iter().all(|(_, v)| v.as_deref() == Some("7")),
+        "{tagged:?}"
+    );
+    // Its apply lease had a name no other stack's lease can have.
+    let leases: Vec<String> = w
+        .proxy
+        .requests_for("CreateKeyPair")
+        .iter()
+        .filter_map(|r| r.param("KeyName").map(str::to_string))
+        .collect();
+    assert!(
+        leases.contains(&"ec2-gitops-preview-lease-pv-pr7".to_string()),
+        "{leases:?}"
+    );
+    assert!(
+        !leases
+            .iter()
+            .any(|l| l.starts_with("ec2-gitops-lease-pv-pr")),
+        "{leases:?}"
+    );
 
     // A push changes nothing until `/preview` again, which updates it.
     w.write_stack(&previewed(3));
@@ -547,6 +575,112 @@ async fn preview_creates_updates_and_closing_the_pr_destroys_it() {
     assert_eq!(r.code(), Some(0), "{}", r.text());
     assert_eq!(left(&w.direct, "pv-pr7").await, 0, "{}", r.text());
     assert!(r.summary.contains("destroyed"), "{}", r.text());
+}
+
+/// Every resource tagged `ec2-gitops:stack=<stack>` (key pairs, groups,
+/// instances, volumes), with its `ec2-gitops:preview` tag.
+async fn preview_tagged(c: &aws_sdk_ec2::Client, stack: &str) -> Vec<(String, Option<String>)> {
+    let f = aws_sdk_ec2::types::Filter::builder()
+        .name("tag:ec2-gitops:stack")
+        .values(stack)
+        .build();
+    let preview = |tags: &[aws_sdk_ec2::types::Tag]| {
+        tags.iter()
+            .find(|t| t.key() == Some("ec2-gitops:preview"))
+            .and_then(|t| t.value())
+            .map(str::to_string)
+    };
+    let mut out = Vec::new();
+    let i = c
+        .describe_instances()
+        .filters(f.clone())
+        .send()
+        .await
+        .unwrap();
+    for x in i.reservations().iter().flat_map(|r| r.instances()) {
+        if x.state().and_then(|s| s.name()).map(|n| n.as_str()) != Some("terminated") {
+            out.push((x.instance_id().unwrap().to_string(), preview(x.tags())));
+        }
+    }
+    let v = c
+        .describe_volumes()
+        .filters(f.clone())
+        .send()
+        .await
+        .unwrap();
+    out.extend(
+        v.volumes()
+            .iter()
+            .map(|x| (x.volume_id().unwrap().to_string(), preview(x.tags()))),
+    );
+    let g = c
+        .describe_security_groups()
+        .filters(f.clone())
+        .send()
+        .await
+        .unwrap();
+    out.extend(
+        g.security_groups()
+            .iter()
+            .map(|x| (x.group_id().unwrap().to_string(), preview(x.tags()))),
+    );
+    let k = c.describe_key_pairs().filters(f).send().await.unwrap();
+    out.extend(
+        k.key_pairs()
+            .iter()
+            .map(|x| (x.key_name().unwrap().to_string(), preview(x.tags()))),
+    );
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resource_tagged_for_a_stack_and_a_preview_is_never_the_stacks() {
+    let w = World::new("pv");
+    w.write_stack(&previewed(2));
+    w.pull(8, HEAD, &["infra/web.yaml"]);
+    let r = say(&w, 8, "/preview", HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    // Whoever holds the preview role tags a preview's server with the real
+    // stack's name: the real stack must not take it for its own.
+    let preview = crate::engine::instances_by_name(&w.direct, "pv-pr8").await;
+    let id = preview["instance/web-1"][0].clone();
+    w.direct
+        .create_tags()
+        .resources(&id)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("ec2-gitops:stack")
+                .value("pv")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let file = w.dir.path().join("infra/web.yaml");
+    let out = crate::crash::run(&w.proxy.endpoint(), &["plan", file.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains(&id),
+        "warned about: {}",
+        crate::crash::text(&out)
+    );
+    assert!(
+        text.contains("another stack's preview"),
+        "{}",
+        crate::crash::text(&out)
+    );
+    let json = crate::crash::run(
+        &w.proxy.endpoint(),
+        &["plan", file.to_str().unwrap(), "--format", "json"],
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&json.stdout).expect("a JSON plan");
+    let touched: Vec<&serde_json::Value> = plan["plans"][0]["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter(|c| c["live_id"].as_str() == Some(id.as_str()))
+        .collect();
+    assert!(touched.is_empty(), "never planned: {touched:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -430,7 +430,7 @@ async fn the_lease_waits_for_a_live_holder_takes_over_a_dead_one_and_refuses_a_f
         run: "99/1".into(),
     };
     let held = ec2
-        .acquire_lease("web", &other, Duration::ZERO, &quiet)
+        .acquire_lease("web", None, &other, Duration::ZERO, &quiet)
         .await
         .map_err(|e| e.to_string())
         .unwrap();
@@ -440,7 +440,7 @@ async fn the_lease_waits_for_a_live_holder_takes_over_a_dead_one_and_refuses_a_f
         w.fetch_add(1, Ordering::SeqCst);
     };
     let err = ec2
-        .acquire_lease("web", &me, Duration::from_secs(3), &note)
+        .acquire_lease("web", None, &me, Duration::from_secs(3), &note)
         .await
         .err()
         .expect("the lease is held");
@@ -454,7 +454,7 @@ async fn the_lease_waits_for_a_live_holder_takes_over_a_dead_one_and_refuses_a_f
     // Released: free at once.
     held.release().await;
     let mine = ec2
-        .acquire_lease("web", &me, Duration::ZERO, &quiet)
+        .acquire_lease("web", None, &me, Duration::ZERO, &quiet)
         .await
         .map_err(|e| e.to_string())
         .unwrap();
@@ -465,12 +465,12 @@ async fn the_lease_waits_for_a_live_holder_takes_over_a_dead_one_and_refuses_a_f
         ..me.clone()
     };
     let _abandoned = ec2
-        .acquire_lease("web", &dead, Duration::ZERO, &quiet)
+        .acquire_lease("web", None, &dead, Duration::ZERO, &quiet)
         .await
         .map_err(|e| e.to_string())
         .unwrap();
     let taken = ec2
-        .acquire_lease("web", &me, Duration::ZERO, &quiet)
+        .acquire_lease("web", None, &me, Duration::ZERO, &quiet)
         .await
         .map_err(|e| e.to_string())
         .unwrap();
@@ -484,7 +484,7 @@ async fn the_lease_waits_for_a_live_holder_takes_over_a_dead_one_and_refuses_a_f
         .await
         .unwrap();
     let err = ec2
-        .acquire_lease("db", &me, Duration::from_secs(60), &quiet)
+        .acquire_lease("db", None, &me, Duration::from_secs(60), &quiet)
         .await
         .err()
         .expect("foreign");

@@ -28,7 +28,7 @@ async fn a_call_throttled_thirty_times_in_a_row_still_succeeds() {
     // Far more than any retry budget of real errors (8 attempts).
     let seen = throttle_first(&proxy, "DescribeKeyPairs", 30);
     let ec2 = Ec2::from_client(ec2_client_at(&proxy.endpoint(), "us-east-1"));
-    let live = ec2.read_live("throttled").await;
+    let live = ec2.read_live("throttled", None).await;
     assert!(live.is_ok(), "{live:?}");
     assert_eq!(
         seen.load(Ordering::SeqCst),
@@ -45,7 +45,7 @@ async fn a_call_throttled_past_its_deadline_fails_saying_nothing_was_done() {
     let ec2 = Ec2::from_client(ec2_client_at(&proxy.endpoint(), "us-east-1"))
         .with_throttle_deadline(Duration::from_secs(2));
     let err = ec2
-        .read_live("throttled")
+        .read_live("throttled", None)
         .await
         .expect_err("throttled for good");
     assert_eq!(err.code, "RequestLimitExceeded");

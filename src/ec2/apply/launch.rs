@@ -33,9 +33,7 @@ impl<'a> Run<'a> {
             &self.stack,
             &ResourceId::new(model::Kind::Volume, format!("{}/root", step.resource.name)),
         );
-        if launch.protect {
-            volume_tags.insert(model::PROTECT_TAG.into(), "true".into());
-        }
+        owned_like(&mut volume_tags, launch);
         let request = Request {
             count: 1,
             client_token: &launch.client_token,
@@ -224,9 +222,7 @@ impl<'a> Run<'a> {
         };
         instance_tags.insert(model::LAUNCH_TAG.into(), tag.into());
         volume_tags.insert(model::LAUNCH_TAG.into(), tag.into());
-        if launch.protect {
-            volume_tags.insert(model::PROTECT_TAG.into(), "true".into());
-        }
+        owned_like(&mut volume_tags, launch);
         let request = Request {
             count,
             client_token: token,
@@ -353,6 +349,16 @@ pub(super) fn orphans(launched: &[Launched]) -> HashMap<(String, String), Launch
         }
     }
     out
+}
+
+/// Gives a root volume what its instance carries of the stack's own tags:
+/// protection, and a preview's tag.
+fn owned_like(volume_tags: &mut BTreeMap<String, String>, launch: &Launch) {
+    for key in [model::PROTECT_TAG, model::PREVIEW_TAG] {
+        if let Some(v) = launch.tags.get(key) {
+            volume_tags.insert(key.to_string(), v.clone());
+        }
+    }
 }
 
 /// The launch of a launch step.

@@ -59,8 +59,13 @@ impl Builder<'_> {
                 .as_deref()
                 .and_then(|id| self.volumes_by_id.get(id))
                 .expect("destroyed volume is live");
-            let snapshot = (!crate::plan::diff::deletes_data(v))
-                .then(|| model::snapshot_tags(&self.inputs.desired.stack, &v.name));
+            let snapshot = (!crate::plan::diff::deletes_data(v)).then(|| {
+                let mut tags = model::snapshot_tags(&self.inputs.desired.stack, &v.name);
+                if let Some(pr) = self.inputs.desired.preview_of {
+                    tags.insert(model::PREVIEW_TAG.into(), pr.to_string());
+                }
+                tags
+            });
             let on_terminated = v
                 .attachment
                 .as_ref()

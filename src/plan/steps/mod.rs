@@ -344,7 +344,7 @@ impl Builder<'_> {
     }
 
     fn tags(&self, id: &ResourceId) -> BTreeMap<String, String> {
-        model::identity_tags(&self.inputs.desired.stack, id)
+        model::owner_tags(self.inputs.desired, id)
     }
 
     /// A reference to a stack resource: new in this run, or live.
