@@ -95,6 +95,11 @@ pub struct ReviewedStack {
     pub region: String,
     /// The plan's fingerprint.
     pub fingerprint: String,
+    /// Its changes as reviewed (`plan::review`): a re-run may finish what an
+    /// interrupted apply of them left. Absent when the plan was too large to
+    /// keep them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<String>>,
 }
 
 /// Where a plan comment stands.
@@ -266,6 +271,10 @@ mod tests {
                 stack: "web".into(),
                 region: "us-east-1".into(),
                 fingerprint: "0123456789abcdef".into(),
+                changes: Some(vec![
+                    "instance/web-{1-3}:create".into(),
+                    "instance/db:update:tags,type".into(),
+                ]),
             }],
             check: None,
         })
@@ -286,7 +295,7 @@ mod tests {
             let body = format!("{}\n## title\n", m.line());
             assert_eq!(Marker::parse(&body), Some(m.clone()), "{body}");
         }
-        insta::assert_snapshot!(plan().line(), @r#"<!-- ec2-gitops: {"kind":"plan","status":"planned","head":"1111111111111111111111111111111111111111","base":"2222222222222222222222222222222222222222","stacks":[{"stack":"web","region":"us-east-1","fingerprint":"0123456789abcdef"}]} -->"#);
+        insta::assert_snapshot!(plan().line(), @r#"<!-- ec2-gitops: {"kind":"plan","status":"planned","head":"1111111111111111111111111111111111111111","base":"2222222222222222222222222222222222222222","stacks":[{"stack":"web","region":"us-east-1","fingerprint":"0123456789abcdef","changes":["instance/web-{1-3}:create","instance/db:update:tags,type"]}]} -->"#);
     }
 
     #[test]

@@ -143,6 +143,8 @@ pub enum Refusal {
         /// The base branch the merge went onto, when it is not the one the
         /// reviewed plan was made on.
         moved: Option<BaseMoved>,
+        /// The first change the review did not see, when it can be told.
+        unreviewed: Option<crate::plan::review::Unreviewed>,
     },
     /// The merged pull request's plan comment shows no plan of this stack.
     NotReviewed,

@@ -223,7 +223,7 @@ impl Ctx<'_> {
         sha: &str,
         record: &mut Record,
     ) -> Result<Option<(Vec<StackApply>, Loaded)>> {
-        let reviewed = comment::reviewed_fingerprints(meta);
+        let reviewed = comment::reviewed_stacks(meta);
         let loaded = self.load();
         let stacks: Vec<&Desired> = loaded
             .valid

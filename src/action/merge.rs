@@ -14,6 +14,7 @@ use crate::app::{self, Exclusive};
 use crate::ec2::Ec2;
 use crate::github::GitHubError;
 use crate::marker::Marker;
+use crate::marker::ReviewedStack;
 use crate::model::Desired;
 use crate::outcome::{BaseMoved, Refusal, StackApply, StackPlan};
 use crate::plan::Plan;
@@ -27,7 +28,7 @@ impl Ctx<'_> {
     pub(super) async fn apply_stacks(
         &self,
         stacks: &[&Desired],
-        reviewed: Option<&BTreeMap<(String, String), String>>,
+        reviewed: Option<&BTreeMap<(String, String), ReviewedStack>>,
         moved: Option<&BaseMoved>,
     ) -> (Vec<StackApply>, BTreeMap<String, Plan>) {
         let mut out = Vec::new();
@@ -62,11 +63,8 @@ impl Ctx<'_> {
                     continue;
                 }
             };
-            let fingerprint = reviewed.map(|r| {
-                r.get(&(d.stack.clone(), d.region.clone()))
-                    .map(String::as_str)
-            });
-            match policy::verdict(&plan, fingerprint, moved) {
+            let review = reviewed.map(|r| r.get(&(d.stack.clone(), d.region.clone())));
+            match policy::verdict(&plan, review, moved) {
                 Verdict::Apply => {}
                 Verdict::NoChanges => {
                     out.push(StackApply::NoChanges {
@@ -172,7 +170,7 @@ impl Ctx<'_> {
                 let (changed, _) = self.changed_files(p.number).await?;
                 let c = self.gh.find_comment(p.number, is_plan).await?;
                 let meta = c.as_ref().and_then(|(_, m)| m.plan());
-                let reviewed = meta.map(comment::reviewed_fingerprints).unwrap_or_default();
+                let reviewed = meta.map(comment::reviewed_stacks).unwrap_or_default();
                 // The reviewed plan was made on the PR merged into `base`;
                 // this merge is onto `before`.
                 let moved = meta

@@ -4,7 +4,7 @@
 //! the handlers ask, then act.
 
 use super::env::{ApplyOnComment, ApplyRequirements};
-use crate::marker::PlanStatus;
+use crate::marker::{PlanStatus, ReviewedStack};
 pub use crate::outcome::{ApplyNotAllowed, Unmet};
 use crate::outcome::{BaseMoved, Refusal};
 use crate::plan::Plan;
@@ -64,21 +64,41 @@ pub enum Verdict {
 }
 
 /// The verdict on `plan`. `reviewed`: `None` when no review is asked for
-/// (a direct push, a plan file checked elsewhere), else the fingerprint the
-/// review shows for this stack (`Some(None)`: none). `moved`: the base the
+/// (a direct push, a plan file checked elsewhere), else what the review
+/// shows for this stack (`Some(None)`: nothing). `moved`: the base the
 /// merge went onto, when it is not the reviewed one.
-pub fn verdict(plan: &Plan, reviewed: Option<Option<&str>>, moved: Option<&BaseMoved>) -> Verdict {
+///
+/// A plan is the reviewed one when it has the reviewed fingerprint, or when
+/// every change in it is one of the reviewed changes or what is left of one
+/// (`plan::review`): a re-run after an apply that stopped halfway finishes
+/// it. Not when the base moved: the YAML may be another then.
+pub fn verdict(
+    plan: &Plan,
+    reviewed: Option<Option<&ReviewedStack>>,
+    moved: Option<&BaseMoved>,
+) -> Verdict {
     if plan.is_empty() && plan.is_applicable() {
         return Verdict::NoChanges;
     }
     match reviewed {
-        Some(Some(f)) if crate::plan::fingerprint::approves(f, plan) => {}
-        Some(Some(f)) => {
-            return Verdict::Refuse(Refusal::ChangedSinceReview {
-                reviewed: f.to_string(),
-                now: plan.fingerprint.clone(),
-                moved: moved.cloned(),
-            });
+        Some(Some(r)) if crate::plan::fingerprint::approves(&r.fingerprint, plan) => {}
+        Some(Some(r)) => {
+            // `None`: what is left of the reviewed plan; else why not (what
+            // the review did not see, when it can be told).
+            let refused = match (&r.changes, moved) {
+                (Some(changes), None) => crate::plan::review::remainder(changes, plan)
+                    .err()
+                    .map(Some),
+                _ => Some(None),
+            };
+            if let Some(unreviewed) = refused {
+                return Verdict::Refuse(Refusal::ChangedSinceReview {
+                    reviewed: r.fingerprint.clone(),
+                    now: plan.fingerprint.clone(),
+                    moved: moved.cloned(),
+                    unreviewed,
+                });
+            }
         }
         Some(None) => return Verdict::Refuse(Refusal::NotReviewed),
         None => {}
@@ -228,23 +248,51 @@ mod tests {
             merged_onto: "b".repeat(40),
         };
         let p = plan("f1", true, false);
-        assert_eq!(verdict(&p, Some(Some("f1")), None), Verdict::Apply);
+        let reviewed = |f: &str, changes: Option<Vec<String>>| ReviewedStack {
+            stack: "web".into(),
+            region: "us-east-1".into(),
+            fingerprint: f.into(),
+            changes,
+        };
+        assert_eq!(
+            verdict(&p, Some(Some(&reviewed("f1", None))), None),
+            Verdict::Apply
+        );
         assert_eq!(verdict(&p, None, None), Verdict::Apply);
         assert_eq!(
-            verdict(&p, Some(Some("f0")), Some(&moved)),
+            verdict(&p, Some(Some(&reviewed("f0", None))), Some(&moved)),
             Verdict::Refuse(Refusal::ChangedSinceReview {
                 reviewed: "f0".into(),
                 now: "f1".into(),
                 moved: Some(moved.clone()),
+                unreviewed: None,
             })
         );
+        // Another fingerprint, but every change is a reviewed one: what an
+        // interrupted apply left is applied.
+        let left = reviewed("f0", crate::plan::review::of(&p));
+        assert_eq!(verdict(&p, Some(Some(&left)), None), Verdict::Apply);
+        // Not when the base moved: the YAML may be another.
+        assert!(matches!(
+            verdict(&p, Some(Some(&left)), Some(&moved)),
+            Verdict::Refuse(Refusal::ChangedSinceReview { .. })
+        ));
+        // A change the review did not see is named.
+        let other = reviewed("f0", Some(vec!["instance/db:update:tags".into()]));
+        match verdict(&p, Some(Some(&other)), None) {
+            Verdict::Refuse(Refusal::ChangedSinceReview {
+                unreviewed: Some(crate::plan::review::Unreviewed::NewChange(r)),
+                ..
+            }) => assert_eq!(r.to_string(), "key_pair.deploy"),
+            v => panic!("{v:?}"),
+        }
         assert_eq!(
             verdict(&p, Some(None), None),
             Verdict::Refuse(Refusal::NotReviewed)
         );
         let blocked = plan("f2", true, true);
         assert!(matches!(
-            verdict(&blocked, Some(Some("f2")), None),
+            verdict(&blocked, Some(Some(&reviewed("f2", None))), None),
             Verdict::Refuse(Refusal::Blocked { .. })
         ));
         // Nothing to do is safe whatever was reviewed.

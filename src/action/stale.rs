@@ -44,7 +44,7 @@ impl Ctx<'_> {
                 continue;
             };
             let body = c.body.clone().unwrap_or_default();
-            let covered: Vec<String> = comment::reviewed_fingerprints(&meta)
+            let covered: Vec<String> = comment::reviewed_stacks(&meta)
                 .into_keys()
                 .filter(|k| applied.contains(k))
                 .map(|(s, _)| s)

@@ -9,6 +9,7 @@ pub mod graph;
 pub mod order;
 mod ownership;
 pub mod renames;
+pub mod review;
 pub mod rollout;
 pub mod schedule;
 mod security;

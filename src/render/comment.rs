@@ -217,6 +217,33 @@ fn first(s: &str, n: usize) -> &str {
 /// A refusal or failure reason the tool wrote: its first paragraph as prose,
 /// anything after a blank line (a plan, diagnostics, an error chain) as a
 /// code block.
+/// The change of a fresh plan that its review did not see, in words.
+fn unreviewed_text(u: &crate::plan::review::Unreviewed) -> String {
+    use crate::plan::review::Unreviewed;
+    // Resource ids and field names are validated names: safe in code spans.
+    match u {
+        Unreviewed::NewChange(r) => format!(
+            "{} changes, and the reviewed plan did not change it",
+            code_span(&r.to_string())
+        ),
+        Unreviewed::OtherAction {
+            resource,
+            reviewed,
+            now,
+        } => format!(
+            "{} would be {}, and the reviewed plan had it {}",
+            code_span(&resource.to_string()),
+            now.as_str(),
+            reviewed.as_str()
+        ),
+        Unreviewed::NewField { resource, field } => format!(
+            "{} would change {}, which is not what the review approved for it (or what is left of it)",
+            code_span(&resource.to_string()),
+            code_span(field)
+        ),
+    }
+}
+
 /// Why a stack was not applied, in words: one sentence, then (after a
 /// blank line) the text it is about, when there is one.
 pub fn refusal_text(r: &Refusal) -> String {
@@ -230,14 +257,16 @@ pub fn refusal_text(r: &Refusal) -> String {
             reviewed,
             now,
             moved,
+            unreviewed,
         } => {
-            let cause = match moved {
-                Some(m) => format!(
+            let cause = match (moved, unreviewed) {
+                (Some(m), _) => format!(
                     ": the base branch moved since review (the plan was made on `{}`, the merge is onto `{}`), so the merge applies other files than the ones reviewed, or EC2 changed",
                     short(&m.reviewed_on),
                     short(&m.merged_onto)
                 ),
-                None => String::new(),
+                (None, Some(u)) => format!(": {}", unreviewed_text(u)),
+                (None, None) => String::new(),
             };
             format!(
                 "the plan changed since review{cause} (fingerprint `{reviewed}` reviewed, `{now}` now); nothing was applied."
@@ -343,6 +372,8 @@ pub fn plan_marker(
         PlanState::Discarded => PlanStatus::Discarded,
         PlanState::Stale { .. } => PlanStatus::Stale,
     };
+    // The reviewed changes of as many stacks as fit the marker's budget.
+    let mut budget = crate::plan::review::MAX_CHARS;
     let mut reviewed: Vec<ReviewedStack> = stacks
         .iter()
         .filter_map(|s| match s {
@@ -350,6 +381,14 @@ pub fn plan_marker(
                 stack: p.stack.clone(),
                 region: p.region.clone(),
                 fingerprint: p.fingerprint.clone(),
+                changes: crate::plan::review::of(p).filter(|c| {
+                    let size = crate::plan::review::size(c);
+                    let fits = size <= budget;
+                    if fits {
+                        budget -= size;
+                    }
+                    fits
+                }),
             }),
             _ => None,
         })
@@ -364,12 +403,12 @@ pub fn plan_marker(
     })
 }
 
-/// The reviewed fingerprint of each stack of a plan comment's marker,
-/// `(stack, region)` → fingerprint.
-pub fn reviewed_fingerprints(meta: &PlanMeta) -> BTreeMap<(String, String), String> {
+/// The reviewed plan of each stack of a plan comment's marker,
+/// `(stack, region)` → what was reviewed.
+pub fn reviewed_stacks(meta: &PlanMeta) -> BTreeMap<(String, String), ReviewedStack> {
     meta.stacks
         .iter()
-        .map(|s| ((s.stack.clone(), s.region.clone()), s.fingerprint.clone()))
+        .map(|s| ((s.stack.clone(), s.region.clone()), s.clone()))
         .collect()
 }
 

@@ -882,18 +882,18 @@ mod comments {
     }
 
     #[test]
-    fn reviewed_fingerprints_read_back_what_the_comment_wrote() {
+    fn reviewed_plans_read_back_what_the_comment_wrote() {
         let p = full_plan();
         let stacks = [StackPlan::Planned(p.clone())];
         let body = comment::plan_marker(SHA, None, &stacks, &PlanState::Planned).wrap(
             &comment::plan_comment(SHA, &stacks, &[], &PlanState::Planned),
         );
         let marker = crate::marker::Marker::parse(&body).expect("the first line is the marker");
-        let read = comment::reviewed_fingerprints(marker.plan().expect("a plan marker"));
-        assert_eq!(
-            read.get(&(p.stack.clone(), p.region.clone())),
-            Some(&p.fingerprint)
-        );
+        let read = comment::reviewed_stacks(marker.plan().expect("a plan marker"));
+        let stack = &read[&(p.stack.clone(), p.region.clone())];
+        assert_eq!(stack.fingerprint, p.fingerprint);
+        assert_eq!(stack.changes, crate::plan::review::of(&p));
+        assert!(stack.changes.as_ref().is_some_and(|c| !c.is_empty()));
         assert_eq!(read.len(), 1);
     }
 
@@ -945,6 +945,13 @@ mod comments {
                         reviewed: "aaaa".into(),
                         now: "bbbb".into(),
                         moved: None,
+                        unreviewed: Some(crate::plan::review::Unreviewed::NewField {
+                            resource: crate::model::ResourceId::new(
+                                crate::model::Kind::Instance,
+                                "db",
+                            ),
+                            field: "type".into(),
+                        }),
                     },
                 },
             ],

@@ -18,6 +18,7 @@ mod iam_docs;
 mod import;
 mod layers;
 mod moto_smoke;
+mod rerun;
 mod review;
 mod scale;
 mod sequence;

@@ -177,9 +177,12 @@ fn a_hostile_plan_comment_has_only_the_tools_markers() {
     // What a reviewer relies on is still there, as text.
     assert!(body.contains("@&#8203;org/team"), "{body}");
     let marker = crate::marker::Marker::parse(&body).expect("the first line is the marker");
-    let reviewed = comment::reviewed_fingerprints(marker.plan().expect("a plan marker"));
+    let reviewed = comment::reviewed_stacks(marker.plan().expect("a plan marker"));
     assert_eq!(reviewed.len(), 1);
-    assert_eq!(reviewed.values().next(), Some(&evil.fingerprint));
+    assert_eq!(
+        reviewed.values().next().map(|r| &r.fingerprint),
+        Some(&evil.fingerprint)
+    );
     insta::assert_snapshot!("hostile_plan_comment", body);
 }
 
