@@ -35,7 +35,7 @@ fn merge_failing_db(w: &World) -> crate::action::Run {
             )
         })
     });
-    let r = w.run("push", push(&w), MERGE);
+    let r = w.run("push", push(w), MERGE);
     w.proxy.clear_hook();
     assert_eq!(r.code(), Some(1), "{}", r.text());
     r
