@@ -9,6 +9,9 @@
 #   check-jsonschema  action.yml against GitHub's action schema (bundled: --builtin-schema vendor.github-actions)
 #   ShellCheck        scripts/lint-github.sh, scripts/build-image.sh
 #
+# It also installs parliament (an IAM policy linter), which a test runs on
+# the policies `ec2-gitops iam policy` prints (tests/all/iam_docs.rs).
+#
 # The linters come from PyPI (scripts/requirements-lint.txt) into the test venv
 # ${EC2_GITOPS_VENV:-$HOME/.cache/ec2-gitops-venv}; like setup-test-deps.sh, a
 # stamp file holds a hash of the requirements and pip only runs when it
@@ -22,7 +25,7 @@ requirements="scripts/requirements-lint.txt"
 venv="${EC2_GITOPS_VENV:-$HOME/.cache/ec2-gitops-venv}"
 stamp="$venv/.ec2-gitops-lint-requirements.sha256"
 python="${PYTHON:-python3}"
-tools=(actionlint zizmor hadolint check-jsonschema shellcheck)
+tools=(actionlint zizmor hadolint check-jsonschema shellcheck parliament)
 
 have_tools() {
     local tool

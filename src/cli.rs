@@ -424,10 +424,16 @@ fn load_at(paths: &[String], at: Option<&str>) -> Result<Option<Vec<Desired>>> {
 /// Finds and validates the stack files; `None` when invalid (errors printed).
 fn load(paths: &[String], github_annotations: bool) -> Result<Option<Vec<Desired>>> {
     let files = workspace::find_stack_files(paths)?;
-    // `after` names are checked against every stack only when every stack
-    // was loaded (no path given: the whole `infra/`).
+    // `after` names are checked against every stack of the repository: the
+    // ones loaded, and those under `infra/` when paths were given (a file
+    // or a folder of them).
+    let others = if paths.is_empty() {
+        Default::default()
+    } else {
+        workspace::stack_names(&workspace::find_stack_files(&[]).unwrap_or_default())
+    };
     let checked = workspace::load_stacks(&files).and_then(|stacks| {
-        let problems = config::order::check(&stacks, paths.is_empty());
+        let problems = config::order::check(&stacks, Some(&others));
         if problems.is_empty() {
             Ok(stacks)
         } else {

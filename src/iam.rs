@@ -83,7 +83,6 @@ pub struct Operation {
 use Role::{Apply, Import, Plan, Preview};
 
 const READ_ALL: &[Role] = &[Plan, Apply, Preview, Import];
-const READ_STACK: &[Role] = &[Plan, Apply, Preview];
 const CHANGE: &[Role] = &[Apply, Preview];
 
 /// Every EC2 operation the tool calls, by action name.
@@ -126,25 +125,25 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     op(
         "DescribeImages",
-        READ_STACK,
+        READ_ALL,
         Scope::Read,
         "check that the images the YAML names exist",
     ),
     op(
         "DescribeSubnets",
-        READ_STACK,
+        READ_ALL,
         Scope::Read,
         "check that the subnets the YAML names exist",
     ),
     op(
         "DescribeInstanceTypeOfferings",
-        READ_STACK,
+        READ_ALL,
         Scope::Read,
         "check that the region offers the instance types",
     ),
     op(
         "DescribeAccountAttributes",
-        READ_STACK,
+        READ_ALL,
         Scope::Read,
         "the account's elastic IP quota",
     ),
@@ -424,9 +423,14 @@ fn read_statement(role: Role) -> Value {
     })
 }
 
-/// `arn:<partition>:ec2:*:*:<type>/<name>`.
+/// `arn:<partition>:ec2:*:*:<type>/<name>` (images and snapshots have no
+/// account in their ARN).
 fn arn(partition: &str, kind: &str, name: &str) -> String {
-    let account = if kind == "image" { "" } else { "*" };
+    let account = if matches!(kind, "image" | "snapshot") {
+        ""
+    } else {
+        "*"
+    };
     format!("arn:{partition}:ec2:*:{account}:{kind}/{name}")
 }
 

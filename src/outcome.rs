@@ -148,6 +148,9 @@ pub enum Refusal {
     },
     /// The merged pull request's plan comment shows no plan of this stack.
     NotReviewed,
+    /// A push no merged pull request explains, with `apply-unreviewed-pushes`
+    /// off: its plan went to the drift issue.
+    UnreviewedPush,
     /// The plan has errors or blocked changes.
     Blocked {
         /// The plan.

@@ -368,12 +368,23 @@ pub fn load_stacks_via(
         }
     }
     diags.extend(not_extended(bases, &stacks));
-    diags.extend(config::order::check(&stacks, patterns.is_empty()));
+    let complete = patterns.is_empty().then(std::collections::BTreeSet::new);
+    diags.extend(config::order::check(&stacks, complete.as_ref()));
     Ok(if diags.is_empty() {
         Ok(stacks)
     } else {
         Err(diags)
     })
+}
+
+/// The names of the stacks among `files` that load (the others are some
+/// other command's to report).
+pub fn stack_names(files: &[PathBuf]) -> std::collections::BTreeSet<String> {
+    files
+        .iter()
+        .filter_map(|f| load_stack(f).ok())
+        .map(|d| d.stack)
+        .collect()
 }
 
 /// The problems of the files without `stack:` that no stack extends (a

@@ -13,6 +13,7 @@ use crate::outcome::{StackApply, StackPlan};
 use crate::render::check_run::{self, CheckOutput};
 
 /// The job summary's note when check runs were refused.
+pub(super) const USER_TOKEN_NOTE: &str = "\n> [!NOTE]\n> The token is a user's (a personal access token): GitHub makes check runs only for GitHub Apps, so this run set the commit statuses `ec2-gitops/plan` and `ec2-gitops/apply`. The workflow's `GITHUB_TOKEN` or a GitHub App's token with `checks: write` gets the check runs, with the whole plan and annotations.\n";
 pub(super) const REFUSED_NOTE: &str = "\n> [!NOTE]\n> GitHub refused to create check runs (the token lacks `checks: write`), so this run set commit statuses instead. Grant the job `checks: write` to get the check runs `ec2-gitops/plan` and `ec2-gitops/apply` with the whole plan and annotations.\n";
 
 impl Ctx<'_> {

@@ -39,7 +39,7 @@ impl Ctx<'_> {
     /// Plans every stack of the checkout and keeps the drift issue in step:
     /// opened or edited while anything drifted, closed (with a comment)
     /// once nothing has. Returns the plans and whether anything drifted.
-    async fn check_drift(
+    pub(super) async fn check_drift(
         &self,
         loaded: &Loaded,
         record: &mut Record,

@@ -47,6 +47,15 @@ pub struct Inputs {
     pub labels: bool,
     /// What `/apply` on an open pull request needs.
     pub apply_requirements: ApplyRequirements,
+    /// Only decide whether a comment's author may run commands (input
+    /// `check-commenter`): the output `allowed`, the refusal's reply, and
+    /// nothing else. The job that runs the commands (and holds AWS
+    /// credentials) starts only when it is `true`.
+    pub check_commenter: bool,
+    /// Apply a push to the default branch that no merged pull request
+    /// explains (input `apply-unreviewed-pushes`, default false: its plan
+    /// goes to the drift issue instead, whose `/apply` applies it).
+    pub apply_unreviewed_pushes: bool,
 }
 
 /// Everything the action reads from its environment.
@@ -146,6 +155,15 @@ impl ActionEnv {
             }
         };
         let apply_requirements = apply_requirements(input("apply-requirements").as_deref())?;
+        let flag = |name: &str| match input(name).as_deref().map(str::trim) {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(other) => Err(EnvError(format!(
+                "input {name} must be true or false, found {other:?}"
+            ))),
+        };
+        let check_commenter = flag("check-commenter")?;
+        let apply_unreviewed_pushes = flag("apply-unreviewed-pushes")?;
         let config: Vec<String> = input("config")
             .map(|c| c.split_whitespace().map(str::to_string).collect())
             .unwrap_or_else(|| vec![crate::workspace::DEFAULT_GLOB.to_string()]);
@@ -186,6 +204,8 @@ impl ActionEnv {
                 replan_stale,
                 bot_login: input("bot-login").map(|l| l.trim().to_string()),
                 environments: environments(input("environments").as_deref())?,
+                check_commenter,
+                apply_unreviewed_pushes,
                 labels,
                 apply_requirements,
             },

@@ -86,6 +86,14 @@ impl Ctx<'_> {
                 render::escape::text(&format!("@{user}")),
                 render::escape::text(role)
             ));
+            record.output("allowed", "false");
+            return Ok(EXIT_OK);
+        }
+        // The gate job: it holds no AWS credentials and decides whether the
+        // job that does starts.
+        if self.env.inputs.check_commenter {
+            record.output("allowed", "true");
+            println!("ec2-gitops: @{user} may run commands: allowed");
             return Ok(EXIT_OK);
         }
         if on_drift_issue {

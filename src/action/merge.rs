@@ -9,12 +9,11 @@ use anyhow::Result;
 
 use super::outputs::results_json;
 use super::policy::{self, Verdict};
-use super::{Ctx, EXIT_FAILED, EXIT_OK, Record, event, is_plan, short, touched};
+use super::{Ctx, EXIT_FAILED, EXIT_OK, Loaded, Record, event, is_plan, short, touched};
 use crate::app::{self, Exclusive};
 use crate::ec2::Ec2;
 use crate::github::GitHubError;
-use crate::marker::Marker;
-use crate::marker::ReviewedStack;
+use crate::marker::{Marker, ReviewedStack};
 use crate::model::Desired;
 use crate::outcome::{BaseMoved, Refusal, StackApply, StackPlan};
 use crate::plan::Plan;
@@ -221,6 +220,11 @@ impl Ctx<'_> {
             record.output("applied", "false");
             return Ok(EXIT_OK);
         }
+        if pr.is_none() && !self.env.inputs.apply_unreviewed_pushes {
+            return self
+                .refuse_unreviewed_push(sha, &loaded, &touched, results, record)
+                .await;
+        }
         let (applied, to_review) = self
             .apply_stacks(&touched, reviewed.as_ref(), moved.as_ref())
             .await;
@@ -234,6 +238,54 @@ impl Ctx<'_> {
             .await;
         self.mark_and_replan(&results, pr.as_ref().map(|p| p.number), sha, record)
             .await;
+        Ok(if results.iter().all(StackApply::is_ok) {
+            EXIT_OK
+        } else {
+            EXIT_FAILED
+        })
+    }
+
+    /// A push that no merged pull request explains, with
+    /// `apply-unreviewed-pushes` off: nothing is applied; the drift check
+    /// puts its plan (the default branch against EC2) in the drift issue,
+    /// where `/apply STACK` applies it; the apply check fails saying so.
+    async fn refuse_unreviewed_push(
+        &self,
+        sha: &str,
+        loaded: &Loaded,
+        touched: &[&Desired],
+        mut results: Vec<StackApply>,
+        record: &mut Record,
+    ) -> Result<u8> {
+        let plans = match self.check_drift(loaded, record).await {
+            Ok((plans, _)) => plans,
+            Err(e) => {
+                eprintln!(
+                    "::warning::{}",
+                    render::escape::workflow_data(&format!(
+                        "cannot put the push's plan in the drift issue: {e:#}"
+                    ))
+                );
+                Vec::new()
+            }
+        };
+        for d in touched {
+            let unchanged = plans.iter().any(|p| {
+                matches!(p, StackPlan::Planned(p) if p.stack == d.stack && p.is_empty() && p.is_applicable())
+            });
+            results.push(if unchanged {
+                StackApply::NoChanges {
+                    stack: d.stack.clone(),
+                    region: d.region.clone(),
+                }
+            } else {
+                StackApply::NotApplied {
+                    stack: d.stack.clone(),
+                    refusal: Refusal::UnreviewedPush,
+                }
+            });
+        }
+        self.report_apply(None, sha, &results, record).await;
         Ok(if results.iter().all(StackApply::is_ok) {
             EXIT_OK
         } else {

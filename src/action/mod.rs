@@ -89,6 +89,13 @@ pub async fn run(env: &ActionEnv) -> Result<u8> {
         )
     })?;
     let mut record = Record::new(env);
+    // A user's token (a personal access token): GitHub makes check runs
+    // only for GitHub Apps, so this run sets commit statuses from the start
+    // instead of asking for a check run GitHub refuses.
+    let user_token = matches!(
+        identity::identity(env.inputs.bot_login.as_deref(), &env.token),
+        identity::Identity::AskGitHub
+    );
     let ctx = Ctx {
         env,
         gh: &gh,
@@ -96,7 +103,7 @@ pub async fn run(env: &ActionEnv) -> Result<u8> {
         checkout,
         replies: AtomicU32::new(0),
         replying_to: AtomicU64::new(0),
-        checks_refused: AtomicBool::new(false),
+        checks_refused: AtomicBool::new(user_token),
     };
     let code = match env.event_name.as_str() {
         "pull_request" | "pull_request_target" => {
@@ -160,7 +167,9 @@ pub async fn run(env: &ActionEnv) -> Result<u8> {
             EXIT_OK
         }
     };
-    if ctx.checks_refused.load(Ordering::Relaxed) {
+    if user_token {
+        record.summary(checks::USER_TOKEN_NOTE);
+    } else if ctx.checks_refused.load(Ordering::Relaxed) {
         record.summary(checks::REFUSED_NOTE);
     }
     record.finish()?;
@@ -270,7 +279,7 @@ impl Ctx<'_> {
         }
         // An `after` that names no stack, or makes a cycle: that stack's
         // file is invalid.
-        let problems = crate::config::order::check(&out.valid, true);
+        let problems = crate::config::order::check(&out.valid, Some(&Default::default()));
         if !problems.is_empty() {
             let (bad, good): (Vec<Desired>, Vec<Desired>) = std::mem::take(&mut out.valid)
                 .into_iter()

@@ -8,10 +8,13 @@ use super::Diagnostic;
 use crate::model::Desired;
 
 /// The problems of the `after` lists of `stacks`, each with the file it is
-/// in: a stack naming itself, a cycle, and — when `stacks` is every stack
-/// of the repository (`complete`) — a name no stack has.
-pub fn check(stacks: &[Desired], complete: bool) -> Vec<Diagnostic> {
-    let names: BTreeSet<&str> = stacks.iter().map(|s| s.stack.as_str()).collect();
+/// in: a stack naming itself, a cycle, and — when the repository's other
+/// stacks are known (`others`: their names; `None` when they cannot be
+/// told) — a name no stack has.
+pub fn check(stacks: &[Desired], others: Option<&BTreeSet<String>>) -> Vec<Diagnostic> {
+    let complete = others.is_some();
+    let mut names: BTreeSet<&str> = stacks.iter().map(|s| s.stack.as_str()).collect();
+    names.extend(others.into_iter().flatten().map(String::as_str));
     let mut out = Vec::new();
     for s in stacks {
         for (name, at) in &s.after {
@@ -196,7 +199,7 @@ mod tests {
             stack("a", &["b"]),
             stack("b", &["a"]),
         ];
-        let d = check(&stacks, true);
+        let d = check(&stacks, Some(&BTreeSet::new()));
         let messages: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
         assert_eq!(
             messages,
@@ -213,6 +216,6 @@ mod tests {
             Some(true)
         );
         // Only part of the repository loaded: an unknown name is not known to be wrong.
-        assert_eq!(check(&stacks[..1], false).len(), 0);
+        assert_eq!(check(&stacks[..1], None).len(), 0);
     }
 }

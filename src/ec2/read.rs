@@ -58,10 +58,12 @@ pub(super) struct Instances {
 }
 
 /// Names the volumes of batch launches (`roots`: the stack's and launch
-/// tags, no name tag) after their instance: the root volume of a named
-/// instance is `<instance>/root`; one of an instance still unnamed goes with
-/// it (its batch's apply adopts both); any other is unclaimed, like every
-/// stack-tagged volume without a name.
+/// tags, no name tag) after their instance: a launch makes no volume but
+/// the root one, so the volume of a launch attached to a named instance of
+/// the same launch is `<instance>/root` (by launch tag, not by device name:
+/// moto reports a root device its mapping does not use); one of an instance
+/// still unnamed goes with it (its batch's apply adopts both); any other is
+/// unclaimed, like every stack-tagged volume without a name.
 fn claim_root_volumes(
     instances: &[LiveInstance],
     launched: &[Launched],
@@ -72,16 +74,23 @@ fn claim_root_volumes(
     if roots.is_empty() {
         return;
     }
-    let root_of: std::collections::HashMap<&str, &str> = instances
+    // Named instances by id, with their launch tag.
+    let named: std::collections::HashMap<&str, (&str, Option<&String>)> = instances
         .iter()
-        .filter_map(|i| {
-            let volume = i.block_devices.get(i.root_device.as_ref()?)?;
-            Some((volume.as_str(), i.name.as_str()))
+        .map(|i| {
+            (
+                i.id.as_str(),
+                (i.name.as_str(), i.tags.get(model::LAUNCH_TAG)),
+            )
         })
         .collect();
     let unnamed: BTreeSet<&str> = launched.iter().map(|l| l.id.as_str()).collect();
     for mut v in roots {
-        if let Some(instance) = root_of.get(v.id.as_str()) {
+        let of_its_launch = v.attachment.as_ref().and_then(|(i, _)| {
+            let (name, launch) = named.get(i.as_str())?;
+            (*launch == v.tags.get(model::LAUNCH_TAG)).then_some(*name)
+        });
+        if let Some(instance) = of_its_launch {
             v.name = format!("{instance}/root");
             volumes.push(v);
         } else if !v

@@ -273,6 +273,7 @@ pub fn refusal_text(r: &Refusal) -> String {
             )
         }
         Refusal::NotReviewed => "no reviewed plan of this stack was found in the pull request's plan comment; nothing was applied.".to_string(),
+        Refusal::UnreviewedPush => "this push is not the merge of a reviewed pull request, and the input `apply-unreviewed-pushes` is `false`: nothing was applied. Its plan is in the drift issue, where someone who may push can apply it with `/apply STACK`.".to_string(),
         Refusal::Blocked { plan } => format!(
             "the plan has errors or blocked changes:\n\n{}",
             super::text::plan(plan, false)
@@ -530,7 +531,7 @@ pub fn help(prefix: &str, unknown: Option<&str>) -> String {
         out,
         "**ec2-gitops commands** (one per line, people with write access only):\n\n\
          | command | what it does |\n| --- | --- |\n\
-         | {} | re-plan this pull request's stacks (or the named ones) at its current head and update the plan comment |\n\
+         | {} | re-plan this pull request's stacks (or the named ones), merged into its base as merging it would, and update the plan comment |\n\
          | {} | apply the plan shown in the plan comment, where the repository allows it (by default only after a merge whose apply was refused because the plan changed) |\n\
          | {} | apply this pull request's version of the stacks that allow previews as their own stacks (`<stack>-pr<N>`), and list their servers; `destroy` removes them (closing the pull request does too) |\n\
          | {} | this text |",
@@ -585,25 +586,25 @@ pub fn apply_requirements_unmet(head: &str, unmet: &[Unmet]) -> String {
     for u in unmet {
         let line = match u {
             Unmet::NotApproved => format!(
-                "an approving review by someone other than the author, on the current head {}.",
+                "`approved`: an approving review by someone other than the author, on the current head {}.",
                 code_span(short(head))
             ),
             Unmet::ApprovedOnOlderHead { by, commit } => format!(
-                "an approval of the current head {}: {} approved {}, and commits came after (ask for a new review).",
+                "`approved`: an approval of the current head {}: {} approved {}, and commits came after (ask for a new review).",
                 code_span(short(head)),
                 code_span(by),
                 code_span(short(commit))
             ),
             Unmet::NotMergeable => {
-                "a pull request that merges cleanly: GitHub says it conflicts with its base (resolve the conflicts, then `/apply`).".to_string()
+                "`mergeable`: a pull request that merges cleanly: GitHub says it conflicts with its base (resolve the conflicts, then `/apply`).".to_string()
             }
             Unmet::MergeableUnknown => {
-                "a pull request GitHub has checked for a clean merge: it has not yet (comment `/apply` again in a minute).".to_string()
+                "`mergeable`: a pull request GitHub has checked for a clean merge: it has not yet (comment `/apply` again in a minute).".to_string()
             }
         };
         let _ = writeln!(out, "- {line}");
     }
-    out.push_str("\nNothing was applied.\n");
+    out.push_str("\nNothing was applied. The requirements are the input `apply-requirements` of the workflow (`approved,mergeable` by default; `none` drops them).\n");
     out
 }
 
@@ -756,7 +757,7 @@ pub fn drift_issue(sha: &str, stacks: &[StackPlan]) -> String {
     let _ = writeln!(
         out,
         "**How to fix it**, per stack:\n\n\
-         - to put EC2 back as the YAML says: merge a pull request that touches the stack file (even a comment line); its merge re-plans and applies the YAML, and the plan comment shows exactly what that reverts;\n\
+         - to put EC2 back as the YAML says: comment `/plan STACK` here, read the plan it replies with, then `/apply STACK` (someone who may push); or merge a pull request that touches the stack file (even a comment line): its merge re-plans and applies the YAML, and the plan comment shows exactly what that reverts. A push to the default branch that no reviewed pull request explains lands here too, not applied;\n\
          - to keep what was changed in EC2: change the YAML to the values in the \"in EC2\" column, in a pull request.\n\n\
          This issue is updated by every drift check and closed when every stack matches again."
     );

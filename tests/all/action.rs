@@ -659,11 +659,13 @@ async fn drift_opens_one_issue_updates_it_and_closes_it_when_clean() {
         p["ref"] = json!("refs/heads/main");
         p
     };
-    // Apply the stack (a direct push), then check: clean, no issue.
-    let r = w.run(
+    // Apply the stack (a direct push, allowed here), then check: clean, no
+    // issue.
+    let r = w.run_with(
         "push",
         w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
         MERGE,
+        &[("INPUT_APPLY-UNREVIEWED-PUSHES", "true")],
     );
     assert_eq!(r.code(), Some(0), "{}", r.text());
     let r = w.run("workflow_dispatch", dispatch(), MERGE);
@@ -722,11 +724,13 @@ async fn drift_opens_one_issue_updates_it_and_closes_it_when_clean() {
             .contains("team=ops")
     );
 
-    // Fixed (re-applied): the issue is closed with a comment.
-    let r = w.run(
+    // Fixed (re-applied by a direct push, allowed here): the issue is
+    // closed with a comment.
+    let r = w.run_with(
         "push",
         w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
         MERGE,
+        &[("INPUT_APPLY-UNREVIEWED-PUSHES", "true")],
     );
     assert_eq!(r.code(), Some(0), "{}", r.text());
     let r = w.run("workflow_dispatch", dispatch(), MERGE);

@@ -433,7 +433,10 @@ fn plan_comment(w: &World, n: u64) -> String {
         .into_iter()
         .find(|c| crate::support::plan_meta(&c.body).is_some())
         .map(|c| c.body)
-        .expect("a plan comment")
+        .unwrap_or_else(|| {
+            let said: Vec<String> = w.gh.comments(n).into_iter().map(|c| c.body).collect();
+            panic!("no plan comment on #{n}; its comments: {said:#?}")
+        })
 }
 
 /// Resources tagged for `stack` that are not gone: instances, groups,

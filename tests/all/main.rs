@@ -4,6 +4,7 @@
 mod support;
 
 mod action;
+mod adopt;
 mod bad_input;
 mod cli_help;
 mod crash;
@@ -15,6 +16,7 @@ mod hostile;
 mod hostile_files;
 mod hostile_render;
 mod iam_docs;
+mod iam_moto;
 mod import;
 mod layers;
 mod moto_smoke;
@@ -26,3 +28,4 @@ mod test_merge;
 mod throttling;
 mod trust;
 mod website;
+mod workflows;

@@ -48,7 +48,13 @@ fn push(w: &World, before: &str, after: &str) -> serde_json::Value {
 /// A world whose stack is already applied as the default branch holds it.
 fn applied_world(stack: &str) -> World {
     let w = World::new(stack);
-    let r = w.run("push", push(&w, "0".repeat(40).as_str(), MAIN_0), MAIN_0);
+    // Applied by a direct push (allowed here).
+    let r = w.run_with(
+        "push",
+        push(&w, "0".repeat(40).as_str(), MAIN_0),
+        MAIN_0,
+        &[("INPUT_APPLY-UNREVIEWED-PUSHES", "true")],
+    );
     assert_eq!(r.code(), Some(0), "{}", r.text());
     assert!(r.outputs.contains("applied=true"), "{}", r.text());
     w
@@ -211,7 +217,13 @@ async fn a_pr_behind_main_plans_only_its_own_change_and_a_checkout_of_its_head_i
     // Its head alone would revert the tag; its test merge does not.
     open(&w, 42, HEAD, MAIN_0);
     w.write_stack(&with_tag(&base));
-    let r = w.run("push", push(&w, MAIN_0, MERGE_A), MERGE_A);
+    // A lands as a direct push (allowed here).
+    let r = w.run_with(
+        "push",
+        push(&w, MAIN_0, MERGE_A),
+        MERGE_A,
+        &[("INPUT_APPLY-UNREVIEWED-PUSHES", "true")],
+    );
     assert_eq!(r.code(), Some(0), "{}", r.text());
 
     // The checkout is C's head (only the port): refused, nothing planned.
@@ -416,7 +428,13 @@ async fn a_merge_onto_a_base_that_moved_since_review_is_refused_and_says_so() {
     let r = w.run("pull_request", w.pr_event("opened", 48, HEAD_2), HEAD_2);
     assert_eq!(r.code(), Some(0), "{}", r.text());
     w.write_stack(&frontend(&base));
-    let r = w.run("push", push(&w, MAIN_0, MERGE_A), MERGE_A);
+    // A lands as a direct push (allowed here).
+    let r = w.run_with(
+        "push",
+        push(&w, MAIN_0, MERGE_A),
+        MERGE_A,
+        &[("INPUT_APPLY-UNREVIEWED-PUSHES", "true")],
+    );
     assert_eq!(r.code(), Some(0), "{}", r.text());
 
     w.write_stack(&frontend(&with_tag(&base)));

@@ -81,8 +81,10 @@ impl<'a> Run<'a> {
                     .call("CreateSnapshot", false, || {
                         c.create_snapshot()
                             .volume_id(volume_id)
+                            // One word (`ec2-gitops:snapshot/web-1/data:of:vol-…`):
+                            // what it is and what of, readable anywhere.
                             .description(format!(
-                                "ec2-gitops: {} before deleting {volume_id}",
+                                "ec2-gitops:{}:of:{volume_id}",
                                 tags.get(model::NAME_TAG).map_or("", String::as_str)
                             ))
                             .tag_specifications(tag_spec(ResourceType::Snapshot, &tags))
