@@ -15,6 +15,7 @@ mod github_fake;
 mod hostile;
 mod hostile_files;
 mod hostile_render;
+mod iam_conditions;
 mod iam_docs;
 mod iam_moto;
 mod import;
