@@ -468,3 +468,84 @@ async fn a_merge_onto_a_base_that_moved_since_review_is_refused_and_says_so() {
         r.text()
     );
 }
+
+/// Merges pull request `number` (branched at `base`) as `merge`.
+fn merged(w: &World, number: u64, head: &str, base: &str, merge: &str) {
+    w.gh.add_pull(
+        REPO,
+        PullSpec {
+            number,
+            head_sha: head.into(),
+            base_sha: base.into(),
+            merged: true,
+            merge_commit_sha: Some(merge.into()),
+            state: "closed".into(),
+            files: vec![("infra/web.yaml".into(), "modified".into())],
+            ..PullSpec::default()
+        },
+    );
+    w.gh.add_commit_pulls(merge, &[number]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_merge_runs_of_one_stack_started_together_are_both_applied_or_one_refused_on_its_pr() {
+    let w = applied_world("tm9");
+    let base = stack_yaml("tm9");
+    // A adds a tag, B opens port 8443: both reviewed on MAIN_0.
+    open(&w, 50, HEAD, MAIN_0);
+    open(&w, 51, HEAD_2, MAIN_0);
+    w.write_stack(&with_tag(&base));
+    let r = w.run("pull_request", w.pr_event("opened", 50, HEAD), HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    w.write_stack(&with_port(&base));
+    let r = w.run("pull_request", w.pr_event("opened", 51, HEAD_2), HEAD_2);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+
+    // Both merge, A then B; their two runs start at once, each on its own
+    // checkout (A's commit holds the tag, B's both changes).
+    merged(&w, 50, HEAD, MAIN_0, MERGE_A);
+    merged(&w, 51, HEAD_2, MERGE_A, MERGE_B);
+    let a_dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(a_dir.path().join("infra")).unwrap();
+    std::fs::create_dir_all(a_dir.path().join(".git")).unwrap();
+    std::fs::write(a_dir.path().join("infra/web.yaml"), with_tag(&base)).unwrap();
+    std::fs::write(a_dir.path().join(".git/HEAD"), format!("{MERGE_A}\n")).unwrap();
+    w.write_stack(&with_port(&with_tag(&base)));
+    let a_summary = a_dir.path().join("summary.md");
+    let a_outputs = a_dir.path().join("outputs.txt");
+    let a_workspace = a_dir.path().to_str().unwrap().to_string();
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| {
+            let env = [
+                ("GITHUB_WORKSPACE", a_workspace.as_str()),
+                ("GITHUB_STEP_SUMMARY", a_summary.to_str().unwrap()),
+                ("GITHUB_OUTPUT", a_outputs.to_str().unwrap()),
+            ];
+            w.run_at(
+                "push",
+                push(&w, MAIN_0, MERGE_A),
+                MERGE_A,
+                Some(MERGE_B),
+                &env,
+            )
+        });
+        let b = s.spawn(|| w.run("push", push(&w, MERGE_A, MERGE_B), MERGE_B));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    // A's reviewed plan is what its commit applies: applied, whichever went
+    // first (the stack's lease runs one at a time).
+    assert_eq!(a.code(), Some(0), "{}", a.text());
+    let a_said = w.bot_comments(50).last().unwrap().body.clone();
+    assert!(a_said.contains("ec2-gitops apply succeeded"), "{a_said}");
+    // B is applied, or refused on its pull request with the reason: never
+    // dropped.
+    let b_said = w.bot_comments(51).last().unwrap().body.clone();
+    match b.code() {
+        Some(0) => assert!(b_said.contains("ec2-gitops apply succeeded"), "{b_said}"),
+        Some(1) => assert!(
+            b_said.contains("not applied") && b_said.contains("the base branch moved since review"),
+            "{b_said}"
+        ),
+        other => panic!("B's run ended with {other:?}: {}", b.text()),
+    }
+}
