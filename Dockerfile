@@ -29,19 +29,21 @@ WORKDIR /src
 # manifest whose [[bench]] has no file, so every bench Cargo.toml names gets a
 # stub, read from the manifest itself rather than listed here.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p src benches \
+COPY crates/core/Cargo.toml crates/core/
+RUN mkdir -p src benches crates/core/src \
     && echo 'fn main() {}' > src/main.rs \
-    && touch src/lib.rs \
+    && touch src/lib.rs crates/core/src/lib.rs \
     && sed -n '/^\[\[bench\]\]/,/^$/s/^name *= *"\([^"]*\)".*/\1/p' Cargo.toml > /tmp/benches \
     && while read -r b; do echo 'fn main() {}' > "benches/$b.rs"; done < /tmp/benches \
     && cargo build --release --locked \
-    && rm -rf src benches /tmp/benches
+    && rm -rf src benches crates/core/src /tmp/benches
 
+COPY crates ./crates
 COPY src ./src
 COPY benches ./benches
 # COPY keeps the files' modification times, which may be older than the stubs'
-# build: touch them so cargo rebuilds the crate itself.
-RUN touch src/main.rs src/lib.rs \
+# build: touch them so cargo rebuilds the crates themselves.
+RUN touch src/main.rs src/lib.rs crates/core/src/lib.rs \
     && cargo build --release --locked \
     && install -D -m 0755 target/release/ec2-gitops /out/ec2-gitops \
     && /out/ec2-gitops --version

@@ -40,7 +40,7 @@ if [[ ! -f "$npm_stamp" || "$(cat "$npm_stamp")" != "$npm_want" ]]; then
     fi
     exec 8>&-
 fi
-# --- GitHub's Markdown engine (src/render/gfm.rs renders every comment with it) ---
+# --- GitHub's Markdown engine (crates/core/src/render/tests/gfm.rs renders every comment with it) ---
 cmark="${CMARK_GFM:-cmark-gfm}"
 if ! command -v "$cmark" >/dev/null 2>&1; then
     sudo=""

@@ -32,7 +32,7 @@ section "cargo fmt --check"
 cargo fmt --all -- --check
 
 section "cargo clippy (warnings are errors)"
-cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --workspace --all-targets -- -D warnings
 
 section "Demo: validate, plan, apply and re-plan the example stack (scripts/demo.sh)"
 bash scripts/demo.sh
@@ -44,9 +44,9 @@ bash scripts/lint-github.sh
 # (benches/) are not tests: they run with `cargo bench`.
 if cargo nextest --version >/dev/null 2>&1; then
     section "cargo nextest run"
-    cargo nextest run --locked --lib --bins --tests --profile ci
+    cargo nextest run --locked --workspace --lib --bins --tests --profile ci
 else
     section "cargo test (cargo-nextest not installed)"
-    cargo test --locked --lib --bins --tests
+    cargo test --locked --workspace --lib --bins --tests
 fi
 

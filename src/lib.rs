@@ -7,17 +7,10 @@
 pub mod action;
 pub mod app;
 pub mod cli;
-pub mod config;
 pub mod ec2;
 pub mod git;
 pub mod github;
-pub mod iam;
-pub mod import;
-pub mod marker;
-pub mod model;
-pub mod outcome;
-pub mod plan;
-pub mod preview;
 pub mod progress;
-pub mod render;
 pub mod workspace;
+
+pub use ec2_gitops_core::{config, iam, import, marker, model, outcome, plan, preview, render};

@@ -5,16 +5,13 @@
 //! stack files, planning them and writing the one plan comment.
 
 mod checks;
-pub mod command;
 mod drift;
 pub mod env;
+pub use ec2_gitops_core::action::{command, identity, labels, policy};
 pub mod event;
-pub mod identity;
 mod issue_comment;
-pub mod labels;
 mod merge;
 mod outputs;
-pub mod policy;
 mod preview;
 mod pull_request;
 mod record;

@@ -31,50 +31,21 @@ pub const THROTTLE_DEADLINE: Duration = Duration::from_secs(15 * 60);
 /// How often a throttled run says so on stderr.
 const NOTICE_EVERY: Duration = Duration::from_secs(10);
 
-impl Ec2Error {
-    fn from_sdk<E, R>(action: &'static str, err: &SdkError<E, R>) -> Self
-    where
-        E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: fmt::Debug,
-    {
-        let code = err.code().unwrap_or("Unknown").to_string();
-        let message = match err.message() {
-            Some(m) => m.to_string(),
-            None => aws_sdk_ec2::error::DisplayErrorContext(err).to_string(),
-        };
-        Self {
-            action,
-            code,
-            message,
-        }
-    }
-
-    /// True when EC2 refused the call for its request rate: it was not run.
-    pub fn is_throttling(&self) -> bool {
-        matches!(
-            self.code.as_str(),
-            "RequestLimitExceeded" | "Throttling" | "ThrottlingException" | "RequestThrottled"
-        )
-    }
-
-    /// True when the call may or may not have taken effect and may be
-    /// tried again: throttling, a server error, a lost connection.
-    pub fn is_transient(&self) -> bool {
-        self.is_throttling()
-            || matches!(
-                self.code.as_str(),
-                "InternalError"
-                    | "InternalFailure"
-                    | "ServiceUnavailable"
-                    | "Unavailable"
-                    | "Unknown"
-            )
-    }
-
-    /// True for the `*.NotFound` codes EC2 answers while a new resource
-    /// propagates.
-    pub fn is_not_found(&self) -> bool {
-        self.code.ends_with(".NotFound") || self.code.ends_with("NotFound")
+/// EC2's answer to a failed call, as the tool keeps it.
+fn error_from_sdk<E, R>(action: &'static str, err: &SdkError<E, R>) -> Ec2Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: fmt::Debug,
+{
+    let code = err.code().unwrap_or("Unknown").to_string();
+    let message = match err.message() {
+        Some(m) => m.to_string(),
+        None => aws_sdk_ec2::error::DisplayErrorContext(err).to_string(),
+    };
+    Ec2Error {
+        action,
+        code,
+        message,
     }
 }
 
@@ -198,7 +169,7 @@ impl Ec2 {
             }
             let err = match answer {
                 Ok(v) => return Ok(v),
-                Err(e) => Ec2Error::from_sdk(action, &e),
+                Err(e) => error_from_sdk(action, &e),
             };
             if err.is_throttling() {
                 let waited = start.elapsed();

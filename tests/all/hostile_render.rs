@@ -18,7 +18,7 @@ use crate::engine::IMAGE;
 use crate::support::{Moto, ec2_client_at};
 
 // The renderers' own structure checks.
-#[path = "../../src/render/check.rs"]
+#[path = "../../crates/core/src/render/check.rs"]
 mod check;
 
 /// Closes a ```diff fence and writes raw Markdown and a forged marker.

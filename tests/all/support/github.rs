@@ -29,7 +29,7 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 // GitHub's own Markdown engine, for what the bot writes.
-#[path = "../../../src/render/tests/gfm.rs"]
+#[path = "../../../crates/core/src/render/tests/gfm.rs"]
 mod gfm;
 
 /// The login GitHub shows as the author of what a workflow's `GITHUB_TOKEN` writes.

@@ -39,7 +39,11 @@ fn errors(source: &str, file: &str) -> String {
 
 macro_rules! fixture {
     ($name:literal) => {
-        include_str!(concat!("../../tests/fixtures/config/", $name, ".yaml"))
+        include_str!(concat!(
+            "../../../../tests/fixtures/config/",
+            $name,
+            ".yaml"
+        ))
     };
 }
 

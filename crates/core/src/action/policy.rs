@@ -3,7 +3,7 @@
 //! whether a stack's fresh plan may be applied for the reviewed one. Pure:
 //! the handlers ask, then act.
 
-use super::env::{ApplyOnComment, ApplyRequirements};
+use super::settings::{ApplyOnComment, ApplyRequirements};
 use crate::marker::{PlanStatus, ReviewedStack};
 pub use crate::outcome::{ApplyNotAllowed, Unmet};
 use crate::outcome::{BaseMoved, Refusal};

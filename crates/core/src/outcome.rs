@@ -277,3 +277,33 @@ impl StackApply {
         }
     }
 }
+
+impl Ec2Error {
+    /// True when EC2 refused the call for its request rate: it was not run.
+    pub fn is_throttling(&self) -> bool {
+        matches!(
+            self.code.as_str(),
+            "RequestLimitExceeded" | "Throttling" | "ThrottlingException" | "RequestThrottled"
+        )
+    }
+
+    /// True when the call may or may not have taken effect and may be
+    /// tried again: throttling, a server error, a lost connection.
+    pub fn is_transient(&self) -> bool {
+        self.is_throttling()
+            || matches!(
+                self.code.as_str(),
+                "InternalError"
+                    | "InternalFailure"
+                    | "ServiceUnavailable"
+                    | "Unavailable"
+                    | "Unknown"
+            )
+    }
+
+    /// True for the `*.NotFound` codes EC2 answers while a new resource
+    /// propagates.
+    pub fn is_not_found(&self) -> bool {
+        self.code.ends_with(".NotFound") || self.code.ends_with("NotFound")
+    }
+}

@@ -142,7 +142,7 @@ fn field(f: &Field, defs: &mut Map<String, Value>) -> Value {
 mod tests {
     use super::*;
 
-    const COMMITTED: &str = include_str!("../../schema/ec2-gitops.schema.json");
+    const COMMITTED: &str = include_str!("../../../../schema/ec2-gitops.schema.json");
 
     #[test]
     fn committed_schema_is_up_to_date() {
@@ -151,7 +151,10 @@ mod tests {
             serde_json::to_string_pretty(&json_schema()).unwrap()
         );
         if std::env::var_os("UPDATE_SCHEMA").is_some() {
-            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/ec2-gitops.schema.json");
+            let path = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../schema/ec2-gitops.schema.json"
+            );
             std::fs::write(path, &current).unwrap();
             return;
         }

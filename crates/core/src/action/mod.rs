@@ -1,0 +1,10 @@
+//! The action's decisions, pure: who may run what and when (`policy`), the
+//! comment grammar (`command`), the bot's identity (`identity`), the plan's
+//! labels (`labels`) and the settings they read (`settings`). The handlers
+//! that act on them are the binary crate's `action`.
+
+pub mod command;
+pub mod identity;
+pub mod labels;
+pub mod policy;
+pub mod settings;
