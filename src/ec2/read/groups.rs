@@ -1,0 +1,87 @@
+//! Security groups and their ingress rules: one paged
+//! `DescribeSecurityGroups`.
+
+use super::*;
+
+impl Ec2 {
+    pub(in crate::ec2) async fn read_groups(
+        &self,
+        filters: &[Filter],
+        claim: Claim<'_>,
+    ) -> Result<Vec<LiveGroup>, Ec2Error> {
+        let mut out = Vec::new();
+        let pages = self
+            .pages(
+                "DescribeSecurityGroups",
+                |token| {
+                    self.client
+                        .describe_security_groups()
+                        .set_filters(Some(filters.to_vec()))
+                        .max_results(1000)
+                        .set_next_token(token)
+                        .send()
+                },
+                |p| p.next_token(),
+            )
+            .await?;
+        for page in &pages {
+            for g in page.security_groups() {
+                let tags = tag_map(g.tags());
+                let Some(name) = name_for(&tags, claim, g.group_id().unwrap_or_default()) else {
+                    continue;
+                };
+                out.push(LiveGroup {
+                    name,
+                    id: g.group_id().unwrap_or_default().to_string(),
+                    group_name: g.group_name().unwrap_or_default().to_string(),
+                    description: g.description().unwrap_or_default().to_string(),
+                    vpc_id: g.vpc_id().unwrap_or_default().to_string(),
+                    ingress: rules(g.ip_permissions()),
+                    egress: rules(g.ip_permissions_egress()),
+                    tags,
+                });
+            }
+        }
+        out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        Ok(out)
+    }
+}
+
+pub(super) fn rules(perms: &[IpPermission]) -> Vec<Rule> {
+    let mut out = Vec::new();
+    for p in perms {
+        let Some(protocol) = p.ip_protocol().and_then(Protocol::from_ec2) else {
+            continue;
+        };
+        let (from_port, to_port) = match protocol {
+            Protocol::All => (-1, -1),
+            _ => (p.from_port().unwrap_or(-1), p.to_port().unwrap_or(-1)),
+        };
+        let rule = |peer| Rule {
+            protocol,
+            from_port,
+            to_port,
+            peer,
+        };
+        out.extend(
+            p.ip_ranges()
+                .iter()
+                .filter_map(|r| r.cidr_ip())
+                .map(|c| rule(Peer::Cidr4(c.to_string()))),
+        );
+        out.extend(
+            p.ipv6_ranges()
+                .iter()
+                .filter_map(|r| r.cidr_ipv6())
+                .map(|c| rule(Peer::Cidr6(c.to_string()))),
+        );
+        out.extend(
+            p.user_id_group_pairs()
+                .iter()
+                .filter_map(|g| g.group_id())
+                .map(|g| rule(Peer::GroupId(g.to_string()))),
+        );
+    }
+    out.sort();
+    out
+}
