@@ -4,13 +4,13 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::ec2::Ec2;
 use crate::model::Desired;
+use crate::outcome::{Refusal, StackApply, Verdict};
 use crate::plan::Plan;
 use crate::{app, config, render, workspace};
 
@@ -184,9 +184,17 @@ enum IamCommand {
     },
 }
 
-/// Runs the command line; the binary's `main`.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+impl Cli {
+    /// Whether the command is `ec2-gitops action` (the GitHub Action's
+    /// run, which the binary's `main` hands to the action).
+    pub fn is_action(&self) -> bool {
+        matches!(self.command, Command::Action)
+    }
+}
+
+/// Runs `work` (a command) on a runtime, as one path of work for the EC2
+/// call trace, and turns its outcome into the process's exit code.
+pub fn block_on(work: impl std::future::Future<Output = Result<u8>>) -> ExitCode {
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -198,8 +206,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(EXIT_ERROR);
         }
     };
-    // One path of work for the EC2 call trace (off unless asked for).
-    match runtime.block_on(crate::ec2::trace::root("command", run(cli))) {
+    match runtime.block_on(crate::ec2::trace::root("command", work)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!(
@@ -239,12 +246,11 @@ fn color_stdout() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-async fn run(cli: Cli) -> Result<u8> {
+/// Runs a command of the command line (every one but `action`).
+pub async fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Action => {
-            let env = crate::action::env::ActionEnv::from_vars(|k| std::env::var(k).ok())?;
-            crate::action::enter_workspace(&env.workspace)?;
-            crate::action::run(&env).await
+            bail!("`ec2-gitops action` is run by the binary's main, not the command line")
         }
         Command::Import {
             stack,
@@ -281,52 +287,11 @@ async fn run(cli: Cli) -> Result<u8> {
             println!("{}", serde_json::to_string_pretty(&config::json_schema())?);
             Ok(EXIT_OK)
         }
-        Command::Iam { what } => {
-            let json = match what {
-                IamCommand::Policy { role, partition } => {
-                    crate::iam::policy(role.into(), &partition)
-                }
-                IamCommand::Trust {
-                    role,
-                    repo,
-                    account,
-                    branch,
-                    environments,
-                } => {
-                    if let Some(problem) =
-                        crate::iam::subject_problem(&repo, &branch, &environments)
-                    {
-                        bail!("{problem}");
-                    }
-                    crate::iam::trust(role.into(), &account, &repo, &branch, &environments)
-                }
-            };
-            println!("{}", serde_json::to_string_pretty(&json)?);
-            Ok(EXIT_OK)
-        }
+        Command::Iam { what } => iam(what),
         Command::Validate {
             paths,
             github_annotations,
-        } => {
-            let stacks = match load(&paths, github_annotations)? {
-                Some(s) => s,
-                None => return Ok(EXIT_ERROR),
-            };
-            for s in &stacks {
-                println!(
-                    "{}: stack {} ({}) is valid: {} instance(s), {} security group(s), {} key pair(s), {} volume(s), {} elastic IP(s)",
-                    render::escape::terminal(&s.file),
-                    render::escape::terminal(&s.stack),
-                    render::escape::terminal(&s.region),
-                    s.instances.len(),
-                    s.security_groups.len(),
-                    s.key_pairs.len(),
-                    s.volumes.len(),
-                    s.elastic_ips.len()
-                );
-            }
-            Ok(EXIT_OK)
-        }
+        } => validate(&paths, github_annotations),
         Command::Plan {
             paths,
             format,
@@ -334,46 +299,14 @@ async fn run(cli: Cli) -> Result<u8> {
             detailed_exitcode,
             at,
         } => {
-            let Some(stacks) = load_at(&paths, at.as_deref())? else {
-                return Ok(EXIT_ERROR);
-            };
-            let mut plans = Vec::new();
-            for desired in &stacks {
-                let ec2 = Ec2::connect(&desired.region).await;
-                let (plan, _, _) = app::plan(&ec2, desired).await?;
-                plans.push(plan);
-            }
-            let rendered = match format {
-                Format::Text => plans
-                    .iter()
-                    .map(|p| render::text::plan(p, color_stdout()))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                Format::Markdown => render::escape::log_lines(
-                    &plans
-                        .iter()
-                        .map(|p| render::markdown::plan(p, render::markdown::COMMENT_LIMIT))
-                        .collect::<Vec<_>>()
-                        .join("\n---\n\n"),
-                ),
-                Format::Json => render::json(&plans),
-                Format::Mermaid => render::escape::log_lines(&render::mermaid::document(&plans)),
-            };
-            print!("{rendered}");
-            if let Some(path) = out {
-                std::fs::write(&path, render::json(&plans))
-                    .with_context(|| format!("cannot write the plan to {}", path.display()))?;
-                eprintln!("Plan written to {}", path.display());
-            }
-            if plans.iter().any(|p| !p.errors.is_empty()) {
-                return Ok(EXIT_ERROR);
-            }
-            let changes = plans.iter().any(|p| !p.is_empty());
-            Ok(if detailed_exitcode && changes {
-                EXIT_CHANGES
-            } else {
-                EXIT_OK
-            })
+            plan(
+                &paths,
+                format,
+                out.as_deref(),
+                detailed_exitcode,
+                at.as_deref(),
+            )
+            .await
         }
         Command::Apply {
             paths,
@@ -390,14 +323,102 @@ async fn run(cli: Cli) -> Result<u8> {
             let Some(stacks) = load_at(&paths, at.as_deref())? else {
                 return Ok(EXIT_ERROR);
             };
-            let mut code = EXIT_OK;
-            for desired in &stacks {
-                let c = apply_stack(desired, auto_approve, reviewed.as_deref()).await?;
-                code = code.max(c);
-            }
-            Ok(code)
+            apply(&stacks, auto_approve, reviewed.as_deref()).await
         }
     }
+}
+
+/// `validate`: the stack files checked, without calling AWS.
+fn validate(paths: &[String], github_annotations: bool) -> Result<u8> {
+    let stacks = match load(paths, github_annotations)? {
+        Some(s) => s,
+        None => return Ok(EXIT_ERROR),
+    };
+    for s in &stacks {
+        println!(
+            "{}: stack {} ({}) is valid: {} instance(s), {} security group(s), {} key pair(s), {} volume(s), {} elastic IP(s)",
+            render::escape::terminal(&s.file),
+            render::escape::terminal(&s.stack),
+            render::escape::terminal(&s.region),
+            s.instances.len(),
+            s.security_groups.len(),
+            s.key_pairs.len(),
+            s.volumes.len(),
+            s.elastic_ips.len()
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// `plan`: each stack's plan, printed in `format`, and written to `out`.
+async fn plan(
+    paths: &[String],
+    format: Format,
+    out: Option<&std::path::Path>,
+    detailed_exitcode: bool,
+    at: Option<&str>,
+) -> Result<u8> {
+    let Some(stacks) = load_at(paths, at)? else {
+        return Ok(EXIT_ERROR);
+    };
+    let mut plans = Vec::new();
+    for desired in &stacks {
+        let ec2 = Ec2::connect(&desired.region).await;
+        let (plan, _, _) = app::plan(&ec2, desired).await?;
+        plans.push(plan);
+    }
+    let rendered = match format {
+        Format::Text => plans
+            .iter()
+            .map(|p| render::text::plan(p, color_stdout()))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Format::Markdown => render::escape::log_lines(
+            &plans
+                .iter()
+                .map(|p| render::markdown::plan(p, render::markdown::COMMENT_LIMIT))
+                .collect::<Vec<_>>()
+                .join("\n---\n\n"),
+        ),
+        Format::Json => render::json(&plans),
+        Format::Mermaid => render::escape::log_lines(&render::mermaid::document(&plans)),
+    };
+    print!("{rendered}");
+    if let Some(path) = out {
+        std::fs::write(path, render::json(&plans))
+            .with_context(|| format!("cannot write the plan to {}", path.display()))?;
+        eprintln!("Plan written to {}", path.display());
+    }
+    if plans.iter().any(|p| !p.errors.is_empty()) {
+        return Ok(EXIT_ERROR);
+    }
+    let changes = plans.iter().any(|p| !p.is_empty());
+    Ok(if detailed_exitcode && changes {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    })
+}
+
+/// `iam`: a role's policy or trust policy, as JSON.
+fn iam(what: IamCommand) -> Result<u8> {
+    let json = match what {
+        IamCommand::Policy { role, partition } => crate::iam::policy(role.into(), &partition),
+        IamCommand::Trust {
+            role,
+            repo,
+            account,
+            branch,
+            environments,
+        } => {
+            if let Some(problem) = crate::iam::subject_problem(&repo, &branch, &environments) {
+                bail!("{problem}");
+            }
+            crate::iam::trust(role.into(), &account, &repo, &branch, &environments)
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&json)?);
+    Ok(EXIT_OK)
 }
 
 /// Like [`load`], from the Git revision `at` when given.
@@ -412,7 +433,13 @@ fn load_at(paths: &[String], at: Option<&str>) -> Result<Option<Vec<Desired>>> {
         &revision.commit[..revision.commit.len().min(12)]
     );
     let overlay = workspace::Overlay::at_revision(revision);
-    match workspace::load_stacks_via(&overlay, paths)? {
+    let files = overlay.stack_files(paths);
+    if files.is_empty() {
+        bail!(workspace::nothing_found(paths));
+    }
+    // Without PATHs, the revision's stack files are all there are.
+    let complete = paths.is_empty().then(Default::default);
+    match workspace::load_stacks(&overlay, &files, complete.as_ref()).into_result() {
         Ok(stacks) => Ok(Some(stacks)),
         Err(diags) => {
             eprint!("{}", render::diagnostics::text(&diags));
@@ -432,15 +459,9 @@ fn load(paths: &[String], github_annotations: bool) -> Result<Option<Vec<Desired
     } else {
         workspace::stack_names(&workspace::find_stack_files(&[]).unwrap_or_default())
     };
-    let checked = workspace::load_stacks(&files).and_then(|stacks| {
-        let problems = config::order::check(&stacks, Some(&others));
-        if problems.is_empty() {
-            Ok(stacks)
-        } else {
-            Err(problems)
-        }
-    });
-    match checked {
+    match workspace::load_stacks(&workspace::Overlay::default(), &files, Some(&others))
+        .into_result()
+    {
         Ok(stacks) => Ok(Some(stacks)),
         Err(diags) => {
             eprint!("{}", render::diagnostics::text(&diags));
@@ -535,108 +556,169 @@ fn read_plan_file(path: &PathBuf) -> Result<Vec<Plan>> {
     Ok(file.plans)
 }
 
-async fn apply_stack(
-    desired: &Desired,
-    auto_approve: bool,
-    reviewed: Option<&[Plan]>,
-) -> Result<u8> {
-    let ec2 = Ec2::connect(&desired.region).await;
-    let (fresh, _, region) = app::plan(&ec2, desired).await?;
-    let out = std::io::stdout();
+/// Applies `stacks` in their `after:` order, each plan shown first and
+/// applied only once approved: by the reviewed plan file (`--plan`), by
+/// the person at the terminal, or by `--auto-approve`.
+async fn apply(stacks: &[Desired], auto_approve: bool, reviewed: Option<&[Plan]>) -> Result<u8> {
+    // Every stack must be in the plan file before any is applied.
     if let Some(reviewed) = reviewed {
-        let Some(old) = reviewed
-            .iter()
-            .find(|p| p.stack == fresh.stack && p.region == fresh.region)
-        else {
-            bail!(
-                "the plan file has no plan for stack {} ({}): refusing to apply a plan nobody reviewed",
-                fresh.stack,
-                fresh.region
-            );
-        };
-        if !crate::plan::fingerprint::approves(&old.fingerprint, &fresh) {
-            eprint!("{}", render::text::plan_changed(old, &fresh));
-            return Ok(EXIT_ERROR);
-        }
-    }
-    print!("{}", render::text::plan(&fresh, color_stdout()));
-    if !fresh.is_applicable() {
-        eprintln!(
-            "error: stack {}: this plan cannot be applied (see the errors and blocked changes above)",
-            render::escape::terminal(&fresh.stack)
-        );
-        return Ok(EXIT_ERROR);
-    }
-    if fresh.is_empty() {
-        println!("Nothing to apply.");
-        // A run killed after its changes left its lease: give it back.
-        match ec2
-            .clear_stale_lease(
-                &desired.stack,
-                desired.preview_of,
-                &crate::ec2::Holder::this_process(),
-            )
-            .await
-        {
-            Ok(true) => println!("Removed the apply lease a stopped run left behind."),
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "could not check for a lease left behind"),
-        }
-        return Ok(EXIT_OK);
-    }
-    // A reviewed plan file is the approval (as with Terraform's saved plans).
-    if !auto_approve && reviewed.is_none() && !confirm(&fresh)? {
-        eprintln!("Apply cancelled: nothing was changed.");
-        return Ok(EXIT_ERROR);
-    }
-    let start = Instant::now();
-    let progress = crate::progress::LineProgress::new();
-    // --auto-approve without a plan file approves whatever the plan is when
-    // the lease is held; a confirmed or reviewed plan must still be it.
-    let expected = (reviewed.is_some() || !auto_approve).then_some(&fresh);
-    let done = app::apply_exclusive(
-        &ec2,
-        desired,
-        expected,
-        Some(&region),
-        app::APPLY_LEASE_WAIT,
-        &progress,
-    )
-    .await;
-    progress.clear();
-    let results = match done? {
-        app::Exclusive::Applied { plan, results } => {
-            if !crate::plan::fingerprint::approves(&fresh.fingerprint, &plan) {
-                println!(
-                    "The plan changed while this apply waited for the stack's lease; applied this one:"
+        for d in stacks {
+            if !reviewed
+                .iter()
+                .any(|p| p.stack == d.stack && p.region == d.region)
+            {
+                bail!(
+                    "the plan file has no plan for stack {} ({}): refusing to apply a plan nobody reviewed",
+                    d.stack,
+                    d.region
                 );
-                print!("{}", render::text::plan(&plan, color_stdout()));
             }
-            results
         }
-        app::Exclusive::AlreadyDone => {
-            println!(
-                "Nothing to apply: another apply of stack {} made these changes while this one waited.",
-                render::escape::terminal(&desired.stack)
-            );
-            return Ok(EXIT_OK);
-        }
-        app::Exclusive::Moved(now) => {
-            eprint!("{}", render::text::plan_changed(&fresh, &now));
-            return Ok(EXIT_ERROR);
-        }
+    }
+    let progress = crate::progress::LineProgress::new();
+    let mut terminal = Terminal {
+        auto_approve,
+        reviewed,
+        code: EXIT_OK,
     };
-    let mut o = out.lock();
-    write!(
-        o,
-        "{}",
-        render::report::text(&desired.stack, &results, start.elapsed().as_secs_f64())
-    )?;
-    Ok(if render::report::tally(&results).failed > 0 {
-        EXIT_ERROR
-    } else {
-        EXIT_OK
-    })
+    let stacks: Vec<&Desired> = stacks.iter().collect();
+    app::apply_stacks(&stacks, &mut terminal, &progress).await;
+    progress.clear();
+    Ok(terminal.code)
+}
+
+/// The command line's side of an apply: shows each plan, asks for it, and
+/// says how each stack ended.
+struct Terminal<'a> {
+    auto_approve: bool,
+    /// The plan file's plans.
+    reviewed: Option<&'a [Plan]>,
+    /// The exit code so far.
+    code: u8,
+}
+
+impl app::Driver for Terminal<'_> {
+    fn judge(&mut self, _desired: &Desired, fresh: &Plan) -> Verdict {
+        let old = self.reviewed.and_then(|r| {
+            r.iter()
+                .find(|p| p.stack == fresh.stack && p.region == fresh.region)
+        });
+        if let Some(old) = old
+            && !crate::plan::fingerprint::approves(&old.fingerprint, fresh)
+        {
+            eprint!("{}", render::text::plan_changed(old, fresh));
+            return Verdict::Refuse(Refusal::ChangedSinceReview {
+                reviewed: old.fingerprint.clone(),
+                now: fresh.fingerprint.clone(),
+                moved: None,
+                unreviewed: None,
+            });
+        }
+        print!("{}", render::text::plan(fresh, color_stdout()));
+        if !fresh.is_applicable() {
+            eprintln!(
+                "error: stack {}: this plan cannot be applied (see the errors and blocked changes above)",
+                render::escape::terminal(&fresh.stack)
+            );
+            return Verdict::Refuse(Refusal::Blocked {
+                plan: Box::new(fresh.clone()),
+            });
+        }
+        if fresh.is_empty() {
+            println!("Nothing to apply.");
+            return Verdict::NoChanges;
+        }
+        // A reviewed plan file is the approval (as with Terraform's saved plans).
+        if !self.auto_approve && self.reviewed.is_none() {
+            match confirm(fresh) {
+                Ok(true) => {}
+                Ok(false) => {
+                    eprintln!("Apply cancelled: nothing was changed.");
+                    return Verdict::Refuse(Refusal::NotConfirmed);
+                }
+                Err(e) => {
+                    eprintln!(
+                        "error: {}",
+                        render::escape::terminal_text(&format!("{e:#}"))
+                    );
+                    return Verdict::Refuse(Refusal::NotConfirmed);
+                }
+            }
+        }
+        Verdict::Apply
+    }
+
+    /// `--auto-approve` without a plan file approves whatever the plan is
+    /// when the lease is held; a confirmed or reviewed plan must still be it.
+    fn pinned(&self) -> bool {
+        self.reviewed.is_some() || !self.auto_approve
+    }
+
+    fn clears_stale_leases(&self) -> bool {
+        true
+    }
+
+    fn done(&mut self, desired: &Desired, done: &app::Done<'_>) {
+        let failed = match done.result {
+            StackApply::Applied {
+                plan,
+                results,
+                seconds,
+            } => {
+                if done
+                    .judged
+                    .is_some_and(|j| !crate::plan::fingerprint::approves(&j.fingerprint, plan))
+                {
+                    println!(
+                        "The plan changed while this apply waited for the stack's lease; applied this one:"
+                    );
+                    print!("{}", render::text::plan(plan, color_stdout()));
+                }
+                print!(
+                    "{}",
+                    render::report::text(&desired.stack, results, *seconds)
+                );
+                render::report::tally(results).failed > 0
+            }
+            StackApply::NoChanges { .. } => {
+                // Judged worth applying, found done under the lease.
+                if done.judged.is_some_and(|j| !j.is_empty()) {
+                    println!(
+                        "Nothing to apply: another apply of stack {} made these changes while this one waited.",
+                        render::escape::terminal(&desired.stack)
+                    );
+                }
+                if done.lease_cleared {
+                    println!("Removed the apply lease a stopped run left behind.");
+                }
+                false
+            }
+            StackApply::NotApplied { refusal, .. } => {
+                match (refusal, done.judged, done.moved) {
+                    (Refusal::MovedUnderLease { .. }, Some(judged), Some(now)) => {
+                        eprint!("{}", render::text::plan_changed(judged, now));
+                    }
+                    // Said when judged.
+                    (
+                        Refusal::ChangedSinceReview { .. }
+                        | Refusal::Blocked { .. }
+                        | Refusal::NotConfirmed,
+                        _,
+                        _,
+                    ) => {}
+                    (other, _, _) => eprintln!(
+                        "error: stack {}: {}",
+                        render::escape::terminal(&desired.stack),
+                        render::escape::terminal_text(&render::comment::refusal_text(other))
+                    ),
+                }
+                true
+            }
+        };
+        if failed {
+            self.code = EXIT_ERROR;
+        }
+    }
 }
 
 fn confirm(p: &Plan) -> Result<bool> {

@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    ec2_gitops::cli::main()
+    ec2_gitops::main()
 }

@@ -156,6 +156,35 @@ impl PushEvent {
     }
 }
 
+/// The event a run is for, its payload typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// `pull_request` or `pull_request_target`.
+    PullRequest(PullRequestEvent),
+    /// `issue_comment`: a command, on a pull request or the drift issue.
+    IssueComment(IssueCommentEvent),
+    /// `push`.
+    Push(PushEvent),
+    /// `schedule` or `workflow_dispatch`: the drift check.
+    Schedule,
+    /// An event the action does nothing for.
+    Other(String),
+}
+
+impl Event {
+    /// The payload of the event `name` (`GITHUB_EVENT_NAME`), typed; an
+    /// error says what is wrong with it.
+    pub fn parse(name: &str, payload: &[u8]) -> Result<Event, String> {
+        Ok(match name {
+            "pull_request" | "pull_request_target" => Event::PullRequest(parse(name, payload)?),
+            "issue_comment" => Event::IssueComment(parse(name, payload)?),
+            "push" => Event::Push(parse(name, payload)?),
+            "schedule" | "workflow_dispatch" => Event::Schedule,
+            other => Event::Other(other.to_string()),
+        })
+    }
+}
+
 /// Parses a payload, naming the event in the error.
 pub fn parse<T: serde::de::DeserializeOwned>(event: &str, bytes: &[u8]) -> Result<T, String> {
     serde_json::from_slice(bytes)

@@ -67,22 +67,22 @@ pub async fn prepare(
             imported.yaml
         )
     })?;
-    let region_facts = ec2
-        .read_region(
-            desired
-                .instances
-                .values()
-                .map(|i| i.image.clone())
-                .collect(),
-            desired
-                .instances
-                .values()
-                .filter_map(|i| i.subnet.clone())
-                .collect(),
-            vec![],
-            false,
-        )
-        .await?;
+    // What the import found must exist; nothing else of the region is asked.
+    let query = plan::RegionQuery {
+        images: desired
+            .instances
+            .values()
+            .map(|i| i.image.clone())
+            .collect(),
+        subnets: desired
+            .instances
+            .values()
+            .filter_map(|i| i.subnet.clone())
+            .collect(),
+        types: vec![],
+        addresses: false,
+    };
+    let region_facts = ec2.read_region(&query).await?;
     let plan = plan::compute(&plan::Inputs {
         desired: &desired,
         live: &imported.live,

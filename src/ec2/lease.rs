@@ -388,8 +388,9 @@ impl Ec2 {
 impl Lease {
     /// Gives the lease back: one `DeleteKeyPair` while it is surely still
     /// this holder's (see [`sure_it_is_ours`]), else only after checking it
-    /// is. A failure is logged: the lease then expires.
-    pub async fn release(self) {
+    /// is. A failure is logged and returned (the lease then expires by
+    /// itself within [`TTL`]): the caller says so.
+    pub async fn release(self) -> Result<(), NotReleased> {
         self.renew.abort();
         let sure = sure_it_is_ours(
             self.fresh.expires.load(Ordering::SeqCst),
@@ -401,16 +402,26 @@ impl Lease {
         } else {
             self.ec2.delete_lease(&self.name, &self.key_pair_id).await
         };
-        if let Err(e) = released {
+        released.map_err(|e| {
             tracing::warn!(lease = %self.name, error = %e, "could not release the lease; it expires by itself");
-            eprintln!(
-                "warning: could not release the apply lease {} ({}); it expires within {} s",
-                crate::render::escape::terminal(&self.name),
-                crate::render::escape::terminal(&e.to_string()),
-                TTL.as_secs()
-            );
-        }
+            NotReleased {
+                lease: self.name.clone(),
+                error: e.to_string(),
+                expires_in: TTL,
+            }
+        })
     }
+}
+
+/// A lease that could not be given back: it expires by itself.
+#[derive(Debug)]
+pub struct NotReleased {
+    /// The lease's name.
+    pub lease: String,
+    /// Why EC2 did not delete it.
+    pub error: String,
+    /// Within how long it expires.
+    pub expires_in: std::time::Duration,
 }
 
 async fn renew(ec2: Ec2, key_pair_id: String, fresh: Arc<Freshness>) {

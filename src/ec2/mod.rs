@@ -14,7 +14,7 @@ pub(crate) use read::filter as read_filter;
 
 pub use crate::outcome::{Ec2Error, Outcome, StepResult};
 pub use apply::{Progress, execute};
-pub use lease::{Holder, Lease, LeaseError};
+pub use lease::{Holder, Lease, LeaseError, NotReleased};
 
 use std::sync::Arc;
 use std::time::Duration;

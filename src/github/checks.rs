@@ -5,8 +5,7 @@ use http::Method;
 use serde::Deserialize;
 
 use super::{GitHub, GitHubError};
-use crate::outcome::Annotation;
-use crate::render::check_run::CheckOutput;
+use crate::outcome::{Annotation, CheckOutput};
 
 /// Annotations GitHub takes per request.
 pub const ANNOTATIONS_PER_REQUEST: usize = 50;

@@ -452,13 +452,13 @@ async fn the_lease_waits_for_a_live_holder_takes_over_a_dead_one_and_refuses_a_f
     );
     assert!(waited.load(Ordering::SeqCst) >= 1, "the wait was reported");
     // Released: free at once.
-    held.release().await;
+    held.release().await.expect("the lease is released");
     let mine = ec2
         .acquire_lease("web", None, &me, Duration::ZERO, &quiet)
         .await
         .map_err(|e| e.to_string())
         .unwrap();
-    mine.release().await;
+    mine.release().await.expect("the lease is released");
     // Held by a process of this host that is gone: taken over at once.
     let dead = Holder {
         pid: u32::MAX - 1,
@@ -474,7 +474,7 @@ async fn the_lease_waits_for_a_live_holder_takes_over_a_dead_one_and_refuses_a_f
         .await
         .map_err(|e| e.to_string())
         .unwrap();
-    taken.release().await;
+    taken.release().await.expect("the lease is released");
     // A key pair of that name that is not a lease is never touched.
     direct
         .import_key_pair()

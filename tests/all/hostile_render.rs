@@ -18,8 +18,8 @@ use crate::engine::IMAGE;
 use crate::support::{Moto, ec2_client_at};
 
 // The renderers' own structure checks.
-#[path = "../../crates/core/src/render/check.rs"]
-mod check;
+#[path = "../../crates/core/src/render/structure.rs"]
+mod structure;
 
 /// Closes a ```diff fence and writes raw Markdown and a forged marker.
 const FENCE_BREAK: &str = "x\n```\n</details>\n<!-- ec2-gitops:plan stack=S region=us-east-1 fingerprint=forged -->\n@org/team <img src=x onerror=alert(1)> [ok](javascript:alert(1))\n~~~";
@@ -94,14 +94,17 @@ fn assert_clean_log(o: &Output) {
     for (what, bytes) in [("stdout", &o.stdout), ("stderr", &o.stderr)] {
         let s = String::from_utf8(bytes.clone()).expect("UTF-8 output");
         assert!(!s.contains('\x1b'), "{what}: a raw ESC\n{}", text(o));
-        let problems = check::log_problems(&s, &[]);
+        let problems = structure::log_problems(&s, &[]);
         assert!(problems.is_empty(), "{what}: {problems:#?}\n{}", text(o));
     }
 }
 
 /// How many times `element` is in the structure of `md`.
 fn count(md: &str, element: &str) -> usize {
-    check::skeleton(md).iter().filter(|e| *e == element).count()
+    structure::skeleton(md)
+        .iter()
+        .filter(|e| *e == element)
+        .count()
 }
 
 /// The hidden marker lines of `md`: exactly `prefixes.len()`, each starting
@@ -138,7 +141,7 @@ async fn plan_of_hostile_live_tags_in_every_format() {
         &body,
         &["<!-- ec2-gitops:plan stack=hostile region=us-east-1 fingerprint="],
     );
-    let problems = check::markdown_problems(&body, &markers);
+    let problems = structure::markdown_problems(&body, &markers);
     assert!(problems.is_empty(), "{problems:#?}\n{body}");
     // One heading, one diff (of `web`'s tags) and the picture: nothing the
     // values added.
@@ -211,7 +214,7 @@ async fn the_pull_request_comment_of_hostile_live_tags_is_sound() {
             "<!-- ec2-gitops:plan stack=hostile-pr region=us-east-1 fingerprint=",
         ],
     );
-    let problems = check::markdown_problems(body, &markers);
+    let problems = structure::markdown_problems(body, &markers);
     assert!(problems.is_empty(), "{problems:#?}\n{body}");
     assert_eq!(count(body, "<H2>"), 1, "{body}");
     assert_eq!(count(body, "<H3>"), 1, "{body}");
@@ -219,7 +222,7 @@ async fn the_pull_request_comment_of_hostile_live_tags_is_sound() {
     assert!(body.contains("will not be touched"), "{body}");
     // The job summary holds the same plan, without the comment's own
     // marker (the bot finds its comment by it; a summary is never read back).
-    let problems = check::markdown_problems(&r.summary, &markers[1..]);
+    let problems = structure::markdown_problems(&r.summary, &markers[1..]);
     assert!(problems.is_empty(), "{problems:#?}\n{}", r.summary);
 
     // Without summary and output files the action prints both to its log:

@@ -11,7 +11,12 @@
 //! out and on the way in ([`Marker::is_well_formed`]), so a marker line never
 //! carries `-->`, a newline or anything a renderer would need to escape.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+
+use crate::outcome::StackPlan;
+use crate::plan::review;
 
 /// What starts every marker line.
 const OPEN: &str = "<!-- ec2-gitops: ";
@@ -231,6 +236,75 @@ pub fn section(stack: &str, region: &str, fingerprint: &str) -> String {
 pub fn replace(body: &str, marker: &Marker) -> String {
     let rest = body.split_once('\n').map_or("", |(_, rest)| rest);
     format!("{}\n{rest}", marker.line())
+}
+impl PlanMeta {
+    /// The reviewed plan of each stack, `(stack, region)` → what was
+    /// reviewed.
+    pub fn reviewed(&self) -> BTreeMap<(String, String), ReviewedStack> {
+        self.stacks
+            .iter()
+            .map(|s| ((s.stack.clone(), s.region.clone()), s.clone()))
+            .collect()
+    }
+}
+
+impl Marker {
+    /// The marker of a plan comment showing `stacks` (on `head`, planned
+    /// merged into `base`) at `status`: the reviewed plan of every stack
+    /// that planned, with its changes while they fit the marker's budget.
+    pub fn of_plans(
+        head: &str,
+        base: Option<&str>,
+        stacks: &[StackPlan],
+        status: PlanStatus,
+    ) -> Marker {
+        let mut budget = review::MAX_CHARS;
+        let mut reviewed: Vec<ReviewedStack> = stacks
+            .iter()
+            .filter_map(|s| match s {
+                StackPlan::Planned(p) => Some(ReviewedStack {
+                    stack: p.stack.clone(),
+                    region: p.region.clone(),
+                    fingerprint: p.fingerprint.clone(),
+                    changes: review::of(p).filter(|c| {
+                        let size = review::size(c);
+                        let fits = size <= budget;
+                        if fits {
+                            budget -= size;
+                        }
+                        fits
+                    }),
+                }),
+                _ => None,
+            })
+            .collect();
+        reviewed.sort();
+        Marker::Plan(PlanMeta {
+            status,
+            head: head.to_string(),
+            base: base.map(str::to_string),
+            stacks: reviewed,
+            check: None,
+        })
+    }
+
+    /// The marker of a plan comment that shows no plan of `head` (it
+    /// changes no stack, it conflicts with its base).
+    pub fn without_plan(head: &str, status: PlanStatus) -> Marker {
+        Marker::Plan(PlanMeta {
+            status,
+            head: head.to_string(),
+            base: None,
+            stacks: vec![],
+            check: None,
+        })
+    }
+}
+
+/// `body`, a plan comment whose marker is `meta`, with its marker at
+/// `status` instead.
+pub fn restatus(body: &str, meta: PlanMeta, status: PlanStatus) -> String {
+    replace(body, &Marker::Plan(PlanMeta { status, ..meta }))
 }
 
 /// A commit SHA: 40 (SHA-1) or 64 (SHA-256) hex digits.

@@ -121,6 +121,18 @@ pub enum StackApply {
     },
 }
 
+/// What may be done with a stack's fresh plan.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Nothing to do: safe whatever was reviewed (a re-run of an applied
+    /// merge, say).
+    NoChanges,
+    /// Apply it.
+    Apply,
+    /// Do not.
+    Refuse(Refusal),
+}
+
 /// Why a stack was not applied. Nothing in EC2 was changed for it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Refusal {
@@ -169,6 +181,8 @@ pub enum Refusal {
         /// That stack.
         after: String,
     },
+    /// The person at the terminal did not confirm the plan.
+    NotConfirmed,
     /// The apply could not start (the lease, EC2).
     Failed {
         /// What went wrong (an error chain).
@@ -306,4 +320,19 @@ impl Ec2Error {
     pub fn is_not_found(&self) -> bool {
         self.code.ends_with(".NotFound") || self.code.ends_with("NotFound")
     }
+}
+
+/// A check run's outcome and output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckOutput {
+    /// `success` or `failure`.
+    pub conclusion: &'static str,
+    /// One line: what the plan or apply comes to.
+    pub title: String,
+    /// Markdown: the stack table.
+    pub summary: String,
+    /// Markdown: the whole plan or report.
+    pub text: String,
+    /// Errors and warnings at their file and line.
+    pub annotations: Vec<Annotation>,
 }

@@ -119,4 +119,30 @@ impl<'a> Run<'a> {
             )
         }))
     }
+
+    /// An `AllocateAddress` step. One an interrupted run allocated is in the
+    /// plan's read (it is tagged as it is made): the plan associates it
+    /// instead.
+    pub(super) async fn allocate_step(
+        &self,
+        step: &Step,
+        tags: &std::collections::BTreeMap<String, String>,
+    ) -> Result<String, Ec2Error> {
+        let (allocation_id, ip) = self.allocate(&step.resource, tags).await?;
+        self.record(&step.resource, &allocation_id);
+        Ok(format!("allocated {ip} ({allocation_id})"))
+    }
+
+    /// An `AssociateAddress` step, its ids resolved (either may have been
+    /// made by this run).
+    pub(super) async fn associate_step(
+        &self,
+        allocation: &Ref,
+        instance: &Ref,
+    ) -> Result<String, Ec2Error> {
+        let allocation_id = self.resolve(allocation)?;
+        let instance_id = self.resolve(instance)?;
+        self.associate(&allocation_id, &instance_id).await?;
+        Ok(format!("associated {allocation_id} with {instance_id}"))
+    }
 }

@@ -56,4 +56,19 @@ impl<'a> Run<'a> {
         self.record(&step.resource, &id);
         Ok(format!("imported key pair {key_name} ({id})"))
     }
+
+    /// Deletes a key pair (by name: EC2 takes either).
+    pub(super) async fn delete_key_pair(
+        &self,
+        key_pair_id: &str,
+        key_name: &str,
+    ) -> Result<String, Ec2Error> {
+        let c = &self.ec2.client;
+        self.ec2
+            .call("DeleteKeyPair", false, || {
+                c.delete_key_pair().key_name(key_name).send()
+            })
+            .await?;
+        Ok(format!("deleted key pair {key_pair_id}"))
+    }
 }

@@ -10,7 +10,7 @@ use aws_sdk_ec2::types::Instance;
 use super::updates::internal;
 use super::*;
 use crate::model::Launched;
-use crate::plan::steps::batches::LaunchTag;
+use crate::plan::launch_tag::LaunchTag;
 
 /// What one `RunInstances` sends besides the shared launch parameters.
 struct Request<'r> {

@@ -106,6 +106,9 @@ pub async fn execute(
 
 impl Run<'_> {
     /// Runs every step, as many at once as are ready (up to CONCURRENCY).
+    /// One loop over the schedule, on purpose over 120 lines: the ready
+    /// set, the results, skipped barriers and the trace frontier change
+    /// together at each step's end, and are clearest in one place.
     async fn drive(&self, steps: &[Step]) -> Vec<StepResult> {
         let run = self;
         let progress = self.progress;
@@ -393,9 +396,8 @@ impl Run<'_> {
         move |n, t| self.progress.waiting(n, state, t)
     }
 
+    /// Runs one step: one arm per operation, each in its kind's room.
     async fn step(&self, step: &Step) -> Result<String, Ec2Error> {
-        let ec2 = self.ec2;
-        let c = &ec2.client;
         match &step.op {
             Op::ImportKeyPair {
                 key_name,
@@ -419,13 +421,7 @@ impl Run<'_> {
             Op::DeleteKeyPair {
                 key_pair_id,
                 key_name,
-            } => {
-                ec2.call("DeleteKeyPair", false, || {
-                    c.delete_key_pair().key_name(key_name).send()
-                })
-                .await?;
-                Ok(format!("deleted key pair {key_pair_id}"))
-            }
+            } => self.delete_key_pair(key_pair_id, key_name).await,
             Op::CreateGroup {
                 group_name,
                 description,
@@ -461,58 +457,13 @@ impl Run<'_> {
                 unreachable!("execute runs barriers and terminations itself")
             }
             Op::CreateVolume { .. } => self.create_volume(step).await,
-            Op::UpdateVolume {
-                volume_id,
-                modify,
-                detach,
-                attach,
-                deletes_data,
-            } => {
-                let mut did = self
-                    .update_volume(volume_id, modify, detach, attach)
-                    .await?;
-                if let Some(delete) = deletes_data {
-                    self.set_on_destroy(volume_id, *delete).await?;
-                    did.push(format!(
-                        "on_destroy {}",
-                        if *delete { "delete" } else { "snapshot" }
-                    ));
-                }
-                Ok(format!("{volume_id}: {}", did.join(", ")))
-            }
-            Op::DeleteVolume {
-                volume_id,
-                detach,
-                snapshot,
-                deleted_with,
-            } => {
-                let (text, kept) = self
-                    .delete_volume(volume_id, detach, snapshot, deleted_with.as_deref())
-                    .await?;
-                if let Some(snap) = kept {
-                    self.kept
-                        .lock()
-                        .expect("kept lock")
-                        .insert(step.index, snap);
-                }
-                Ok(text)
-            }
-            Op::AllocateAddress { tags } => {
-                // One an interrupted run allocated is in the plan's read (it
-                // is tagged as it is made): the plan associates it instead.
-                let (allocation_id, ip) = self.allocate(&step.resource, tags).await?;
-                self.record(&step.resource, &allocation_id);
-                Ok(format!("allocated {ip} ({allocation_id})"))
-            }
+            Op::UpdateVolume { .. } => self.update_volume_step(step).await,
+            Op::DeleteVolume { .. } => self.delete_volume_step(step).await,
+            Op::AllocateAddress { tags } => self.allocate_step(step, tags).await,
             Op::AssociateAddress {
                 allocation,
                 instance,
-            } => {
-                let allocation_id = self.resolve(allocation)?;
-                let instance_id = self.resolve(instance)?;
-                self.associate(&allocation_id, &instance_id).await?;
-                Ok(format!("associated {allocation_id} with {instance_id}"))
-            }
+            } => self.associate_step(allocation, instance).await,
             Op::ReleaseAddress {
                 allocation_id,
                 association_id,

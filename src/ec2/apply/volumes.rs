@@ -358,4 +358,54 @@ impl<'a> Run<'a> {
             delay = (delay * 2).min(Duration::from_secs(5));
         }
     }
+
+    /// An `UpdateVolume` step: modified, moved, and what happens to its
+    /// data when it goes recorded.
+    pub(super) async fn update_volume_step(&self, step: &Step) -> Result<String, Ec2Error> {
+        let Op::UpdateVolume {
+            volume_id,
+            modify,
+            detach,
+            attach,
+            deletes_data,
+        } = &step.op
+        else {
+            unreachable!("an UpdateVolume step")
+        };
+        let mut did = self
+            .update_volume(volume_id, modify, detach, attach)
+            .await?;
+        if let Some(delete) = deletes_data {
+            self.set_on_destroy(volume_id, *delete).await?;
+            did.push(format!(
+                "on_destroy {}",
+                if *delete { "delete" } else { "snapshot" }
+            ));
+        }
+        Ok(format!("{volume_id}: {}", did.join(", ")))
+    }
+
+    /// A `DeleteVolume` step: the snapshot it keeps is remembered for the
+    /// report.
+    pub(super) async fn delete_volume_step(&self, step: &Step) -> Result<String, Ec2Error> {
+        let Op::DeleteVolume {
+            volume_id,
+            detach,
+            snapshot,
+            deleted_with,
+        } = &step.op
+        else {
+            unreachable!("a DeleteVolume step")
+        };
+        let (text, kept) = self
+            .delete_volume(volume_id, detach, snapshot, deleted_with.as_deref())
+            .await?;
+        if let Some(snap) = kept {
+            self.kept
+                .lock()
+                .expect("kept lock")
+                .insert(step.index, snap);
+        }
+        Ok(text)
+    }
 }

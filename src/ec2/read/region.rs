@@ -3,23 +3,18 @@
 //! what the stack names.
 
 use super::*;
+use crate::plan::RegionQuery;
 
 impl Ec2 {
     /// Checks, in one call per kind, that the images, subnets and VPCs the
     /// stack names exist, and finds the default VPC.
-    pub async fn read_region(
-        &self,
-        images: Vec<String>,
-        subnets: Vec<String>,
-        types: Vec<String>,
-        addresses_wanted: bool,
-    ) -> Result<Region, Ec2Error> {
+    pub async fn read_region(&self, q: &RegionQuery) -> Result<Region, Ec2Error> {
         let (images, subnets, (vpcs, default_vpc), instance_types, address_quota) = tokio::try_join!(
-            trace::branch(self.read_images(&images)),
-            trace::branch(self.read_subnets(&subnets)),
+            trace::branch(self.read_images(&q.images)),
+            trace::branch(self.read_subnets(&q.subnets)),
             trace::branch(self.read_vpcs()),
-            trace::branch(self.read_offered_types(&types)),
-            trace::branch(self.read_address_quota(addresses_wanted)),
+            trace::branch(self.read_offered_types(&q.types)),
+            trace::branch(self.read_address_quota(q.addresses)),
         )?;
         Ok(Region {
             images,

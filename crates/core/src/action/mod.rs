@@ -1,6 +1,7 @@
 //! The action's decisions, pure: who may run what and when (`policy`), the
 //! comment grammar (`command`), the bot's identity (`identity`), the plan's
-//! labels (`labels`) and the settings they read (`settings`). The handlers
+//! labels (`labels`), the settings they read (`settings`) and which stacks a
+//! change touches (`touched`). The handlers
 //! that act on them are the binary crate's `action`.
 
 pub mod command;
@@ -8,3 +9,4 @@ pub mod identity;
 pub mod labels;
 pub mod policy;
 pub mod settings;
+pub mod touched;

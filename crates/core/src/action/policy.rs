@@ -5,6 +5,7 @@
 
 use super::settings::{ApplyOnComment, ApplyRequirements};
 use crate::marker::{PlanStatus, ReviewedStack};
+pub use crate::outcome::Verdict;
 pub use crate::outcome::{ApplyNotAllowed, Unmet};
 use crate::outcome::{BaseMoved, Refusal};
 use crate::plan::Plan;
@@ -49,18 +50,6 @@ pub fn unknown(asked: &[String], known: &[String]) -> Vec<String> {
         .filter(|s| !known.contains(s))
         .cloned()
         .collect()
-}
-
-/// What may be done with a stack's fresh plan.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
-    /// Nothing to do: safe whatever was reviewed (a re-run of an applied
-    /// merge, say).
-    NoChanges,
-    /// Apply it.
-    Apply,
-    /// Do not.
-    Refuse(Refusal),
 }
 
 /// The verdict on `plan`. `reviewed`: `None` when no review is asked for

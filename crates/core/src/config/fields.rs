@@ -154,6 +154,11 @@ pub const PROTOCOLS: &[&str] = &["tcp", "udp", "icmp", "icmpv6", "all"];
 /// Largest user data EC2 accepts, in bytes (before base64).
 pub const MAX_USER_DATA: usize = 16 * 1024;
 
+/// What to do about user data over EC2's limit (user data is text here, so
+/// gzip is no way out).
+pub(super) const USER_DATA_TOO_LARGE: &str =
+    "keep the user data small: move the bulk into a script the instance downloads";
+
 /// The type of a key's value.
 #[derive(Debug)]
 pub enum Ty {

@@ -149,7 +149,7 @@ impl FileError {
                     "cannot read user data file `{path}`: the file is {bytes} bytes; EC2 accepts at most {}",
                     super::fields::MAX_USER_DATA
                 ),
-                super::instance::USER_DATA_TOO_LARGE.into(),
+                super::fields::USER_DATA_TOO_LARGE.into(),
             ),
             FileError::Utf16 => (
                 format!("cannot read user data file `{path}`: the file is UTF-16 text, not UTF-8"),

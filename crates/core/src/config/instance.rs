@@ -281,11 +281,6 @@ fn group_list(ctx: &mut Ctx, n: &Node, refs: &Refs) -> Option<Vec<String>> {
     ok.then_some(out)
 }
 
-/// What to do about user data over EC2's limit (user data is text here, so
-/// gzip is no way out).
-pub(super) const USER_DATA_TOO_LARGE: &str =
-    "keep the user data small: move the bulk into a script the instance downloads";
-
 fn user_data_size(ctx: &mut Ctx, n: &Node, text: &str) -> Option<String> {
     if text.len() > MAX_USER_DATA {
         ctx.error(
@@ -294,7 +289,7 @@ fn user_data_size(ctx: &mut Ctx, n: &Node, text: &str) -> Option<String> {
                 "the user data is {} bytes; EC2 accepts at most {MAX_USER_DATA}",
                 text.len()
             ),
-            Some(USER_DATA_TOO_LARGE.into()),
+            Some(super::fields::USER_DATA_TOO_LARGE.into()),
         );
         return None;
     }

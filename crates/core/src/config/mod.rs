@@ -4,6 +4,7 @@
 //! into a [`crate::model::Desired`], or into every problem found, each located
 //! at `file:line:column` with a hint where one helps.
 
+pub mod after;
 mod decode;
 mod diagnostic;
 mod extends;
@@ -13,7 +14,6 @@ mod instance;
 mod keys;
 mod network;
 mod one_line;
-pub mod order;
 mod resolve;
 mod schema;
 mod stack;

@@ -99,6 +99,7 @@ fn tcp(port: i32, peer: Peer) -> Rule {
     }
 }
 
+/// Over 120 lines: the whole decoded stack written out, field by field.
 #[test]
 fn full_stack_decodes_exactly() {
     let desired = parse_stack(fixture!("web"), "infra/web.yaml", &READ).unwrap();

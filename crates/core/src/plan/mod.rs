@@ -6,6 +6,7 @@
 pub mod diff;
 pub mod fingerprint;
 pub mod graph;
+pub mod launch_tag;
 pub mod order;
 mod ownership;
 pub mod renames;
@@ -391,6 +392,39 @@ pub struct Inputs<'a> {
     pub live: &'a Live,
     /// Region facts (images, subnets, VPCs).
     pub region: &'a Region,
+}
+
+/// What a plan must know of the region, for the fields a stack sets: its
+/// images, subnets and instance types (each once, sorted), and whether it
+/// needs the Elastic IP quota. The EC2 adapter reads only these.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegionQuery {
+    /// Image ids.
+    pub images: Vec<String>,
+    /// Subnet ids.
+    pub subnets: Vec<String>,
+    /// Instance types.
+    pub types: Vec<String>,
+    /// Whether the stack has Elastic IPs.
+    pub addresses: bool,
+}
+
+impl RegionQuery {
+    /// What planning `desired` needs to know of its region.
+    pub fn of(desired: &Desired) -> RegionQuery {
+        let names = |f: fn(&crate::model::InstanceSpec) -> Option<String>| {
+            let mut v: Vec<String> = desired.instances.values().filter_map(f).collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        RegionQuery {
+            images: names(|i| Some(i.image.clone())),
+            subnets: names(|i| i.subnet.clone()),
+            types: names(|i| Some(i.instance_type.clone())),
+            addresses: !desired.elastic_ips.is_empty(),
+        }
+    }
 }
 
 #[cfg(test)]

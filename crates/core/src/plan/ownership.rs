@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::Warning;
-use super::steps::batches::LaunchTag;
+use super::launch_tag::LaunchTag;
 use crate::model::{Kind, Live, NAME_TAG, NameTagProblem, ResourceId, STACK_TAG};
 
 /// `an instance`, `a security group`.

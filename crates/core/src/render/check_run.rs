@@ -14,20 +14,7 @@ pub const PLAN: &str = "ec2-gitops/plan";
 /// The apply's check.
 pub const APPLY: &str = "ec2-gitops/apply";
 
-/// A check run's outcome and output.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckOutput {
-    /// `success` or `failure`.
-    pub conclusion: &'static str,
-    /// One line: what the plan or apply comes to.
-    pub title: String,
-    /// Markdown: the stack table.
-    pub summary: String,
-    /// Markdown: the whole plan or report.
-    pub text: String,
-    /// Errors and warnings at their file and line.
-    pub annotations: Vec<Annotation>,
-}
+pub use crate::outcome::CheckOutput;
 
 /// The check of a plan: `title` is its summary line, `full` the plan as the
 /// job summary has it.
@@ -126,6 +113,17 @@ pub fn apply(results: &[StackApply], report: &str) -> CheckOutput {
 fn clip_line(s: &str) -> String {
     let line = s.lines().next().unwrap_or_default();
     line.chars().take(1_000).collect()
+}
+
+/// The check of a head that could not be planned: `why`, one line.
+pub fn not_planned(why: &str) -> CheckOutput {
+    CheckOutput {
+        conclusion: "failure",
+        title: why.to_string(),
+        summary: super::escape::text(why),
+        text: String::new(),
+        annotations: Vec::new(),
+    }
 }
 
 #[cfg(test)]

@@ -85,6 +85,27 @@ pub fn github_annotations(diags: &[Diagnostic]) -> String {
     out
 }
 
+/// An invalid stack file as a plan comment shows it: its errors as text,
+/// and each as an annotation at its file and line.
+pub fn invalid_stack(file: &str, diags: &[Diagnostic]) -> crate::outcome::StackPlan {
+    crate::outcome::StackPlan::Invalid {
+        file: file.to_string(),
+        errors: text(diags),
+        at: diags
+            .iter()
+            .map(|d| crate::outcome::Annotation {
+                path: d.at.file.clone(),
+                line: d.at.line.max(1) as u32,
+                level: "failure",
+                message: match &d.hint {
+                    Some(h) => format!("{} (hint: {h})", d.message),
+                    None => d.message.clone(),
+                },
+            })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

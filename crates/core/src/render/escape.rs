@@ -306,7 +306,7 @@ mod tests {
     use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
     use super::*;
-    use crate::render::check;
+    use crate::render::structure as check;
 
     fn events(md: &str) -> Vec<Event<'_>> {
         Parser::new_ext(

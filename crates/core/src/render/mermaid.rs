@@ -92,7 +92,9 @@ fn word(c: Option<&Change>) -> String {
 }
 
 /// The diagram of `p` (Mermaid source, without a fence), or `None` when the
-/// plan has no graph (it has errors, or was read from a file).
+/// plan has no graph (it has errors, or was read from a file). Over 120
+/// lines, read top to bottom: classes, grouped nodes, kept neighbours, then
+/// the text, each stage using the tables of the one before.
 pub fn diagram(p: &Plan) -> Option<String> {
     let g = &p.graph;
     if g.nodes.is_empty() || !p.errors.is_empty() {

@@ -1,8 +1,7 @@
 //! Everything a person reads: plans (terminal text, Markdown, JSON), apply
-//! reports and validation errors. Pure: values in, strings out.
+//! reports, validation errors, comments and the action's log notes. Pure:
+//! values in, strings out.
 
-#[cfg(test)]
-pub(crate) mod check;
 pub mod check_run;
 pub mod comment;
 pub mod diagnostics;
@@ -11,7 +10,11 @@ pub mod escape;
 pub mod groups;
 pub mod markdown;
 pub mod mermaid;
+pub mod notes;
+pub mod outputs;
 pub mod report;
+#[cfg(test)]
+pub(crate) mod structure;
 pub mod text;
 
 use crate::plan::{Plan, RolloutPlan, Summary};

@@ -294,3 +294,15 @@ fn render_plan_changed(reviewed: &Plan, fresh: &Plan) -> String {
     );
     out
 }
+
+/// The warning when an apply's lease could not be given back (EC2's error
+/// and the lease's name shown as terminal text: anyone with tag rights
+/// writes the latter).
+pub fn lease_not_released(lease: &str, error: &str, expires_in: std::time::Duration) -> String {
+    format!(
+        "warning: could not release the apply lease {} ({}); it expires within {} s",
+        t(lease),
+        t(error),
+        expires_in.as_secs()
+    )
+}

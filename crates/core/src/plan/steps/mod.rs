@@ -474,3 +474,17 @@ impl Builder<'_> {
         Some(self.add(id, Op::Barrier, needs, false))
     }
 }
+
+/// The configuration of an instance without where it is written: moving it
+/// in the file, or naming the file another way, changes no client token.
+fn unlocated_instance(spec: &model::InstanceSpec) -> model::InstanceSpec {
+    let mut entry = spec.entry.clone();
+    // How it is rolled out is not what is launched.
+    entry.rollout = model::Rollout::default();
+    model::InstanceSpec {
+        at: model::Location::default(),
+        renamed_from: None,
+        entry,
+        ..spec.clone()
+    }
+}

@@ -207,6 +207,7 @@ fn full_create_runs_in_dependency_order() {
     ));
 }
 
+/// Over 120 lines: the whole step outline of a mixed change, written out.
 #[test]
 fn destroys_follow_creates_and_terminations_wait_for_replacements() {
     // Live: the full stack as created, then the YAML changes: web-1 gets a

@@ -180,7 +180,7 @@ fn a_thousand_and_one_new_members_make_two_launches() {
 
 #[test]
 fn a_launch_tag_says_whose_each_instance_is_and_refuses_what_it_did_not_write() {
-    use steps::batches::LaunchTag;
+    use crate::plan::launch_tag::LaunchTag;
     let tag = LaunchTag {
         entry: "web".into(),
         indexes: vec![4, 5, 6, 9, 11, 12],
@@ -227,7 +227,10 @@ fn members_far_apart_are_cut_into_batches_whose_tag_fits() {
     assert!(tags.len() > 1, "one tag cannot list 200 indexes apart");
     for t in &tags {
         assert!(t.len() <= 256, "{} characters", t.len());
-        assert!(steps::batches::LaunchTag::parse(t).is_some(), "{t}");
+        assert!(
+            crate::plan::launch_tag::LaunchTag::parse(t).is_some(),
+            "{t}"
+        );
     }
 }
 

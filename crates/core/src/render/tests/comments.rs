@@ -77,7 +77,7 @@ fn plan_comment_states() {
     );
     assert_rendered!("replanned", replanned);
     let status = |state: &PlanState| {
-        comment::plan_marker(SHA, None, &stacks, state)
+        crate::marker::Marker::of_plans(SHA, None, &stacks, state.status())
             .plan()
             .map(|m| m.status)
     };
@@ -102,11 +102,12 @@ fn plan_comment_states() {
 fn reviewed_plans_read_back_what_the_comment_wrote() {
     let p = full_plan();
     let stacks = [StackPlan::Planned(p.clone())];
-    let body = comment::plan_marker(SHA, None, &stacks, &PlanState::Planned).wrap(
-        &comment::plan_comment(SHA, &stacks, &[], &PlanState::Planned),
-    );
+    let body =
+        crate::marker::Marker::of_plans(SHA, None, &stacks, PlanState::Planned.status()).wrap(
+            &comment::plan_comment(SHA, &stacks, &[], &PlanState::Planned),
+        );
     let marker = crate::marker::Marker::parse(&body).expect("the first line is the marker");
-    let read = comment::reviewed_stacks(marker.plan().expect("a plan marker"));
+    let read = marker.plan().expect("a plan marker").reviewed();
     let stack = &read[&(p.stack.clone(), p.region.clone())];
     assert_eq!(stack.fingerprint, p.fingerprint);
     assert_eq!(stack.changes, crate::plan::review::of(&p));
@@ -123,9 +124,10 @@ fn plan_comment_of_many_big_stacks_stays_under_githubs_limit() {
             StackPlan::Planned(p)
         })
         .collect();
-    let body = comment::plan_marker(SHA, None, &stacks, &PlanState::Planned).wrap(
-        &comment::plan_comment(SHA, &stacks, &[], &PlanState::Planned),
-    );
+    let body =
+        crate::marker::Marker::of_plans(SHA, None, &stacks, PlanState::Planned.status()).wrap(
+            &comment::plan_comment(SHA, &stacks, &[], &PlanState::Planned),
+        );
     assert!(body.len() <= 65_536, "{} chars", body.len());
     let marker = crate::marker::Marker::parse(&body).expect("the first line is the marker");
     assert_eq!(marker.plan().map(|m| m.stacks.len()), Some(20));

@@ -7,9 +7,9 @@
 use super::*;
 use crate::config::Diagnostic;
 use crate::outcome::{Refusal, StackApply, StackPlan};
-use crate::render::check::{log_problems, markdown_problems, skeleton};
 use crate::render::comment::{self, PlanState};
 use crate::render::diagnostics;
+use crate::render::structure::{log_problems, markdown_problems, skeleton};
 
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 
@@ -165,19 +165,16 @@ fn a_hostile_plan_comment_has_only_the_tools_markers() {
     let state = PlanState::MergeRefused {
         reasons: vec![format!("`web`: {FENCE_BREAK}")],
     };
-    let body = comment::plan_marker(SHA, None, &stacks, &state).wrap(&comment::plan_comment(
-        SHA,
-        &stacks,
-        &["infra/old`.yaml</details>".into()],
-        &state,
-    ));
+    let body = crate::marker::Marker::of_plans(SHA, None, &stacks, state.status()).wrap(
+        &comment::plan_comment(SHA, &stacks, &["infra/old`.yaml</details>".into()], &state),
+    );
     let mut want = vec![body.lines().next().unwrap_or_default().to_string()];
     want.extend(markers(&evil));
     assert_sound(&body, &want);
     // What a reviewer relies on is still there, as text.
     assert!(body.contains("@&#8203;org/team"), "{body}");
     let marker = crate::marker::Marker::parse(&body).expect("the first line is the marker");
-    let reviewed = comment::reviewed_stacks(marker.plan().expect("a plan marker"));
+    let reviewed = marker.plan().expect("a plan marker").reviewed();
     assert_eq!(reviewed.len(), 1);
     assert_eq!(
         reviewed.values().next().map(|r| &r.fingerprint),

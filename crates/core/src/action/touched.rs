@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::model::Desired;
 
-pub use crate::workspace::normalize;
+use crate::config::normalize;
 
 /// The stacks among `stacks` that `changed` (repository-relative paths,
 /// old names of renamed files included) touches, in the order given.

@@ -5,7 +5,7 @@
 use crate::outcome::{Outcome, StackApply, StackPlan};
 use crate::render;
 
-pub(super) fn plan_description(stacks: &[StackPlan]) -> String {
+pub fn plan_description(stacks: &[StackPlan]) -> String {
     let bad = stacks.iter().filter(|s| !s.is_ok()).count();
     if bad > 0 {
         return format!("{bad} of {} stack(s) could not be planned", stacks.len());
@@ -25,7 +25,7 @@ pub(super) fn plan_description(stacks: &[StackPlan]) -> String {
 }
 
 /// `result-json` of a plan run: per stack its summary and fingerprint.
-pub(super) fn plans_json(stacks: &[StackPlan]) -> String {
+pub fn plans_json(stacks: &[StackPlan]) -> String {
     let v: Vec<serde_json::Value> = stacks
         .iter()
         .map(|s| match s {
@@ -45,7 +45,7 @@ pub(super) fn plans_json(stacks: &[StackPlan]) -> String {
     serde_json::to_string(&v).unwrap_or_default()
 }
 
-pub(super) fn results_json(results: &[StackApply]) -> String {
+pub fn results_json(results: &[StackApply]) -> String {
     let v: Vec<serde_json::Value> = results
         .iter()
         .map(|r| match r {
@@ -88,4 +88,16 @@ pub(super) fn results_json(results: &[StackApply]) -> String {
         })
         .collect();
     serde_json::to_string(&v).unwrap_or_default()
+}
+
+/// A stack's deployment status after an apply: its state and description.
+pub fn deployment(r: &StackApply) -> (&'static str, String) {
+    match r {
+        StackApply::Applied { plan, .. } => (
+            if r.is_ok() { "success" } else { "failure" },
+            render::summary_line(&plan.summary),
+        ),
+        StackApply::NoChanges { .. } => ("success", "no changes".to_string()),
+        StackApply::NotApplied { .. } => ("failure", "not applied".to_string()),
+    }
 }

@@ -1,0 +1,77 @@
+//! Planning: a stack's live state and the region facts it needs, read in a
+//! handful of batched calls, then the pure planner.
+
+use anyhow::{Context, Result};
+
+use crate::ec2::{Ec2, trace};
+use crate::model::{Desired, Live, Region};
+use crate::outcome::StackPlan;
+use crate::plan::{self, Inputs, Plan, RegionQuery};
+
+/// How many stacks are planned at once: each is a handful of EC2 calls.
+const STACKS_AT_ONCE: usize = 4;
+
+/// Reads a stack's live state and the region facts it needs (concurrently,
+/// a handful of batched calls), then plans it.
+pub async fn plan(ec2: &Ec2, desired: &Desired) -> Result<(Plan, Live, Region)> {
+    plan_in(ec2, desired, None).await
+}
+
+/// Plans `stacks`, a few at a time, each in its region: in the order given,
+/// a stack EC2 could not be read for as [`StackPlan::Failed`].
+pub async fn plan_all(stacks: Vec<Desired>) -> Vec<StackPlan> {
+    let mut set = tokio::task::JoinSet::new();
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(STACKS_AT_ONCE));
+    for (i, d) in stacks.into_iter().enumerate() {
+        let permits = permits.clone();
+        set.spawn(async move {
+            let _p = permits.acquire_owned().await;
+            let ec2 = Ec2::connect(&d.region).await;
+            let r = match plan(&ec2, &d).await {
+                Ok((plan, _, _)) => StackPlan::Planned(plan),
+                Err(e) => StackPlan::Failed {
+                    file: d.file.clone(),
+                    error: format!("{e:#}"),
+                },
+            };
+            (i, r)
+        });
+    }
+    let mut planned: Vec<(usize, StackPlan)> = set.join_all().await;
+    planned.sort_by_key(|(i, _)| *i);
+    planned.into_iter().map(|(_, p)| p).collect()
+}
+
+/// Like [`plan`]; with the region's facts already read (images, subnets,
+/// VPCs, instance types, the address quota), only the stack is read again.
+pub(super) async fn plan_in(
+    ec2: &Ec2,
+    desired: &Desired,
+    known: Option<&Region>,
+) -> Result<(Plan, Live, Region)> {
+    let region = async {
+        match known {
+            Some(r) => Ok(r.clone()),
+            None => ec2.read_region(&RegionQuery::of(desired)).await,
+        }
+    };
+    // Boxed: the SDK's futures are large, and a caller's stack need not be.
+    let reads = async {
+        tokio::try_join!(
+            trace::branch(Box::pin(ec2.read_live(&desired.stack, desired.preview_of))),
+            trace::branch(Box::pin(region))
+        )
+    };
+    let (live, region) = trace::part("plan: read", reads).await.with_context(|| {
+        format!(
+            "cannot read stack {} from EC2 in {}",
+            desired.stack, desired.region
+        )
+    })?;
+    let plan = plan::compute(&Inputs {
+        desired,
+        live: &live,
+        region: &region,
+    });
+    Ok((plan, live, region))
+}
