@@ -6,7 +6,7 @@
 //! ```
 //!
 //! The real binary runs as the action's container would (the environment of
-//! `tests/all/action.rs`), fed with real webhook payloads from npm
+//! `tests/all/action/mod.rs`), fed with real webhook payloads from npm
 //! `@octokit/webhooks-examples`, against the stateful GitHub fake of the test
 //! suite (which records every request and fails on one it does not expect)
 //! and moto behind the recording proxy. One pull request changing one stack
