@@ -60,6 +60,11 @@ trap 'exit 130' INT TERM
 source "$repo_root/scripts/moto-env.sh"
 start_moto "$moto_server" "$python" "$work/moto.log" || fail "moto did not start"
 
+if [[ "$stack" == examples/web-hosting/infra/web.yaml ]]; then
+    section "The instance profile the example's db server uses (on AWS: yours)"
+    make_instance_profile "$python" db-backups || fail "could not make the instance profile"
+fi
+
 run() {
     printf '$ ec2-gitops %s\n' "$*"
     "$bin" "$@"

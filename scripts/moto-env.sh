@@ -2,6 +2,7 @@
 # EC2 emulator on a free loopback port and points the AWS SDK at it.
 #
 #   start_moto MOTO_SERVER PYTHON LOG
+#   make_instance_profile PYTHON NAME   # an IAM instance profile in moto
 #
 # Sets moto_pid (the caller stops it on exit) and exports AWS_ENDPOINT_URL
 # with test credentials; returns 1, with moto's log on stderr, when moto
@@ -42,4 +43,21 @@ PY
     export AWS_REGION=us-east-1
     export AWS_EC2_METADATA_DISABLED=true
     unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
+}
+
+# Makes the IAM instance profile NAME (with a role of the same name that EC2
+# may assume) in the emulator started by start_moto: the example's db server
+# names one, as a real stack would name one of the account's.
+make_instance_profile() {
+    local python="$1" name="$2"
+    "$python" - "$name" <<'PY'
+import os, sys, boto3
+name = sys.argv[1]
+iam = boto3.client("iam", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
+trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)
+iam.create_instance_profile(InstanceProfileName=name)
+iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
+print(f"instance profile {name} (role {name}) made in the emulator")
+PY
 }

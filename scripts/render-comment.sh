@@ -56,6 +56,7 @@ trap 'exit 130' INT TERM
 # shellcheck source=scripts/moto-env.sh
 source "$repo_root/scripts/moto-env.sh"
 start_moto "$moto_server" "$python" "$work/moto.log" || fail "moto did not start"
+make_instance_profile "$python" db-backups >/dev/null || fail "instance profile"
 
 # A copy of the example, planned from inside it so that the comment names
 # `infra/web.yaml` as a pull request's would; a Git work tree, as in a

@@ -495,6 +495,13 @@ async fn import(
         }
         None => print!("{}", render::escape::json(&prepared.yaml)),
     }
+    for (name, what) in &prepared.unexpressed {
+        eprintln!(
+            "note: {} has what the format cannot say: {} (kept while it runs; a replacement would not have it, and its plan says so)",
+            render::escape::terminal(name),
+            render::escape::terminal(&what.join("; "))
+        );
+    }
     if !prepared.is_exact() {
         eprint!("{}", render::text::plan(&prepared.plan, false));
         eprintln!(

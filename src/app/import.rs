@@ -21,6 +21,8 @@ pub struct Prepared {
     pub plan: Plan,
     /// The tags to add.
     pub adoptions: Vec<Adoption>,
+    /// Per instance, what it has that the format cannot say.
+    pub unexpressed: Vec<(String, Vec<String>)>,
 }
 
 impl Prepared {
@@ -79,8 +81,14 @@ pub async fn prepare(
             .values()
             .filter_map(|i| i.subnet.clone())
             .collect(),
+        zones: vec![],
+        image_refs: vec![],
         types: vec![],
         addresses: false,
+        // Rules may name what the import did not take (a group outside it,
+        // a prefix list): those must exist too.
+        outside_groups: plan::RegionQuery::of(&desired).outside_groups,
+        prefix_lists: plan::RegionQuery::of(&desired).prefix_lists,
     };
     let region_facts = ec2.read_region(&query).await?;
     let plan = plan::compute(&plan::Inputs {
@@ -93,6 +101,7 @@ pub async fn prepare(
         desired,
         plan,
         adoptions: imported.adoptions,
+        unexpressed: imported.unexpressed,
     })
 }
 

@@ -62,16 +62,31 @@ pub(super) async fn plan_in(
             trace::branch(Box::pin(region))
         )
     };
-    let (live, region) = trace::part("plan: read", reads).await.with_context(|| {
+    let (live, mut region) = trace::part("plan: read", reads).await.with_context(|| {
         format!(
             "cannot read stack {} from EC2 in {}",
             desired.stack, desired.region
         )
     })?;
-    let plan = plan::compute(&Inputs {
+    let mut plan = plan::compute(&Inputs {
         desired,
         live: &live,
         region: &region,
     });
+    // A plan that modifies volumes asks when each was last modified (EBS
+    // takes one modification every six hours), then is made again.
+    let modified = plan::diff::modified_volumes(&plan, &live);
+    if !modified.is_empty() && region.volume_modifications.is_none() {
+        let known = ec2
+            .read_volume_modifications(&modified)
+            .await
+            .with_context(|| format!("cannot read volume modifications in {}", desired.region))?;
+        region.volume_modifications = Some(known);
+        plan = plan::compute(&Inputs {
+            desired,
+            live: &live,
+            region: &region,
+        });
+    }
     Ok((plan, live, region))
 }

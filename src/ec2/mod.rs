@@ -30,6 +30,9 @@ use limits::Limits;
 #[derive(Clone)]
 pub struct Ec2 {
     client: aws_sdk_ec2::Client,
+    /// Systems Manager, for images named by an SSM parameter: the same
+    /// region, endpoint and credentials.
+    ssm: aws_sdk_ssm::Client,
     limits: Arc<Limits>,
     /// How long one call may be throttled before it fails.
     throttle_deadline: Duration,
@@ -64,7 +67,24 @@ impl Ec2 {
             .stalled_stream_protection(stalled_stream_protection())
             .load()
             .await;
-        Self::from_client(aws_sdk_ec2::Client::new(&config))
+        let ssm = aws_sdk_ssm::Client::from_conf(
+            aws_sdk_ssm::config::Builder::from(&config)
+                .retry_config(RetryConfig::disabled())
+                .build(),
+        );
+        Self::from_client(aws_sdk_ec2::Client::new(&config)).with_ssm(ssm)
+    }
+
+    /// The same connection, resolving images named by an SSM parameter with
+    /// `ssm` (its retries are turned off: [`Ec2`] retries every call).
+    pub fn with_ssm(mut self, ssm: aws_sdk_ssm::Client) -> Self {
+        let config = ssm
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .build();
+        self.ssm = aws_sdk_ssm::Client::from_conf(config);
+        self
     }
 
     /// Wraps a client built elsewhere (tests build one against moto). Its
@@ -76,7 +96,14 @@ impl Ec2 {
             .retry_config(RetryConfig::disabled())
             .build();
         let region = config.region().map(ToString::to_string).unwrap_or_default();
+        // No credentials of its own: `with_ssm` gives it the client to use
+        // (`connect` does).
+        let ssm = aws_sdk_ssm::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(config.region().cloned())
+            .build();
         Self {
+            ssm: aws_sdk_ssm::Client::from_conf(ssm),
             client: aws_sdk_ec2::Client::from_conf(config),
             limits: Limits::shared(JOB_ACCOUNT, &region),
             throttle_deadline: call::THROTTLE_DEADLINE,

@@ -105,7 +105,9 @@ impl Env {
     pub fn start() -> Env {
         let moto = Moto::start();
         let proxy = Ec2Proxy::start(&moto.endpoint());
-        let ec2 = Ec2::from_client(ec2_client_at(&proxy.endpoint(), "us-east-1"));
+        let ec2 = Ec2::from_client(ec2_client_at(&proxy.endpoint(), "us-east-1")).with_ssm(
+            crate::support::ssm_client_at(&proxy.endpoint(), "us-east-1"),
+        );
         let direct = moto.ec2_client("us-east-1");
         Env {
             _moto: moto,

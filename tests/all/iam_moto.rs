@@ -104,6 +104,12 @@ fn stack(web_type: &str, with_volume: bool) -> String {
     } else {
         ""
     };
+    // The first apply launches db without a profile and with IMDSv2; the
+    // type change gives it a profile and turns IMDSv1 on, in place.
+    let (profile, tokens) = match web_type {
+        "t3.micro" => ("", "required"),
+        _ => ("\n    instance_profile: db-a", "optional"),
+    };
     format!(
         r#"version: 1
 stack: iam
@@ -130,7 +136,8 @@ instances:
     rollout: {{ max_unavailable: 1, health: running }}
   db:
     type: t3.small
-    security_groups: [admin]
+    security_groups: [admin]{profile}
+    metadata: {{ tokens: {tokens} }}
 {volume}elastic_ips:
   ip: {{ instance: web-1 }}
 "#,
@@ -143,6 +150,7 @@ instances:
 async fn the_generated_policies_are_enough_and_the_plan_role_cannot_write() {
     let moto = Moto::start();
     let keys = users(&moto, &["plan", "apply", "import"]);
+    moto.create_instance_profiles(&["db-a"]);
     enforce(&moto);
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("iam.yaml");

@@ -29,6 +29,7 @@ async fn import_round_trip_changes_nothing_but_tags() {
     let moto = Moto::start();
     let proxy = Ec2Proxy::start(&moto.endpoint());
     let c = moto.ec2_client("us-east-1");
+    moto.create_instance_profiles(&["web-server"]);
     // Made by hand, as a team would have: a key, two groups (one referencing
     // the other), two instances with user data, one protected with a data
     // volume, and an elastic IP.
@@ -93,6 +94,12 @@ async fn import_round_trip_changes_nothing_but_tags() {
             .security_group_ids(&web)
             .user_data(&user_data)
             .disable_api_termination(protect)
+            // The web server has a profile; both keep moto's IMDSv1 default.
+            .set_iam_instance_profile((!protect).then(|| {
+                aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
+                    .name("web-server")
+                    .build()
+            }))
             .tag_specifications(tags(
                 &[("Name", name), ("team", "web")],
                 ResourceType::Instance,
@@ -101,6 +108,19 @@ async fn import_round_trip_changes_nothing_but_tags() {
             .await
             .unwrap();
         let id = out.instances()[0].instance_id().unwrap().to_string();
+        if !protect {
+            // What the format cannot say: noted, kept, never dropped silently.
+            c.modify_instance_attribute()
+                .instance_id(out.instances()[0].instance_id().unwrap())
+                .source_dest_check(
+                    aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                        .value(false)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
         if protect {
             c.modify_instance_attribute()
                 .instance_id(&id)
@@ -215,11 +235,20 @@ async fn import_round_trip_changes_nothing_but_tags() {
         "device: /dev/sdf",
         "web-a-ip: { instance: web-a }",
         "packages: [nginx]",
+        "instance_profile: \"web-server\"",
+        "    # Not in the format, kept while it runs, lost if it is replaced: source/destination check off",
+        "metadata: { tokens: \"optional\", hop_limit: 1 }",
     ] {
         assert!(written.contains(needle), "{needle} missing from\n{written}");
     }
     assert!(
         String::from_utf8_lossy(&first.stderr).contains("changes nothing but tags"),
+        "{}",
+        text(&first)
+    );
+    assert!(
+        String::from_utf8_lossy(&first.stderr)
+            .contains("note: web-a has what the format cannot say: source/destination check off"),
         "{}",
         text(&first)
     );
@@ -264,6 +293,25 @@ async fn import_round_trip_changes_nothing_but_tags() {
     );
     assert!(proxy.actions().iter().all(|a| a.starts_with("Describe")));
     let _ = vol;
+
+    // Replacing the server would drop what the YAML cannot say: the plan
+    // says so.
+    let imported = std::fs::read_to_string(&yaml).unwrap();
+    let replaced = dir.path().join("replaced.yaml");
+    let web_a = imported.find("  web-a:").expect("web-a in the import");
+    let (head, tail) = imported.split_at(web_a);
+    std::fs::write(
+        &replaced,
+        format!("{head}{}", tail.replacen(IMAGE, crate::engine::IMAGE_2, 1)),
+    )
+    .unwrap();
+    let plan = run(&["plan", replaced.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&plan.stdout)
+            .contains("has what the YAML cannot say (source/destination check off): its replacement will not have it"),
+        "{}",
+        text(&plan)
+    );
 
     // A second import into the same stack is refused.
     let again = run(&[

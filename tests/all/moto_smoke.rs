@@ -1,6 +1,6 @@
 //! The test harness itself works: moto starts with validation on, the real
 //! SDK client reaches it through the recording proxy, and the example stack
-//! only names AMIs that moto knows.
+//! only names images that moto knows.
 
 use aws_sdk_ec2::types::Filter;
 
@@ -12,26 +12,52 @@ use aws_sdk_ec2::config::retry::RetryConfig;
 
 use crate::support::{EXAMPLE_STACK, Ec2Proxy, Moto, ProxyResponse, ec2_client_at, ec2_config_at};
 
-/// Every `ami-…` id the example stack mentions.
-fn example_amis() -> Vec<String> {
+/// Every `ami-…` id the example stack mentions, and every SSM parameter
+/// it names an image by (`ssm: /…`).
+fn example_images() -> (Vec<String>, Vec<String>) {
     let text = std::fs::read_to_string(EXAMPLE_STACK).expect("read the example stack");
     let mut amis: Vec<String> = text
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-        .filter(|word| word.starts_with("ami-"))
+        .filter(|word| {
+            word.strip_prefix("ami-")
+                .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        })
         .map(str::to_owned)
         .collect();
     amis.sort();
     amis.dedup();
-    amis
+    let parameters: Vec<String> = text
+        .split("ssm:")
+        .skip(1)
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(|p| p.trim_end_matches(['}', ',']).to_string())
+        .collect();
+    (amis, parameters)
 }
 
 #[tokio::test]
-async fn example_stack_amis_exist_in_moto() {
+async fn example_stack_images_exist_in_moto() {
     let moto = Moto::start();
     let proxy = Ec2Proxy::start(&moto.endpoint());
     let ec2 = ec2_client_at(&proxy.endpoint(), "us-east-1");
-    let amis = example_amis();
-    assert!(!amis.is_empty(), "the example stack names no AMI");
+    let (mut amis, parameters) = example_images();
+    assert!(
+        !amis.is_empty() || !parameters.is_empty(),
+        "the example stack names no image"
+    );
+    // An image by SSM parameter: moto holds AWS's public ones.
+    let ssm = crate::support::ssm_client_at(&moto.endpoint(), "us-east-1");
+    for p in &parameters {
+        let got = ssm
+            .get_parameter()
+            .name(p)
+            .send()
+            .await
+            .expect("the parameter");
+        amis.push(got.parameter().and_then(|p| p.value()).unwrap().to_string());
+    }
+    amis.sort();
+    amis.dedup();
 
     let images = ec2
         .describe_images()

@@ -62,6 +62,9 @@ pub struct Imported {
     pub live: Live,
     /// The tags to add, resource by resource.
     pub adoptions: Vec<Adoption>,
+    /// Per instance (its name in the stack), what it has that the format
+    /// cannot say: kept while it runs, lost by a replacement.
+    pub unexpressed: Vec<(String, Vec<String>)>,
 }
 
 /// An EC2 filter from `--filter NAME=VALUE[,VALUE…]`.
@@ -119,6 +122,19 @@ fn unique(base: String, taken: &mut BTreeSet<String>) -> String {
     name
 }
 
+/// `s` on one line with nothing but printable characters, for a comment.
+fn comment_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 fn yaml_str(s: &str) -> String {
     serde_json::to_string(s).expect("string serializes")
 }
@@ -132,6 +148,7 @@ pub fn build(stack: &str, region: &str, found: &Found) -> Result<Imported, Impor
         yaml: String::new(),
         live: Live::default(),
         adoptions: Vec::new(),
+        unexpressed: Vec::new(),
     };
     import.header(region);
     import.key_pairs()?;
@@ -142,6 +159,7 @@ pub fn build(stack: &str, region: &str, found: &Found) -> Result<Imported, Impor
         yaml: import.yaml,
         live: import.live,
         adoptions: import.adoptions,
+        unexpressed: import.unexpressed,
     })
 }
 
@@ -197,6 +215,7 @@ struct Import<'a> {
     yaml: String,
     live: Live,
     adoptions: Vec<Adoption>,
+    unexpressed: Vec<(String, Vec<String>)>,
 }
 
 impl Import<'_> {
@@ -334,9 +353,20 @@ impl Import<'_> {
     fn instance(&mut self, fi: &FoundInstance) -> Result<(), ImportError> {
         let i = &fi.live;
         let name = self.names.instances[&i.id].clone();
+        let _ = writeln!(self.yaml, "  {name}:");
+        if !i.unexpressed.is_empty() {
+            // EC2's words, one line each, as a comment.
+            let said: Vec<String> = i.unexpressed.iter().map(|u| comment_safe(u)).collect();
+            let _ = writeln!(
+                self.yaml,
+                "    # Not in the format, kept while it runs, lost if it is replaced: {}",
+                said.join("; ")
+            );
+            self.unexpressed.push((name.clone(), said));
+        }
         let _ = writeln!(
             self.yaml,
-            "  {name}:\n    image: {}\n    type: {}",
+            "    image: {}\n    type: {}",
             i.image, i.instance_type
         );
         if let Some(s) = &i.subnet {
@@ -355,6 +385,20 @@ impl Import<'_> {
         let _ = writeln!(self.yaml, "    security_groups: [{}]", groups.join(", "));
         if let Some(ud) = &fi.user_data {
             let _ = writeln!(self.yaml, "    user_data: {}", yaml_str(ud));
+        }
+        if let Some(p) = &i.instance_profile {
+            let _ = writeln!(self.yaml, "    instance_profile: {}", yaml_str(p));
+        }
+        if let Some(m) = &i.metadata {
+            let hop = m
+                .hop_limit
+                .map(|h| format!(", hop_limit: {h}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                self.yaml,
+                "    metadata: {{ tokens: {}{hop} }}",
+                yaml_str(&m.tokens)
+            );
         }
         self.instance_volumes(fi, &name);
         self.instance_tags(i);
@@ -410,8 +454,10 @@ impl Import<'_> {
     fn root_volume(&mut self, v: &LiveVolume, name: &str, protected: bool) {
         let _ = writeln!(
             self.yaml,
-            "    root_volume: {{ size_gb: {}, type: {} }}",
-            v.size_gb, v.volume_type
+            "    root_volume: {{ size_gb: {}, type: {}{} }}",
+            v.size_gb,
+            v.volume_type,
+            disk_yaml(v)
         );
         let logical = format!("{name}/root");
         let tags = self.adopt(Kind::Volume, &logical, &v.id, &protect_tag(protected));
@@ -436,8 +482,10 @@ impl Import<'_> {
             let device = &v.attachment.as_ref().expect("attached").1;
             let _ = writeln!(
                 self.yaml,
-                "      - {{ name: {vname}, device: {device}, size_gb: {}, type: {} }}",
-                v.size_gb, v.volume_type
+                "      - {{ name: {vname}, device: {device}, size_gb: {}, type: {}{} }}",
+                v.size_gb,
+                v.volume_type,
+                disk_yaml(v)
             );
             let logical = format!("{name}/{vname}");
             let tags = self.adopt(Kind::Volume, &logical, &v.id, &protect_tag(protected));
@@ -500,6 +548,30 @@ fn protect_tag(protected: bool) -> Vec<(&'static str, String)> {
 /// The id of an instance's root volume. It is the one at the root device;
 /// some EC2 answers (moto's among them) name a root device the volume is not
 /// at, so the usual root device names are tried too.
+/// A volume's encryption and performance as YAML keys (`, encrypted: true,
+/// kms_key: "arn:…", iops: 3000, throughput: 125`): what its type takes,
+/// as EC2 reports it, so that the imported stack plans no change.
+fn disk_yaml(v: &LiveVolume) -> String {
+    let mut out = String::new();
+    if v.encrypted {
+        out.push_str(", encrypted: true");
+        if let Some(k) = &v.kms_key {
+            out.push_str(&format!(", kms_key: {}", yaml_str(k)));
+        }
+    }
+    if matches!(v.volume_type.as_str(), "gp3" | "io1" | "io2")
+        && let Some(i) = v.iops
+    {
+        out.push_str(&format!(", iops: {i}"));
+    }
+    if v.volume_type == "gp3"
+        && let Some(t) = v.throughput
+    {
+        out.push_str(&format!(", throughput: {t}"));
+    }
+    out
+}
+
 fn root_volume_id(i: &LiveInstance) -> Option<&String> {
     i.root_device
         .iter()
@@ -547,12 +619,11 @@ fn rule_yaml(
         Peer::Group(g) => format!("from: {g}"),
         Peer::GroupId(id) => match groups.get(id) {
             Some(g) => format!("from: {g}"),
-            None => {
-                return Err(ImportError(format!(
-                    "group {owner}: an {what} rule references {id}, which is not part of this import; import the instances that use {id} too, or remove the rule first"
-                )));
-            }
+            // A group the import does not take stays outside the stack,
+            // named by id (read-only).
+            None => format!("group: {}", yaml_str(id)),
         },
+        Peer::PrefixList(pl) => format!("prefix_list: {}", yaml_str(pl)),
     };
     Ok(format!("{{ protocol: {protocol}{ports}, {peer} }}"))
 }
@@ -599,16 +670,26 @@ mod tests {
             .unwrap(),
             "{ protocol: tcp, ports: \"8000-8080\", from: admin }"
         );
-        assert!(
+        // A group the import does not take stays outside, by id.
+        assert_eq!(
             rule_yaml(
                 &r(Protocol::Tcp, 22, 22, Peer::GroupId("sg-9".into())),
                 &groups,
                 "sg-x",
                 "ingress"
             )
-            .unwrap_err()
-            .0
-            .contains("not part of this import")
+            .unwrap(),
+            "{ protocol: tcp, ports: 22, group: \"sg-9\" }"
+        );
+        assert_eq!(
+            rule_yaml(
+                &r(Protocol::Tcp, 443, 443, Peer::PrefixList("pl-1".into())),
+                &groups,
+                "sg-x",
+                "ingress"
+            )
+            .unwrap(),
+            "{ protocol: tcp, ports: 443, prefix_list: \"pl-1\" }"
         );
     }
 }

@@ -106,6 +106,7 @@ pub fn empty(d: &Desired, pr: u64) -> Result<Desired, Refused> {
         instances: Default::default(),
         volumes: Default::default(),
         elastic_ips: Default::default(),
+        tags: d.tags.clone(),
         environment: None,
         after: vec![],
         preview: None,

@@ -204,6 +204,11 @@ impl<'a> Run<'a> {
             (None, Peer::Group(g) | Peer::GroupId(g)) => {
                 p.user_id_group_pairs(UserIdGroupPair::builder().group_id(g).build())
             }
+            (None, Peer::PrefixList(l)) => p.prefix_list_ids(
+                aws_sdk_ec2::types::PrefixListId::builder()
+                    .prefix_list_id(l)
+                    .build(),
+            ),
         };
         Ok(p.build())
     }

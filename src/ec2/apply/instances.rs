@@ -210,6 +210,39 @@ impl<'a> Run<'a> {
         ))
     }
 
+    /// Sets and removes user tags of one resource (the stack's `tags:`).
+    pub(super) async fn retag(
+        &self,
+        ec2_id: &str,
+        set: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<String, Ec2Error> {
+        if !set.is_empty() {
+            self.set_tags(ec2_id, set).await?;
+        }
+        if !remove.is_empty() {
+            let c = &self.ec2.client;
+            self.ec2
+                .call("DeleteTags", false, || {
+                    c.delete_tags()
+                        .resources(ec2_id)
+                        .set_tags(Some(
+                            remove
+                                .iter()
+                                .map(|k| Tag::builder().key(k).build())
+                                .collect(),
+                        ))
+                        .send()
+                })
+                .await?;
+        }
+        Ok(format!(
+            "tags of {ec2_id}: {} set, {} removed",
+            set.len(),
+            remove.len()
+        ))
+    }
+
     /// Sets tags on one resource (one `CreateTags`; setting a tag twice is
     /// harmless, so a retried call is too).
     pub(super) async fn set_tags(

@@ -294,24 +294,20 @@ impl<'a> Run<'a> {
                         .set_key_name(launch.key_name.clone())
                         .set_user_data(user_data.clone())
                         .disable_api_termination(launch.protect)
+                        .metadata_options(super::server::launch_metadata(&launch.metadata))
+                        .set_iam_instance_profile(
+                            launch
+                                .instance_profile
+                                .as_deref()
+                                .map(super::server::launch_profile),
+                        )
                         .tag_specifications(tag_spec(
                             ResourceType::Instance,
                             &request.instance_tags,
                         ))
                         .tag_specifications(tag_spec(ResourceType::Volume, &request.volume_tags));
                     if let Some((device, rv)) = &launch.root_volume {
-                        req = req.block_device_mappings(
-                            BlockDeviceMapping::builder()
-                                .device_name(device)
-                                .ebs(
-                                    EbsBlockDevice::builder()
-                                        .volume_size(rv.size_gb)
-                                        .volume_type(VolumeType::from(rv.volume_type.as_str()))
-                                        .delete_on_termination(true)
-                                        .build(),
-                                )
-                                .build(),
-                        );
+                        req = req.block_device_mappings(super::disks::root_mapping(device, rv));
                     }
                     req.send()
                 },
@@ -351,12 +347,19 @@ pub(super) fn orphans(launched: &[Launched]) -> HashMap<(String, String), Launch
     out
 }
 
-/// Gives a root volume what its instance carries of the stack's own tags:
-/// protection, and a preview's tag.
+/// Gives a root volume what its instance carries of the stack's own tags
+/// (protection, a preview's tag) and its user tags (the stack's `tags:`
+/// and the instance's).
 fn owned_like(volume_tags: &mut BTreeMap<String, String>, launch: &Launch) {
     for key in [model::PROTECT_TAG, model::PREVIEW_TAG] {
         if let Some(v) = launch.tags.get(key) {
             volume_tags.insert(key.to_string(), v.clone());
+        }
+    }
+    for (k, v) in &launch.tags {
+        let ours = k == "Name" || k.starts_with("ec2-gitops:") || k.starts_with("aws:");
+        if !ours {
+            volume_tags.entry(k.clone()).or_insert_with(|| v.clone());
         }
     }
 }

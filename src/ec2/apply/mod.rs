@@ -16,10 +16,12 @@ use base64::Engine as _;
 
 mod addresses;
 mod batches;
+mod disks;
 mod groups;
 mod instances;
 mod key_pairs;
 mod launch;
+mod server;
 mod updates;
 mod volumes;
 mod watch;
@@ -409,6 +411,11 @@ impl Run<'_> {
                 tags,
                 root_volume,
             } => self.rename(ec2_id, tags, root_volume.as_ref()).await,
+            Op::Retag {
+                ec2_id,
+                set,
+                remove,
+            } => self.retag(ec2_id, set, remove).await,
             Op::HealthGate {
                 instances,
                 health,

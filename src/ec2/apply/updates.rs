@@ -280,20 +280,19 @@ impl<'a> Run<'a> {
                 if protect { "on" } else { "off" }
             ));
         }
+        if let Some(profile) = &u.instance_profile {
+            did.push(self.set_instance_profile(id, profile.as_deref()).await?);
+        }
+        if let Some(m) = &u.metadata {
+            did.push(self.set_metadata(id, m).await?);
+        }
         self.update_tags(id, u).await?;
         if !u.set_tags.is_empty() || !u.remove_tags.is_empty() {
             did.push("tags".to_string());
         }
-        if let Some((vid, size, kind)) = &u.root_volume {
-            ec2.call("ModifyVolume", false, || {
-                c.modify_volume()
-                    .volume_id(vid)
-                    .size(*size)
-                    .volume_type(VolumeType::from(kind.as_str()))
-                    .send()
-            })
-            .await?;
-            did.push(format!("root volume {size} GiB {kind}"));
+        if let Some((vid, m)) = &u.root_volume {
+            let text = self.modify_volume(vid, m).await?;
+            did.push(format!("root volume {text}"));
         }
         Ok(did)
     }
@@ -360,6 +359,15 @@ impl<'a> Run<'a> {
             }
             Some(false) => remove.push(model::PROTECT_TAG.into()),
             None => {}
+        }
+        // The root volume takes the user tags' changes too (not the
+        // instance's own tags: protection is set on it at launch).
+        let root = u
+            .root_volume_tags
+            .as_ref()
+            .filter(|_| !u.set_tags.is_empty() || !u.remove_tags.is_empty());
+        if let Some(volume) = root {
+            self.retag(volume, &u.set_tags, &u.remove_tags).await?;
         }
         if !set.is_empty() {
             ec2.call("CreateTags", false, || {

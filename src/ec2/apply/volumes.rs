@@ -161,6 +161,7 @@ impl<'a> Run<'a> {
             device,
             size_gb,
             volume_type,
+            disk,
             tags,
             client_token,
         } = &step.op
@@ -179,6 +180,10 @@ impl<'a> Run<'a> {
                     .availability_zone(&zone)
                     .size(size_gb)
                     .volume_type(VolumeType::from(volume_type.as_str()))
+                    .set_encrypted(disk.wants_encryption())
+                    .set_kms_key_id(disk.kms_key.clone())
+                    .set_iops(disk.iops)
+                    .set_throughput(disk.throughput)
                     .client_token(client_token)
                     .tag_specifications(tag_spec(ResourceType::Volume, tags))
                     .send()
@@ -203,23 +208,14 @@ impl<'a> Run<'a> {
     pub(super) async fn update_volume(
         &self,
         volume_id: &str,
-        modify: &Option<(i32, String)>,
+        modify: &Option<crate::plan::steps::Modify>,
         detach: &Option<(String, String)>,
         attach: &Option<(Ref, String)>,
     ) -> Result<Vec<String>, Ec2Error> {
-        let ec2 = self.ec2;
-        let c = &ec2.client;
         let mut did = vec![];
-        if let Some((size, kind)) = modify {
-            ec2.call("ModifyVolume", true, || {
-                c.modify_volume()
-                    .volume_id(volume_id)
-                    .size(*size)
-                    .volume_type(VolumeType::from(kind.as_str()))
-                    .send()
-            })
-            .await?;
-            did.push(format!("modified to {size} GiB {kind}"));
+        if let Some(m) = modify {
+            let text = self.modify_volume(volume_id, m).await?;
+            did.push(format!("modified to {text}"));
         }
         if let Some((instance_id, device)) = detach {
             self.detach(volume_id, instance_id, device).await?;

@@ -81,6 +81,12 @@ pub(super) fn rules(perms: &[IpPermission]) -> Vec<Rule> {
                 .filter_map(|g| g.group_id())
                 .map(|g| rule(Peer::GroupId(g.to_string()))),
         );
+        out.extend(
+            p.prefix_list_ids()
+                .iter()
+                .filter_map(|l| l.prefix_list_id())
+                .map(|l| rule(Peer::PrefixList(l.to_string()))),
+        );
     }
     out.sort();
     out

@@ -74,55 +74,7 @@ impl Ec2 {
                 let Some(name) = name_for(&tags, claim, &id) else {
                     continue;
                 };
-                out.push(LiveInstance {
-                    name,
-                    id,
-                    state,
-                    image: i.image_id().unwrap_or_default().to_string(),
-                    instance_type: i
-                        .instance_type()
-                        .map(|t| t.as_str().to_string())
-                        .unwrap_or_default(),
-                    subnet: i.subnet_id().map(str::to_string),
-                    vpc: i.vpc_id().map(str::to_string),
-                    availability_zone: i
-                        .placement()
-                        .and_then(|p| p.availability_zone())
-                        .map(str::to_string),
-                    key_name: i.key_name().map(str::to_string),
-                    security_group_ids: i
-                        .security_groups()
-                        .iter()
-                        .filter_map(|g| g.group_id())
-                        .map(str::to_string)
-                        .collect(),
-                    root_device: i.root_device_name().map(str::to_string),
-                    block_devices: i
-                        .block_device_mappings()
-                        .iter()
-                        .filter_map(|b| {
-                            Some((
-                                b.device_name()?.to_string(),
-                                b.ebs()?.volume_id()?.to_string(),
-                            ))
-                        })
-                        .collect(),
-                    kept_volumes: i
-                        .block_device_mappings()
-                        .iter()
-                        .filter_map(|b| b.ebs())
-                        .filter(|e| e.delete_on_termination() == Some(false))
-                        .filter_map(|e| e.volume_id())
-                        .map(str::to_string)
-                        .collect(),
-                    public_ip: i.public_ip_address().map(str::to_string),
-                    private_ip: i.private_ip_address().map(str::to_string),
-                    public_dns: i
-                        .public_dns_name()
-                        .filter(|d| !d.is_empty())
-                        .map(str::to_string),
-                    tags,
-                });
+                out.push(live_instance(i, name, id, state, tags));
             }
         }
         out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
@@ -133,6 +85,115 @@ impl Ec2 {
             launched,
         })
     }
+}
+
+/// A live instance as `DescribeInstances` reports it, named `name`.
+fn live_instance(
+    i: &aws_sdk_ec2::types::Instance,
+    name: String,
+    id: String,
+    state: String,
+    tags: BTreeMap<String, String>,
+) -> LiveInstance {
+    LiveInstance {
+        name,
+        id,
+        state,
+        image: i.image_id().unwrap_or_default().to_string(),
+        instance_type: i
+            .instance_type()
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default(),
+        subnet: i.subnet_id().map(str::to_string),
+        vpc: i.vpc_id().map(str::to_string),
+        availability_zone: i
+            .placement()
+            .and_then(|p| p.availability_zone())
+            .map(str::to_string),
+        key_name: i.key_name().map(str::to_string),
+        security_group_ids: i
+            .security_groups()
+            .iter()
+            .filter_map(|g| g.group_id())
+            .map(str::to_string)
+            .collect(),
+        root_device: i.root_device_name().map(str::to_string),
+        block_devices: i
+            .block_device_mappings()
+            .iter()
+            .filter_map(|b| {
+                Some((
+                    b.device_name()?.to_string(),
+                    b.ebs()?.volume_id()?.to_string(),
+                ))
+            })
+            .collect(),
+        kept_volumes: i
+            .block_device_mappings()
+            .iter()
+            .filter_map(|b| b.ebs())
+            .filter(|e| e.delete_on_termination() == Some(false))
+            .filter_map(|e| e.volume_id())
+            .map(str::to_string)
+            .collect(),
+        public_ip: i.public_ip_address().map(str::to_string),
+        private_ip: i.private_ip_address().map(str::to_string),
+        public_dns: i
+            .public_dns_name()
+            .filter(|d| !d.is_empty())
+            .map(str::to_string),
+        instance_profile: i
+            .iam_instance_profile()
+            .and_then(|p| p.arn())
+            .map(|arn| crate::plan::diff::profile_name(arn).to_string()),
+        unexpressed: unexpressed(i),
+        metadata: i.metadata_options().and_then(|m| {
+            Some(model::LiveMetadata {
+                tokens: m.http_tokens()?.as_str().to_string(),
+                hop_limit: m.http_put_response_hop_limit(),
+            })
+        }),
+        tags,
+    }
+}
+
+/// What instance `i` has that the format cannot say, in words: a
+/// replacement launched from the YAML would not have it.
+fn unexpressed(i: &aws_sdk_ec2::types::Instance) -> Vec<String> {
+    use aws_sdk_ec2::types::{InstanceLifecycleType, Tenancy};
+    let mut out = Vec::new();
+    if i.network_interfaces().len() > 1 {
+        out.push(format!(
+            "{} network interfaces",
+            i.network_interfaces().len()
+        ));
+    }
+    if let Some(p) = i.placement() {
+        if let Some(g) = p.group_name().filter(|g| !g.is_empty()) {
+            out.push(format!("placement group {g}"));
+        }
+        if let Some(t) = p.tenancy().filter(|t| **t != Tenancy::Default) {
+            out.push(format!("{} tenancy", t.as_str()));
+        }
+    }
+    match i.instance_lifecycle() {
+        Some(InstanceLifecycleType::Spot) => out.push("a spot instance".into()),
+        Some(InstanceLifecycleType::Scheduled) => out.push("a scheduled instance".into()),
+        _ => {}
+    }
+    if i.hibernation_options()
+        .and_then(|h| h.configured())
+        .unwrap_or(false)
+    {
+        out.push("hibernation".into());
+    }
+    if i.source_dest_check() == Some(false) {
+        out.push("source/destination check off".into());
+    }
+    if let Some(c) = i.capacity_reservation_id() {
+        out.push(format!("capacity reservation {c}"));
+    }
+    out
 }
 
 /// Names the volumes of batch launches (`roots`: the stack's and launch

@@ -8,6 +8,7 @@ use aws_sdk_ec2::types::{Filter, IpPermission, Tag};
 
 mod addresses;
 mod groups;
+mod images;
 mod instances;
 mod key_pairs;
 mod previews;

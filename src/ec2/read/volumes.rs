@@ -67,6 +67,10 @@ impl Ec2 {
                     availability_zone: v.availability_zone().unwrap_or_default().to_string(),
                     attachment,
                     kept_on_termination,
+                    encrypted: v.encrypted().unwrap_or(false),
+                    kms_key: v.kms_key_id().map(str::to_string),
+                    iops: v.iops(),
+                    throughput: v.throughput(),
                     tags,
                 });
             }

@@ -98,6 +98,40 @@ impl Moto {
         );
     }
 
+    /// Makes IAM instance profiles (each with a role of its name) in moto's
+    /// IAM, through boto3 (the venv moto runs from has it): the EC2 calls
+    /// that name a profile find it.
+    pub fn create_instance_profiles(&self, names: &[&str]) {
+        let python = moto_server_path().with_file_name("python");
+        let script = r#"
+import sys, boto3
+iam = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id="test", aws_secret_access_key="test")
+trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+for name in sys.argv[2:]:
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)
+    iam.create_instance_profile(InstanceProfileName=name)
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
+"#;
+        let out = std::process::Command::new(&python)
+            .arg("-c")
+            .arg(script)
+            .arg(self.endpoint())
+            .args(names)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e} (scripts/setup-test-deps.sh makes it)",
+                    python.display()
+                )
+            });
+        assert!(
+            out.status.success(),
+            "instance profiles: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// What moto printed so far (its request log and any traceback).
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(self.log.path()).unwrap_or_default()
@@ -138,6 +172,20 @@ enum WaitError {
 /// of it) with dummy static credentials.
 pub fn ec2_client_at(endpoint: &str, region: &str) -> aws_sdk_ec2::Client {
     aws_sdk_ec2::Client::from_conf(ec2_config_at(endpoint, region).build())
+}
+
+/// A real SSM client for `region` at `endpoint`, with dummy credentials.
+pub fn ssm_client_at(endpoint: &str, region: &str) -> aws_sdk_ssm::Client {
+    aws_sdk_ssm::Client::from_conf(
+        aws_sdk_ssm::Config::builder()
+            .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
+            .region(aws_sdk_ssm::config::Region::new(region.to_owned()))
+            .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .endpoint_url(endpoint)
+            .build(),
+    )
 }
 
 /// The configuration `ec2_client_at` uses, for a test that changes more

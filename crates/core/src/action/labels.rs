@@ -132,6 +132,7 @@ mod tests {
             warnings: vec![],
             errors: vec![],
             rollouts: vec![],
+            spreads: vec![],
             graph: Default::default(),
         })
     }

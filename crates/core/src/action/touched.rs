@@ -52,6 +52,7 @@ mod tests {
             instances: BTreeMap::new(),
             volumes: BTreeMap::new(),
             elastic_ips: BTreeMap::new(),
+            tags: Default::default(),
             environment: None,
             after: vec![],
             preview: None,

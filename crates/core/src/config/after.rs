@@ -157,6 +157,7 @@ mod tests {
             instances: Default::default(),
             volumes: Default::default(),
             elastic_ips: Default::default(),
+            tags: Default::default(),
             environment: None,
             after: after
                 .iter()

@@ -3,149 +3,7 @@
 //! required keys) and the JSON Schema is generated from it, so the two cannot
 //! drift apart.
 
-/// A string syntax: the regex the schema publishes and the check the decoder
-/// runs (the same language, written twice because we carry no regex engine).
-#[derive(Debug)]
-pub struct Pattern {
-    /// The JSON Schema `pattern`.
-    pub regex: &'static str,
-    /// The decoder's check.
-    pub check: fn(&str) -> bool,
-    /// How messages name it (`AMI id`).
-    pub what: &'static str,
-    /// A valid example, for hints.
-    pub example: &'static str,
-}
-
-/// Logical names of stacks, instances, groups, key pairs, elastic IPs, volumes.
-pub static NAME: Pattern = Pattern {
-    regex: "^[a-z0-9][a-z0-9-]{0,62}$",
-    check: is_name,
-    what: "name",
-    example: "web-1",
-};
-/// GitHub environment names (what a Deployment and an Environment's
-/// protection rules are keyed by).
-pub static ENVIRONMENT: Pattern = Pattern {
-    regex: "^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$",
-    check: is_environment,
-    what: "environment name",
-    example: "production",
-};
-
-fn is_environment(s: &str) -> bool {
-    (1..=255).contains(&s.len())
-        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-}
-
-/// AWS region names.
-pub static REGION: Pattern = Pattern {
-    regex: "^[a-z]{2}(-[a-z]+)+-[0-9]+$",
-    check: is_region,
-    what: "AWS region",
-    example: "us-east-1",
-};
-/// AMI ids.
-pub static AMI: Pattern = Pattern {
-    regex: "^ami-[0-9a-f]{8,17}$",
-    check: is_ami,
-    what: "AMI id",
-    example: "ami-0123456789abcdef0",
-};
-/// Subnet ids.
-pub static SUBNET: Pattern = Pattern {
-    regex: "^subnet-[0-9a-f]{8,17}$",
-    check: is_subnet,
-    what: "subnet id",
-    example: "subnet-0123456789abcdef0",
-};
-/// VPC ids.
-pub static VPC: Pattern = Pattern {
-    regex: "^vpc-[0-9a-f]{8,17}$",
-    check: is_vpc,
-    what: "VPC id",
-    example: "vpc-0123456789abcdef0",
-};
-/// Instance type names.
-pub static INSTANCE_TYPE: Pattern = Pattern {
-    regex: "^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\\.[a-z0-9-]+$",
-    check: is_instance_type,
-    what: "instance type",
-    example: "t3.micro",
-};
-/// Device names for data volumes.
-pub static DEVICE: Pattern = Pattern {
-    regex: "^/dev/(sd|xvd)[f-p]$",
-    check: is_device,
-    what: "device name",
-    example: "/dev/sdf",
-};
-
-fn is_name(s: &str) -> bool {
-    let b = s.as_bytes();
-    (1..=63).contains(&b.len())
-        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-}
-
-fn is_region(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[0].bytes().all(|c| c.is_ascii_lowercase())
-        && parts[1..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_lowercase()))
-        && parts[parts.len() - 1].bytes().all(|c| c.is_ascii_digit())
-        && !parts[parts.len() - 1].is_empty()
-}
-
-fn hex_id(s: &str, prefix: &str) -> bool {
-    s.strip_prefix(prefix).is_some_and(|h| {
-        (8..=17).contains(&h.len())
-            && h.bytes()
-                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-    })
-}
-
-fn is_ami(s: &str) -> bool {
-    hex_id(s, "ami-")
-}
-
-fn is_subnet(s: &str) -> bool {
-    hex_id(s, "subnet-")
-}
-
-fn is_vpc(s: &str) -> bool {
-    hex_id(s, "vpc-")
-}
-
-fn is_instance_type(s: &str) -> bool {
-    let word = |p: &str| {
-        !p.is_empty()
-            && p.bytes()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
-    };
-    match s.split_once('.') {
-        Some((family, size)) => {
-            word(family)
-                && word(size)
-                && family.as_bytes()[0].is_ascii_lowercase()
-                && family.bytes().any(|c| c.is_ascii_digit())
-        }
-        None => false,
-    }
-}
-
-fn is_device(s: &str) -> bool {
-    let letter = s
-        .strip_prefix("/dev/sd")
-        .or_else(|| s.strip_prefix("/dev/xvd"));
-    matches!(letter.map(str::as_bytes), Some([c]) if (b'f'..=b'p').contains(c))
-}
+pub use super::patterns::*;
 
 /// EBS volume types.
 pub const VOLUME_TYPES: &[&str] = &["gp2", "gp3", "io1", "io2", "st1", "sc1", "standard"];
@@ -200,6 +58,10 @@ pub enum Ty {
     ListOf(&'static Object),
     /// A map from names to objects.
     Named(&'static Object),
+    /// A list of strings of a syntax or objects (`subnet-…` or `{ zone }`).
+    ListOfEither(&'static Pattern, &'static Object),
+    /// A string of a syntax or an object (`ami-…` or `{ ssm }`).
+    Either(&'static Pattern, &'static Object),
 }
 
 /// One key of an object.
@@ -323,6 +185,12 @@ pub static STACK: Object = Object {
             Ty::List(Some(&NAME)),
             "Stacks this one is applied after, when a merge touches both: it waits for them to be applied (or to have nothing to apply), and is not attempted when one fails.",
         ),
+        defaulted(
+            "tags",
+            Ty::Tags,
+            "{}",
+            "Tags on every resource the stack makes (instances, their volumes, groups, key pairs, elastic IPs, snapshots), e.g. for cost allocation; an instance's own `tags` win. Changed in place.",
+        ),
         field(
             "defaults",
             Ty::Obj(&DEFAULTS),
@@ -414,7 +282,7 @@ pub static SECURITY_GROUP: Object = Object {
 /// A security-group rule.
 pub static RULE: Object = Object {
     name: "rule",
-    doc: "A security-group rule; each source in `cidr` and `from` becomes one EC2 permission. At least one of `cidr` and `from` is required.",
+    doc: "A security-group rule; each source in `cidr`, `from`, `group` and `prefix_list` becomes one EC2 permission. At least one source is required.",
     fields: &[
         required(
             "protocol",
@@ -436,6 +304,16 @@ pub static RULE: Object = Object {
             Ty::OneOrMany(Some(&NAME)),
             "Security group(s) of this stack, by name (for egress: the destination).",
         ),
+        field(
+            "group",
+            Ty::OneOrMany(Some(&GROUP_ID)),
+            "Security group(s) outside this stack, by id (`sg-…`, in the same VPC): referenced, never changed.",
+        ),
+        field(
+            "prefix_list",
+            Ty::OneOrMany(Some(&PREFIX_LIST)),
+            "Managed prefix list(s), by id (`pl-…`): e.g. CloudFront's origin-facing addresses.",
+        ),
     ],
     exclude: &[],
 };
@@ -443,8 +321,8 @@ pub static RULE: Object = Object {
 const INSTANCE_FIELDS: &[Field] = &[
     field(
         "image",
-        string(&AMI),
-        "AMI id. Required here or in `defaults`. Changing it replaces the instance.",
+        Ty::Either(&AMI, &IMAGE_REF),
+        "AMI id, or `{ ssm: /aws/service/… }` (an SSM parameter holding one) or `{ name: \"web-*\", owner: self }` (the newest matching image), resolved when planning: the plan shows the reference and the id. Required here or in `defaults`. A different id replaces the instance.",
     ),
     field(
         "type",
@@ -454,7 +332,12 @@ const INSTANCE_FIELDS: &[Field] = &[
     field(
         "subnet",
         string(&SUBNET),
-        "Subnet id. Default: a default subnet of the region. Changing it replaces the instance.",
+        "Subnet id. Default: a default subnet of the region. Changing it replaces the instance. Not with `subnets`.",
+    ),
+    field(
+        "subnets",
+        Ty::ListOfEither(&SUBNET, &ZONE_SUBNET),
+        "Subnets the entry's instances are spread over, round-robin by index (`web-1` in the first, `web-2` in the second, …): subnet ids, or `{ zone: us-east-1a }` for a zone's default subnet. A member whose place changes is replaced. Not with `subnet`.",
     ),
     defaulted(
         "security_groups",
@@ -487,6 +370,16 @@ const INSTANCE_FIELDS: &[Field] = &[
         "root_volume",
         Ty::Obj(&ROOT_VOLUME),
         "Root volume settings. Default: the AMI's.",
+    ),
+    field(
+        "instance_profile",
+        string(&INSTANCE_PROFILE),
+        "IAM instance profile, by name (its role gives the server AWS credentials: SSM Session Manager, CloudWatch, S3 backups). Changed in place, without a restart. Default: none.",
+    ),
+    field(
+        "metadata",
+        Ty::Obj(&METADATA),
+        "Instance metadata service options. Default: `{ tokens: required }` (IMDSv2 only). Changed in place, without a restart.",
     ),
     defaulted(
         "volumes",
@@ -590,6 +483,97 @@ pub static DEFAULTS: Object = Object {
     exclude: &["count", "volumes", "renamed_from", "rollout"],
 };
 
+/// SSM parameter names.
+pub static SSM_PARAMETER: Pattern = Pattern {
+    regex: "^/?[A-Za-z0-9_.\\-/]{1,2047}$",
+    check: is_ssm_parameter,
+    what: "SSM parameter name",
+    example: "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+};
+
+fn is_ssm_parameter(s: &str) -> bool {
+    (1..=2048).contains(&s.len())
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"_.-/".contains(&c))
+        && !s.contains("//")
+}
+
+/// Image owners: `self`, `amazon`, `aws-marketplace` or an account id.
+pub static IMAGE_OWNER: Pattern = Pattern {
+    regex: "^(self|amazon|aws-marketplace|[0-9]{12})$",
+    check: is_image_owner,
+    what: "image owner",
+    example: "self",
+};
+
+fn is_image_owner(s: &str) -> bool {
+    matches!(s, "self" | "amazon" | "aws-marketplace")
+        || (s.len() == 12 && s.bytes().all(|c| c.is_ascii_digit()))
+}
+
+/// An image named by reference.
+pub static IMAGE_REF: Object = Object {
+    name: "image_ref",
+    doc: "An image named by an SSM parameter (`ssm`) or by a name pattern (`name`, `owner`), resolved when planning.",
+    fields: &[
+        field(
+            "ssm",
+            string(&SSM_PARAMETER),
+            "SSM parameter holding an AMI id, e.g. `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64`. Not with `name`.",
+        ),
+        field(
+            "name",
+            Ty::Str {
+                pattern: None,
+                max_len: Some(128),
+            },
+            "Image name pattern (`*` and `?` match anything): the newest matching image. Not with `ssm`.",
+        ),
+        defaulted(
+            "owner",
+            string(&IMAGE_OWNER),
+            "self",
+            "Whose images `name` searches: `self`, `amazon`, `aws-marketplace` or an account id.",
+        ),
+    ],
+    exclude: &[],
+};
+
+/// `{ zone: … }` in `subnets`.
+pub static ZONE_SUBNET: Object = Object {
+    name: "zone_subnet",
+    doc: "The default subnet of an availability zone.",
+    fields: &[required(
+        "zone",
+        string(&ZONE),
+        "Availability zone of the stack's region, e.g. `us-east-1a`.",
+    )],
+    exclude: &[],
+};
+
+/// `HttpTokens` values.
+pub const METADATA_TOKENS: &[&str] = &["required", "optional"];
+
+/// An instance's metadata options.
+pub static METADATA: Object = Object {
+    name: "metadata",
+    doc: "How the instance metadata service (169.254.169.254) answers the server.",
+    fields: &[
+        defaulted(
+            "tokens",
+            Ty::Enum(METADATA_TOKENS),
+            "required",
+            "`required`: every request needs a session token (IMDSv2, what security reviews ask for); `optional`: IMDSv1 is answered too.",
+        ),
+        field(
+            "hop_limit",
+            Ty::Int { min: 1, max: 64 },
+            "How many network hops a token's answer may travel (1-64): 2 lets containers on the server reach it. Default: left as EC2 sets it (1, or the image's).",
+        ),
+    ],
+    exclude: &[],
+};
+
 /// An instance's root volume.
 pub static ROOT_VOLUME: Object = Object {
     name: "root_volume",
@@ -601,6 +585,32 @@ pub static ROOT_VOLUME: Object = Object {
             "Size in GiB (1-16384).",
         ),
         defaulted("type", Ty::Enum(VOLUME_TYPES), "gp3", "EBS volume type."),
+        field(
+            "encrypted",
+            Ty::Bool,
+            "Encrypt the volume (EBS encryption). Default: as EC2 makes it (the account's default encryption). Cannot change on an existing volume: the plan refuses it.",
+        ),
+        field(
+            "kms_key",
+            string(&KMS_KEY),
+            "KMS key that encrypts the volume: key id, `alias/NAME` or ARN (implies `encrypted: true`). Default: the account's EBS key. Cannot change on an existing volume.",
+        ),
+        field(
+            "iops",
+            Ty::Int {
+                min: 100,
+                max: 256000,
+            },
+            "Provisioned IOPS (gp3: 3000-80000, io1: 100-64000, io2: 100-256000). Default: the type's baseline. Changed in place.",
+        ),
+        field(
+            "throughput",
+            Ty::Int {
+                min: 125,
+                max: 2000,
+            },
+            "Throughput in MiB/s, gp3 only (125-2000). Default: the type's baseline. Changed in place.",
+        ),
     ],
     exclude: &[],
 };
@@ -622,6 +632,32 @@ pub static VOLUME: Object = Object {
             "Size in GiB (1-16384). Growing is done in place; shrinking is refused.",
         ),
         defaulted("type", Ty::Enum(VOLUME_TYPES), "gp3", "EBS volume type."),
+        field(
+            "encrypted",
+            Ty::Bool,
+            "Encrypt the volume (EBS encryption). Default: as EC2 makes it (the account's default encryption). Cannot change on an existing volume: the plan refuses it.",
+        ),
+        field(
+            "kms_key",
+            string(&KMS_KEY),
+            "KMS key that encrypts the volume: key id, `alias/NAME` or ARN (implies `encrypted: true`). Default: the account's EBS key. Cannot change on an existing volume.",
+        ),
+        field(
+            "iops",
+            Ty::Int {
+                min: 100,
+                max: 256000,
+            },
+            "Provisioned IOPS (gp3: 3000-80000, io1: 100-64000, io2: 100-256000). Default: the type's baseline. Changed in place.",
+        ),
+        field(
+            "throughput",
+            Ty::Int {
+                min: 125,
+                max: 2000,
+            },
+            "Throughput in MiB/s, gp3 only (125-2000). Default: the type's baseline. Changed in place.",
+        ),
         defaulted(
             "on_destroy",
             Ty::Enum(ON_DESTROY),

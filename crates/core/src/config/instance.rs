@@ -7,7 +7,9 @@ use super::decode::Ctx;
 use super::fields::{self, MAX_USER_DATA, Object, VOLUME_TYPES};
 use super::files::FileError;
 use super::yaml::{Node, NodeKind, Pos, Value};
-use crate::model::{Health, OnDestroy, Rollout, RootVolume, Unavailable};
+use crate::model::{
+    Disk, Health, Metadata, OnDestroy, Rollout, RootVolume, SubnetRef, Unavailable,
+};
 
 /// The names a stack declares, for checking references.
 pub struct Refs<'a> {
@@ -31,6 +33,8 @@ pub struct VolumeDecl {
     pub size_gb: i32,
     /// EBS type.
     pub volume_type: String,
+    /// Encryption and performance.
+    pub disk: Disk,
     /// What happens to its data when it is deleted.
     pub on_destroy: OnDestroy,
     /// `renamed_from`: its name (in the instance) before.
@@ -46,10 +50,14 @@ pub struct VolumeDecl {
 pub struct Settings {
     /// AMI id.
     pub image: Option<String>,
+    /// The image, by reference.
+    pub image_ref: Option<crate::model::ImageRef>,
     /// Instance type.
     pub instance_type: Option<String>,
     /// Subnet id.
     pub subnet: Option<String>,
+    /// Subnets the entry is spread over.
+    pub subnets: Option<Vec<SubnetRef>>,
     /// Group names.
     pub security_groups: Option<Vec<String>>,
     /// Key pair name.
@@ -58,6 +66,10 @@ pub struct Settings {
     pub user_data: Option<String>,
     /// Root volume.
     pub root_volume: Option<RootVolume>,
+    /// IAM instance profile name.
+    pub instance_profile: Option<String>,
+    /// Metadata options.
+    pub metadata: Option<Metadata>,
     /// Tags.
     pub tags: BTreeMap<String, String>,
     /// Count.
@@ -106,11 +118,28 @@ pub fn settings(
         typos: e.suggested.clone(),
         ..Settings::default()
     };
-    s.image = e.value("image").and_then(|n| ctx.pattern(n, &fields::AMI));
+    match e
+        .value("image")
+        .and_then(|n| super::image::image(ctx, n, what))
+    {
+        Some(super::image::Image::Id(id)) => s.image = Some(id),
+        Some(super::image::Image::Ref(r)) => s.image_ref = Some(r),
+        None => {}
+    }
     s.instance_type = e.value("type").and_then(|n| instance_type(ctx, n));
     s.subnet = e
         .value("subnet")
         .and_then(|n| ctx.pattern(n, &fields::SUBNET));
+    s.subnets = e
+        .value("subnets")
+        .and_then(|n| super::server::subnets(ctx, n, what));
+    if let (Some((k, _)), Some(_)) = (e.get("subnets"), e.get("subnet")) {
+        ctx.error(
+            k,
+            format!("{what} sets both `subnet` and `subnets`"),
+            Some("keep `subnets` (a list of one spreads nothing) or `subnet`".into()),
+        );
+    }
     s.security_groups = e
         .value("security_groups")
         .and_then(|n| group_list(ctx, n, refs));
@@ -136,6 +165,12 @@ pub fn settings(
     s.root_volume = e
         .value("root_volume")
         .and_then(|n| root_volume(ctx, n, what));
+    s.instance_profile = e
+        .value("instance_profile")
+        .and_then(|n| super::server::instance_profile(ctx, n));
+    s.metadata = e
+        .value("metadata")
+        .and_then(|n| super::server::metadata(ctx, n, what));
     if let Some(n) = e.value("volumes") {
         s.volumes = volumes(ctx, n, what);
     }
@@ -188,15 +223,27 @@ pub fn merge(
         } else {
             inst.image
         },
+        image_ref: if pick("image") {
+            defaults.image_ref.clone()
+        } else {
+            inst.image_ref
+        },
         instance_type: if pick("type") {
             defaults.instance_type.clone()
         } else {
             inst.instance_type
         },
-        subnet: if pick("subnet") {
+        // Where the instance runs is one setting: the instance's `subnet`
+        // or `subnets` replaces both of the defaults'.
+        subnet: if pick("subnet") && pick("subnets") {
             defaults.subnet.clone()
         } else {
             inst.subnet
+        },
+        subnets: if pick("subnet") && pick("subnets") {
+            defaults.subnets.clone()
+        } else {
+            inst.subnets
         },
         security_groups: if pick("security_groups") {
             defaults.security_groups.clone()
@@ -217,6 +264,16 @@ pub fn merge(
             defaults.root_volume.clone()
         } else {
             inst.root_volume
+        },
+        instance_profile: if pick("instance_profile") {
+            defaults.instance_profile.clone()
+        } else {
+            inst.instance_profile
+        },
+        metadata: if pick("metadata") {
+            defaults.metadata
+        } else {
+            inst.metadata
         },
         tags,
         count: inst.count,
@@ -375,9 +432,11 @@ fn root_volume(ctx: &mut Ctx, n: &Node, what: &str) -> Option<RootVolume> {
         n,
     )?;
     let (size, ty) = size_and_type(ctx, e.value("size_gb"), e.value("type"));
+    let disk = super::disk::disk(ctx, &e, ty.as_deref());
     Some(RootVolume {
         size_gb: size?,
         volume_type: ty?,
+        disk: disk?,
     })
 }
 
@@ -400,6 +459,7 @@ fn volumes(ctx: &mut Ctx, n: &Node, what: &str) -> Vec<VolumeDecl> {
             .value("device")
             .and_then(|n| ctx.pattern(n, &fields::DEVICE));
         let (size, ty) = size_and_type(ctx, e.value("size_gb"), e.value("type"));
+        let disk = super::disk::disk(ctx, &e, ty.as_deref());
         let on_destroy = match e.value("on_destroy") {
             None => Some(OnDestroy::Snapshot),
             Some(n) => {
@@ -447,14 +507,21 @@ fn volumes(ctx: &mut Ctx, n: &Node, what: &str) -> Vec<VolumeDecl> {
         if !unique {
             continue;
         }
-        if let (Some(name), Some(device), Some(size_gb), Some(volume_type), Some(on_destroy)) =
-            (name, device, size, ty, on_destroy)
+        if let (
+            Some(name),
+            Some(device),
+            Some(size_gb),
+            Some(volume_type),
+            Some(disk),
+            Some(on_destroy),
+        ) = (name, device, size, ty, disk, on_destroy)
         {
             out.push(VolumeDecl {
                 name: name.to_string(),
                 device,
                 size_gb,
                 volume_type,
+                disk,
                 on_destroy,
                 renamed_from,
                 at: item.start,
@@ -464,7 +531,8 @@ fn volumes(ctx: &mut Ctx, n: &Node, what: &str) -> Vec<VolumeDecl> {
     out
 }
 
-fn tags(ctx: &mut Ctx, n: &Node) -> BTreeMap<String, String> {
+/// Decodes a map of tags (the stack's, or an instance's).
+pub fn tags(ctx: &mut Ctx, n: &Node) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let map = match &n.kind {
         NodeKind::Map(map) => map,

@@ -7,15 +7,19 @@
 pub mod after;
 mod decode;
 mod diagnostic;
+mod disk;
 mod extends;
 mod fields;
 mod files;
+mod image;
 mod instance;
 mod keys;
 mod network;
 mod one_line;
+mod patterns;
 mod resolve;
 mod schema;
+mod server;
 mod stack;
 mod yaml;
 
@@ -168,6 +172,12 @@ pub fn is_base(source: &str) -> bool {
 /// and `-`, at most 63 characters, as the YAML's names are.
 pub fn is_name(s: &str) -> bool {
     (fields::NAME.check)(s)
+}
+
+/// Whether `s` is an AMI id (`ami-…`): what an SSM parameter for an image
+/// must hold.
+pub fn is_ami(s: &str) -> bool {
+    (fields::AMI.check)(s)
 }
 
 /// Whether `s` holds nothing a one-line field of the YAML refuses (control,

@@ -143,12 +143,39 @@ fn rule<'n>(
             None => ok = false,
         }
     }
-    if e.value("cidr").is_none() && e.value("from").is_none() {
+    for (key, pattern, peer) in [
+        (
+            "group",
+            &fields::GROUP_ID,
+            Peer::GroupId as fn(String) -> Peer,
+        ),
+        ("prefix_list", &fields::PREFIX_LIST, Peer::PrefixList),
+    ] {
+        let Some(n) = e.value(key) else {
+            continue;
+        };
+        let hint = format!("name {} like `{}`", pattern.what, pattern.example);
+        match ctx.one_or_many(n, &hint) {
+            Some(list) => {
+                for (_, at) in list {
+                    match ctx.pattern(at, pattern) {
+                        Some(id) => sources.push((peer(id), at)),
+                        None => ok = false,
+                    }
+                }
+            }
+            None => ok = false,
+        }
+    }
+    if ["cidr", "from", "group", "prefix_list"]
+        .iter()
+        .all(|k| e.value(k).is_none())
+    {
         ctx.error(
             node,
             format!("this {what} has no source"),
             Some(
-                "add `cidr: <block>` (e.g. 0.0.0.0/0), `from: <group of this stack>`, or both"
+                "add `cidr: <block>` (e.g. 0.0.0.0/0), `from: <group of this stack>`, `group: sg-…` (outside the stack) or `prefix_list: pl-…`"
                     .into(),
             ),
         );

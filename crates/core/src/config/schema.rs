@@ -105,6 +105,14 @@ fn ty(t: &Ty, defs: &mut Map<String, Value>) -> Map<String, Value> {
         }),
         Ty::Obj(o) => reference(o, defs),
         Ty::ListOf(o) => json!({ "type": "array", "items": reference(o, defs) }),
+        Ty::Either(p, o) => json!({
+            "oneOf": [Value::Object(string(Some(*p), None)), reference(o, defs)],
+        }),
+        Ty::ListOfEither(p, o) => json!({
+            "type": "array",
+            "minItems": 1,
+            "items": { "oneOf": [Value::Object(string(Some(*p), None)), reference(o, defs)] },
+        }),
         Ty::Named(o) => json!({
             "type": ["object", "null"],
             "propertyNames": { "pattern": fields::NAME.regex },

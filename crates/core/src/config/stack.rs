@@ -8,7 +8,7 @@ use super::fields;
 use super::instance::{self, ReadUserData, Refs, Settings};
 use super::yaml::{Node, NodeKind, Pos, Value};
 use super::{keys, network};
-use crate::model::{AddressSpec, Desired, Entry, InstanceSpec, VolumeSpec};
+use crate::model::{AddressSpec, Desired, Entry, InstanceSpec, SubnetRef, VolumeSpec};
 
 /// Decodes a parsed file; `None` when any error was recorded in `ctx`.
 pub fn decode(
@@ -86,6 +86,10 @@ pub fn decode(
         instances: BTreeMap::new(),
         volumes: BTreeMap::new(),
         elastic_ips: BTreeMap::new(),
+        tags: e
+            .value("tags")
+            .map(|n| instance::tags(ctx, n))
+            .unwrap_or_default(),
         environment: e
             .value("environment")
             .and_then(|n| ctx.pattern(n, &fields::ENVIRONMENT)),
@@ -239,7 +243,14 @@ fn expand(ctx: &mut Ctx, declared: &[(&str, &Node, Settings)], out: &mut Desired
             );
             continue;
         }
-        for expanded in names {
+        for (position, expanded) in names.into_iter().enumerate() {
+            // `subnets:` spreads the members round-robin by index.
+            let spread = s.subnets.clone().unwrap_or_default();
+            let (subnet, zone) = match SubnetRef::of_member(&spread, position as u32 + 1) {
+                Some(SubnetRef::Id(id)) => (Some(id.clone()), None),
+                Some(SubnetRef::Zone(z)) => (None, Some(z.clone())),
+                None => (s.subnet.clone(), None),
+            };
             if let Some(&j) = owner.get(&expanded) {
                 if !reported.contains(&(j, i)) {
                     reported.push((j, i));
@@ -248,8 +259,12 @@ fn expand(ctx: &mut Ctx, declared: &[(&str, &Node, Settings)], out: &mut Desired
                 continue;
             }
             owner.insert(expanded.clone(), i);
-            let (Some(image), Some(instance_type)) = (s.image.clone(), s.instance_type.clone())
-            else {
+            // An image by reference has its id once the plan resolves it.
+            let image = s
+                .image
+                .clone()
+                .or_else(|| s.image_ref.as_ref().map(|_| String::new()));
+            let (Some(image), Some(instance_type)) = (image, s.instance_type.clone()) else {
                 continue;
             };
             let protect = s.protect.unwrap_or(false);
@@ -261,6 +276,7 @@ fn expand(ctx: &mut Ctx, declared: &[(&str, &Node, Settings)], out: &mut Desired
                         device: v.device.clone(),
                         size_gb: v.size_gb,
                         volume_type: v.volume_type.clone(),
+                        disk: v.disk.clone(),
                         protect,
                         on_destroy: v.on_destroy,
                         renamed_from: v.renamed_from.clone(),
@@ -282,19 +298,29 @@ fn expand(ctx: &mut Ctx, declared: &[(&str, &Node, Settings)], out: &mut Desired
                 expanded,
                 InstanceSpec {
                     image,
+                    image_ref: s.image_ref.clone(),
                     instance_type,
-                    subnet: s.subnet.clone(),
+                    subnet,
+                    zone,
                     security_groups: s.security_groups.clone().unwrap_or_default(),
                     key_pair: s.key_pair.clone(),
                     user_data: s.user_data.clone(),
                     root_volume: s.root_volume.clone(),
-                    tags: s.tags.clone(),
+                    instance_profile: s.instance_profile.clone(),
+                    metadata: s.metadata.unwrap_or_default(),
+                    // The stack's tags, under the instance's own.
+                    tags: {
+                        let mut t = out.tags.clone();
+                        t.extend(s.tags.clone());
+                        t
+                    },
                     protect,
                     renamed_from,
                     entry: Entry {
                         name: name.to_string(),
                         count,
                         rollout: s.rollout.clone().unwrap_or_default(),
+                        subnets: spread,
                     },
                     at: ctx.loc(key.start),
                 },

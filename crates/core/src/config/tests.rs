@@ -112,15 +112,23 @@ fn full_stack_decodes_exactly() {
     let web = |at: Location| InstanceSpec {
         renamed_from: None,
         image: "ami-0123456789abcdef0".into(),
+        image_ref: None,
         instance_type: "t3.small".into(),
         subnet: Some("subnet-0abc1234def567890".into()),
+        zone: None,
         security_groups: vec!["web".into()],
         key_pair: Some("deploy".into()),
         user_data: Some(CLOUD_INIT.into()),
         root_volume: Some(RootVolume {
             size_gb: 20,
             volume_type: "gp3".into(),
+            disk: Disk::default(),
         }),
+        instance_profile: Some("web-server".into()),
+        metadata: Metadata {
+            tokens: Tokens::Required,
+            hop_limit: Some(2),
+        },
         // YAML 1.2: `no` and `on` stay strings.
         tags: tags(&[("backup", "on"), ("role", "web"), ("team", "platform")]),
         protect: false,
@@ -128,6 +136,7 @@ fn full_stack_decodes_exactly() {
             rollout: Default::default(),
             name: "web".into(),
             count: 2,
+            subnets: vec![],
         },
         at,
     };
@@ -206,20 +215,28 @@ fn full_stack_decodes_exactly() {
                 InstanceSpec {
                     renamed_from: None,
                     image: "ami-0123456789abcdef0".into(),
+                    image_ref: None,
                     instance_type: "t3.medium".into(),
                     subnet: None,
+                    zone: None,
                     security_groups: vec!["web".into()],
                     key_pair: Some("deploy".into()),
                     user_data: Some("#!/bin/sh\necho db\n".into()),
                     root_volume: None,
+                    instance_profile: None,
+                    metadata: Metadata {
+                        tokens: Tokens::Optional,
+                        hop_limit: None,
+                    },
                     tags: tags(&[("backup", "no"), ("team", "platform")]),
                     protect: true,
                     entry: Entry {
                         rollout: Default::default(),
                         name: "db".into(),
                         count: 1,
+                        subnets: vec![],
                     },
-                    at: loc(42, 3),
+                    at: loc(44, 3),
                 },
             ),
             ("web-1".into(), web(loc(35, 3))),
@@ -235,8 +252,9 @@ fn full_stack_decodes_exactly() {
                     device: "/dev/sdf".into(),
                     size_gb: 100,
                     volume_type: "gp3".into(),
+                    disk: Disk::default(),
                     protect: true,
-                    at: loc(49, 9),
+                    at: loc(52, 9),
                 },
             ),
             (
@@ -248,8 +266,9 @@ fn full_stack_decodes_exactly() {
                     device: "/dev/xvdg".into(),
                     size_gb: 125,
                     volume_type: "st1".into(),
+                    disk: Disk::default(),
                     protect: true,
-                    at: loc(50, 9),
+                    at: loc(53, 9),
                 },
             ),
         ]),
@@ -258,9 +277,10 @@ fn full_stack_decodes_exactly() {
             AddressSpec {
                 renamed_from: None,
                 instance: "web-1".into(),
-                at: loc(53, 3),
+                at: loc(56, 3),
             },
         )]),
+        tags: BTreeMap::new(),
         environment: None,
         after: vec![],
         preview: None,
@@ -280,7 +300,8 @@ fn defaults_fill_gaps_and_count_one_keeps_the_name() {
         solo.root_volume,
         Some(RootVolume {
             size_gb: 8,
-            volume_type: "gp3".into()
+            volume_type: "gp3".into(),
+            disk: Disk::default(),
         })
     );
     assert!(solo.security_groups.is_empty() && solo.user_data.is_none());

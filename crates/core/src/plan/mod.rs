@@ -6,6 +6,7 @@
 pub mod diff;
 pub mod fingerprint;
 pub mod graph;
+pub mod images;
 pub mod launch_tag;
 pub mod order;
 mod ownership;
@@ -14,11 +15,12 @@ pub mod review;
 pub mod rollout;
 pub mod schedule;
 mod security;
+pub mod spread;
 pub mod steps;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Desired, Live, Location, Region, ResourceId};
+use crate::model::{Desired, Live, Location, Peer, Region, ResourceId};
 
 pub use diff::compute;
 
@@ -164,6 +166,34 @@ pub enum Field {
     Name,
     /// A data volume's `on_destroy`.
     OnDestroy,
+    /// An instance's `instance_profile`.
+    InstanceProfile,
+    /// An instance's `metadata.tokens`.
+    #[serde(rename = "metadata.tokens")]
+    MetadataTokens,
+    /// An instance's `metadata.hop_limit`.
+    #[serde(rename = "metadata.hop_limit")]
+    MetadataHopLimit,
+    /// A data volume's `encrypted`.
+    Encrypted,
+    /// A data volume's `kms_key`.
+    KmsKey,
+    /// A data volume's `iops`.
+    Iops,
+    /// A data volume's `throughput`.
+    Throughput,
+    /// An instance's root volume `encrypted`.
+    #[serde(rename = "root_volume.encrypted")]
+    RootVolumeEncrypted,
+    /// An instance's root volume `kms_key`.
+    #[serde(rename = "root_volume.kms_key")]
+    RootVolumeKmsKey,
+    /// An instance's root volume `iops`.
+    #[serde(rename = "root_volume.iops")]
+    RootVolumeIops,
+    /// An instance's root volume `throughput`.
+    #[serde(rename = "root_volume.throughput")]
+    RootVolumeThroughput,
 }
 
 impl Field {
@@ -192,13 +222,24 @@ impl Field {
             Field::Instance => "instance",
             Field::Name => "name",
             Field::OnDestroy => "on_destroy",
+            Field::InstanceProfile => "instance_profile",
+            Field::MetadataTokens => "metadata.tokens",
+            Field::MetadataHopLimit => "metadata.hop_limit",
+            Field::Encrypted => "encrypted",
+            Field::KmsKey => "kms_key",
+            Field::Iops => "iops",
+            Field::Throughput => "throughput",
+            Field::RootVolumeEncrypted => "root_volume.encrypted",
+            Field::RootVolumeKmsKey => "root_volume.kms_key",
+            Field::RootVolumeIops => "root_volume.iops",
+            Field::RootVolumeThroughput => "root_volume.throughput",
         }
     }
 }
 
 impl Field {
     /// Every field, for tests and tables.
-    pub const ALL: [Field; 22] = [
+    pub const ALL: [Field; 33] = [
         Field::Image,
         Field::Type,
         Field::Subnet,
@@ -221,6 +262,17 @@ impl Field {
         Field::Instance,
         Field::Name,
         Field::OnDestroy,
+        Field::InstanceProfile,
+        Field::MetadataTokens,
+        Field::MetadataHopLimit,
+        Field::Encrypted,
+        Field::KmsKey,
+        Field::Iops,
+        Field::Throughput,
+        Field::RootVolumeEncrypted,
+        Field::RootVolumeKmsKey,
+        Field::RootVolumeIops,
+        Field::RootVolumeThroughput,
     ];
 }
 
@@ -352,6 +404,9 @@ pub struct Plan {
     /// (absent from the JSON when there are none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rollouts: Vec<RolloutPlan>,
+    /// How the members of entries with `subnets:` are spread over them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spreads: Vec<spread::Spread>,
     /// The stack's resources and references, for the plan's picture (not
     /// in the JSON: a plan read from a file has none).
     #[serde(skip)]
@@ -401,12 +456,20 @@ pub struct Inputs<'a> {
 pub struct RegionQuery {
     /// Image ids.
     pub images: Vec<String>,
+    /// Images by reference, to resolve.
+    pub image_refs: Vec<crate::model::ImageRef>,
     /// Subnet ids.
     pub subnets: Vec<String>,
+    /// Availability zones whose default subnet the stack names.
+    pub zones: Vec<String>,
     /// Instance types.
     pub types: Vec<String>,
     /// Whether the stack has Elastic IPs.
     pub addresses: bool,
+    /// Groups outside the stack its rules name.
+    pub outside_groups: Vec<String>,
+    /// Prefix lists its rules name.
+    pub prefix_lists: Vec<String>,
 }
 
 impl RegionQuery {
@@ -419,12 +482,35 @@ impl RegionQuery {
             v
         };
         RegionQuery {
-            images: names(|i| Some(i.image.clone())),
+            images: names(|i| Some(i.image.clone()).filter(|id| !id.is_empty())),
+            image_refs: images::refs(desired),
             subnets: names(|i| i.subnet.clone()),
+            zones: names(|i| i.zone.clone()),
             types: names(|i| Some(i.instance_type.clone())),
             addresses: !desired.elastic_ips.is_empty(),
+            outside_groups: peers(desired, |p| match p {
+                Peer::GroupId(g) => Some(g.clone()),
+                _ => None,
+            }),
+            prefix_lists: peers(desired, |p| match p {
+                Peer::PrefixList(l) => Some(l.clone()),
+                _ => None,
+            }),
         }
     }
+}
+
+/// What `f` takes of the peers of every rule of `desired`, sorted, once.
+fn peers(desired: &Desired, f: impl Fn(&Peer) -> Option<String>) -> Vec<String> {
+    let mut v: Vec<String> = desired
+        .security_groups
+        .values()
+        .flat_map(|g| g.ingress.iter().chain(g.egress.iter().flatten()))
+        .filter_map(|r| f(&r.peer))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 #[cfg(test)]

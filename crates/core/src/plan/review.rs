@@ -305,6 +305,7 @@ mod tests {
             warnings: vec![],
             errors: vec![],
             rollouts: vec![],
+            spreads: vec![],
             graph: Default::default(),
         }
     }

@@ -199,6 +199,8 @@ mod tests {
                 key_name: None,
                 user_data: None,
                 root_volume: None,
+                instance_profile: None,
+                metadata: Default::default(),
                 tags: Default::default(),
                 protect: false,
                 client_token: format!("token-{index}"),

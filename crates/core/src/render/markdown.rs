@@ -335,6 +335,9 @@ fn render(p: &Plan, with_diffs: bool, listing: Listing, with_picture: bool) -> S
         let fields: Vec<&FieldChange> = c.fields.iter().collect();
         diff(&mut out, &fields, c.action);
     }
+    for s in &p.spreads {
+        let _ = writeln!(out, "{}\n", super::spread_line(s, code_span));
+    }
     for r in &p.rollouts {
         let _ = writeln!(out, "{}\n", super::rollout_line(r, code_span));
     }

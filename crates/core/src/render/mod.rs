@@ -22,6 +22,41 @@ use crate::plan::{Plan, RolloutPlan, Summary};
 /// Batches shown in a plan before the rest is counted.
 const ROLLOUT_BATCHES_SHOWN: usize = 10;
 
+/// The line saying how an entry's members are spread over its subnets:
+/// `Spread of web over 3 subnets: zone us-east-1a ×2, … (balanced)`.
+/// `name` formats a name for the output (escaping it).
+pub fn spread_line(s: &crate::plan::spread::Spread, name: impl Fn(&str) -> String) -> String {
+    let places: Vec<String> = s
+        .places
+        .iter()
+        .map(|(p, n)| format!("{} ×{n}", name(p)))
+        .collect();
+    let mut line = format!(
+        "Spread of {} over {} subnets: {} ({})",
+        name(&s.entry),
+        s.places.len(),
+        places.join(", "),
+        if s.balanced() {
+            "balanced"
+        } else {
+            "unbalanced"
+        }
+    );
+    if !s.removed.is_empty() {
+        let removed: Vec<String> = s.removed.iter().map(|n| name(n)).collect();
+        line.push_str(&format!(
+            "; the scale-in removes {}, the highest indexes, so the spread stays {}",
+            removed.join(", "),
+            if s.balanced() {
+                "balanced"
+            } else {
+                "as even as it can"
+            }
+        ));
+    }
+    line
+}
+
 /// A rollout in one line: `Rollout of web: 4 batches of at most 1, each
 /// healthy (status checks) within 10m before the next: web-1 → web-2 → …`.
 /// `name` formats a name for the output (escaping it).

@@ -132,6 +132,9 @@ fn render_plan(p: &Plan, color: bool) -> String {
         let fields: Vec<&FieldChange> = c.fields.iter().collect();
         field_diff(&mut out, &paint, &fields, c.action, "      ");
     }
+    for s in &p.spreads {
+        let _ = writeln!(out, "{}", super::spread_line(s, |n| t(n).into_owned()));
+    }
     for r in &p.rollouts {
         let _ = writeln!(out, "{}", super::rollout_line(r, |n| t(n).into_owned()));
     }

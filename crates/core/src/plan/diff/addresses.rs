@@ -33,6 +33,7 @@ impl<'a> Planner<'a> {
             )
             .into_iter()
             .collect();
+            let fields = self.with_stack_tags(fields, &a.tags);
             self.update(id.clone(), &a.allocation_id, fields, false);
             for d in dups {
                 self.destroy(

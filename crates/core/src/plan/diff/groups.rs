@@ -31,6 +31,7 @@ impl<'a> Planner<'a> {
             sort_groups(self.inputs, spec, &mut found);
             let (g, dups) = found.split_first().expect("non-empty");
             let fields = group_fields(self.inputs, spec, g, &kept);
+            let fields = self.with_stack_tags(fields, &g.tags);
             self.update(id.clone(), &g.id, fields, false);
             for d in dups {
                 self.destroy(

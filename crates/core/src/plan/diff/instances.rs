@@ -23,6 +23,7 @@ impl<'a> Planner<'a> {
             });
             let (i, dups) = found.split_first().expect("non-empty");
             let fields = self.instance_fields(spec, i);
+            self.root_volume_errors(&id, spec, i, &fields);
             self.update(id.clone(), &i.id, fields, spec.protect);
             for d in dups {
                 self.destroy(
@@ -53,9 +54,21 @@ impl<'a> Planner<'a> {
         let mut groups = spec.security_groups.clone();
         groups.sort();
         let mut v = vec![
-            (Field::Image, Value::Text(spec.image.clone())),
+            (
+                Field::Image,
+                Value::Text(crate::plan::images::shown(
+                    &spec.image,
+                    spec.image_ref.as_ref(),
+                )),
+            ),
             (Field::Type, Value::Text(spec.instance_type.clone())),
-            (Field::Subnet, Value::opt(spec.subnet.clone())),
+            (
+                Field::Subnet,
+                Value::opt(
+                    super::region::placed_subnet(spec, self.inputs.region)
+                        .map(|s| self.subnet_shown(&s, spec.zone.as_deref())),
+                ),
+            ),
             (
                 Field::KeyPair,
                 Value::opt(
@@ -80,9 +93,11 @@ impl<'a> Planner<'a> {
             ),
             (Field::Protect, Value::Text(spec.protect.to_string())),
         ];
+        v.extend(super::server::server_values(spec));
         if let Some(rv) = &spec.root_volume {
             v.push((Field::RootVolumeType, Value::Text(rv.volume_type.clone())));
             v.push((Field::RootVolumeSizeGb, Value::Text(rv.size_gb.to_string())));
+            v.extend(super::disks::disk_values(&rv.disk, true));
         }
         v
     }
@@ -95,6 +110,7 @@ impl<'a> Planner<'a> {
     ) -> Vec<FieldChange> {
         let mut fields = self.launch_fields(spec, i);
         fields.extend(in_place_instance_fields(spec, i, self.live_group_names(i)));
+        fields.extend(super::server::server_fields(spec, i));
         fields.extend(self.root_volume_fields(spec, i));
         fields.into_iter().flatten().collect()
     }
@@ -109,13 +125,24 @@ impl<'a> Planner<'a> {
         let live_ud = i.tags.get(model::USER_DATA_TAG).cloned();
         let want_ud = spec.user_data.as_deref().map(user_data_digest);
         vec![
-            field(
-                Field::Image,
-                Value::Text(i.image.clone()),
-                Value::Text(spec.image.clone()),
-                Effect::Replace,
-                "an instance boots from its image once: a new image needs a new instance",
-            ),
+            (i.image != spec.image).then(|| FieldChange {
+                field: Field::Image,
+                before: Value::Text(i.image.clone()),
+                after: Value::Text(crate::plan::images::shown(
+                    &spec.image,
+                    spec.image_ref.as_ref(),
+                )),
+                effect: Effect::Replace,
+                reason: match &spec.image_ref {
+                    Some(r) => format!(
+                        "{r} now names another image; an instance boots from its image once: a new image needs a new instance"
+                    ),
+                    None => {
+                        "an instance boots from its image once: a new image needs a new instance"
+                            .into()
+                    }
+                },
+            }),
             field(
                 Field::Type,
                 Value::Text(i.instance_type.clone()),
@@ -123,15 +150,19 @@ impl<'a> Planner<'a> {
                 Effect::Restart,
                 "EC2 changes the instance type only while the instance is stopped",
             ),
-            spec.subnet.as_ref().and_then(|s| {
-                field(
-                    Field::Subnet,
-                    Value::opt(i.subnet.clone()),
-                    Value::Text(s.clone()),
-                    Effect::Replace,
-                    "an instance cannot move to another subnet",
-                )
-            }),
+            super::region::placed_subnet(spec, self.inputs.region)
+                .filter(|s| i.subnet.as_ref() != Some(s))
+                .map(|s| FieldChange {
+                    field: Field::Subnet,
+                    before: Value::opt(
+                        i.subnet
+                            .as_ref()
+                            .map(|l| self.subnet_shown(l, i.availability_zone.as_deref())),
+                    ),
+                    after: Value::Text(self.subnet_shown(&s, spec.zone.as_deref())),
+                    effect: Effect::Replace,
+                    reason: "an instance cannot move to another subnet".into(),
+                }),
             field(
                 Field::KeyPair,
                 Value::opt(i.key_name.clone()),
@@ -158,6 +189,21 @@ impl<'a> Planner<'a> {
         ]
     }
 
+    /// A subnet as the plan shows it: its id and zone (`subnet-… (us-east-1a)`),
+    /// the zone from the region's facts, else `zone`.
+    pub(super) fn subnet_shown(&self, subnet: &str, zone: Option<&str>) -> String {
+        let known = self
+            .inputs
+            .region
+            .subnets
+            .get(subnet)
+            .map(|(_, z)| z.as_str());
+        match known.or(zone) {
+            Some(z) => format!("{subnet} ({z})"),
+            None => subnet.to_string(),
+        }
+    }
+
     /// The sorted names of a live instance's groups: a kept stack group by
     /// its logical name, any other by its id.
     pub(super) fn live_group_names(&self, i: &LiveInstance) -> Vec<String> {
@@ -175,36 +221,68 @@ impl<'a> Planner<'a> {
         live_groups
     }
 
-    /// Changes to the root volume's type and size, when the YAML sets them
-    /// and the root volume is known.
+    /// The live root volume of instance `i`, when it is known.
+    fn root_of(&self, i: &LiveInstance) -> Option<&'a model::LiveVolume> {
+        i.root_device
+            .as_ref()
+            .and_then(|d| i.block_devices.get(d))
+            .and_then(|vid| self.volumes_by_id.get(vid.as_str()).copied())
+    }
+
+    /// Refuses what the root volume of `i` cannot become in place (its
+    /// encryption), and a modification within EBS's six hours.
+    fn root_volume_errors(
+        &mut self,
+        id: &ResourceId,
+        spec: &InstanceSpec,
+        i: &LiveInstance,
+        fields: &[FieldChange],
+    ) {
+        let (Some(rv), Some(root)) = (&spec.root_volume, self.root_of(i)) else {
+            return;
+        };
+        // A replacement gets a new root volume, made as the YAML says.
+        if action_of(fields) == Action::Replace {
+            return;
+        }
+        let (_, refused) = super::disks::disk_fields(&rv.disk, root, true);
+        let mut errors: Vec<(String, String)> = refused
+            .into_iter()
+            .map(|m| (m, super::disks::ENCRYPTION_HINT.to_string()))
+            .collect();
+        errors.extend(self.cooldown_error(root, fields));
+        for (message, hint) in errors {
+            self.error(id.clone(), &spec.at, message, &hint);
+        }
+    }
+
+    /// Changes to the root volume's type, size, IOPS and throughput, when
+    /// the YAML sets them and the root volume is known.
     pub(super) fn root_volume_fields(
         &self,
         spec: &InstanceSpec,
         i: &LiveInstance,
     ) -> Vec<Option<FieldChange>> {
         let mut fields = Vec::new();
-        if let Some(rv) = &spec.root_volume {
-            let root = i
-                .root_device
-                .as_ref()
-                .and_then(|d| i.block_devices.get(d))
-                .and_then(|vid| self.volumes_by_id.get(vid.as_str()).copied());
-            if let Some(root) = root {
-                fields.push(field(
-                    Field::RootVolumeType,
-                    Value::Text(root.volume_type.clone()),
-                    Value::Text(rv.volume_type.clone()),
-                    Effect::InPlace,
-                    "EBS changes the volume type in place",
-                ));
-                fields.push(field(
-                    Field::RootVolumeSizeGb,
-                    Value::Text(root.size_gb.to_string()),
-                    Value::Text(rv.size_gb.to_string()),
-                    Effect::InPlace,
-                    "EBS grows a volume in place (grow the file system afterwards)",
-                ));
-            }
+        if let Some(rv) = &spec.root_volume
+            && let Some(root) = self.root_of(i)
+        {
+            let (disk, _) = super::disks::disk_fields(&rv.disk, root, true);
+            fields.extend(disk.into_iter().map(Some));
+            fields.push(field(
+                Field::RootVolumeType,
+                Value::Text(root.volume_type.clone()),
+                Value::Text(rv.volume_type.clone()),
+                Effect::InPlace,
+                "EBS changes the volume type in place",
+            ));
+            fields.push(field(
+                Field::RootVolumeSizeGb,
+                Value::Text(root.size_gb.to_string()),
+                Value::Text(rv.size_gb.to_string()),
+                Effect::InPlace,
+                "EBS grows a volume in place (grow the file system afterwards)",
+            ));
         }
         fields
     }

@@ -36,6 +36,7 @@ impl<'a> Planner<'a> {
             .filter(|_| k.public_key.is_some())
             .into_iter()
             .collect();
+            let fields = self.with_stack_tags(fields, &k.tags);
             self.update(id.clone(), &k.id, fields, false);
             for d in dups {
                 self.destroy(

@@ -11,23 +11,30 @@ use crate::model::{
 };
 
 mod addresses;
+mod disks;
 mod groups;
 mod instances;
 mod key_pairs;
 mod region;
+mod server;
 mod volumes;
 
+pub use disks::{COOLDOWN_SECS, modified_volumes};
 use groups::expected_vpc;
 pub use groups::{default_egress, desired_egress, kept_groups, name_peer};
 pub use instances::user_data_digest;
 pub use key_pairs::{ec2_key_name, key_name};
+pub use region::placed_subnet;
+pub use server::profile_name;
 pub use volumes::{deletes_data, volume_end};
 
 /// Computes the plan of one stack.
 pub fn compute(inputs: &Inputs<'_>) -> Plan {
-    let renamed = super::renames::apply(inputs.desired, inputs.live);
+    // Images by reference carry the id they resolved to from here on.
+    let desired = super::images::resolved(inputs.desired, inputs.region);
+    let renamed = super::renames::apply(&desired, inputs.live);
     let seen = Inputs {
-        desired: inputs.desired,
+        desired: &desired,
         live: &renamed.live,
         region: inputs.region,
     };
@@ -63,8 +70,10 @@ pub fn compute(inputs: &Inputs<'_>) -> Plan {
     warnings.extend(unclaimed_warnings(&inputs.desired.stack, inputs.live));
     warnings.extend(launched_warnings(&inputs.desired.stack, inputs.live));
     warnings.extend(duplicate_warnings(inputs.live));
+    warnings.extend(server::lost_on_replace(&changes, inputs.live));
     let summary = summarize(&changes, unchanged);
     let rollouts = super::rollout::plan(&changes, inputs.desired);
+    let spreads = super::spread::of(inputs.desired, &changes);
     let mut plan = Plan {
         format_version: super::FORMAT_VERSION,
         stack: inputs.desired.stack.clone(),
@@ -76,6 +85,7 @@ pub fn compute(inputs: &Inputs<'_>) -> Plan {
         warnings,
         errors,
         rollouts,
+        spreads,
         graph: super::graph::Graph::default(),
     };
     plan.graph = super::graph::of(inputs.desired, &plan.changes);
@@ -119,6 +129,34 @@ struct Planner<'a> {
 }
 
 /// Tags the tool manages itself; user `tags:` never include them.
+impl Planner<'_> {
+    /// `fields` and, when the user tags of a live resource that is not an
+    /// instance (`live`) differ from the stack's `tags:`, the change of
+    /// them (in place).
+    fn with_stack_tags(
+        &self,
+        mut fields: Vec<FieldChange>,
+        live: &BTreeMap<String, String>,
+    ) -> Vec<FieldChange> {
+        let have: Vec<String> = live
+            .iter()
+            .filter(|(k, _)| !is_reserved_tag(k))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let want: Vec<String> = (self.desired().tags.iter())
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        fields.extend(field(
+            Field::Tags,
+            Value::List(have),
+            Value::List(want),
+            Effect::InPlace,
+            "the stack's tags change in place",
+        ));
+        fields
+    }
+}
+
 fn is_reserved_tag(key: &str) -> bool {
     key == "Name" || key.starts_with("ec2-gitops:") || key.starts_with("aws:")
 }

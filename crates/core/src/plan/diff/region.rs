@@ -9,8 +9,11 @@ impl<'a> Planner<'a> {
     /// them is the entry's, reported once at it.
     pub(super) fn check_region(&mut self) {
         let instances = self.count_entries();
-        let mut errors = self.image_and_subnet_errors(&instances);
-        errors.extend(self.type_and_group_vpc_errors(&instances));
+        let placements = self.placements();
+        let mut errors = self.image_errors(&instances);
+        errors.extend(self.subnet_errors(&placements));
+        errors.extend(self.type_errors(&instances));
+        errors.extend(self.group_vpc_errors(&placements));
         errors.extend(self.group_region_errors());
         for (id, at, message, hint) in errors {
             self.error(id, &at, message, hint);
@@ -25,11 +28,7 @@ impl<'a> Planner<'a> {
             .instances
             .iter()
             .filter_map(|(n, i)| {
-                let (entry, prefix) = match (i.entry.name.as_str(), i.entry.count) {
-                    ("", _) => (n.as_str(), String::new()),
-                    (e, c) if c > 1 => (e, format!("`instances.{e}` ({c} instances): ")),
-                    (e, _) => (e, String::new()),
-                };
+                let (entry, prefix) = entry_and_prefix(n, i);
                 entries
                     .insert((entry, &i.at))
                     .then(|| (ResourceId::new(Kind::Instance, entry), prefix, i))
@@ -37,12 +36,47 @@ impl<'a> Planner<'a> {
             .collect()
     }
 
-    /// Images and subnets the instances name that the region does not have.
-    pub(super) fn image_and_subnet_errors(&self, instances: &[CountEntry<'_>]) -> Vec<RegionError> {
+    /// One instance per place of a `count` entry (its members spread over
+    /// `subnets:` are in several), and every instance outside one.
+    pub(super) fn placements(&self) -> Vec<CountEntry<'a>> {
+        let mut seen: BTreeSet<(&str, Option<&str>, Option<&str>)> = BTreeSet::new();
+        self.desired()
+            .instances
+            .iter()
+            .filter_map(|(n, i)| {
+                let (entry, prefix) = entry_and_prefix(n, i);
+                seen.insert((entry, i.subnet.as_deref(), i.zone.as_deref()))
+                    .then(|| (ResourceId::new(Kind::Instance, entry), prefix, i))
+            })
+            .collect()
+    }
+
+    /// Images the instances name that the region does not have.
+    pub(super) fn image_errors(&self, instances: &[CountEntry<'_>]) -> Vec<RegionError> {
         let region = self.inputs.region;
         let name = &self.desired().region;
         let mut errors = Vec::new();
         for (id, prefix, i) in instances {
+            if let Some(r) = &i.image_ref
+                && i.image.is_empty()
+            {
+                let (message, hint) = match r {
+                    model::ImageRef::Ssm(p) => (
+                        format!(
+                            "{prefix}the SSM parameter {p} does not exist in {name}, is not readable, or does not hold an AMI id"
+                        ),
+                        "name a parameter of this region that holds an AMI id (aws ssm get-parameters --names …)",
+                    ),
+                    model::ImageRef::Name { pattern, owner } => (
+                        format!(
+                            "{prefix}no image named {pattern:?} owned by {owner} exists in {name}"
+                        ),
+                        "check the pattern and the owner (aws ec2 describe-images --owners … --filters Name=name,Values=…)",
+                    ),
+                };
+                errors.push((id.clone(), i.at.clone(), message, hint));
+                continue;
+            }
             if !region.images.contains_key(&i.image) {
                 errors.push((
                     id.clone(),
@@ -54,6 +88,17 @@ impl<'a> Planner<'a> {
                     "AMI ids differ per region: look the image up in this region",
                 ));
             }
+        }
+        errors
+    }
+
+    /// Subnets the instances name, and zones whose default subnet they
+    /// name, that the region does not have.
+    pub(super) fn subnet_errors(&self, placements: &[CountEntry<'_>]) -> Vec<RegionError> {
+        let region = self.inputs.region;
+        let name = &self.desired().region;
+        let mut errors = Vec::new();
+        for (id, prefix, i) in placements {
             if let Some(s) = &i.subnet
                 && !region.subnets.contains_key(s)
             {
@@ -64,16 +109,22 @@ impl<'a> Planner<'a> {
                     "omit `subnet` to use a default subnet",
                 ));
             }
+            if let Some(z) = &i.zone
+                && !region.default_subnets.contains_key(z)
+            {
+                errors.push((
+                    id.clone(),
+                    i.at.clone(),
+                    format!("{prefix}zone {z} has no default subnet in {name}"),
+                    "name a zone of this region that has a default subnet (aws ec2 describe-subnets --filters Name=default-for-az,Values=true), or the subnet by id",
+                ));
+            }
         }
         errors
     }
 
-    /// Instance types the region does not offer, and groups in another VPC
-    /// than their instance's.
-    pub(super) fn type_and_group_vpc_errors(
-        &self,
-        instances: &[CountEntry<'_>],
-    ) -> Vec<RegionError> {
+    /// Instance types the region does not offer.
+    pub(super) fn type_errors(&self, instances: &[CountEntry<'_>]) -> Vec<RegionError> {
         let region = self.inputs.region;
         let name = &self.desired().region;
         let mut errors = Vec::new();
@@ -91,10 +142,19 @@ impl<'a> Planner<'a> {
                     "pick a type this region offers (aws ec2 describe-instance-type-offerings)",
                 ));
             }
+        }
+        errors
+    }
+
+    /// Groups in another VPC than their instance's.
+    pub(super) fn group_vpc_errors(&self, placements: &[CountEntry<'_>]) -> Vec<RegionError> {
+        let region = self.inputs.region;
+        let mut errors = Vec::new();
+        for (id, prefix, i) in placements {
             // The instance lands in its subnet's VPC (or the default VPC):
             // its groups must live there too.
-            let instance_vpc = match &i.subnet {
-                Some(s) => region.subnets.get(s).map(|(v, _)| v.clone()),
+            let instance_vpc = match placed_subnet(i, region) {
+                Some(s) => region.subnets.get(&s).map(|(v, _)| v.clone()),
                 None => region.default_vpc.clone(),
             };
             for g in &i.security_groups {
@@ -111,7 +171,7 @@ impl<'a> Planner<'a> {
                         i.at.clone(),
                         format!(
                             "{prefix}security group {g} is in {gv}, but the instance's {} is in {iv}",
-                            i.subnet.as_deref().map_or("default subnet".to_string(), |s| format!("subnet {s}"))
+                            placed_subnet(i, region).map_or("default subnet".to_string(), |s| format!("subnet {s}"))
                         ),
                         "an instance's groups must be in its subnet's VPC: set `subnet:` or the group's `vpc:` to match",
                     ));
@@ -149,6 +209,25 @@ impl<'a> Planner<'a> {
                             "security groups can reference groups of their own VPC only",
                         ));
                     }
+                }
+            }
+            for r in g.ingress.iter().chain(g.egress.iter().flatten()) {
+                let missing = match &r.peer {
+                    Peer::GroupId(other) if !region.outside_groups.contains(other) => {
+                        Some(format!("security group {other}"))
+                    }
+                    Peer::PrefixList(l) if !region.prefix_lists.contains(l) => {
+                        Some(format!("prefix list {l}"))
+                    }
+                    _ => None,
+                };
+                if let Some(what) = missing {
+                    errors.push((
+                        id.clone(),
+                        g.at.clone(),
+                        format!("rule `{r}` names {what}, which does not exist in {name}"),
+                        "name a group or prefix list of this account and region by id (aws ec2 describe-security-groups, describe-managed-prefix-lists)",
+                    ));
                 }
             }
             match &g.vpc {
@@ -196,4 +275,25 @@ impl<'a> Planner<'a> {
             );
         }
     }
+}
+
+/// The entry instance `name` belongs to, and how messages about the entry
+/// start (`instances.web (4 instances): `).
+fn entry_and_prefix<'s>(name: &'s str, i: &'s InstanceSpec) -> (&'s str, String) {
+    match (i.entry.name.as_str(), i.entry.count) {
+        ("", _) => (name, String::new()),
+        (e, c) if c > 1 => (e, format!("`instances.{e}` ({c} instances): ")),
+        (e, _) => (e, String::new()),
+    }
+}
+
+/// The subnet instance `i` is launched in: its own, or its zone's default
+/// one; `None` for a default subnet EC2 picks (or a zone without one).
+pub fn placed_subnet(i: &InstanceSpec, region: &model::Region) -> Option<String> {
+    i.subnet.clone().or_else(|| {
+        i.zone
+            .as_ref()
+            .and_then(|z| region.default_subnets.get(z))
+            .cloned()
+    })
 }

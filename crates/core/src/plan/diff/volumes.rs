@@ -19,21 +19,20 @@ impl<'a> Planner<'a> {
                     .get(spec.instance.as_str())
                     .map(|iid| format!("{iid} {}", spec.device))
                     .unwrap_or_else(|| format!("{} (new) {}", spec.instance, spec.device));
-                self.create(
-                    id,
-                    vec![
-                        (Field::SizeGb, Value::Text(spec.size_gb.to_string())),
-                        (Field::Type, Value::Text(spec.volume_type.clone())),
-                        (Field::Attachment, Value::Text(attach)),
-                        (
-                            Field::OnDestroy,
-                            match spec.on_destroy {
-                                model::OnDestroy::Delete => Value::Text("delete".into()),
-                                model::OnDestroy::Snapshot => Value::None,
-                            },
-                        ),
-                    ],
-                );
+                let mut values = vec![
+                    (Field::SizeGb, Value::Text(spec.size_gb.to_string())),
+                    (Field::Type, Value::Text(spec.volume_type.clone())),
+                ];
+                values.extend(super::disks::disk_values(&spec.disk, false));
+                values.push((Field::Attachment, Value::Text(attach)));
+                values.push((
+                    Field::OnDestroy,
+                    match spec.on_destroy {
+                        model::OnDestroy::Delete => Value::Text("delete".into()),
+                        model::OnDestroy::Snapshot => Value::None,
+                    },
+                ));
+                self.create(id, values);
                 continue;
             };
             let (v, dups) = found.split_first().expect("non-empty");
@@ -45,6 +44,7 @@ impl<'a> Planner<'a> {
                         "volume {name} cannot shrink from {} GiB to {} GiB",
                         v.size_gb, spec.size_gb
                     ),
+                    "EBS volumes can only grow; restore the size in the YAML".to_string(),
                 ));
             }
             let want_attach = instance_ids
@@ -88,21 +88,26 @@ impl<'a> Planner<'a> {
                 ),
             ]
             .into_iter()
-            .flatten()
-            .collect();
+            .flatten();
+            let (disk, refused) = super::disks::disk_fields(&spec.disk, v, false);
+            let fields: Vec<FieldChange> = fields.chain(disk).collect();
+            for message in refused {
+                let hint = super::disks::ENCRYPTION_HINT.to_string();
+                errors.push((id.clone(), spec.at.clone(), message, hint));
+            }
+            errors.extend(
+                self.cooldown_error(v, &fields)
+                    .map(|(m, h)| (id.clone(), spec.at.clone(), m, h)),
+            );
+            let fields = self.with_stack_tags(fields, &v.tags);
             self.update(id.clone(), &v.id, fields, spec.protect);
             for d in dups {
                 let reason = format!("duplicate: another volume has this name; {}", volume_end(d));
                 self.destroy(id.clone(), &d.id, &reason, spec.protect);
             }
         }
-        for (id, at, message) in errors {
-            self.error(
-                id,
-                &at,
-                message,
-                "EBS volumes can only grow; restore the size in the YAML",
-            );
+        for (id, at, message, hint) in errors {
+            self.error(id, &at, message, &hint);
         }
         for (name, vs) in live {
             for v in vs {

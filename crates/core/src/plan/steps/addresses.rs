@@ -12,7 +12,7 @@ impl Builder<'_> {
         let inputs = self.inputs;
         let desired = inputs.desired;
         for c in by_kind(plan, Kind::ElasticIp)
-            .filter(|c| c.action != Action::Destroy && !only_renamed(c))
+            .filter(|c| c.action != Action::Destroy && !only_renamed_or_retagged(c))
         {
             let spec = &desired.elastic_ips[&c.resource.name];
             let (instance, s) = self.instance_ref(&spec.instance, live_instance_ids);

@@ -62,7 +62,8 @@ impl Builder<'_> {
                 .and_then(|id| self.volumes_by_id.get(id))
                 .expect("destroyed volume is live");
             let snapshot = (!crate::plan::diff::deletes_data(v)).then(|| {
-                let mut tags = model::snapshot_tags(&self.inputs.desired.stack, &v.name);
+                let mut tags = self.inputs.desired.tags.clone();
+                tags.extend(model::snapshot_tags(&self.inputs.desired.stack, &v.name));
                 if let Some(pr) = self.inputs.desired.preview_of {
                     tags.insert(model::PREVIEW_TAG.into(), pr.to_string());
                 }

@@ -84,7 +84,7 @@ impl Builder<'_> {
                 let launch = Launch {
                     image: spec.image.clone(),
                     instance_type: spec.instance_type.clone(),
-                    subnet: spec.subnet.clone(),
+                    subnet: crate::plan::diff::placed_subnet(spec, inputs.region),
                     groups,
                     key_name: spec.key_pair.as_deref().map(|k| ec2_key_name(inputs, k)),
                     user_data: spec.user_data.clone(),
@@ -97,6 +97,8 @@ impl Builder<'_> {
                             .unwrap_or_else(|| "/dev/xvda".into());
                         (dev, rv)
                     }),
+                    instance_profile: spec.instance_profile.clone(),
+                    metadata: spec.metadata,
                     client_token: client_token(&[
                         stack,
                         &c.resource.tag_value(),
@@ -124,7 +126,19 @@ impl Builder<'_> {
                     .as_deref()
                     .and_then(|id| self.instances_by_id.get(id).copied())
                     .expect("updated instance is live");
-                let update = instance_update(c, spec, groups, live_instance);
+                let mut update = instance_update(c, spec, groups, live_instance);
+                if c.fields.iter().any(|f| f.field == Field::Tags) {
+                    // The stack names a root volume after its instance
+                    // (EC2 may report a root device the mapping does not use).
+                    let root = format!("{}/root", c.resource.name);
+                    update.root_volume_tags = (live.volumes.iter())
+                        .find(|v| {
+                            v.name == root
+                                && v.attachment.as_ref().map(|(i, _)| i) == Some(&live_instance.id)
+                        })
+                        .map(|v| v.id.clone())
+                        .or(update.root_volume_tags);
+                }
                 let op = Op::UpdateInstance {
                     instance_id: c.live_id.clone().expect("update has a live id"),
                     update: Box::new(update),
@@ -236,6 +250,11 @@ pub(super) fn instance_update(
             .filter(|k| !spec.tags.contains_key(*k))
             .cloned()
             .collect();
+        u.root_volume_tags = live
+            .root_device
+            .as_ref()
+            .and_then(|d| live.block_devices.get(d))
+            .cloned();
     }
     if changed(Field::Protect) {
         u.protect = Some(spec.protect);
@@ -243,7 +262,21 @@ pub(super) fn instance_update(
     if changed(Field::State) {
         u.start = true;
     }
-    if changed(Field::RootVolumeSizeGb) || changed(Field::RootVolumeType) {
+    if changed(Field::InstanceProfile) {
+        u.instance_profile = Some(spec.instance_profile.clone());
+    }
+    if changed(Field::MetadataTokens) || changed(Field::MetadataHopLimit) {
+        u.metadata = Some(spec.metadata);
+    }
+    if [
+        Field::RootVolumeSizeGb,
+        Field::RootVolumeType,
+        Field::RootVolumeIops,
+        Field::RootVolumeThroughput,
+    ]
+    .into_iter()
+    .any(changed)
+    {
         let rv = spec.root_volume.as_ref().expect("root volume in spec");
         let vid = live
             .root_device
@@ -251,7 +284,15 @@ pub(super) fn instance_update(
             .and_then(|d| live.block_devices.get(d))
             .cloned()
             .unwrap_or_default();
-        u.root_volume = Some((vid, rv.size_gb, rv.volume_type.clone()));
+        u.root_volume = Some((
+            vid,
+            Modify {
+                size_gb: rv.size_gb,
+                volume_type: rv.volume_type.clone(),
+                iops: rv.disk.iops,
+                throughput: rv.disk.throughput,
+            },
+        ));
     }
     u
 }

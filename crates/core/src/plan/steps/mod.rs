@@ -58,12 +58,30 @@ pub struct Launch {
     pub user_data: Option<String>,
     /// Root device name of the AMI and the wanted root volume.
     pub root_volume: Option<(String, model::RootVolume)>,
+    /// IAM instance profile, by name.
+    pub instance_profile: Option<String>,
+    /// Metadata options.
+    pub metadata: model::Metadata,
     /// All tags (user tags and the tool's own).
     pub tags: BTreeMap<String, String>,
     /// Termination protection.
     pub protect: bool,
     /// Deterministic idempotency token.
     pub client_token: String,
+}
+
+/// One `ModifyVolume`: the volume's size and type, and the IOPS and
+/// throughput the YAML writes (`None`: not sent, EBS keeps them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Modify {
+    /// GiB.
+    pub size_gb: i32,
+    /// EBS type.
+    pub volume_type: String,
+    /// Provisioned IOPS.
+    pub iops: Option<i32>,
+    /// Throughput in MiB/s.
+    pub throughput: Option<i32>,
 }
 
 /// Changes to an existing instance.
@@ -79,12 +97,18 @@ pub struct InstanceUpdate {
     pub set_tags: BTreeMap<String, String>,
     /// Tags to remove.
     pub remove_tags: Vec<String>,
+    /// Its root volume (`vol-…`), which takes the same tag changes.
+    pub root_volume_tags: Option<String>,
     /// New termination protection.
     pub protect: Option<bool>,
     /// Start the instance (it was stopped).
     pub start: bool,
-    /// Root volume id, new size and type.
-    pub root_volume: Option<(String, i32, String)>,
+    /// Root volume id, and what it becomes.
+    pub root_volume: Option<(String, Modify)>,
+    /// The instance profile to associate (`Some(None)`: remove it).
+    pub instance_profile: Option<Option<String>>,
+    /// New metadata options.
+    pub metadata: Option<model::Metadata>,
 }
 
 impl InstanceUpdate {
@@ -97,6 +121,16 @@ impl InstanceUpdate {
 /// One API-level operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
+    /// Set and remove user tags of a resource that is not an instance (the
+    /// stack's `tags:` changed): one `CreateTags` and one `DeleteTags`.
+    Retag {
+        /// Its EC2 id.
+        ec2_id: String,
+        /// Tags to set.
+        set: BTreeMap<String, String>,
+        /// Tag keys to remove.
+        remove: Vec<String>,
+    },
     /// Rename a resource: set its identity tags (one `CreateTags`), and
     /// those of an instance's root volume.
     Rename {
@@ -196,6 +230,8 @@ pub enum Op {
         size_gb: i32,
         /// EBS type.
         volume_type: String,
+        /// Encryption and performance.
+        disk: model::Disk,
         /// Tags.
         tags: BTreeMap<String, String>,
         /// Deterministic idempotency token.
@@ -205,8 +241,8 @@ pub enum Op {
     UpdateVolume {
         /// `vol-…`.
         volume_id: String,
-        /// New size and type.
-        modify: Option<(i32, String)>,
+        /// What it becomes.
+        modify: Option<Modify>,
         /// Detach first from (instance, device).
         detach: Option<(String, String)>,
         /// Attach to (instance, device).
@@ -380,9 +416,11 @@ impl Builder<'_> {
 /// addresses), then destroys, each after what replaces it.
 pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
     // The plan was made against the live state under the new names.
-    let renamed = super::renames::apply(inputs.desired, inputs.live);
+    // Images by reference carry the id they resolved to from here on.
+    let desired = super::images::resolved(inputs.desired, inputs.region);
+    let renamed = super::renames::apply(&desired, inputs.live);
     let seen = Inputs {
-        desired: inputs.desired,
+        desired: &desired,
         live: &renamed.live,
         region: inputs.region,
     };
@@ -409,6 +447,7 @@ pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
         attachments: BTreeMap::new(),
     };
     b.renames(plan);
+    b.retags(plan);
     b.key_pairs(plan);
     b.groups(plan);
     let rule_steps = b.rules(plan);
@@ -432,12 +471,79 @@ fn only_renamed(c: &Change) -> bool {
     !c.fields.is_empty() && c.fields.iter().all(|f| f.field == Field::Name)
 }
 
+/// Whether a change of a resource that is not an instance is only a
+/// rename and new tags (made by the rename and retag steps).
+fn only_renamed_or_retagged(c: &Change) -> bool {
+    !c.fields.is_empty()
+        && c.fields
+            .iter()
+            .all(|f| matches!(f.field, Field::Name | Field::Tags))
+}
+
 /// Whether a change makes a new resource.
 fn is_creation(c: &Change) -> bool {
     matches!(c.action, Action::Create | Action::Replace)
 }
 
 impl Builder<'_> {
+    /// New stack tags on resources that are not instances (an instance's
+    /// tags are its update's): one step each, needing nothing.
+    fn retags(&mut self, plan: &Plan) {
+        for c in &plan.changes {
+            let (
+                Some(ec2_id),
+                Kind::KeyPair | Kind::SecurityGroup | Kind::Volume | Kind::ElasticIp,
+            ) = (&c.live_id, c.resource.kind)
+            else {
+                continue;
+            };
+            if c.action != Action::Update || !c.fields.iter().any(|f| f.field == Field::Tags) {
+                continue;
+            }
+            let live_tags = self.live_tags(c.resource.kind, ec2_id);
+            let set = self.inputs.desired.tags.clone();
+            let remove = live_tags
+                .keys()
+                .filter(|k| {
+                    !(k.as_str() == "Name" || k.starts_with("ec2-gitops:") || k.starts_with("aws:"))
+                })
+                .filter(|k| !set.contains_key(*k))
+                .cloned()
+                .collect();
+            let op = Op::Retag {
+                ec2_id: ec2_id.clone(),
+                set,
+                remove,
+            };
+            self.add(c.resource.clone(), op, vec![], false);
+        }
+    }
+
+    /// The tags EC2 holds on the live resource `ec2_id` of `kind`.
+    fn live_tags(&self, kind: Kind, ec2_id: &str) -> BTreeMap<String, String> {
+        let live = self.inputs.live;
+        let found = match kind {
+            Kind::KeyPair => live
+                .key_pairs
+                .iter()
+                .find(|k| k.id == ec2_id)
+                .map(|k| &k.tags),
+            Kind::SecurityGroup => (live.security_groups.iter())
+                .find(|g| g.id == ec2_id)
+                .map(|g| &g.tags),
+            Kind::Volume => live
+                .volumes
+                .iter()
+                .find(|v| v.id == ec2_id)
+                .map(|v| &v.tags),
+            Kind::ElasticIp => (live.addresses.iter())
+                .find(|a| a.allocation_id == ec2_id)
+                .map(|a| &a.tags),
+            Kind::Instance => None,
+        };
+        found.cloned().unwrap_or_default()
+    }
+
     /// Renames: one tag update each, needing nothing (identity is the tag,
     /// so every other step finds the resource by its EC2 id).
     fn renames(&mut self, plan: &Plan) {
@@ -479,8 +585,10 @@ impl Builder<'_> {
 /// in the file, or naming the file another way, changes no client token.
 fn unlocated_instance(spec: &model::InstanceSpec) -> model::InstanceSpec {
     let mut entry = spec.entry.clone();
-    // How it is rolled out is not what is launched.
+    // How it is rolled out, and where its siblings go, is not what is
+    // launched (its own subnet or zone is).
     entry.rollout = model::Rollout::default();
+    entry.subnets.clear();
     model::InstanceSpec {
         at: model::Location::default(),
         renamed_from: None,

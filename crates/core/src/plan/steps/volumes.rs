@@ -8,8 +8,8 @@ impl Builder<'_> {
         let inputs = self.inputs;
         let desired = inputs.desired;
         let stack = desired.stack.as_str();
-        for c in
-            by_kind(plan, Kind::Volume).filter(|c| c.action != Action::Destroy && !only_renamed(c))
+        for c in by_kind(plan, Kind::Volume)
+            .filter(|c| c.action != Action::Destroy && !only_renamed_or_retagged(c))
         {
             let spec = &desired.volumes[&c.resource.name];
             let (instance, s) = self.instance_ref(&spec.instance, live_instance_ids);
@@ -27,6 +27,7 @@ impl Builder<'_> {
                     device: spec.device.clone(),
                     size_gb: spec.size_gb,
                     volume_type: spec.volume_type.clone(),
+                    disk: spec.disk.clone(),
                     tags: {
                         let mut t = self.tags(&c.resource);
                         if spec.protect {
@@ -60,8 +61,15 @@ impl Builder<'_> {
                 }
                 Op::UpdateVolume {
                     volume_id: v.id.clone(),
-                    modify: (changed(Field::SizeGb) || changed(Field::Type))
-                        .then(|| (spec.size_gb.max(v.size_gb), spec.volume_type.clone())),
+                    modify: [Field::SizeGb, Field::Type, Field::Iops, Field::Throughput]
+                        .into_iter()
+                        .any(changed)
+                        .then(|| Modify {
+                            size_gb: spec.size_gb.max(v.size_gb),
+                            volume_type: spec.volume_type.clone(),
+                            iops: spec.disk.iops,
+                            throughput: spec.disk.throughput,
+                        }),
                     detach: v.attachment.clone().filter(|_| reattach),
                     attach: reattach.then(|| (instance, spec.device.clone())),
                     deletes_data: changed(Field::OnDestroy)

@@ -56,6 +56,7 @@ fn full_stack() -> World {
 pub(super) fn kind_of(op: &Op) -> &'static str {
     match op {
         Op::Rename { .. } => "Rename",
+        Op::Retag { .. } => "Retag",
         Op::HealthGate { .. } => "HealthGate",
         Op::StopInstance { .. } => "StopInstance",
         Op::Barrier => "Barrier",
@@ -441,6 +442,7 @@ fn instance_update_steps_carry_only_what_changed() {
             instance_type: Some("t3.large".into()),
             set_tags: BTreeMap::from([("env".into(), "prod".into())]),
             remove_tags: vec!["role".into()],
+            root_volume_tags: Some("vol-root-i-web1".into()),
             start: true,
             ..Default::default()
         }

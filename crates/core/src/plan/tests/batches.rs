@@ -12,6 +12,7 @@ fn new_entry(w: &mut World, entry: &str, n: u32, rollout: Rollout) {
             name: entry.into(),
             count: n,
             rollout: rollout.clone(),
+            subnets: vec![],
         };
         w.desired.instances.insert(name, spec);
     }
@@ -79,6 +80,7 @@ fn launches_that_differ_are_batched_apart() {
         name: "db".into(),
         count: 1,
         rollout: Rollout::default(),
+        subnets: vec![],
     };
     w.desired.instances.insert("db".into(), db);
     let steps = w.steps();
@@ -122,6 +124,7 @@ fn replacements_are_batched_per_rollout_batch_and_restarts_stopped_together() {
             name: "web".into(),
             count: 4,
             rollout: rollout.clone(),
+            subnets: vec![],
         };
     }
     // A new image replaces each: two launches per rollout batch.

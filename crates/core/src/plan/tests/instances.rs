@@ -72,8 +72,8 @@ fn each_instance_field_needs_what_ec2_requires() {
             name: "subnet",
             edit: |w| w.spec("web-1").subnet = Some("subnet-b".into()),
             field: "subnet",
-            before: text("subnet-a"),
-            after: text("subnet-b"),
+            before: text("subnet-a (us-east-1a)"),
+            after: text("subnet-b (us-east-1b)"),
             effect: Effect::Replace,
             action: Action::Replace,
         },
@@ -291,6 +291,7 @@ fn missing_resources_are_created_in_kind_order() {
             "security_groups",
             "tags",
             "protect",
+            "metadata.tokens",
             "root_volume.type",
             "root_volume.size_gb"
         ]

@@ -74,6 +74,14 @@ fn region() -> Region {
         default_vpc: Some("vpc-default".into()),
         instance_types: None,
         address_quota: None,
+        default_subnets: BTreeMap::from([
+            ("us-east-1a".into(), "subnet-a".into()),
+            ("us-east-1b".into(), "subnet-b".into()),
+        ]),
+        volume_modifications: None,
+        outside_groups: Default::default(),
+        prefix_lists: Default::default(),
+        image_refs: Default::default(),
     }
 }
 
@@ -92,15 +100,20 @@ fn instance_spec() -> InstanceSpec {
     InstanceSpec {
         renamed_from: None,
         image: "ami-old".into(),
+        image_ref: None,
         instance_type: "t3.micro".into(),
         subnet: None,
+        zone: None,
         security_groups: vec!["web".into()],
         key_pair: Some("deploy".into()),
         user_data: Some(USER_DATA.into()),
         root_volume: Some(RootVolume {
             size_gb: 8,
             volume_type: "gp3".into(),
+            disk: Disk::default(),
         }),
+        instance_profile: None,
+        metadata: Metadata::default(),
         tags: BTreeMap::from([("role".into(), "web".into())]),
         protect: false,
         entry: Entry::default(),
@@ -143,6 +156,12 @@ fn live_instance(name: &str, iid: &str) -> LiveInstance {
         public_ip: None,
         private_ip: Some("10.0.0.10".into()),
         public_dns: None,
+        instance_profile: None,
+        unexpressed: vec![],
+        metadata: Some(LiveMetadata {
+            tokens: "required".into(),
+            hop_limit: Some(1),
+        }),
         tags,
     }
 }
@@ -156,6 +175,10 @@ fn live_root(name: &str, iid: &str) -> LiveVolume {
         availability_zone: "us-east-1a".into(),
         attachment: Some((iid.into(), "/dev/xvda".into())),
         kept_on_termination: false,
+        encrypted: false,
+        kms_key: None,
+        iops: None,
+        throughput: None,
         tags: identity_tags(STACK, &id(Kind::Volume, &format!("{name}/root"))),
     }
 }
@@ -168,6 +191,7 @@ fn volume_spec(instance: &str, size_gb: i32) -> VolumeSpec {
         device: "/dev/sdf".into(),
         size_gb,
         volume_type: "gp3".into(),
+        disk: Disk::default(),
         protect: false,
         at: at(50),
     }
@@ -182,6 +206,10 @@ fn live_volume(name: &str, vid: &str, attached: Option<&str>) -> LiveVolume {
         availability_zone: "us-east-1a".into(),
         attachment: attached.map(|i| (i.to_string(), "/dev/sdf".to_string())),
         kept_on_termination: attached.is_some(),
+        encrypted: false,
+        kms_key: None,
+        iops: None,
+        throughput: None,
         tags: identity_tags(STACK, &id(Kind::Volume, name)),
     }
 }
@@ -218,6 +246,7 @@ impl World {
                 instances: BTreeMap::new(),
                 volumes: BTreeMap::new(),
                 elastic_ips: BTreeMap::new(),
+                tags: BTreeMap::new(),
                 environment: None,
                 after: vec![],
                 preview: None,
@@ -320,11 +349,15 @@ fn actions(plan: &Plan) -> Vec<(String, Action, Option<String>)> {
 
 mod addresses;
 mod apply_steps;
+mod disks;
 mod fingerprints;
 mod groups;
+mod images;
 mod instances;
 mod key_pairs;
 mod region;
+mod server;
+mod tags;
 mod volumes;
 mod warnings;
 

@@ -59,6 +59,7 @@ fn an_error_in_a_count_entry_is_reported_once_for_the_entry() {
             rollout: Default::default(),
             name: "web".into(),
             count: 3,
+            subnets: vec![],
         };
         w.desired.instances.insert(format!("web-{n}"), spec);
     }
@@ -71,6 +72,7 @@ fn an_error_in_a_count_entry_is_reported_once_for_the_entry() {
         rollout: Default::default(),
         name: "db".into(),
         count: 1,
+        subnets: vec![],
     };
     db.at = at(40);
     w.desired.instances.insert("db".into(), db);

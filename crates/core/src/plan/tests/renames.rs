@@ -18,6 +18,7 @@ fn entry(w: &mut World, name: &str, n: u32) {
             rollout: Default::default(),
             name: name.into(),
             count: n,
+            subnets: vec![],
         };
         w.desired.instances.insert(expanded, spec);
     }

@@ -16,6 +16,7 @@ fn group(n: u32, rollout: Rollout) -> World {
             name: "web".into(),
             count: n,
             rollout: rollout.clone(),
+            subnets: vec![],
         };
     }
     w

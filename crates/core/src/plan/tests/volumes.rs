@@ -107,7 +107,12 @@ fn volumes_grow_and_change_type_in_place() {
         steps[0].op,
         Op::UpdateVolume {
             volume_id: "vol-data".into(),
-            modify: Some((200, "io2".into())),
+            modify: Some(steps::Modify {
+                size_gb: 200,
+                volume_type: "io2".into(),
+                iops: None,
+                throughput: None,
+            }),
             detach: None,
             attach: None,
             deletes_data: None,

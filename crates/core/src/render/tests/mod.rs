@@ -101,6 +101,7 @@ fn plan(changes: Vec<Change>, warnings: Vec<Warning>, errors: Vec<PlanError>) ->
         warnings,
         errors,
         rollouts: vec![],
+        spreads: vec![],
         graph: Default::default(),
     }
 }

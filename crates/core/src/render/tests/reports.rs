@@ -41,7 +41,12 @@ pub(super) fn results(failed: bool) -> Vec<StepResult> {
         id(Kind::Volume, "web-1/data"),
         Op::UpdateVolume {
             volume_id: "vol-0data".into(),
-            modify: Some((200, "gp3".into())),
+            modify: Some(crate::plan::steps::Modify {
+                size_gb: 200,
+                volume_type: "gp3".into(),
+                iops: None,
+                throughput: None,
+            }),
             detach: None,
             attach: None,
             deletes_data: None,

@@ -70,6 +70,8 @@ pub enum Scope {
 /// One EC2 operation the tool calls.
 #[derive(Debug, Clone, Copy)]
 pub struct Operation {
+    /// The service (`ec2`; `ssm` for image parameters).
+    pub service: &'static str,
     /// The API action (`RunInstances`).
     pub action: &'static str,
     /// The roles whose commands call it.
@@ -147,6 +149,25 @@ pub const OPERATIONS: &[Operation] = &[
         Scope::Read,
         "the account's elastic IP quota",
     ),
+    Operation {
+        service: "ssm",
+        action: "GetParameters",
+        roles: &[Plan, Apply, Preview],
+        scope: Scope::Read,
+        why: "resolve images named by an SSM parameter (`image: { ssm: … }`)",
+    },
+    op(
+        "DescribeManagedPrefixLists",
+        READ_ALL,
+        Scope::Read,
+        "check that the prefix lists rules name exist",
+    ),
+    op(
+        "DescribeVolumesModifications",
+        READ_ALL,
+        Scope::Read,
+        "when each volume a plan modifies was last modified (EBS: one modification every 6 hours)",
+    ),
     op(
         "DescribeSnapshots",
         CHANGE,
@@ -199,6 +220,36 @@ pub const OPERATIONS: &[Operation] = &[
         "type, user data, groups, termination protection",
     ),
     op(
+        "DescribeIamInstanceProfileAssociations",
+        CHANGE,
+        Scope::Read,
+        "find the association an instance profile change replaces",
+    ),
+    op(
+        "AssociateIamInstanceProfile",
+        CHANGE,
+        Scope::Changes(&["instance"]),
+        "give a running instance its instance profile",
+    ),
+    op(
+        "ReplaceIamInstanceProfileAssociation",
+        CHANGE,
+        Scope::Changes(&["instance"]),
+        "change a running instance's instance profile",
+    ),
+    op(
+        "DisassociateIamInstanceProfile",
+        CHANGE,
+        Scope::Changes(&["instance"]),
+        "instance profiles removed from the YAML",
+    ),
+    op(
+        "ModifyInstanceMetadataOptions",
+        CHANGE,
+        Scope::Changes(&["instance"]),
+        "metadata options (IMDSv2, hop limit)",
+    ),
+    op(
         "CreateTags",
         &[Apply, Preview, Import],
         Scope::Changes(&[
@@ -214,8 +265,14 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "DeleteTags",
         CHANGE,
-        Scope::Changes(&["instance", "volume"]),
-        "tags removed from the YAML",
+        Scope::Changes(&[
+            "instance",
+            "volume",
+            "security-group",
+            "key-pair",
+            "elastic-ip",
+        ]),
+        "tags removed from the YAML (an instance's, or the stack's)",
     ),
     op(
         "CreateVolume",
@@ -358,6 +415,7 @@ const fn op(
     why: &'static str,
 ) -> Operation {
     Operation {
+        service: "ec2",
         action,
         roles,
         scope,
@@ -376,7 +434,7 @@ pub fn actions(role: Role, read: Option<bool>) -> Vec<String> {
         .iter()
         .filter(|o| o.roles.contains(&role))
         .filter(|o| read.is_none_or(|r| r == (o.scope == Scope::Read)))
-        .map(|o| format!("ec2:{}", o.action))
+        .map(|o| format!("{}:{}", o.service, o.action))
         .collect();
     out.sort();
     out
@@ -399,6 +457,7 @@ pub fn policy(role: Role, partition: &str) -> Value {
                 "Action": actions(role, Some(false)),
                 "Resource": "*",
             }),
+            pass_role(partition, "*"),
         ],
         Role::Import => vec![
             read_statement(role),
@@ -411,15 +470,55 @@ pub fn policy(role: Role, partition: &str) -> Value {
         ],
         Role::Preview => preview_statements(partition),
     };
+    let mut statements = statements;
+    statements.extend(parameters_statement(role, partition));
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
+/// The EC2 reads of `role` (EC2's `Describe*` take no resource).
 fn read_statement(role: Role) -> Value {
+    let ec2: Vec<String> = actions(role, Some(true))
+        .into_iter()
+        .filter(|a| a.starts_with("ec2:"))
+        .collect();
     json!({
         "Sid": "Read",
         "Effect": "Allow",
-        "Action": actions(role, Some(true)),
+        "Action": ec2,
         "Resource": "*",
+    })
+}
+
+/// The SSM parameters a role reads to resolve images, when it does.
+fn parameters_statement(role: Role, partition: &str) -> Option<Value> {
+    let ssm: Vec<String> = actions(role, Some(true))
+        .into_iter()
+        .filter(|a| a.starts_with("ssm:"))
+        .collect();
+    (!ssm.is_empty()).then(|| {
+        json!({
+            "Sid": "ReadImageParameters",
+            "Effect": "Allow",
+            "Action": ssm,
+            "Resource": [format!("arn:{partition}:ssm:*:*:parameter/*")],
+        })
+    })
+}
+
+/// The path of the roles a preview's servers may be given (through their
+/// instance profiles): a pull request's preview never runs with a role of
+/// the real stacks.
+pub const PREVIEW_ROLE_PATH: &str = "ec2-gitops-preview/";
+
+/// `iam:PassRole` of the roles named `roles` (a pattern after `role/`) to
+/// EC2 only: what launching or associating an instance profile needs.
+fn pass_role(partition: &str, roles: &str) -> Value {
+    json!({
+        "Sid": "PassInstanceProfileRolesToEc2",
+        "Effect": "Allow",
+        "Action": ["iam:PassRole"],
+        "Resource": [format!("arn:{partition}:iam::*:role/{roles}")],
+        "Condition": { "StringEquals": { "iam:PassedToService": "ec2.amazonaws.com" } },
     })
 }
 
@@ -537,6 +636,7 @@ fn preview_statements(p: &str) -> Vec<Value> {
                 "ForAllValues:StringNotEquals": { "aws:TagKeys": [STACK_TAG, PREVIEW_TAG] },
             },
         }),
+        pass_role(p, &format!("{PREVIEW_ROLE_PATH}*")),
         json!({
             "Sid": "ThePreviewsApplyLease",
             "Effect": "Allow",
@@ -630,92 +730,4 @@ pub fn trust(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_plan_role_reads_and_never_changes() {
-        let p = policy(Role::Plan, "aws");
-        let actions: Vec<&str> = p["Statement"][0]["Action"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap())
-            .collect();
-        assert!(
-            actions.iter().all(|a| a.starts_with("ec2:Describe")),
-            "{actions:?}"
-        );
-        assert!(actions.contains(&"ec2:DescribeInstances"));
-        assert_eq!(p["Statement"].as_array().unwrap().len(), 1);
-    }
-
-    #[test]
-    fn the_apply_role_can_call_every_change_the_tool_makes() {
-        let all = actions(Role::Apply, None);
-        for o in OPERATIONS.iter().filter(|o| o.roles.contains(&Role::Apply)) {
-            assert!(all.contains(&format!("ec2:{}", o.action)), "{}", o.action);
-        }
-        assert!(all.contains(&"ec2:CreateSnapshot".to_string()));
-        assert!(!all.iter().any(|a| a.starts_with("iam:")));
-    }
-
-    #[test]
-    fn every_change_of_the_preview_role_is_narrowed_by_the_preview_tag() {
-        let p = policy(Role::Preview, "aws");
-        for s in p["Statement"].as_array().unwrap() {
-            let actions: Vec<&str> = match &s["Action"] {
-                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
-                Value::String(a) => vec![a.as_str()],
-                _ => vec![],
-            };
-            if actions.iter().all(|a| a.starts_with("ec2:Describe")) {
-                continue;
-            }
-            let narrowed = !s["Condition"].is_null()
-                || s["Resource"].as_array().is_some_and(|r| {
-                    r.iter().all(|r| {
-                        let r = r.as_str().unwrap_or("");
-                        // What a launch uses but does not change, and the
-                        // preview's own lease.
-                        [
-                            "image/",
-                            "subnet/",
-                            "network-interface/",
-                            "vpc/",
-                            "security-group-rule/",
-                            "key-pair/ec2-gitops-preview-lease-",
-                        ]
-                        .iter()
-                        .any(|k| r.contains(k))
-                    })
-                });
-            assert!(narrowed, "{s:#}");
-            assert!(
-                !s.to_string().contains("-pr*"),
-                "no stack-name pattern: {s}"
-            );
-        }
-    }
-
-    #[test]
-    fn trust_covers_pull_requests_the_default_branch_and_environments() {
-        let t = trust(
-            Role::Apply,
-            "123456789012",
-            "octo/infra",
-            "main",
-            &["production".into()],
-        );
-        let subjects = &t["Statement"][0]["Condition"]["StringLike"]["token.actions.githubusercontent.com:sub"];
-        assert_eq!(
-            subjects,
-            &json!([
-                "repo:octo/infra:ref:refs/heads/main",
-                "repo:octo/infra:environment:production"
-            ])
-        );
-        let plan = trust(Role::Plan, "123456789012", "octo/infra", "main", &[]);
-        assert!(plan.to_string().contains("repo:octo/infra:pull_request"));
-    }
-}
+mod tests;
