@@ -7,6 +7,10 @@ use aws_sdk_ec2::types::Filter;
 use crate::engine::{Env, desired};
 
 fn stack(source_group: &str, prefix_list: &str) -> String {
+    described(source_group, prefix_list, "from the office network")
+}
+
+fn described(source_group: &str, prefix_list: &str, description: &str) -> String {
     format!(
         r#"version: 1
 stack: rls
@@ -16,6 +20,7 @@ security_groups:
     description: Web behind a CDN
     ingress:
       - {{ protocol: tcp, ports: 443, prefix_list: {prefix_list} }}
+      - {{ protocol: tcp, ports: 80, cidr: 10.0.0.0/8, description: "{description}" }}
       - {{ protocol: tcp, ports: 22, group: {source_group} }}
 "#
     )
@@ -88,6 +93,38 @@ async fn prefix_lists_and_outside_groups_are_sources_and_the_outside_group_is_ne
         .filter_map(|g| g.group_id())
         .collect();
     assert_eq!(groups, [bastion.as_str()]);
+
+    let described_ranges: Vec<&str> = perms
+        .iter()
+        .flat_map(|p| p.ip_ranges())
+        .filter_map(|r| r.description())
+        .collect();
+    assert_eq!(described_ranges, ["from the office network"]);
+
+    // A new description: changed in place, the rule never revoked.
+    env.proxy.clear();
+    let redescribed = described(&bastion, &pl, "from the office and VPN (10/8)");
+    let plan = env.converge(&desired(&redescribed)).await;
+    assert_eq!(
+        plan.changes[0]
+            .fields
+            .iter()
+            .map(|f| f.field)
+            .collect::<Vec<_>>(),
+        [ec2_gitops::plan::Field::RuleDescriptions]
+    );
+    assert_eq!(
+        env.proxy
+            .count("UpdateSecurityGroupRuleDescriptionsIngress"),
+        1
+    );
+    for a in [
+        "RevokeSecurityGroupIngress",
+        "AuthorizeSecurityGroupIngress",
+    ] {
+        assert_eq!(env.proxy.count(a), 0, "{a}");
+    }
+    let yaml = redescribed;
 
     // A plan reads each kind of source once.
     env.proxy.clear();

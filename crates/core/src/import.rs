@@ -323,8 +323,23 @@ impl Import<'_> {
 
     /// The `what` (ingress or egress) rules of group `g` as YAML.
     fn rules(&self, g: &LiveGroup, rs: &[Rule], what: &str) -> Result<Vec<String>, ImportError> {
+        let described = match what {
+            "egress" => &g.descriptions.egress,
+            _ => &g.descriptions.ingress,
+        };
         rs.iter()
-            .map(|r| rule_yaml(r, &self.names.groups, &g.id, what))
+            .map(|r| {
+                let yaml = rule_yaml(r, &self.names.groups, &g.id, what)?;
+                Ok(match described.get(r) {
+                    // `{ … }` with the description before the closing brace.
+                    Some(d) => format!(
+                        "{}, description: {} }}",
+                        yaml.trim_end_matches(" }"),
+                        yaml_str(d)
+                    ),
+                    None => yaml,
+                })
+            })
             .collect()
     }
 

@@ -4,14 +4,20 @@ use super::*;
 
 impl<'a> Run<'a> {
     /// Authorizes and revokes the rules of one group.
-    pub(super) async fn apply_rules(
-        &self,
-        group: &Ref,
-        authorize_ingress: &[RuleRef],
-        revoke_ingress: &[RuleRef],
-        authorize_egress: &[RuleRef],
-        revoke_egress: &[RuleRef],
-    ) -> Result<String, Ec2Error> {
+    /// A `SetRules` step: revokes, authorizes, then describes.
+    pub(super) async fn apply_rules(&self, op: &Op) -> Result<String, Ec2Error> {
+        let Op::SetRules {
+            group,
+            authorize_ingress,
+            revoke_ingress,
+            authorize_egress,
+            revoke_egress,
+            describe_ingress,
+            describe_egress,
+        } = op
+        else {
+            unreachable!("apply_rules runs SetRules steps")
+        };
         let group_id = self.resolve(group)?;
         self.set_rules(
             &group_id,
@@ -21,10 +27,39 @@ impl<'a> Run<'a> {
             revoke_egress,
         )
         .await?;
+        let c = &self.ec2.client;
+        self.rule_call(
+            "UpdateSecurityGroupRuleDescriptionsIngress",
+            describe_ingress,
+            |p| {
+                c.update_security_group_rule_descriptions_ingress()
+                    .group_id(&group_id)
+                    .set_ip_permissions(Some(p))
+                    .send()
+            },
+        )
+        .await?;
+        self.rule_call(
+            "UpdateSecurityGroupRuleDescriptionsEgress",
+            describe_egress,
+            |p| {
+                c.update_security_group_rule_descriptions_egress()
+                    .group_id(&group_id)
+                    .set_ip_permissions(Some(p))
+                    .send()
+            },
+        )
+        .await?;
+        let described = describe_ingress.len() + describe_egress.len();
         Ok(format!(
-            "{group_id}: {} rule(s) authorized, {} revoked",
+            "{group_id}: {} rule(s) authorized, {} revoked{}",
             authorize_ingress.len() + authorize_egress.len(),
-            revoke_ingress.len() + revoke_egress.len()
+            revoke_ingress.len() + revoke_egress.len(),
+            if described > 0 {
+                format!(", {described} described")
+            } else {
+                String::new()
+            }
         ))
     }
 
@@ -193,20 +228,31 @@ impl<'a> Run<'a> {
         if rule.protocol != model::Protocol::All {
             p = p.from_port(rule.from_port).to_port(rule.to_port);
         }
+        // None: no description (an update without one removes it).
+        let d = r.description.clone();
         p = match (&r.group, &rule.peer) {
             (Some(g), _) => p.user_id_group_pairs(
                 UserIdGroupPair::builder()
                     .group_id(self.resolve(g)?)
+                    .set_description(d)
                     .build(),
             ),
-            (None, Peer::Cidr4(c)) => p.ip_ranges(IpRange::builder().cidr_ip(c).build()),
-            (None, Peer::Cidr6(c)) => p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).build()),
-            (None, Peer::Group(g) | Peer::GroupId(g)) => {
-                p.user_id_group_pairs(UserIdGroupPair::builder().group_id(g).build())
+            (None, Peer::Cidr4(c)) => {
+                p.ip_ranges(IpRange::builder().cidr_ip(c).set_description(d).build())
             }
+            (None, Peer::Cidr6(c)) => {
+                p.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).set_description(d).build())
+            }
+            (None, Peer::Group(g) | Peer::GroupId(g)) => p.user_id_group_pairs(
+                UserIdGroupPair::builder()
+                    .group_id(g)
+                    .set_description(d)
+                    .build(),
+            ),
             (None, Peer::PrefixList(l)) => p.prefix_list_ids(
                 aws_sdk_ec2::types::PrefixListId::builder()
                     .prefix_list_id(l)
+                    .set_description(d)
                     .build(),
             ),
         };

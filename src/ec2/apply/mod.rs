@@ -438,22 +438,7 @@ impl Run<'_> {
                 self.create_group(step, group_name, description, vpc_id, tags)
                     .await
             }
-            Op::SetRules {
-                group,
-                authorize_ingress,
-                revoke_ingress,
-                authorize_egress,
-                revoke_egress,
-            } => {
-                self.apply_rules(
-                    group,
-                    authorize_ingress,
-                    revoke_ingress,
-                    authorize_egress,
-                    revoke_egress,
-                )
-                .await
-            }
+            Op::SetRules { .. } => self.apply_rules(&step.op).await,
             Op::DeleteGroup { group_id } => self.delete_group(group_id).await,
             Op::RunInstance(launch) => self.run_instance(step, launch).await,
             Op::UpdateInstance {

@@ -38,6 +38,10 @@ impl Ec2 {
                     vpc_id: g.vpc_id().unwrap_or_default().to_string(),
                     ingress: rules(g.ip_permissions()),
                     egress: rules(g.ip_permissions_egress()),
+                    descriptions: model::RuleDescriptions {
+                        ingress: descriptions(g.ip_permissions()),
+                        egress: descriptions(g.ip_permissions_egress()),
+                    },
                     tags,
                 });
             }
@@ -45,6 +49,53 @@ impl Ec2 {
         out.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
         Ok(out)
     }
+}
+
+/// The descriptions of the rules of `perms` that have one (what EC2 holds
+/// on each source), by rule.
+pub(super) fn descriptions(perms: &[IpPermission]) -> BTreeMap<Rule, String> {
+    let mut out = BTreeMap::new();
+    for p in perms {
+        let Some(protocol) = p.ip_protocol().and_then(Protocol::from_ec2) else {
+            continue;
+        };
+        let (from_port, to_port) = match protocol {
+            Protocol::All => (-1, -1),
+            _ => (p.from_port().unwrap_or(-1), p.to_port().unwrap_or(-1)),
+        };
+        let mut add = |peer, d: Option<&str>| {
+            if let Some(d) = d.filter(|d| !d.is_empty()) {
+                let rule = Rule {
+                    protocol,
+                    from_port,
+                    to_port,
+                    peer,
+                };
+                out.insert(rule, d.to_string());
+            }
+        };
+        for r in p.ip_ranges() {
+            if let Some(c) = r.cidr_ip() {
+                add(Peer::Cidr4(c.to_string()), r.description());
+            }
+        }
+        for r in p.ipv6_ranges() {
+            if let Some(c) = r.cidr_ipv6() {
+                add(Peer::Cidr6(c.to_string()), r.description());
+            }
+        }
+        for g in p.user_id_group_pairs() {
+            if let Some(id) = g.group_id() {
+                add(Peer::GroupId(id.to_string()), g.description());
+            }
+        }
+        for l in p.prefix_list_ids() {
+            if let Some(id) = l.prefix_list_id() {
+                add(Peer::PrefixList(id.to_string()), l.description());
+            }
+        }
+    }
+    out
 }
 
 pub(super) fn rules(perms: &[IpPermission]) -> Vec<Rule> {

@@ -310,6 +310,14 @@ pub static RULE: Object = Object {
             "Security group(s) outside this stack, by id (`sg-…`, in the same VPC): referenced, never changed.",
         ),
         field(
+            "description",
+            Ty::Str {
+                pattern: None,
+                max_len: Some(255),
+            },
+            "What the rule is for, shown in EC2 (up to 255 of `a-z A-Z 0-9 . _ - : / ( ) # , @ [ ] + = & ; { } ! $ *` and spaces). Changed in place.",
+        ),
+        field(
             "prefix_list",
             Ty::OneOrMany(Some(&PREFIX_LIST)),
             "Managed prefix list(s), by id (`pl-…`): e.g. CloudFront's origin-facing addresses.",

@@ -74,18 +74,10 @@ pub fn image(ctx: &mut Ctx, n: &Node, what: &str) -> Option<Image> {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::{Readers, parse_stack};
+    use crate::config::parse_stack;
+    use crate::config::tests::READ;
     use crate::model::ImageRef;
     use crate::render::diagnostics;
-
-    fn none(path: &str) -> Result<String, crate::config::FileError> {
-        Err(format!("no file {path} in this test").into())
-    }
-
-    const READ: Readers<'static> = Readers {
-        user_data: &none,
-        base: &none,
-    };
 
     fn stack(image: &str) -> String {
         format!(

@@ -1,6 +1,6 @@
 //! Security groups: rules, ports and CIDR blocks.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -8,7 +8,7 @@ use ipnet::IpNet;
 use super::decode::Ctx;
 use super::fields::{self, PROTOCOLS};
 use super::yaml::{Node, NodeKind, Pos, Value};
-use crate::model::{GroupSpec, Peer, Protocol, Rule};
+use crate::model::{GroupSpec, Peer, Protocol, Rule, RuleDescriptions};
 
 /// Decodes `security_groups.<name>`; `groups` are the names the stack declares.
 pub fn group(
@@ -48,12 +48,19 @@ pub fn group(
         None => Some(None),
         Some(n) => ctx.pattern(n, &fields::VPC).map(Some),
     };
+    let mut descriptions = RuleDescriptions::default();
     let ingress = match e.value("ingress") {
-        Some(n) => rules(ctx, n, &format!("ingress rule of `{name}`"), groups),
+        Some(n) => rules(ctx, n, &format!("ingress rule of `{name}`"), groups).map(|(rs, d)| {
+            descriptions.ingress = d;
+            rs
+        }),
         None => Some(Vec::new()),
     };
     let egress = match e.value("egress") {
-        Some(n) => rules(ctx, n, &format!("egress rule of `{name}`"), groups).map(Some),
+        Some(n) => rules(ctx, n, &format!("egress rule of `{name}`"), groups).map(|(rs, d)| {
+            descriptions.egress = d;
+            Some(rs)
+        }),
         None => Some(None),
     };
     Some(GroupSpec {
@@ -62,14 +69,19 @@ pub fn group(
         vpc: vpc?,
         ingress: ingress?,
         egress: egress?,
+        descriptions,
         at: ctx.loc(key.start),
     })
 }
 
+/// The rules of a list, and the descriptions of those that have one.
+type Rules = (Vec<Rule>, BTreeMap<Rule, String>);
+
 /// Decodes a list of rules, one [`Rule`] per source; exact duplicates are errors.
-fn rules(ctx: &mut Ctx, node: &Node, what: &str, groups: &[&str]) -> Option<Vec<Rule>> {
+fn rules(ctx: &mut Ctx, node: &Node, what: &str, groups: &[&str]) -> Option<Rules> {
     let items = ctx.list(node)?;
     let mut out = Vec::new();
+    let mut descriptions = BTreeMap::new();
     let mut seen: HashMap<Rule, Pos> = HashMap::new();
     let mut ok = true;
     for item in items {
@@ -77,7 +89,7 @@ fn rules(ctx: &mut Ctx, node: &Node, what: &str, groups: &[&str]) -> Option<Vec<
             ok = false;
             continue;
         };
-        for (r, at) in expanded {
+        for (r, at, description) in expanded {
             if let Some(first) = seen.get(&r) {
                 ctx.error(
                     at,
@@ -91,10 +103,18 @@ fn rules(ctx: &mut Ctx, node: &Node, what: &str, groups: &[&str]) -> Option<Vec<
                 continue;
             }
             seen.insert(r.clone(), at.start);
+            if let Some(d) = description {
+                descriptions.insert(r.clone(), d);
+            }
             out.push(r);
         }
     }
-    ok.then_some(out)
+    ok.then_some((out, descriptions))
+}
+
+/// Characters EC2 takes in a rule's description.
+fn description_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || " ._-:/()#,@[]+=&;{}!$*".contains(c)
 }
 
 fn rule<'n>(
@@ -102,7 +122,7 @@ fn rule<'n>(
     node: &'n Node,
     what: &str,
     groups: &[&str],
-) -> Option<Vec<(Rule, &'n Node)>> {
+) -> Option<Vec<(Rule, &'n Node, Option<String>)>> {
     let e = ctx.object(node, &fields::RULE, what, node)?;
     let protocol = e.value("protocol").and_then(|n| {
         ctx.one_of(n, PROTOCOLS, "protocol")
@@ -181,7 +201,32 @@ fn rule<'n>(
         );
         ok = false;
     }
-    let (protocol, (from_port, to_port)) = (protocol?, ports?);
+    let description = match e.value("description") {
+        None => Some(None),
+        Some(n) => ctx.str(n).and_then(|d| match d.chars().find(|c| !description_char(*c)) {
+            Some(c) => {
+                ctx.error(
+                    n,
+                    format!("a rule's description cannot hold {c:?}"),
+                    Some(
+                        "EC2 takes letters, digits, spaces and . _ - : / ( ) # , @ [ ] + = & ; { } ! $ * in rule descriptions"
+                            .into(),
+                    ),
+                );
+                None
+            }
+            None if d.len() > 255 => {
+                ctx.error(
+                    n,
+                    format!("the description is {} characters long; EC2 allows 255", d.len()),
+                    Some("shorten it".into()),
+                );
+                None
+            }
+            None => Some(Some(d.to_string())),
+        }),
+    };
+    let (protocol, (from_port, to_port), description) = (protocol?, ports?, description?);
     ok.then(|| {
         sources
             .into_iter()
@@ -194,6 +239,7 @@ fn rule<'n>(
                         peer,
                     },
                     at,
+                    description.clone(),
                 )
             })
             .collect()

@@ -25,12 +25,12 @@ fn no_base(path: &str) -> Result<String, crate::config::FileError> {
 }
 
 /// The readers of the tests: [`read`] for user data, no base file.
-const READ: super::Readers<'static> = super::Readers {
+pub(super) const READ: super::Readers<'static> = super::Readers {
     user_data: &read,
     base: &no_base,
 };
 
-fn errors(source: &str, file: &str) -> String {
+pub(super) fn errors(source: &str, file: &str) -> String {
     match parse_stack(source, file, &READ) {
         Ok(d) => panic!("{file} should not be valid: {d:#?}"),
         Err(diags) => diagnostics::text(&diags),
@@ -189,6 +189,7 @@ fn full_stack_decodes_exactly() {
                             peer: Peer::Group("admin".into()),
                         },
                     ]),
+                    descriptions: Default::default(),
                     at: loc(25, 3),
                 },
             ),
@@ -205,6 +206,7 @@ fn full_stack_decodes_exactly() {
                         tcp(22, Peer::Group("admin".into())),
                     ],
                     egress: None,
+                    descriptions: Default::default(),
                     at: loc(17, 3),
                 },
             ),

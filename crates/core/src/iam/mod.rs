@@ -371,6 +371,18 @@ pub const OPERATIONS: &[Operation] = &[
         "rules added",
     ),
     op(
+        "UpdateSecurityGroupRuleDescriptionsIngress",
+        CHANGE,
+        Scope::Changes(&["security-group"]),
+        "rule descriptions",
+    ),
+    op(
+        "UpdateSecurityGroupRuleDescriptionsEgress",
+        CHANGE,
+        Scope::Changes(&["security-group"]),
+        "rule descriptions",
+    ),
+    op(
         "RevokeSecurityGroupIngress",
         CHANGE,
         Scope::Changes(&["security-group"]),

@@ -85,8 +85,20 @@ pub struct GroupSpec {
     pub ingress: Vec<Rule>,
     /// Outbound rules; `None` keeps EC2's default allow-all.
     pub egress: Option<Vec<Rule>>,
+    /// The rules' `description`s.
+    pub descriptions: RuleDescriptions,
     /// Where it was declared.
     pub at: Location,
+}
+
+/// The descriptions of a group's rules, by direction and rule (a rule
+/// without one is not in them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleDescriptions {
+    /// Of inbound rules.
+    pub ingress: BTreeMap<Rule, String>,
+    /// Of outbound rules.
+    pub egress: BTreeMap<Rule, String>,
 }
 
 /// One security-group permission with exactly one source.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::{ImageRef, Kind, Rule, VolumeModification};
+use super::{ImageRef, Kind, Rule, RuleDescriptions, VolumeModification};
 /// What EC2 holds for one stack (tagged resources only).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Live {
@@ -110,6 +110,9 @@ pub struct LiveGroup {
     pub ingress: Vec<Rule>,
     /// Outbound rules, likewise.
     pub egress: Vec<Rule>,
+    /// The rules' descriptions, as EC2 holds them (peers by id).
+    #[serde(default)]
+    pub descriptions: RuleDescriptions,
     /// All tags.
     pub tags: BTreeMap<String, String>,
 }

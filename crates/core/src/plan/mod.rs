@@ -194,6 +194,8 @@ pub enum Field {
     /// An instance's root volume `throughput`.
     #[serde(rename = "root_volume.throughput")]
     RootVolumeThroughput,
+    /// The `description`s of a security group's rules.
+    RuleDescriptions,
 }
 
 impl Field {
@@ -233,13 +235,14 @@ impl Field {
             Field::RootVolumeKmsKey => "root_volume.kms_key",
             Field::RootVolumeIops => "root_volume.iops",
             Field::RootVolumeThroughput => "root_volume.throughput",
+            Field::RuleDescriptions => "rule_descriptions",
         }
     }
 }
 
 impl Field {
     /// Every field, for tests and tables.
-    pub const ALL: [Field; 33] = [
+    pub const ALL: [Field; 34] = [
         Field::Image,
         Field::Type,
         Field::Subnet,
@@ -273,6 +276,7 @@ impl Field {
         Field::RootVolumeKmsKey,
         Field::RootVolumeIops,
         Field::RootVolumeThroughput,
+        Field::RuleDescriptions,
     ];
 }
 

@@ -24,6 +24,14 @@ impl<'a> Planner<'a> {
                         (Field::Vpc, Value::opt(expected_vpc(self.inputs, spec))),
                         (Field::Ingress, rules(&spec.ingress)),
                         (Field::Egress, rules(&desired_egress(spec))),
+                        (Field::RuleDescriptions, {
+                            let d = described(&spec.descriptions);
+                            if d.is_empty() {
+                                Value::None
+                            } else {
+                                Value::List(d)
+                            }
+                        }),
                     ],
                 );
                 continue;
@@ -106,6 +114,35 @@ pub fn kept_groups(inputs: &Inputs<'_>) -> BTreeMap<String, String> {
     out
 }
 
+/// A group's rule descriptions as the plan lists them
+/// (`ingress tcp 443 0.0.0.0/0: HTTPS from anywhere`).
+pub(super) fn described(d: &model::RuleDescriptions) -> Vec<String> {
+    let one = |dir: &str, m: &BTreeMap<Rule, String>| -> Vec<String> {
+        m.iter()
+            .map(|(r, text)| format!("{dir} {r}: {text}"))
+            .collect()
+    };
+    let mut v = one("ingress", &d.ingress);
+    v.extend(one("egress", &d.egress));
+    crate::plan::order::natural_list(v)
+}
+
+/// Live rule descriptions keyed by rules whose kept stack groups are named.
+pub fn named_descriptions(
+    d: &model::RuleDescriptions,
+    kept: &BTreeMap<String, String>,
+) -> model::RuleDescriptions {
+    let named = |m: &BTreeMap<Rule, String>| -> BTreeMap<Rule, String> {
+        m.iter()
+            .map(|(r, t)| (name_peer(r, kept), t.clone()))
+            .collect()
+    };
+    model::RuleDescriptions {
+        ingress: named(&d.ingress),
+        egress: named(&d.egress),
+    }
+}
+
 /// A live rule with the ids of kept stack groups turned into their names.
 pub fn name_peer(rule: &Rule, kept: &BTreeMap<String, String>) -> Rule {
     match &rule.peer {
@@ -162,6 +199,13 @@ pub(super) fn group_fields(
             Value::List(rules(&desired_egress(spec))),
             Effect::InPlace,
             "rules are authorized and revoked in place",
+        ),
+        field(
+            Field::RuleDescriptions,
+            Value::List(described(&named_descriptions(&g.descriptions, kept))),
+            Value::List(described(&spec.descriptions)),
+            Effect::InPlace,
+            "EC2 changes a rule's description in place",
         ),
     ]
     .into_iter()

@@ -21,7 +21,7 @@ mod volumes;
 
 pub use disks::{COOLDOWN_SECS, modified_volumes};
 use groups::expected_vpc;
-pub use groups::{default_egress, desired_egress, kept_groups, name_peer};
+pub use groups::{default_egress, desired_egress, kept_groups, name_peer, named_descriptions};
 pub use instances::user_data_digest;
 pub use key_pairs::{ec2_key_name, key_name};
 pub use region::placed_subnet;

@@ -38,8 +38,9 @@ impl Builder<'_> {
         for c in by_kind(plan, Kind::SecurityGroup).filter(|c| c.action != Action::Destroy) {
             let name = &c.resource.name;
             let spec = &desired.security_groups[name];
-            let (live_in, live_out) = if is_creation(c) {
-                (vec![], crate::plan::diff::default_egress())
+            let (live_in, live_out, live_descriptions) = if is_creation(c) {
+                let none = model::RuleDescriptions::default();
+                (vec![], crate::plan::diff::default_egress(), none)
             } else {
                 let g = live
                     .security_groups
@@ -48,12 +49,23 @@ impl Builder<'_> {
                     .expect("updated group is live");
                 let named =
                     |rs: &[Rule]| rs.iter().map(|r| name_peer(r, &kept)).collect::<Vec<_>>();
-                (named(&g.ingress), named(&g.egress))
+                (
+                    named(&g.ingress),
+                    named(&g.egress),
+                    crate::plan::diff::named_descriptions(&g.descriptions, &kept),
+                )
             };
             let mut needs = vec![];
             let (group, s) = self.group_ref(name);
             needs.extend(s);
-            let mut delta = |want: &[Rule], have: &[Rule]| -> (Vec<RuleRef>, Vec<RuleRef>) {
+            type Described = BTreeMap<Rule, String>;
+            // Rules to authorize (with their description), to revoke, and
+            // kept rules whose description changes.
+            let mut delta = |want: &[Rule],
+                             have: &[Rule],
+                             wanted: &Described,
+                             had: &Described|
+             -> (Vec<RuleRef>, Vec<RuleRef>, Vec<RuleRef>) {
                 let want: BTreeSet<&Rule> = want.iter().collect();
                 let have: BTreeSet<&Rule> = have.iter().collect();
                 let to_ref = |r: &Rule, needs: &mut Vec<usize>| RuleRef {
@@ -67,6 +79,7 @@ impl Builder<'_> {
                         Peer::GroupId(id) => Some(Ref::Existing(id.clone())),
                         _ => None,
                     },
+                    description: wanted.get(r).cloned(),
                 };
                 let add = want
                     .difference(&have)
@@ -76,14 +89,31 @@ impl Builder<'_> {
                     .difference(&want)
                     .map(|r| to_ref(r, &mut needs))
                     .collect();
-                (add, remove)
+                let describe = want
+                    .intersection(&have)
+                    .filter(|r| wanted.get(**r) != had.get(**r))
+                    .map(|r| to_ref(r, &mut needs))
+                    .collect();
+                (add, remove, describe)
             };
-            let (authorize_ingress, revoke_ingress) = delta(&spec.ingress, &live_in);
-            let (authorize_egress, revoke_egress) = delta(&desired_egress(spec), &live_out);
+            let (authorize_ingress, revoke_ingress, describe_ingress) = delta(
+                &spec.ingress,
+                &live_in,
+                &spec.descriptions.ingress,
+                &live_descriptions.ingress,
+            );
+            let (authorize_egress, revoke_egress, describe_egress) = delta(
+                &desired_egress(spec),
+                &live_out,
+                &spec.descriptions.egress,
+                &live_descriptions.egress,
+            );
             if authorize_ingress.is_empty()
                 && revoke_ingress.is_empty()
                 && authorize_egress.is_empty()
                 && revoke_egress.is_empty()
+                && describe_ingress.is_empty()
+                && describe_egress.is_empty()
             {
                 continue;
             }
@@ -94,6 +124,8 @@ impl Builder<'_> {
                 revoke_ingress,
                 authorize_egress,
                 revoke_egress,
+                describe_ingress,
+                describe_egress,
             };
             let s = self.add(c.resource.clone(), op, needs, false);
             rule_steps.insert(name.clone(), (s, narrows));

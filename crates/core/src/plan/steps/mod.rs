@@ -39,6 +39,8 @@ pub struct RuleRef {
     pub rule: Rule,
     /// The referenced group, for group rules.
     pub group: Option<Ref>,
+    /// Its description (`None`: none; an update sends it empty).
+    pub description: Option<String>,
 }
 
 /// Everything RunInstances needs.
@@ -180,6 +182,10 @@ pub enum Op {
         authorize_egress: Vec<RuleRef>,
         /// Egress rules to revoke.
         revoke_egress: Vec<RuleRef>,
+        /// Kept ingress rules whose description changes.
+        describe_ingress: Vec<RuleRef>,
+        /// Kept egress rules whose description changes.
+        describe_egress: Vec<RuleRef>,
     },
     /// Delete a security group.
     DeleteGroup {

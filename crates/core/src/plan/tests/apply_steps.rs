@@ -145,6 +145,7 @@ fn full_create_runs_in_dependency_order() {
         authorize_egress,
         revoke_ingress,
         revoke_egress,
+        ..
     } = &steps[4].op
     else {
         panic!()

@@ -91,6 +91,7 @@ fn rules_added_and_removed_change_in_place() {
         revoke_ingress,
         authorize_egress,
         revoke_egress,
+        ..
     } = &steps[0].op
     else {
         panic!("{steps:#?}")
@@ -188,4 +189,44 @@ fn omitted_egress_means_the_ec2_default() {
     w.desired.security_groups.get_mut("web").unwrap().egress = Some(vec![]);
     let c = only_change(&w.plan()).clone();
     assert_eq!(c.fields[0].after, list(&[]));
+}
+
+#[test]
+fn a_rule_description_changes_in_place_without_touching_the_rule() {
+    let mut w = World::in_sync();
+    let http = tcp(80, cidr("0.0.0.0/0"));
+    let g = w.desired.security_groups.get_mut("web").unwrap();
+    g.descriptions
+        .ingress
+        .insert(http.clone(), "HTTP from anywhere".into());
+    let plan = w.plan();
+    let c = only_change(&plan);
+    assert_eq!(c.action, Action::Update);
+    assert_eq!(c.fields[0].field, Field::RuleDescriptions);
+    assert_eq!(
+        c.fields[0].after,
+        Value::List(vec!["ingress tcp 80 0.0.0.0/0: HTTP from anywhere".into()])
+    );
+    let steps = w.steps();
+    let Op::SetRules {
+        authorize_ingress,
+        revoke_ingress,
+        describe_ingress,
+        ..
+    } = &steps[0].op
+    else {
+        panic!("{steps:#?}")
+    };
+    assert!(authorize_ingress.is_empty() && revoke_ingress.is_empty());
+    assert_eq!(describe_ingress.len(), 1);
+    assert_eq!(
+        describe_ingress[0].description.as_deref(),
+        Some("HTTP from anywhere")
+    );
+    // Once EC2 holds it, nothing is left to do.
+    w.live.security_groups[0]
+        .descriptions
+        .ingress
+        .insert(http, "HTTP from anywhere".into());
+    assert!(w.plan().changes.is_empty());
 }

@@ -92,6 +92,7 @@ fn group_spec(description: &str, ingress: Vec<Rule>) -> GroupSpec {
         vpc: None,
         ingress,
         egress: None,
+        descriptions: Default::default(),
         at: at(10),
     }
 }
@@ -130,6 +131,7 @@ fn live_group(name: &str, gid: &str, description: &str, ingress: Vec<Rule>) -> L
         vpc_id: "vpc-default".into(),
         ingress,
         egress: default_egress(),
+        descriptions: Default::default(),
         tags: identity_tags(STACK, &id(Kind::SecurityGroup, name)),
     }
 }

@@ -281,3 +281,44 @@ fn replacing_a_server_with_what_the_yaml_cannot_say_warns_that_it_is_lost() {
         ]
     );
 }
+
+#[test]
+fn the_new_plan_lines_read_as_a_reviewer_sees_them() {
+    let mut w = spread(3, &["us-east-1a", "us-east-1b"]);
+    for spec in w.desired.instances.values_mut() {
+        spec.instance_profile = Some("web-server".into());
+        spec.metadata.hop_limit = Some(2);
+        spec.root_volume.as_mut().unwrap().disk.iops = Some(4000);
+    }
+    w.instance("i-web1").metadata = Some(LiveMetadata {
+        tokens: "optional".into(),
+        hop_limit: Some(1),
+    });
+    w.instance("i-web3").unexpressed = vec!["placement group pg-1".into()];
+    // web-3 moves to zone c: replaced.
+    w.region
+        .default_subnets
+        .insert("us-east-1c".into(), "subnet-c".into());
+    w.region.subnets.insert(
+        "subnet-c".into(),
+        ("vpc-default".into(), "us-east-1c".into()),
+    );
+    let zones = ["us-east-1a", "us-east-1b", "us-east-1c"];
+    let places: Vec<SubnetRef> = zones
+        .iter()
+        .map(|z| SubnetRef::Zone(z.to_string()))
+        .collect();
+    for spec in w.desired.instances.values_mut() {
+        spec.entry.subnets = places.clone();
+    }
+    w.spec("web-3").zone = Some("us-east-1c".into());
+    let plan = w.plan();
+    insta::assert_snapshot!(
+        "new_plan_lines_text",
+        crate::render::text::plan(&plan, false)
+    );
+    insta::assert_snapshot!(
+        "new_plan_lines_markdown",
+        crate::render::markdown::plan(&plan, 60_000)
+    );
+}

@@ -24,6 +24,8 @@ pub(super) fn results(failed: bool) -> Vec<StepResult> {
             revoke_ingress: vec![],
             authorize_egress: vec![],
             revoke_egress: vec![],
+            describe_ingress: vec![],
+            describe_egress: vec![],
         },
         vec![],
     );
