@@ -201,7 +201,31 @@ fn rule<'n>(
         );
         ok = false;
     }
-    let description = match e.value("description") {
+    let description = rule_description(ctx, e.value("description"));
+    let (protocol, (from_port, to_port), description) = (protocol?, ports?, description?);
+    ok.then(|| {
+        sources
+            .into_iter()
+            .map(|(peer, at)| {
+                (
+                    Rule {
+                        protocol,
+                        from_port,
+                        to_port,
+                        peer,
+                    },
+                    at,
+                    description.clone(),
+                )
+            })
+            .collect()
+    })
+}
+
+/// A rule's `description`: outer `None` when invalid (reported), inner
+/// `None` when not written.
+fn rule_description(ctx: &mut Ctx, node: Option<&Node>) -> Option<Option<String>> {
+    match node {
         None => Some(None),
         Some(n) => ctx.str(n).and_then(|d| match d.chars().find(|c| !description_char(*c)) {
             Some(c) => {
@@ -225,25 +249,7 @@ fn rule<'n>(
             }
             None => Some(Some(d.to_string())),
         }),
-    };
-    let (protocol, (from_port, to_port), description) = (protocol?, ports?, description?);
-    ok.then(|| {
-        sources
-            .into_iter()
-            .map(|(peer, at)| {
-                (
-                    Rule {
-                        protocol,
-                        from_port,
-                        to_port,
-                        peer,
-                    },
-                    at,
-                    description.clone(),
-                )
-            })
-            .collect()
-    })
+    }
 }
 
 /// The (from, to) pair EC2 wants for a protocol and the `ports` value.

@@ -10,13 +10,8 @@ use super::yaml::{Node, NodeKind, Pos, Value};
 use super::{keys, network};
 use crate::model::{AddressSpec, Desired, Entry, InstanceSpec, SubnetRef, VolumeSpec};
 
-/// Decodes a parsed file; `None` when any error was recorded in `ctx`.
-pub fn decode(
-    ctx: &mut Ctx,
-    root: Option<&Node>,
-    file: &str,
-    read: ReadUserData,
-) -> Option<Desired> {
+/// The top of a stack file, when it is a map; why not, said at it, when not.
+fn top_map<'n>(ctx: &mut Ctx, root: Option<&'n Node>) -> Option<&'n Node> {
     let start = "a stack file starts with `version: 1`, `stack: <name>` and `region: <region>`";
     let Some(root) = root else {
         let message = if ctx.is_blank() {
@@ -57,6 +52,17 @@ pub fn decode(
             return None;
         }
     }
+    Some(root)
+}
+
+/// Decodes a parsed file; `None` when any error was recorded in `ctx`.
+pub fn decode(
+    ctx: &mut Ctx,
+    root: Option<&Node>,
+    file: &str,
+    read: ReadUserData,
+) -> Option<Desired> {
+    let root = top_map(ctx, root)?;
     if !version_supported(ctx, root) {
         return None;
     }
