@@ -605,6 +605,17 @@ struct Terminal<'a> {
 }
 
 impl app::Driver for Terminal<'_> {
+    /// A plan file's images by reference are applied as it resolved them.
+    fn pins(&self, desired: &Desired) -> Vec<(crate::model::ImageRef, String)> {
+        self.reviewed
+            .and_then(|r| {
+                r.iter()
+                    .find(|p| p.stack == desired.stack && p.region == desired.region)
+            })
+            .map(|p| p.images.clone())
+            .unwrap_or_default()
+    }
+
     fn judge(&mut self, _desired: &Desired, fresh: &Plan) -> Verdict {
         let old = self.reviewed.and_then(|r| {
             r.iter()

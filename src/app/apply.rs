@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::plan::{plan, plan_in};
+use super::plan::plan_in;
 use crate::ec2::{Ec2, Holder, Progress, StepResult, trace};
 use crate::model::{Desired, Live, Region};
 use crate::outcome::{Refusal, StackApply, Verdict};
@@ -43,6 +43,12 @@ pub trait Driver {
     /// plan is once the lease is held, as `--auto-approve` asks).
     fn pinned(&self) -> bool {
         true
+    }
+    /// What the images `desired` names by reference resolved to when its
+    /// plan was judged worth applying (the reviewed plan's): the fresh plan
+    /// resolves them so. None by default: resolved now.
+    fn pins(&self, _desired: &Desired) -> Vec<(crate::model::ImageRef, String)> {
+        Vec::new()
     }
     /// Whether a stack with nothing to apply has the lease a stopped run
     /// left behind removed.
@@ -135,7 +141,7 @@ async fn apply_one(
         refusal,
     };
     let ec2 = Ec2::connect(&d.region).await;
-    let (fresh, _, region) = match plan(&ec2, d).await {
+    let (fresh, _, region) = match super::plan::plan_pinned(&ec2, d, &driver.pins(d)).await {
         Ok(x) => x,
         Err(e) => {
             let error = format!("{e:#}");

@@ -42,6 +42,25 @@ pub async fn plan_all(stacks: Vec<Desired>) -> Vec<StackPlan> {
     planned.into_iter().map(|(_, p)| p).collect()
 }
 
+/// Like [`plan`], with the images by reference that a reviewer saw
+/// resolved as then (`pins`), whatever they resolve to now.
+pub async fn plan_pinned(
+    ec2: &Ec2,
+    desired: &Desired,
+    pins: &[(crate::model::ImageRef, String)],
+) -> Result<(Plan, Live, Region)> {
+    if pins.is_empty() {
+        return plan(ec2, desired).await;
+    }
+    let query = plan::images::pinned_query(RegionQuery::of(desired), pins);
+    let mut region = ec2
+        .read_region(&query)
+        .await
+        .with_context(|| format!("cannot read the region facts of {}", desired.stack))?;
+    plan::images::pin(&mut region, pins);
+    plan_in(ec2, desired, Some(&region)).await
+}
+
 /// Like [`plan`]; with the region's facts already read (images, subnets,
 /// VPCs, instance types, the address quota), only the stack is read again.
 pub(super) async fn plan_in(

@@ -181,3 +181,77 @@ async fn the_newest_image_of_a_name_is_used_and_a_reference_to_nothing_is_an_err
             .all(|a| a.starts_with("Describe") || a.is_empty())
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_merge_applies_the_image_that_was_reviewed_even_if_the_parameter_moved_since() {
+    use crate::action::{HEAD, MERGE, World};
+    let w = World::new("pin");
+    let ssm = crate::support::ssm_client_at(&w.proxy.endpoint(), "us-east-1");
+    let put = |id: &'static str| {
+        let ssm = ssm.clone();
+        async move {
+            ssm.put_parameter()
+                .name("/pin/image")
+                .value(id)
+                .r#type(ParameterType::String)
+                .overwrite(true)
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    put(IMAGE).await;
+    w.write_stack(&crate::engine::stack_yaml("pin").replace(
+        &format!("  image: {IMAGE}\n"),
+        "  image: { ssm: /pin/image }\n",
+    ));
+    w.pull(7, HEAD, &["infra/web.yaml"]);
+    let r = w.run("pull_request", w.pr_event("opened", 7, HEAD), HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let body = &w.bot_comments(7)[0].body;
+    assert!(
+        body.contains(&format!("{IMAGE} (ssm /pin/image)")),
+        "{body}"
+    );
+    let meta = crate::support::plan_meta(body).expect("the plan comment's marker");
+    assert_eq!(
+        meta.stacks[0].images,
+        [(
+            ec2_gitops::model::ImageRef::Ssm("/pin/image".into()),
+            IMAGE.to_string()
+        )]
+    );
+
+    // The parameter moves after review; the merge applies what was reviewed.
+    put(IMAGE_2).await;
+    w.merge(7, HEAD);
+    let r = w.run(
+        "push",
+        w.push_event(MERGE, &[("infra/web.yaml", "modified")]),
+        MERGE,
+    );
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let out = w
+        .direct
+        .describe_instances()
+        .filters(
+            Filter::builder()
+                .name("tag:ec2-gitops:stack")
+                .values("pin")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let images: Vec<&str> = out
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter_map(|i| i.image_id())
+        .collect();
+    assert_eq!(
+        images,
+        [IMAGE, IMAGE, IMAGE],
+        "the reviewed image, on every server"
+    );
+}

@@ -105,6 +105,11 @@ pub struct ReviewedStack {
     /// keep them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changes: Option<Vec<String>>,
+    /// What the stack's images by reference resolved to when it was
+    /// reviewed: the merge plans with them, so it applies the image that
+    /// was reviewed even if a parameter moved since.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<(crate::model::ImageRef, String)>,
 }
 
 /// Where a plan comment stands.
@@ -274,6 +279,7 @@ impl Marker {
                         }
                         fits
                     }),
+                    images: p.images.clone(),
                 }),
                 _ => None,
             })
@@ -349,6 +355,7 @@ mod tests {
                     "instance/web-{1-3}:create".into(),
                     "instance/db:update:tags,type".into(),
                 ]),
+                images: vec![],
             }],
             check: None,
         })

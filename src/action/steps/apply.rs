@@ -45,6 +45,13 @@ impl Driver for Reviewed<'_> {
         }
         verdict
     }
+
+    fn pins(&self, d: &Desired) -> Vec<(crate::model::ImageRef, String)> {
+        self.reviewed
+            .and_then(|r| r.get(&(d.stack.clone(), d.region.clone())))
+            .map(|s| s.images.clone())
+            .unwrap_or_default()
+    }
 }
 
 /// Re-plans and applies stacks in order; with `reviewed`, a stack whose

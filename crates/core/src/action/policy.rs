@@ -242,6 +242,7 @@ mod tests {
             region: "us-east-1".into(),
             fingerprint: f.into(),
             changes,
+            images: vec![],
         };
         assert_eq!(
             verdict(&p, Some(Some(&reviewed("f1", None))), None),

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 
+use super::RegionQuery;
 use crate::model::{Desired, ImageRef, Region};
 
 /// The references `desired` names, sorted, once.
@@ -37,6 +38,38 @@ pub fn resolved<'d>(desired: &'d Desired, region: &Region) -> Cow<'d, Desired> {
         }
     }
     Cow::Owned(d)
+}
+
+/// The ids the references of `desired` resolved to in `region`.
+pub fn resolutions(desired: &Desired, region: &Region) -> Vec<(ImageRef, String)> {
+    refs(desired)
+        .into_iter()
+        .filter_map(|r| {
+            let id = region.image_refs.get(&r).cloned().flatten()?;
+            Some((r, id))
+        })
+        .collect()
+}
+
+/// `query` for a plan that must resolve `pins` as a reviewed plan did:
+/// the pinned ids are checked like ids the YAML names, and are not looked
+/// up again.
+pub fn pinned_query(mut query: RegionQuery, pins: &[(ImageRef, String)]) -> RegionQuery {
+    for (r, id) in pins {
+        query.image_refs.retain(|q| q != r);
+        if !query.images.contains(id) {
+            query.images.push(id.clone());
+        }
+    }
+    query.images.sort();
+    query
+}
+
+/// `region` with `pins` in place of what the references resolve to now.
+pub fn pin(region: &mut Region, pins: &[(ImageRef, String)]) {
+    for (r, id) in pins {
+        region.image_refs.insert(r.clone(), Some(id.clone()));
+    }
 }
 
 /// How the plan shows an instance's image: the id, and the reference it

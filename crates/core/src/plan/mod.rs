@@ -411,6 +411,10 @@ pub struct Plan {
     /// How the members of entries with `subnets:` are spread over them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spreads: Vec<spread::Spread>,
+    /// The AMI id each image the stack names by reference resolved to: what
+    /// a reviewer saw, pinned when the reviewed plan is applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<(crate::model::ImageRef, String)>,
     /// The stack's resources and references, for the plan's picture (not
     /// in the JSON: a plan read from a file has none).
     #[serde(skip)]

@@ -86,6 +86,7 @@ pub fn compute(inputs: &Inputs<'_>) -> Plan {
         errors,
         rollouts,
         spreads,
+        images: super::images::resolutions(inputs.desired, inputs.region),
         graph: super::graph::Graph::default(),
     };
     plan.graph = super::graph::of(inputs.desired, &plan.changes);
