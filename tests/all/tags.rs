@@ -71,6 +71,26 @@ async fn the_stacks_tags_are_on_everything_and_change_in_place() {
         "{tagged:#?}"
     );
 
+    // Someone else's tag on a group of the stack: never the stack's to remove.
+    let group = tagged
+        .keys()
+        .find(|id| id.starts_with("sg-"))
+        .expect("a group")
+        .clone();
+    env.direct
+        .create_tags()
+        .resources(&group)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("owner")
+                .value("ops")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(env.plan(&desired(&with("web"))).await.is_empty());
+
     // A new value: every resource is retagged in place, nothing else.
     env.proxy.clear();
     let plan = env.converge(&desired(&with("shop"))).await;
@@ -95,4 +115,10 @@ async fn the_stacks_tags_are_on_everything_and_change_in_place() {
     env.converge(&desired(&stack_yaml("tg"))).await;
     let tagged = tag_everywhere(&env, "tg", "cost-center").await;
     assert!(tagged.values().all(Option::is_none), "{tagged:#?}");
+    let owner = tag_everywhere(&env, "tg", "owner").await;
+    assert_eq!(
+        owner[&group].as_deref(),
+        Some("ops"),
+        "the hand-set tag stays"
+    );
 }

@@ -36,6 +36,35 @@ pub const DATE_TAG: &str = "ec2-gitops:date";
 /// instance has its name, so that a run stopped in between is finished by
 /// the next one (each instance is named from its batch and launch index).
 pub const LAUNCH_TAG: &str = "ec2-gitops:launch";
+/// Tag key listing the keys of the stack's `tags:` that a resource got from
+/// it (comma-separated, sorted), so that a key removed from `tags:` is
+/// removed from the resource, and tags the stack never set are never touched.
+pub const TAGS_TAG: &str = "ec2-gitops:tags";
+
+/// The tags a resource that is not an instance gets from the stack's
+/// `tags:`: each of them, and [`TAGS_TAG`] naming their keys (none for no
+/// tags).
+pub fn stack_tags(tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut out = tags.clone();
+    if !tags.is_empty() {
+        let keys: Vec<&str> = tags.keys().map(String::as_str).collect();
+        out.insert(TAGS_TAG.to_string(), keys.join(","));
+    }
+    out
+}
+
+/// The keys [`TAGS_TAG`] says a live resource got from its stack's `tags:`.
+pub fn stack_tag_keys(live: &BTreeMap<String, String>) -> Vec<String> {
+    live.get(TAGS_TAG)
+        .map(|v| {
+            v.split(',')
+                .filter(|k| !k.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Tag key on every resource of a preview stack (`<stack>-pr<N>`): the pull
 /// request's number. Set at creation; no stack's YAML can set it (every
 /// `ec2-gitops:` tag is the tool's), and the preview role may change only
@@ -171,7 +200,7 @@ impl fmt::Display for Location {
 /// The tags every resource of `desired`'s stack carries: the stack's
 /// `tags:`, its identity, and a preview's tag.
 pub fn owner_tags(desired: &Desired, id: &ResourceId) -> BTreeMap<String, String> {
-    let mut tags = desired.tags.clone();
+    let mut tags = stack_tags(&desired.tags);
     tags.extend(identity_tags(&desired.stack, id));
     if let Some(pr) = desired.preview_of {
         tags.insert(PREVIEW_TAG.to_string(), pr.to_string());

@@ -131,17 +131,21 @@ struct Planner<'a> {
 
 /// Tags the tool manages itself; user `tags:` never include them.
 impl Planner<'_> {
-    /// `fields` and, when the user tags of a live resource that is not an
-    /// instance (`live`) differ from the stack's `tags:`, the change of
-    /// them (in place).
+    /// `fields` and, when a live resource that is not an instance (`live`
+    /// its tags) does not carry the stack's `tags:` as they are now, the
+    /// change of them (in place). Only the keys the stack sets, or set
+    /// before (as `ec2-gitops:tags` records), are compared: a tag someone
+    /// else put on the resource is never the stack's to remove.
     fn with_stack_tags(
         &self,
         mut fields: Vec<FieldChange>,
         live: &BTreeMap<String, String>,
     ) -> Vec<FieldChange> {
+        let mut keys = model::stack_tag_keys(live);
+        keys.extend(self.desired().tags.keys().cloned());
         let have: Vec<String> = live
             .iter()
-            .filter(|(k, _)| !is_reserved_tag(k))
+            .filter(|(k, _)| !is_reserved_tag(k) && keys.contains(k))
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         let want: Vec<String> = (self.desired().tags.iter())
@@ -154,6 +158,19 @@ impl Planner<'_> {
             Effect::InPlace,
             "the stack's tags change in place",
         ));
+        // The record of what the stack set follows its `tags:`.
+        if !fields.iter().any(|f| f.field == Field::Tags)
+            && model::stack_tag_keys(live)
+                != self.desired().tags.keys().cloned().collect::<Vec<_>>()
+        {
+            fields.extend(field(
+                Field::Tags,
+                Value::List(model::stack_tag_keys(live)),
+                Value::List(self.desired().tags.keys().cloned().collect()),
+                Effect::InPlace,
+                "the stack's tags change in place",
+            ));
+        }
         fields
     }
 }

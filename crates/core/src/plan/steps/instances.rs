@@ -68,6 +68,8 @@ impl Builder<'_> {
                 }
                 let mut tags = spec.tags.clone();
                 tags.extend(self.tags(&c.resource));
+                // An instance's user tags are all the stack's: no record.
+                tags.remove(model::TAGS_TAG);
                 if let Some(ud) = &spec.user_data {
                     tags.insert(model::USER_DATA_TAG.into(), user_data_digest(ud));
                 }

@@ -507,15 +507,16 @@ impl Builder<'_> {
                 continue;
             }
             let live_tags = self.live_tags(c.resource.kind, ec2_id);
-            let set = self.inputs.desired.tags.clone();
-            let remove = live_tags
-                .keys()
-                .filter(|k| {
-                    !(k.as_str() == "Name" || k.starts_with("ec2-gitops:") || k.starts_with("aws:"))
-                })
-                .filter(|k| !set.contains_key(*k))
-                .cloned()
+            let wanted = &self.inputs.desired.tags;
+            let set = model::stack_tags(wanted);
+            // Only what the stack set before and no longer sets goes.
+            let mut remove: Vec<String> = model::stack_tag_keys(&live_tags)
+                .into_iter()
+                .filter(|k| !wanted.contains_key(k) && live_tags.contains_key(k))
                 .collect();
+            if wanted.is_empty() && live_tags.contains_key(model::TAGS_TAG) {
+                remove.push(model::TAGS_TAG.to_string());
+            }
             let op = Op::Retag {
                 ec2_id: ec2_id.clone(),
                 set,

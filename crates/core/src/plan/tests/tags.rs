@@ -21,7 +21,8 @@ fn new_stack_tags_change_every_kind_in_place_and_nothing_else() {
     let tag = || BTreeMap::from([("cost-center".to_string(), "web".to_string())]);
     w.desired.tags = tag();
     w.spec("web-1").tags.extend(tag());
-    // A tag set by hand on the group goes: the stack's tags are the YAML's.
+    // A tag set by hand on the group stays: the stack removes only what it
+    // set (ec2-gitops:tags records it).
     w.live.security_groups[0]
         .tags
         .insert("owner".into(), "someone".into());
@@ -90,7 +91,57 @@ fn new_stack_tags_change_every_kind_in_place_and_nothing_else() {
             _ => None,
         })
         .expect("the group is retagged");
-    assert_eq!(group, (&tag(), &vec!["owner".to_string()]));
+    let mut recorded = tag();
+    recorded.insert(TAGS_TAG.into(), "cost-center".into());
+    assert_eq!(group, (&recorded, &vec![]));
+
+    // Once applied, the next plan is empty; a key taken out of `tags:` is
+    // removed, with its record, and the hand-set tag stays.
+    for g in &mut w.live.security_groups {
+        g.tags.extend(recorded.clone());
+    }
+    for k in &mut w.live.key_pairs {
+        k.tags.extend(recorded.clone());
+    }
+    for v in &mut w.live.volumes {
+        v.tags.extend(recorded.clone());
+    }
+    for a in &mut w.live.addresses {
+        a.tags.extend(recorded.clone());
+    }
+    w.instance("i-web1").tags.extend(tag());
+    assert!(w.plan().changes.is_empty(), "{:#?}", w.plan().changes);
+    w.desired.tags.clear();
+    w.spec("web-1").tags.remove("cost-center");
+    let steps = w.steps();
+    let group = steps
+        .iter()
+        .find_map(|s| match &s.op {
+            Op::Retag {
+                ec2_id,
+                set,
+                remove,
+            } if ec2_id == "sg-web" => Some((set, remove)),
+            _ => None,
+        })
+        .expect("the group is retagged");
+    assert_eq!(
+        group,
+        (
+            &BTreeMap::new(),
+            &vec!["cost-center".to_string(), TAGS_TAG.to_string()]
+        )
+    );
+}
+
+#[test]
+fn tags_set_by_someone_else_are_never_the_stacks_to_remove() {
+    let mut w = with_volume();
+    w.live.security_groups[0]
+        .tags
+        .insert("backup-plan".into(), "daily".into());
+    w.live.volumes[1].tags.insert("owner".into(), "dba".into());
+    assert!(w.plan().changes.is_empty(), "{:#?}", w.plan().changes);
 }
 
 #[test]
