@@ -57,3 +57,45 @@ pub(super) fn root_mapping(device: &str, rv: &model::RootVolume) -> BlockDeviceM
         )
         .build()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_mapping_carries_encryption_iops_and_throughput() {
+        let rv = model::RootVolume {
+            size_gb: 20,
+            volume_type: "gp3".into(),
+            disk: model::Disk {
+                encrypted: None,
+                kms_key: Some("alias/ebs".into()),
+                iops: Some(4000),
+                throughput: Some(250),
+            },
+        };
+        let m = root_mapping("/dev/xvda", &rv);
+        assert_eq!(m.device_name(), Some("/dev/xvda"));
+        let ebs = m.ebs().expect("an EBS mapping");
+        assert_eq!(ebs.volume_size(), Some(20));
+        assert_eq!(ebs.volume_type(), Some(&VolumeType::Gp3));
+        assert_eq!(ebs.encrypted(), Some(true), "a key implies encryption");
+        assert_eq!(ebs.kms_key_id(), Some("alias/ebs"));
+        assert_eq!(ebs.iops(), Some(4000));
+        assert_eq!(ebs.throughput(), Some(250));
+        assert_eq!(ebs.delete_on_termination(), Some(true));
+        let plain = root_mapping(
+            "/dev/xvda",
+            &model::RootVolume {
+                disk: model::Disk::default(),
+                ..rv
+            },
+        );
+        let ebs = plain.ebs().expect("an EBS mapping");
+        assert_eq!(
+            (ebs.encrypted(), ebs.iops(), ebs.throughput()),
+            (None, None, None),
+            "what the YAML leaves out is EC2's"
+        );
+    }
+}
