@@ -51,10 +51,10 @@ impl Ec2 {
     }
 }
 
-/// The descriptions of the rules of `perms` that have one (what EC2 holds
-/// on each source), by rule.
-pub(super) fn descriptions(perms: &[IpPermission]) -> BTreeMap<Rule, String> {
-    let mut out = BTreeMap::new();
+/// Every source of `perms` as one rule, with the description EC2 holds on
+/// it (if any).
+fn sources(perms: &[IpPermission]) -> Vec<(Rule, Option<String>)> {
+    let mut out = Vec::new();
     for p in perms {
         let Some(protocol) = p.ip_protocol().and_then(Protocol::from_ec2) else {
             continue;
@@ -64,15 +64,13 @@ pub(super) fn descriptions(perms: &[IpPermission]) -> BTreeMap<Rule, String> {
             _ => (p.from_port().unwrap_or(-1), p.to_port().unwrap_or(-1)),
         };
         let mut add = |peer, d: Option<&str>| {
-            if let Some(d) = d.filter(|d| !d.is_empty()) {
-                let rule = Rule {
-                    protocol,
-                    from_port,
-                    to_port,
-                    peer,
-                };
-                out.insert(rule, d.to_string());
-            }
+            let rule = Rule {
+                protocol,
+                from_port,
+                to_port,
+                peer,
+            };
+            out.push((rule, d.filter(|d| !d.is_empty()).map(str::to_string)));
         };
         for r in p.ip_ranges() {
             if let Some(c) = r.cidr_ip() {
@@ -98,47 +96,17 @@ pub(super) fn descriptions(perms: &[IpPermission]) -> BTreeMap<Rule, String> {
     out
 }
 
+/// The rules of `perms`, one per source, sorted.
 pub(super) fn rules(perms: &[IpPermission]) -> Vec<Rule> {
-    let mut out = Vec::new();
-    for p in perms {
-        let Some(protocol) = p.ip_protocol().and_then(Protocol::from_ec2) else {
-            continue;
-        };
-        let (from_port, to_port) = match protocol {
-            Protocol::All => (-1, -1),
-            _ => (p.from_port().unwrap_or(-1), p.to_port().unwrap_or(-1)),
-        };
-        let rule = |peer| Rule {
-            protocol,
-            from_port,
-            to_port,
-            peer,
-        };
-        out.extend(
-            p.ip_ranges()
-                .iter()
-                .filter_map(|r| r.cidr_ip())
-                .map(|c| rule(Peer::Cidr4(c.to_string()))),
-        );
-        out.extend(
-            p.ipv6_ranges()
-                .iter()
-                .filter_map(|r| r.cidr_ipv6())
-                .map(|c| rule(Peer::Cidr6(c.to_string()))),
-        );
-        out.extend(
-            p.user_id_group_pairs()
-                .iter()
-                .filter_map(|g| g.group_id())
-                .map(|g| rule(Peer::GroupId(g.to_string()))),
-        );
-        out.extend(
-            p.prefix_list_ids()
-                .iter()
-                .filter_map(|l| l.prefix_list_id())
-                .map(|l| rule(Peer::PrefixList(l.to_string()))),
-        );
-    }
+    let mut out: Vec<Rule> = sources(perms).into_iter().map(|(r, _)| r).collect();
     out.sort();
     out
+}
+
+/// The descriptions of the rules of `perms` that have one, by rule.
+pub(super) fn descriptions(perms: &[IpPermission]) -> BTreeMap<Rule, String> {
+    sources(perms)
+        .into_iter()
+        .filter_map(|(r, d)| Some((r, d?)))
+        .collect()
 }
