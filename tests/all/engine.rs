@@ -162,6 +162,43 @@ pub(crate) fn tag_filter(stack: &str) -> Filter {
 }
 
 /// Live (not terminated) instances of a stack by name tag, straight from moto.
+/// The running instances of `stack`, by their `ec2-gitops:name` tag
+/// (`instance/web-1`), sorted.
+pub async fn running_by_name(
+    c: &aws_sdk_ec2::Client,
+    stack: &str,
+) -> Vec<(String, aws_sdk_ec2::types::Instance)> {
+    let out = c
+        .describe_instances()
+        .filters(tag_filter(stack))
+        .filters(
+            Filter::builder()
+                .name("instance-state-name")
+                .values("running")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut v: Vec<(String, aws_sdk_ec2::types::Instance)> = out
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .map(|i| {
+            let name = i
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some("ec2-gitops:name"))
+                .and_then(|t| t.value())
+                .unwrap_or_default()
+                .to_string();
+            (name, i.clone())
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
 pub async fn instances_by_name(
     c: &aws_sdk_ec2::Client,
     stack: &str,

@@ -32,29 +32,10 @@ fn ssm_at(env: &Env) -> aws_sdk_ssm::Client {
 }
 
 async fn images_of(env: &Env) -> Vec<String> {
-    let out = env
-        .direct
-        .describe_instances()
-        .filters(
-            Filter::builder()
-                .name("tag:ec2-gitops:stack")
-                .values("img")
-                .build(),
-        )
-        .filters(
-            Filter::builder()
-                .name("instance-state-name")
-                .values("running")
-                .build(),
-        )
-        .send()
+    let mut v: Vec<String> = crate::engine::running_by_name(&env.direct, "img")
         .await
-        .unwrap();
-    let mut v: Vec<String> = out
-        .reservations()
         .iter()
-        .flat_map(|r| r.instances())
-        .map(|i| i.image_id().unwrap_or_default().to_string())
+        .map(|(_, i)| i.image_id().unwrap_or_default().to_string())
         .collect();
     v.sort();
     v

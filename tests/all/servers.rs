@@ -2,7 +2,7 @@
 //! instance profiles (moto's IAM holds them) and metadata options, at launch
 //! and changed in place (no stop, no start), and the plan empty after.
 
-use aws_sdk_ec2::types::{Filter, HttpTokensState, Instance};
+use aws_sdk_ec2::types::{HttpTokensState, Instance};
 use ec2_gitops::plan::{Action, Effect, Field};
 
 use crate::engine::{Env, IMAGE, desired};
@@ -21,43 +21,9 @@ instances:
     )
 }
 
-/// The stack's live instances by name, as EC2 describes them.
+/// The stack's running instances by name, as EC2 describes them.
 async fn described(env: &Env) -> Vec<(String, Instance)> {
-    let out = env
-        .direct
-        .describe_instances()
-        .filters(
-            Filter::builder()
-                .name("tag:ec2-gitops:stack")
-                .values("srv")
-                .build(),
-        )
-        .filters(
-            Filter::builder()
-                .name("instance-state-name")
-                .values("running")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let mut v: Vec<(String, Instance)> = out
-        .reservations()
-        .iter()
-        .flat_map(|r| r.instances())
-        .map(|i| {
-            let name = i
-                .tags()
-                .iter()
-                .find(|t| t.key() == Some("ec2-gitops:name"))
-                .and_then(|t| t.value())
-                .unwrap_or_default()
-                .to_string();
-            (name, i.clone())
-        })
-        .collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
+    crate::engine::running_by_name(&env.direct, "srv").await
 }
 
 fn profile_of(i: &Instance) -> Option<String> {
