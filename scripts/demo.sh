@@ -63,6 +63,8 @@ start_moto "$moto_server" "$python" "$work/moto.log" || fail "moto did not start
 if [[ "$stack" == examples/web-hosting/infra/web.yaml ]]; then
     section "The instance profile the example's db server uses (on AWS: yours)"
     make_instance_profile "$python" db-backups || fail "could not make the instance profile"
+    section "The certificate the example's HTTPS listener uses (on AWS: yours, in ACM)"
+    make_server_certificate "$python" www.example.com || fail "could not upload the certificate"
 fi
 
 run() {

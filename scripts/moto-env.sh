@@ -3,6 +3,7 @@
 #
 #   start_moto MOTO_SERVER PYTHON LOG
 #   make_instance_profile PYTHON NAME   # an IAM instance profile in moto
+#   make_server_certificate PYTHON NAME # an IAM server certificate in moto
 #
 # Sets moto_pid (the caller stops it on exit) and exports AWS_ENDPOINT_URL
 # with test credentials; returns 1, with moto's log on stderr, when moto
@@ -59,5 +60,22 @@ iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust)
 iam.create_instance_profile(InstanceProfileName=name)
 iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
 print(f"instance profile {name} (role {name}) made in the emulator")
+PY
+}
+
+# Uploads a self-signed server certificate NAME to the emulator's IAM (the
+# example's HTTPS listener names it; moto's ACM gives random ARNs, IAM's are
+# arn:aws:iam::123456789012:server-certificate/NAME).
+make_server_certificate() {
+    local python="$1" name="$2"
+    "$python" - "$name" <<'PY'
+import os, sys, boto3
+name = sys.argv[1]
+iam = boto3.client("iam", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1")
+iam.upload_server_certificate(
+    ServerCertificateName=name,
+    CertificateBody="-----BEGIN CERTIFICATE-----\nMIIBdemo\n-----END CERTIFICATE-----\n",
+    PrivateKey="-----BEGIN PRIVATE KEY-----\nMIIBdemo\n-----END PRIVATE KEY-----\n",
+)
 PY
 }

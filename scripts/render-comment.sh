@@ -57,6 +57,7 @@ trap 'exit 130' INT TERM
 source "$repo_root/scripts/moto-env.sh"
 start_moto "$moto_server" "$python" "$work/moto.log" || fail "moto did not start"
 make_instance_profile "$python" db-backups >/dev/null || fail "instance profile"
+make_server_certificate "$python" www.example.com >/dev/null || fail "certificate"
 
 # A copy of the example, planned from inside it so that the comment names
 # `infra/web.yaml` as a pull request's would; a Git work tree, as in a

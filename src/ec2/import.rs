@@ -100,6 +100,8 @@ impl Ec2 {
             volumes,
             key_pairs,
             addresses,
+            target_groups: Vec::new(),
+            load_balancers: Vec::new(),
             default_vpc,
         })
     }

@@ -33,9 +33,45 @@ pub struct Ec2 {
     /// Systems Manager, for images named by an SSM parameter: the same
     /// region, endpoint and credentials.
     ssm: aws_sdk_ssm::Client,
+    /// Elastic Load Balancing and the tagging API that finds a stack's
+    /// load balancers and target groups: the same region, endpoint and
+    /// credentials (`None` on a connection made for EC2 alone, which fails
+    /// any call to them with a message that says so).
+    elb: Option<Elb>,
     limits: Arc<Limits>,
     /// How long one call may be throttled before it fails.
     throttle_deadline: Duration,
+}
+
+/// The clients of Elastic Load Balancing v2 and of the tagging API.
+#[derive(Clone)]
+pub struct Elb {
+    elb: aws_sdk_elasticloadbalancingv2::Client,
+    tagging: aws_sdk_resourcegroupstagging::Client,
+}
+
+impl Elb {
+    /// Wraps clients built elsewhere (tests build them against moto); their
+    /// retries are turned off: every call is retried by [`Ec2`] itself.
+    pub fn new(
+        elb: aws_sdk_elasticloadbalancingv2::Client,
+        tagging: aws_sdk_resourcegroupstagging::Client,
+    ) -> Self {
+        let elb_config = elb
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .build();
+        let tagging_config = tagging
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .build();
+        Elb {
+            elb: aws_sdk_elasticloadbalancingv2::Client::from_conf(elb_config),
+            tagging: aws_sdk_resourcegroupstagging::Client::from_conf(tagging_config),
+        }
+    }
 }
 
 /// The account every connection of the process reaches: the one of the
@@ -72,7 +108,31 @@ impl Ec2 {
                 .retry_config(RetryConfig::disabled())
                 .build(),
         );
-        Self::from_client(aws_sdk_ec2::Client::new(&config)).with_ssm(ssm)
+        let elb = Elb::new(
+            aws_sdk_elasticloadbalancingv2::Client::new(&config),
+            aws_sdk_resourcegroupstagging::Client::new(&config),
+        );
+        Self::from_client(aws_sdk_ec2::Client::new(&config))
+            .with_ssm(ssm)
+            .with_elb(elb)
+    }
+
+    /// The same connection, reading and changing load balancers and target
+    /// groups with `elb`.
+    pub fn with_elb(mut self, elb: Elb) -> Self {
+        self.elb = Some(elb);
+        self
+    }
+
+    /// The ELB clients, or why there are none.
+    fn elb(&self) -> Result<&Elb, Ec2Error> {
+        self.elb.as_ref().ok_or_else(|| {
+            Ec2Error {
+                action: "DescribeLoadBalancers",
+                code: "NoElbClient".into(),
+                message: "this connection was made for EC2 alone and reaches no load balancers (Ec2::with_elb)".into(),
+            }
+        })
     }
 
     /// The same connection, resolving images named by an SSM parameter with
@@ -104,6 +164,7 @@ impl Ec2 {
             .build();
         Self {
             ssm: aws_sdk_ssm::Client::from_conf(ssm),
+            elb: None,
             client: aws_sdk_ec2::Client::from_conf(config),
             limits: Limits::shared(JOB_ACCOUNT, &region),
             throttle_deadline: call::THROTTLE_DEADLINE,

@@ -199,7 +199,7 @@ async fn sigkill_during_apply_then_rerun_converges_without_duplicates() {
         let stack = format!("kill{kill_at}");
         let file = write_stack(dir.path(), &stack);
         let (ok, during) = apply_killed_at(&proxy, &file, kill_at, |req| {
-            !req.action.starts_with("Describe")
+            !crate::support::is_read(&req.action)
         });
         assert!(
             !ok && !during.is_empty(),
@@ -283,7 +283,7 @@ async fn apply_refuses_a_plan_that_changed_since_review_and_changes_nothing() {
     let mutating: Vec<String> = proxy
         .actions()
         .into_iter()
-        .filter(|a| !a.starts_with("Describe"))
+        .filter(|a| !crate::support::is_read(a))
         .collect();
     assert!(
         mutating.is_empty(),
@@ -301,7 +301,7 @@ async fn apply_refuses_a_plan_that_changed_since_review_and_changes_nothing() {
     let mutating: Vec<String> = proxy
         .actions()
         .into_iter()
-        .filter(|a| !a.starts_with("Describe"))
+        .filter(|a| !crate::support::is_read(a))
         .collect();
     assert!(
         mutating.is_empty(),

@@ -144,7 +144,7 @@ impl Chaos {
         let n = streak.entry(key).or_default();
         let roll = self.rng.lock().unwrap().unit();
         let m = self.mix;
-        let mutating = !req.action.starts_with("Describe");
+        let mutating = !crate::support::is_read(&req.action);
         let (kind, response) = if *n >= MAX_STREAK {
             *n = 0;
             return None;

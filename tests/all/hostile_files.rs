@@ -596,7 +596,7 @@ async fn a_live_instance_with_a_bad_name_tag_is_warned_about_and_never_touched()
         let touches = planted
             .iter()
             .any(|(_, id)| r.params.iter().any(|(_, v)| v == id));
-        let reads = r.action.starts_with("Describe");
+        let reads = crate::support::is_read(&r.action);
         assert!(!touches || reads, "apply touched a planted instance: {r:?}");
     }
     let states = live_instance_states(&c, "web").await;
@@ -645,7 +645,7 @@ async fn a_plan_error_of_a_count_entry_is_reported_once() {
     );
     assert_eq!(o.code, Some(EXIT_ERROR), "{}\n{}", o.stdout, o.stderr);
     assert!(
-        !proxy.actions().iter().any(|a| !a.starts_with("Describe")),
+        !proxy.actions().iter().any(|a| !crate::support::is_read(a)),
         "{:?}",
         proxy.actions()
     );

@@ -366,7 +366,7 @@ fn judge(policy: &Value, requests: &[ProxyRequest], known: &Tags) -> (Vec<String
     let (mut refused, mut allowed_) = (Vec::new(), Vec::new());
     for r in requests
         .iter()
-        .filter(|r| !r.action.starts_with("Describe"))
+        .filter(|r| !crate::support::is_read(&r.action))
     {
         let ok = authorizations(r, known).iter().all(|a| allowed(policy, a));
         let what = format!(
@@ -397,7 +397,8 @@ async fn the_preview_policy_allows_all_of_a_preview_and_nothing_of_a_stack() {
             .replace("elastic_ips:\n  web-ip: { instance: web-1 }\n", "")
     );
     let desired = crate::engine::desired(&yaml);
-    let ec2 = ec2_gitops::ec2::Ec2::from_client(ec2_client_at(&proxy.endpoint(), REGION));
+    let ec2 = ec2_gitops::ec2::Ec2::from_client(ec2_client_at(&proxy.endpoint(), REGION))
+        .with_elb(crate::support::elb_at(&proxy.endpoint(), REGION));
     let recorder = crate::engine::Recorder::default();
     let apply = |target: ec2_gitops::model::Desired| {
         let ec2 = &ec2;

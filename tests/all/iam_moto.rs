@@ -38,7 +38,13 @@ for arg in sys.argv[2:]:
     role, path = arg.split("=", 1)
     user = "ec2-gitops-" + role
     iam.create_user(UserName=user)
-    iam.put_user_policy(UserName=user, PolicyName=role, PolicyDocument=open(path).read())
+    policy = json.load(open(path))
+    # moto checks the tagging API's actions as `tagging:…`; IAM names them
+    # `tag:…` (what the policy says). Each is given under both names.
+    for s in policy["Statement"]:
+        acts = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        s["Action"] = acts + ["tagging:" + a[4:] for a in acts if a.startswith("tag:")]
+    iam.put_user_policy(UserName=user, PolicyName=role, PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName=user)["AccessKey"]
     out[role] = [key["AccessKeyId"], key["SecretAccessKey"]]
 print(json.dumps(out))

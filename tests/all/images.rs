@@ -159,7 +159,7 @@ async fn the_newest_image_of_a_name_is_used_and_a_reference_to_nothing_is_an_err
         env.proxy
             .actions()
             .iter()
-            .all(|a| a.starts_with("Describe") || a.is_empty())
+            .all(|a| crate::support::is_read(a) || a.is_empty())
     );
 }
 

@@ -6,6 +6,7 @@ mod support;
 mod action;
 mod adopt;
 mod bad_input;
+mod balancers;
 mod cli_help;
 mod crash;
 mod disks;

@@ -109,7 +109,7 @@ fn an_apply_traces_each_call_after_what_it_waited_for_and_its_longest_chain_is_t
     let actions = |cs: Vec<&Call>| -> Vec<String> { cs.iter().map(|c| c.action.clone()).collect() };
     for change in calls
         .iter()
-        .filter(|c| !c.action.starts_with("Describe") && !c.purpose.starts_with("apply lease"))
+        .filter(|c| !crate::support::is_read(&c.action) && !c.purpose.starts_with("apply lease"))
     {
         // Nothing changes before the lease is held, and the lease is held
         // until every change was answered.

@@ -27,7 +27,8 @@ async fn a_call_throttled_thirty_times_in_a_row_still_succeeds() {
     let proxy = Ec2Proxy::start(&moto.endpoint());
     // Far more than any retry budget of real errors (8 attempts).
     let seen = throttle_first(&proxy, "DescribeKeyPairs", 30);
-    let ec2 = Ec2::from_client(ec2_client_at(&proxy.endpoint(), "us-east-1"));
+    let ec2 = Ec2::from_client(ec2_client_at(&proxy.endpoint(), "us-east-1"))
+        .with_elb(crate::support::elb_at(&proxy.endpoint(), "us-east-1"));
     let live = ec2.read_live("throttled", None).await;
     assert!(live.is_ok(), "{live:?}");
     assert_eq!(
@@ -43,6 +44,7 @@ async fn a_call_throttled_past_its_deadline_fails_saying_nothing_was_done() {
     let proxy = Ec2Proxy::start(&moto.endpoint());
     throttle_first(&proxy, "DescribeKeyPairs", usize::MAX);
     let ec2 = Ec2::from_client(ec2_client_at(&proxy.endpoint(), "us-east-1"))
+        .with_elb(crate::support::elb_at(&proxy.endpoint(), "us-east-1"))
         .with_throttle_deadline(Duration::from_secs(2));
     let err = ec2
         .read_live("throttled", None)

@@ -62,8 +62,10 @@ impl Refused {
 
 /// Pull request `pr`'s preview of `d` (the pull request's version of the
 /// stack): stack `<stack>-pr<N>` — its own tags and EC2 names — with no
-/// `protect` (a preview is thrown away) and no elastic IPs (they are scarce
-/// and public addresses of the real site).
+/// `protect` (a preview is thrown away), no elastic IPs (they are scarce
+/// and public addresses of the real site) and no load balancers or target
+/// groups (a preview's servers are reached directly: a second public front
+/// door per pull request costs by the hour and is never what is reviewed).
 pub fn of(d: &Desired, pr: u64) -> Result<Desired, Refused> {
     let Some(preview) = d.preview else {
         return Err(Refused::NotEnabled);
@@ -80,6 +82,10 @@ pub fn of(d: &Desired, pr: u64) -> Result<Desired, Refused> {
     out.instances = d.instances.clone();
     for spec in out.instances.values_mut() {
         spec.protect = false;
+        spec.entry.target_groups.clear();
+        if spec.entry.rollout.health == crate::model::Health::TargetGroup {
+            spec.entry.rollout.health = crate::model::Health::StatusChecks;
+        }
     }
     out.volumes = d.volumes.clone();
     for v in out.volumes.values_mut() {
@@ -106,6 +112,8 @@ pub fn empty(d: &Desired, pr: u64) -> Result<Desired, Refused> {
         instances: Default::default(),
         volumes: Default::default(),
         elastic_ips: Default::default(),
+        target_groups: Default::default(),
+        load_balancers: Default::default(),
         tags: d.tags.clone(),
         environment: None,
         after: vec![],

@@ -217,6 +217,9 @@ impl<'a> Run<'a> {
         set: &BTreeMap<String, String>,
         remove: &[String],
     ) -> Result<String, Ec2Error> {
+        if ec2_id.starts_with("arn:") {
+            return self.retag_elb(ec2_id, set, remove).await;
+        }
         if !set.is_empty() {
             self.set_tags(ec2_id, set).await?;
         }

@@ -15,6 +15,7 @@ use aws_sdk_ec2::types::{
 use base64::Engine as _;
 
 mod addresses;
+mod balancers;
 mod batches;
 mod disks;
 mod groups;
@@ -418,8 +419,18 @@ impl Run<'_> {
             } => self.retag(ec2_id, set, remove).await,
             Op::HealthGate {
                 instances,
+                health: model::Health::TargetGroup,
+                timeout_secs,
+                groups,
+            } => {
+                let timeout = Duration::from_secs(*timeout_secs);
+                self.target_group_gate(instances, groups, timeout).await
+            }
+            Op::HealthGate {
+                instances,
                 health,
                 timeout_secs,
+                ..
             } => {
                 self.health_gate(instances, *health, Duration::from_secs(*timeout_secs))
                     .await
@@ -460,6 +471,40 @@ impl Run<'_> {
                 allocation_id,
                 association_id,
             } => self.release_address(allocation_id, association_id).await,
+            Op::CreateTargetGroup(create) => self.create_target_group(step, create).await,
+            Op::ModifyTargetGroup {
+                arn,
+                health_check,
+                deregistration_delay,
+            } => {
+                self.modify_target_group(arn, health_check.as_ref(), *deregistration_delay)
+                    .await
+            }
+            Op::DeleteTargetGroup { arn } => self.delete_target_group(arn).await,
+            Op::RegisterTargets { group, instances } => {
+                self.register_targets(group, instances).await
+            }
+            Op::DeregisterTargets {
+                group,
+                instances,
+                drain_secs,
+            } => self.deregister_targets(group, instances, *drain_secs).await,
+            Op::CreateLoadBalancer(create) => self.create_load_balancer(step, create).await,
+            Op::ModifyLoadBalancer {
+                arn,
+                subnets,
+                groups,
+            } => {
+                self.modify_load_balancer(arn, subnets.as_ref(), groups.as_ref())
+                    .await
+            }
+            Op::SetListeners {
+                balancer,
+                create,
+                modify,
+                delete,
+            } => self.set_listeners(balancer, create, modify, delete).await,
+            Op::DeleteLoadBalancer { arn } => self.delete_load_balancer(arn).await,
         }
     }
 

@@ -7,6 +7,8 @@ use std::sync::Mutex;
 use aws_sdk_ec2::types::{Filter, IpPermission, Tag};
 
 mod addresses;
+mod balancers;
+pub(super) use balancers::DEREGISTRATION_DELAY;
 mod groups;
 mod images;
 mod instances;
@@ -145,8 +147,10 @@ impl Ec2 {
         }
     }
 
-    /// Reads every resource tagged for `stack`. Five calls for a small stack;
-    /// one more per 1,000 instances or groups and per 500 volumes. `preview`:
+    /// Reads every resource tagged for `stack`. Six calls for a small stack
+    /// (five of EC2, one of the tagging API); one more per 1,000 instances or
+    /// groups and per 500 volumes; for a stack with load balancers, the few
+    /// ELB calls `read_balancers` says. `preview`:
     /// the pull request `stack` is the preview of; a stack that is not one
     /// never claims what carries a preview's tag (anyone with the preview
     /// role could have tagged it with this stack's name).
@@ -154,13 +158,22 @@ impl Ec2 {
         let f = [stack_filter(stack)];
         let unclaimed = Mutex::new(Vec::new());
         let u = &unclaimed;
-        let (instances, groups, volumes, addresses, key_pairs) = tokio::try_join!(
+        // A preview never has a load balancer, and its role reaches none.
+        let balancers = async {
+            match preview {
+                Some(_) => Ok((vec![], vec![])),
+                None => self.read_balancers(stack, u).await,
+            }
+        };
+        let (instances, groups, volumes, addresses, key_pairs, balancers) = tokio::try_join!(
             trace::branch(self.read_instances(&f, Some((Kind::Instance, u)))),
             trace::branch(self.read_groups(&f, Some((Kind::SecurityGroup, u)))),
             trace::branch(self.read_volumes(&f, Some((Kind::Volume, u)))),
             trace::branch(self.read_addresses(&f, Some((Kind::ElasticIp, u)))),
             trace::branch(self.read_key_pairs(&f, Some((Kind::KeyPair, u)))),
+            trace::branch(balancers),
         )?;
+        let (target_groups, load_balancers) = balancers;
         let Instances {
             live: instances,
             terminated,
@@ -188,6 +201,8 @@ impl Ec2 {
             instances,
             volumes,
             addresses,
+            target_groups,
+            load_balancers,
             terminated,
             unclaimed: Vec::new(),
             launched,

@@ -244,7 +244,7 @@ impl World {
         self.proxy
             .actions()
             .into_iter()
-            .filter(|a| !a.starts_with("Describe"))
+            .filter(|a| !crate::support::is_read(a))
             .collect()
     }
 }

@@ -7,6 +7,7 @@
 pub mod call_trace;
 pub mod ec2_limits;
 pub mod ec2_proxy;
+pub mod elb_health;
 pub mod github;
 pub mod moto;
 pub mod webhooks;
@@ -14,7 +15,7 @@ pub mod webhooks;
 pub use ec2_limits::Ec2Limits;
 pub use ec2_proxy::{Ec2Proxy, Request as ProxyRequest, Response as ProxyResponse};
 pub use github::{FakeGitHub, PullSpec};
-pub use moto::{Moto, ec2_client_at, ec2_config_at, ssm_client_at};
+pub use moto::{Moto, ec2_client_at, ec2_config_at, elb_at, ssm_client_at};
 
 /// The example stack every README points at, relative to the crate root.
 pub const EXAMPLE_STACK: &str = concat!(
@@ -30,4 +31,10 @@ pub fn marker_of(body: &str) -> Option<ec2_gitops::marker::Marker> {
 /// The plan comment's metadata, when `body` is a plan comment.
 pub fn plan_meta(body: &str) -> Option<ec2_gitops::marker::PlanMeta> {
     marker_of(body).and_then(|m| m.plan().cloned())
+}
+
+/// Whether a call the proxy recorded only reads: EC2's and ELB's
+/// `Describe*`, the tagging API's `GetResources`, SSM's `GetParameters`.
+pub fn is_read(action: &str) -> bool {
+    action.starts_with("Describe") || action == "GetResources" || action == "GetParameters"
 }

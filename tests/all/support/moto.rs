@@ -132,6 +132,36 @@ for name in sys.argv[2:]:
         );
     }
 
+    /// Requests a certificate for `domain` in moto's ACM (an HTTPS listener
+    /// names one that exists, as ELB checks); returns its ARN.
+    pub fn create_certificate(&self, domain: &str) -> String {
+        let python = moto_server_path().with_file_name("python");
+        let script = r#"
+import sys, boto3
+acm = boto3.client("acm", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id="test", aws_secret_access_key="test")
+print(acm.request_certificate(DomainName=sys.argv[2])["CertificateArn"])
+"#;
+        let out = std::process::Command::new(&python)
+            .arg("-c")
+            .arg(script)
+            .arg(self.endpoint())
+            .arg(domain)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e} (scripts/setup-test-deps.sh makes it)",
+                    python.display()
+                )
+            });
+        assert!(
+            out.status.success(),
+            "certificate: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     /// What moto printed so far (its request log and any traceback).
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(self.log.path()).unwrap_or_default()
@@ -172,6 +202,35 @@ enum WaitError {
 /// of it) with dummy static credentials.
 pub fn ec2_client_at(endpoint: &str, region: &str) -> aws_sdk_ec2::Client {
     aws_sdk_ec2::Client::from_conf(ec2_config_at(endpoint, region).build())
+}
+
+/// Real ELB and tagging clients for `region` at `endpoint`, with dummy
+/// credentials (moto answers both on its one port).
+pub fn elb_at(endpoint: &str, region: &str) -> ec2_gitops::ec2::Elb {
+    let credentials = aws_sdk_elasticloadbalancingv2::config::Credentials::new(
+        "test", "test", None, None, "test",
+    );
+    let elb = aws_sdk_elasticloadbalancingv2::Client::from_conf(
+        aws_sdk_elasticloadbalancingv2::Config::builder()
+            .behavior_version(aws_sdk_elasticloadbalancingv2::config::BehaviorVersion::latest())
+            .region(aws_sdk_elasticloadbalancingv2::config::Region::new(
+                region.to_owned(),
+            ))
+            .credentials_provider(credentials.clone())
+            .endpoint_url(endpoint)
+            .build(),
+    );
+    let tagging = aws_sdk_resourcegroupstagging::Client::from_conf(
+        aws_sdk_resourcegroupstagging::Config::builder()
+            .behavior_version(aws_sdk_resourcegroupstagging::config::BehaviorVersion::latest())
+            .region(aws_sdk_resourcegroupstagging::config::Region::new(
+                region.to_owned(),
+            ))
+            .credentials_provider(credentials)
+            .endpoint_url(endpoint)
+            .build(),
+    );
+    ec2_gitops::ec2::Elb::new(elb, tagging)
 }
 
 /// A real SSM client for `region` at `endpoint`, with dummy credentials.

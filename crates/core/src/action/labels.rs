@@ -133,6 +133,7 @@ mod tests {
             errors: vec![],
             rollouts: vec![],
             spreads: vec![],
+            fronts: vec![],
             images: vec![],
             graph: Default::default(),
         })

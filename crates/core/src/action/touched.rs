@@ -52,6 +52,8 @@ mod tests {
             instances: BTreeMap::new(),
             volumes: BTreeMap::new(),
             elastic_ips: BTreeMap::new(),
+            target_groups: Default::default(),
+            load_balancers: Default::default(),
             tags: Default::default(),
             environment: None,
             after: vec![],

@@ -157,6 +157,8 @@ mod tests {
             instances: Default::default(),
             volumes: Default::default(),
             elastic_ips: Default::default(),
+            target_groups: Default::default(),
+            load_balancers: Default::default(),
             tags: Default::default(),
             environment: None,
             after: after

@@ -3,7 +3,9 @@
 //! required keys) and the JSON Schema is generated from it, so the two cannot
 //! drift apart.
 
+mod balancers;
 pub use super::patterns::*;
+pub use balancers::*;
 
 /// EBS volume types.
 pub const VOLUME_TYPES: &[&str] = &["gp2", "gp3", "io1", "io2", "st1", "sc1", "standard"];
@@ -220,6 +222,18 @@ pub static STACK: Object = Object {
             "{}",
             "Elastic IP addresses, by name.",
         ),
+        defaulted(
+            "target_groups",
+            Ty::Named(&TARGET_GROUP),
+            "{}",
+            "Target groups, by name: the servers a load balancer sends requests to (an instance entry joins one with `target_groups: [name]`).",
+        ),
+        defaulted(
+            "load_balancers",
+            Ty::Named(&LOAD_BALANCER),
+            "{}",
+            "Application Load Balancers, by name, with their listeners.",
+        ),
     ],
     exclude: &[],
 };
@@ -418,6 +432,12 @@ const INSTANCE_FIELDS: &[Field] = &[
         string(&NAME),
         "The name this entry had before: its instances (`OLD`, or `OLD-1` … with `count`) are renamed in place (a tag update) instead of replaced. Going between no `count` and `count: N` needs no `renamed_from`: `NAME` and `NAME-1` are the same server. Remove it once applied.",
     ),
+    defaulted(
+        "target_groups",
+        Ty::List(Some(&NAME)),
+        "[]",
+        "Target groups of this stack, by name, that every instance of the entry is registered in. A server leaves them (and is drained) before it is stopped or terminated, and its rollout is gated on their health checks. Changed in place.",
+    ),
     field(
         "rollout",
         Ty::Obj(&ROLLOUT),
@@ -440,7 +460,7 @@ pub static ROLLOUT: Object = Object {
             "health",
             Ty::Enum(HEALTH_CHECKS),
             "status-checks",
-            "When an instance is healthy: `status-checks` (EC2's instance and system status checks both `ok`) or `running` (its state is running).",
+            "When an instance is healthy: `status-checks` (EC2's instance and system status checks both `ok`), `running` (its state is running) or `target-group` (`healthy` in every target group of the entry, by the load balancer's health check). Default: `target-group` for an entry in target groups, else `status-checks`.",
         ),
         defaulted(
             "timeout",
@@ -473,7 +493,7 @@ pub static PREVIEW: Object = Object {
 };
 
 /// The health gates of a rollout.
-pub const HEALTH_CHECKS: &[&str] = &["status-checks", "running"];
+pub const HEALTH_CHECKS: &[&str] = &["status-checks", "running", "target-group"];
 
 /// An instance.
 pub static INSTANCE: Object = Object {
@@ -488,7 +508,13 @@ pub static DEFAULTS: Object = Object {
     name: "defaults",
     doc: "Instance settings merged under every instance.",
     fields: INSTANCE_FIELDS,
-    exclude: &["count", "volumes", "renamed_from", "rollout"],
+    exclude: &[
+        "count",
+        "volumes",
+        "renamed_from",
+        "rollout",
+        "target_groups",
+    ],
 };
 
 /// SSM parameter names.

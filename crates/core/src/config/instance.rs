@@ -17,6 +17,8 @@ pub struct Refs<'a> {
     pub groups: Vec<&'a str>,
     /// Key pair names.
     pub key_pairs: Vec<&'a str>,
+    /// Target group names.
+    pub target_groups: Vec<&'a str>,
 }
 
 /// Reads a `user_data_file` path relative to the stack file's directory.
@@ -80,6 +82,8 @@ pub struct Settings {
     pub renamed_from: Option<String>,
     /// `rollout`.
     pub rollout: Option<Rollout>,
+    /// `target_groups`.
+    pub target_groups: Vec<String>,
     /// Data volumes.
     pub volumes: Vec<VolumeDecl>,
     /// Keys written, valid or not.
@@ -190,7 +194,23 @@ pub fn settings(
         .map(|c| c as u32);
     s.protect = e.value("protect").and_then(|n| ctx.bool(n));
     s.renamed_from = ctx.renamed_from(&e, "instance");
-    s.rollout = e.value("rollout").and_then(|n| rollout(ctx, n, what));
+    if let Some(n) = e.value("target_groups") {
+        s.target_groups =
+            super::balancers::names(ctx, n, "target group", "target_groups", &refs.target_groups)
+                .unwrap_or_default();
+    }
+    let in_groups = e
+        .value("target_groups")
+        .is_some_and(|n| matches!(&n.kind, NodeKind::Seq(items) if !items.is_empty()));
+    s.rollout = match e.value("rollout") {
+        Some(n) => rollout(ctx, n, what, in_groups),
+        // An entry behind a load balancer is gated on its health check.
+        None if in_groups => Some(Rollout {
+            health: Health::TargetGroup,
+            ..Rollout::default()
+        }),
+        None => None,
+    };
     Some(s)
 }
 
@@ -284,6 +304,7 @@ pub fn merge(
         },
         renamed_from: inst.renamed_from,
         rollout: inst.rollout,
+        target_groups: inst.target_groups,
         volumes: inst.volumes,
         present: inst.present,
         typos: inst.typos,
@@ -643,9 +664,14 @@ fn tag_text(ctx: &mut Ctx, n: &Node, part: &str, named: &str) -> Option<String> 
 }
 
 /// Decodes `rollout:`; `None` (errors recorded) when a key is invalid.
-fn rollout(ctx: &mut Ctx, n: &Node, what: &str) -> Option<Rollout> {
+/// `in_groups`: the entry is in target groups, which makes `target-group`
+/// the default gate (and the only place it is allowed).
+fn rollout(ctx: &mut Ctx, n: &Node, what: &str, in_groups: bool) -> Option<Rollout> {
     let e = ctx.object(n, &fields::ROLLOUT, &format!("the `rollout` of {what}"), n)?;
     let mut r = Rollout::default();
+    if in_groups {
+        r.health = Health::TargetGroup;
+    }
     let mut ok = true;
     if let Some(v) = e.value("max_unavailable") {
         let percent = |s: &str| {
@@ -675,6 +701,20 @@ fn rollout(ctx: &mut Ctx, n: &Node, what: &str) -> Option<Rollout> {
     if let Some(v) = e.value("health") {
         match ctx.one_of(v, fields::HEALTH_CHECKS, "`health`").as_deref() {
             Some("running") => r.health = Health::Running,
+            Some("target-group") if !in_groups => {
+                ctx.error(
+                    v,
+                    format!(
+                        "{what} is in no target group: `health: target-group` has nothing to check"
+                    ),
+                    Some(
+                        "add `target_groups: [<name>]` to the entry, or gate on `status-checks`"
+                            .into(),
+                    ),
+                );
+                ok = false;
+            }
+            Some("target-group") => r.health = Health::TargetGroup,
             Some(_) => r.health = Health::StatusChecks,
             None => ok = false,
         }

@@ -5,6 +5,7 @@
 //! at `file:line:column` with a hint where one helps.
 
 pub mod after;
+mod balancers;
 mod decode;
 mod diagnostic;
 mod disk;

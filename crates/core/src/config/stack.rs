@@ -7,7 +7,7 @@ use super::decode::Ctx;
 use super::fields;
 use super::instance::{self, ReadUserData, Refs, Settings};
 use super::yaml::{Node, NodeKind, Pos, Value};
-use super::{keys, network};
+use super::{balancers, keys, network};
 use crate::model::{AddressSpec, Desired, Entry, InstanceSpec, SubnetRef, VolumeSpec};
 
 /// The top of a stack file, when it is a map; why not, said at it, when not.
@@ -77,9 +77,12 @@ pub fn decode(
     let group_nodes = section(ctx, e.value("security_groups"), "security group");
     let instance_nodes = section(ctx, e.value("instances"), "instance");
     let eip_nodes = section(ctx, e.value("elastic_ips"), "elastic IP");
+    let target_group_nodes = section(ctx, e.value("target_groups"), "target group");
+    let balancer_nodes = section(ctx, e.value("load_balancers"), "load balancer");
     let refs = Refs {
         groups: group_nodes.iter().map(|(n, _, _)| *n).collect(),
         key_pairs: key_pair_nodes.iter().map(|(n, _, _)| *n).collect(),
+        target_groups: target_group_nodes.iter().map(|(n, _, _)| *n).collect(),
     };
 
     let mut out = Desired {
@@ -92,6 +95,8 @@ pub fn decode(
         instances: BTreeMap::new(),
         volumes: BTreeMap::new(),
         elastic_ips: BTreeMap::new(),
+        target_groups: BTreeMap::new(),
+        load_balancers: BTreeMap::new(),
         tags: e
             .value("tags")
             .map(|n| instance::tags(ctx, n))
@@ -111,6 +116,18 @@ pub fn decode(
     for (name, k, v) in &group_nodes {
         if let Some(spec) = network::group(ctx, name, k, v, &refs.groups) {
             out.security_groups.insert(name.to_string(), spec);
+        }
+    }
+    for (name, k, v) in &target_group_nodes {
+        if let Some(spec) = balancers::target_group(ctx, name, k, v) {
+            out.target_groups.insert(name.to_string(), spec);
+        }
+    }
+    for (name, k, v) in &balancer_nodes {
+        if let Some(spec) =
+            balancers::load_balancer(ctx, name, k, v, &refs.groups, &refs.target_groups)
+        {
+            out.load_balancers.insert(name.to_string(), spec);
         }
     }
     let defaults = match e.get("defaults") {
@@ -327,6 +344,7 @@ fn expand(ctx: &mut Ctx, declared: &[(&str, &Node, Settings)], out: &mut Desired
                         count,
                         rollout: s.rollout.clone().unwrap_or_default(),
                         subnets: spread,
+                        target_groups: s.target_groups.clone(),
                     },
                     at: ctx.loc(key.start),
                 },

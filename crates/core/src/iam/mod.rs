@@ -70,7 +70,8 @@ pub enum Scope {
 /// One EC2 operation the tool calls.
 #[derive(Debug, Clone, Copy)]
 pub struct Operation {
-    /// The service (`ec2`; `ssm` for image parameters).
+    /// The service (`ec2`; `ssm` for image parameters; `elasticloadbalancing`
+    /// for load balancers, `tag` for finding them by tag).
     pub service: &'static str,
     /// The API action (`RunInstances`).
     pub action: &'static str,
@@ -418,7 +419,146 @@ pub const OPERATIONS: &[Operation] = &[
         },
         "the apply lease: one apply of a stack at a time",
     ),
+    Operation {
+        service: "tag",
+        action: "GetResources",
+        roles: &[Plan, Apply, Import],
+        scope: Scope::Read,
+        why: "find a stack's load balancers and target groups by its tag (one paged call)",
+    },
+    elb(
+        "DescribeLoadBalancers",
+        &[Plan, Apply, Import],
+        Scope::Read,
+        "read a stack's load balancers",
+    ),
+    elb(
+        "DescribeListeners",
+        &[Plan, Apply, Import],
+        Scope::Read,
+        "read a load balancer's listeners",
+    ),
+    elb(
+        "DescribeTargetGroups",
+        &[Plan, Apply, Import],
+        Scope::Read,
+        "read a stack's target groups",
+    ),
+    elb(
+        "DescribeTargetGroupAttributes",
+        &[Plan, Apply, Import],
+        Scope::Read,
+        "read a target group's draining time",
+    ),
+    elb(
+        "DescribeTargetHealth",
+        &[Plan, Apply, Import],
+        Scope::Read,
+        "which servers a target group holds; wait for draining and health",
+    ),
+    elb(
+        "CreateTargetGroup",
+        &[Apply],
+        Scope::Changes(&[]),
+        "target groups (tagged at creation)",
+    ),
+    elb(
+        "ModifyTargetGroup",
+        &[Apply],
+        Scope::Changes(&[]),
+        "a target group's health check",
+    ),
+    elb(
+        "ModifyTargetGroupAttributes",
+        &[Apply],
+        Scope::Changes(&[]),
+        "a target group's draining time",
+    ),
+    elb(
+        "DeleteTargetGroup",
+        &[Apply],
+        Scope::Changes(&[]),
+        "target groups removed",
+    ),
+    elb(
+        "RegisterTargets",
+        &[Apply],
+        Scope::Changes(&[]),
+        "servers join their target groups",
+    ),
+    elb(
+        "DeregisterTargets",
+        &[Apply],
+        Scope::Changes(&[]),
+        "servers leave their target groups (drained before they stop)",
+    ),
+    elb(
+        "CreateLoadBalancer",
+        &[Apply],
+        Scope::Changes(&[]),
+        "load balancers (tagged at creation)",
+    ),
+    elb(
+        "SetSubnets",
+        &[Apply],
+        Scope::Changes(&[]),
+        "a load balancer's subnets",
+    ),
+    elb(
+        "SetSecurityGroups",
+        &[Apply],
+        Scope::Changes(&[]),
+        "a load balancer's security groups",
+    ),
+    elb("CreateListener", &[Apply], Scope::Changes(&[]), "listeners"),
+    elb(
+        "ModifyListener",
+        &[Apply],
+        Scope::Changes(&[]),
+        "listeners changed (a replaced target group's)",
+    ),
+    elb(
+        "DeleteListener",
+        &[Apply],
+        Scope::Changes(&[]),
+        "listeners removed",
+    ),
+    elb(
+        "DeleteLoadBalancer",
+        &[Apply],
+        Scope::Changes(&[]),
+        "load balancers removed",
+    ),
+    elb(
+        "AddTags",
+        &[Apply, Import],
+        Scope::Changes(&[]),
+        "the stack's tags on load balancers and target groups; adoption by import",
+    ),
+    elb(
+        "RemoveTags",
+        &[Apply],
+        Scope::Changes(&[]),
+        "a tag taken out of the stack's `tags:`",
+    ),
 ];
+
+/// An Elastic Load Balancing operation. No preview role calls one (a
+/// preview has no load balancer): its scope only says read or change.
+const fn elb(
+    action: &'static str,
+    roles: &'static [Role],
+    scope: Scope,
+    why: &'static str,
+) -> Operation {
+    Operation {
+        service: "elasticloadbalancing",
+        action,
+        roles,
+        scope,
+        why,
+    }
+}
 
 const fn op(
     action: &'static str,
@@ -476,13 +616,14 @@ pub fn policy(role: Role, partition: &str) -> Value {
             json!({
                 "Sid": "AdoptWithOwnershipTags",
                 "Effect": "Allow",
-                "Action": ["ec2:CreateTags"],
+                "Action": ["ec2:CreateTags", "elasticloadbalancing:AddTags"],
                 "Resource": "*",
             }),
         ],
         Role::Preview => preview_statements(partition),
     };
     let mut statements = statements;
+    statements.extend(balancer_reads(role));
     statements.extend(parameters_statement(role, partition));
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
@@ -498,6 +639,23 @@ fn read_statement(role: Role) -> Value {
         "Effect": "Allow",
         "Action": ec2,
         "Resource": "*",
+    })
+}
+
+/// The load balancer reads of `role`, when it has them (ELB's `Describe*`
+/// and the tagging API's `GetResources` take no resource).
+fn balancer_reads(role: Role) -> Option<Value> {
+    let reads: Vec<String> = actions(role, Some(true))
+        .into_iter()
+        .filter(|a| a.starts_with("elasticloadbalancing:") || a.starts_with("tag:"))
+        .collect();
+    (!reads.is_empty()).then(|| {
+        json!({
+            "Sid": "ReadLoadBalancers",
+            "Effect": "Allow",
+            "Action": reads,
+            "Resource": "*",
+        })
     })
 }
 

@@ -16,12 +16,25 @@ fn the_plan_role_reads_and_never_changes() {
         "{actions:?}"
     );
     assert!(actions.contains(&"ec2:DescribeInstances"));
-    // And the image parameters, by their ARNs.
+    // The load balancers' reads, which take no resource.
     let statements = p["Statement"].as_array().unwrap();
-    assert_eq!(statements.len(), 2);
-    assert_eq!(statements[1]["Action"], json!(["ssm:GetParameters"]));
+    assert_eq!(statements.len(), 3);
+    let balancers: Vec<&str> = statements[1]["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        balancers
+            .iter()
+            .all(|a| a.starts_with("elasticloadbalancing:Describe") || *a == "tag:GetResources"),
+        "{balancers:?}"
+    );
+    // And the image parameters, by their ARNs.
+    assert_eq!(statements[2]["Action"], json!(["ssm:GetParameters"]));
     assert_eq!(
-        statements[1]["Resource"],
+        statements[2]["Resource"],
         json!(["arn:aws:ssm:*:*:parameter/*"])
     );
 }

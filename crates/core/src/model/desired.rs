@@ -29,6 +29,10 @@ pub struct Desired {
     pub volumes: BTreeMap<String, VolumeSpec>,
     /// Elastic IPs by logical name.
     pub elastic_ips: BTreeMap<String, AddressSpec>,
+    /// Target groups by logical name.
+    pub target_groups: BTreeMap<String, super::TargetGroupSpec>,
+    /// Load balancers by logical name.
+    pub load_balancers: BTreeMap<String, super::LoadBalancerSpec>,
     /// `tags:` of the stack: on every resource it makes (an instance's own
     /// tags win over them).
     pub tags: BTreeMap<String, String>,
@@ -272,6 +276,8 @@ pub struct Entry {
     /// `subnets:`, which its members are spread over by index (empty: the
     /// entry has one `subnet`, or none).
     pub subnets: Vec<SubnetRef>,
+    /// `target_groups:`, the stack's target groups its members serve in.
+    pub target_groups: Vec<String>,
 }
 
 /// One place of an entry's `subnets:`.
@@ -354,6 +360,9 @@ pub enum Health {
     StatusChecks,
     /// The instance's state is `running`.
     Running,
+    /// The instance is `healthy` in every target group of its entry (the
+    /// load balancer's own health check).
+    TargetGroup,
 }
 
 impl Health {
@@ -362,6 +371,7 @@ impl Health {
         match self {
             Health::StatusChecks => "status-checks",
             Health::Running => "running",
+            Health::TargetGroup => "target-group",
         }
     }
 }

@@ -19,6 +19,12 @@ pub struct Live {
     pub volumes: Vec<LiveVolume>,
     /// Elastic IPs tagged for the stack.
     pub addresses: Vec<LiveAddress>,
+    /// Target groups tagged for the stack.
+    #[serde(default)]
+    pub target_groups: Vec<super::LiveTargetGroup>,
+    /// Load balancers tagged for the stack.
+    #[serde(default)]
+    pub load_balancers: Vec<super::LiveLoadBalancer>,
     /// Ids of terminated instances per logical name: they change the client
     /// token of a new instance of that name, so a re-creation is never answered
     /// with the terminated one.

@@ -9,9 +9,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+mod balancers;
 mod desired;
 mod live;
 
+pub use balancers::*;
 pub use desired::*;
 pub use live::*;
 
@@ -110,6 +112,10 @@ pub enum Kind {
     Volume,
     /// An elastic IP address.
     ElasticIp,
+    /// An ELB target group: where a load balancer sends requests.
+    TargetGroup,
+    /// An Application Load Balancer with its listeners.
+    LoadBalancer,
 }
 
 impl Kind {
@@ -121,6 +127,8 @@ impl Kind {
             Kind::Instance => "instance",
             Kind::Volume => "volume",
             Kind::ElasticIp => "elastic_ip",
+            Kind::TargetGroup => "target_group",
+            Kind::LoadBalancer => "load_balancer",
         }
     }
 
@@ -132,6 +140,8 @@ impl Kind {
             Kind::Instance,
             Kind::Volume,
             Kind::ElasticIp,
+            Kind::TargetGroup,
+            Kind::LoadBalancer,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)

@@ -33,6 +33,18 @@ pub fn of(desired: &Desired, changes: &[Change]) -> Graph {
     nodes.extend(desired.instances.keys().map(|n| id(Kind::Instance, n)));
     nodes.extend(desired.volumes.keys().map(|n| id(Kind::Volume, n)));
     nodes.extend(desired.elastic_ips.keys().map(|n| id(Kind::ElasticIp, n)));
+    nodes.extend(
+        desired
+            .target_groups
+            .keys()
+            .map(|n| id(Kind::TargetGroup, n)),
+    );
+    nodes.extend(
+        desired
+            .load_balancers
+            .keys()
+            .map(|n| id(Kind::LoadBalancer, n)),
+    );
     let declared: std::collections::HashSet<ResourceId> = nodes.iter().cloned().collect();
     for c in changes {
         if c.action == Action::Destroy && !declared.contains(&c.resource) {
@@ -58,6 +70,19 @@ pub fn of(desired: &Desired, changes: &[Change]) -> Graph {
         }
         if let Some(k) = &spec.key_pair {
             edge(id(Kind::Instance, name), id(Kind::KeyPair, k));
+        }
+        for g in &spec.entry.target_groups {
+            edge(id(Kind::TargetGroup, g), id(Kind::Instance, name));
+        }
+    }
+    for (name, b) in &desired.load_balancers {
+        for g in &b.security_groups {
+            edge(id(Kind::LoadBalancer, name), id(Kind::SecurityGroup, g));
+        }
+        for l in b.listeners.values() {
+            if let crate::model::ListenerAction::Forward(tg) = &l.action {
+                edge(id(Kind::LoadBalancer, name), id(Kind::TargetGroup, tg));
+            }
         }
     }
     for (name, v) in &desired.volumes {

@@ -5,6 +5,7 @@
 
 pub mod diff;
 pub mod fingerprint;
+pub mod fronts;
 pub mod graph;
 pub mod images;
 pub mod launch_tag;
@@ -196,6 +197,22 @@ pub enum Field {
     RootVolumeThroughput,
     /// The `description`s of a security group's rules.
     RuleDescriptions,
+    /// A target group's or listener's `port`.
+    Port,
+    /// A target group's `protocol`.
+    Protocol,
+    /// A target group's `health_check`.
+    HealthCheck,
+    /// A target group's `deregistration_delay`.
+    DeregistrationDelay,
+    /// The servers registered in a target group.
+    Targets,
+    /// A load balancer's `scheme`.
+    Scheme,
+    /// A load balancer's `subnets`.
+    Subnets,
+    /// A load balancer's `listeners`.
+    Listeners,
 }
 
 impl Field {
@@ -236,13 +253,21 @@ impl Field {
             Field::RootVolumeIops => "root_volume.iops",
             Field::RootVolumeThroughput => "root_volume.throughput",
             Field::RuleDescriptions => "rule_descriptions",
+            Field::Port => "port",
+            Field::Protocol => "protocol",
+            Field::HealthCheck => "health_check",
+            Field::DeregistrationDelay => "deregistration_delay",
+            Field::Targets => "targets",
+            Field::Scheme => "scheme",
+            Field::Subnets => "subnets",
+            Field::Listeners => "listeners",
         }
     }
 }
 
 impl Field {
     /// Every field, for tests and tables.
-    pub const ALL: [Field; 34] = [
+    pub const ALL: [Field; 42] = [
         Field::Image,
         Field::Type,
         Field::Subnet,
@@ -277,6 +302,14 @@ impl Field {
         Field::RootVolumeIops,
         Field::RootVolumeThroughput,
         Field::RuleDescriptions,
+        Field::Port,
+        Field::Protocol,
+        Field::HealthCheck,
+        Field::DeregistrationDelay,
+        Field::Targets,
+        Field::Scheme,
+        Field::Subnets,
+        Field::Listeners,
     ];
 }
 
@@ -411,6 +444,9 @@ pub struct Plan {
     /// How the members of entries with `subnets:` are spread over them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spreads: Vec<spread::Spread>,
+    /// Each load balancer's DNS name, listeners and servers after the plan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fronts: Vec<fronts::Front>,
     /// The AMI id each image the stack names by reference resolved to: what
     /// a reviewer saw, pinned when the reviewed plan is applied.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -432,6 +468,19 @@ pub struct RolloutPlan {
     pub timeout_secs: u64,
     /// Instance names, batch by batch, in order.
     pub batches: Vec<Vec<String>>,
+    /// The target groups the entry serves in: each batch is out of
+    /// rotation (deregistered and drained) while it changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_groups: Vec<String>,
+    /// How many servers the entry has (shown for an entry in target
+    /// groups; absent from the JSON otherwise, so plans of entries without
+    /// one keep their fingerprints).
+    #[serde(default, skip_serializing_if = "no_servers")]
+    pub servers: u32,
+}
+
+fn no_servers(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Plan {
@@ -489,11 +538,37 @@ impl RegionQuery {
             v.dedup();
             v
         };
+        // A load balancer's subnets are checked like an instance's.
+        let balancer = |f: fn(&crate::model::SubnetRef) -> Option<String>| {
+            let mut v: Vec<String> = (desired.load_balancers.values())
+                .flat_map(|b| b.subnets.iter().filter_map(f))
+                .collect();
+            v.sort();
+            v
+        };
+        let merged = |mut a: Vec<String>, b: Vec<String>| {
+            a.extend(b);
+            a.sort();
+            a.dedup();
+            a
+        };
         RegionQuery {
             images: names(|i| Some(i.image.clone()).filter(|id| !id.is_empty())),
             image_refs: images::refs(desired),
-            subnets: names(|i| i.subnet.clone()),
-            zones: names(|i| i.zone.clone()),
+            subnets: merged(
+                names(|i| i.subnet.clone()),
+                balancer(|s| match s {
+                    crate::model::SubnetRef::Id(id) => Some(id.clone()),
+                    crate::model::SubnetRef::Zone(_) => None,
+                }),
+            ),
+            zones: merged(
+                names(|i| i.zone.clone()),
+                balancer(|s| match s {
+                    crate::model::SubnetRef::Zone(z) => Some(z.clone()),
+                    crate::model::SubnetRef::Id(_) => None,
+                }),
+            ),
             types: names(|i| Some(i.instance_type.clone())),
             addresses: !desired.elastic_ips.is_empty(),
             outside_groups: peers(desired, |p| match p {

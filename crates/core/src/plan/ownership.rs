@@ -105,7 +105,9 @@ pub fn duplicate_warnings(live: &Live) -> Vec<Warning> {
         .chain((live.security_groups.iter()).map(|g| claim(Kind::SecurityGroup, &g.name, &g.id)))
         .chain((live.instances.iter()).map(|i| claim(Kind::Instance, &i.name, &i.id)))
         .chain((live.volumes.iter()).map(|v| claim(Kind::Volume, &v.name, &v.id)))
-        .chain((live.addresses.iter()).map(|a| claim(Kind::ElasticIp, &a.name, &a.allocation_id)));
+        .chain((live.addresses.iter()).map(|a| claim(Kind::ElasticIp, &a.name, &a.allocation_id)))
+        .chain((live.target_groups.iter()).map(|g| claim(Kind::TargetGroup, &g.name, &g.arn)))
+        .chain((live.load_balancers.iter()).map(|b| claim(Kind::LoadBalancer, &b.name, &b.arn)));
     let mut claims: BTreeMap<ResourceId, Vec<&str>> = BTreeMap::new();
     for (resource, id) in all {
         claims.entry(resource).or_default().push(id);

@@ -52,6 +52,12 @@ pub fn plan(changes: &[Change], desired: &Desired) -> Vec<RolloutPlan> {
                 entry: entry.to_string(),
                 health: rollout.health,
                 timeout_secs: rollout.timeout_secs,
+                target_groups: first.entry.target_groups.clone(),
+                servers: if first.entry.target_groups.is_empty() {
+                    0
+                } else {
+                    first.entry.count.max(1)
+                },
                 batches: members
                     .chunks(size)
                     .map(|b| b.iter().map(|(_, n)| (*n).to_string()).collect())

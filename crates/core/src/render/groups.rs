@@ -120,6 +120,8 @@ impl<'a> Entry<'a> {
             Kind::Instance => "instance",
             Kind::Volume => "volume",
             Kind::ElasticIp => "elastic IP",
+            Kind::TargetGroup => "target group",
+            Kind::LoadBalancer => "load balancer",
         };
         format!("{n} {kind}{}", if n == 1 { "" } else { "s" })
     }

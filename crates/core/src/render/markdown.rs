@@ -204,6 +204,9 @@ fn header(p: &Plan) -> String {
             "**No changes.** EC2 matches the YAML ({} resources).\n",
             p.summary.unchanged
         );
+        for f in &p.fronts {
+            let _ = writeln!(out, "{}\n", super::front_line(f, code_span));
+        }
     } else {
         let _ = writeln!(out, "**{}**\n", summary_line(&p.summary));
     }
@@ -337,6 +340,9 @@ fn render(p: &Plan, with_diffs: bool, listing: Listing, with_picture: bool) -> S
     }
     for s in &p.spreads {
         let _ = writeln!(out, "{}\n", super::spread_line(s, code_span));
+    }
+    for f in &p.fronts {
+        let _ = writeln!(out, "{}\n", super::front_line(f, code_span));
     }
     for r in &p.rollouts {
         let _ = writeln!(out, "{}\n", super::rollout_line(r, code_span));

@@ -65,6 +65,7 @@ pub fn rollout_line(r: &RolloutPlan, name: impl Fn(&str) -> String) -> String {
     let gate = match r.health {
         crate::model::Health::StatusChecks => "EC2 status checks ok",
         crate::model::Health::Running => "running",
+        crate::model::Health::TargetGroup => "healthy in its target groups",
     };
     let timeout = match r.timeout_secs {
         s if s % 3_600 == 0 => format!("{}h", s / 3_600),
@@ -90,13 +91,59 @@ pub fn rollout_line(r: &RolloutPlan, name: impl Fn(&str) -> String) -> String {
             r.batches.len() - ROLLOUT_BATCHES_SHOWN
         ));
     }
+    let rotation = if r.target_groups.is_empty() {
+        String::new()
+    } else {
+        let groups: Vec<String> = r.target_groups.iter().map(|g| name(g)).collect();
+        format!(
+            " ({size} of {} servers out of rotation at once: each batch leaves {} and drains before it changes, and joins again after)",
+            r.servers,
+            groups.join(", ")
+        )
+    };
     format!(
-        "Rollout of {}: {} batch{} of at most {size}, each {gate} within {timeout} before the next: {}",
+        "Rollout of {}: {} batch{} of at most {size}{rotation}, each {gate} within {timeout} before the next: {}",
         name(&r.entry),
         r.batches.len(),
         if r.batches.len() == 1 { "" } else { "es" },
         batches.join(" → ")
     )
+}
+
+/// A load balancer in one line: `Load balancer front (internet-facing) at
+/// front-….elb.amazonaws.com: 80 HTTP → redirect to https:443; 443 HTTPS →
+/// target group web; web serves web-1, web-2`. `name` formats a name (or
+/// any text from YAML or ELB) for the output (escaping it).
+pub fn front_line(f: &crate::plan::fronts::Front, name: impl Fn(&str) -> String) -> String {
+    let at = match (&f.dns_name, &f.replaces_dns) {
+        (Some(dns), _) => format!("at {}", name(dns)),
+        (None, Some(old)) => format!(
+            "at a new DNS name, known after the apply (replaces {}: point the site's DNS at the new one)",
+            name(old)
+        ),
+        (None, None) => "at a DNS name known after the apply".to_string(),
+    };
+    let listeners: Vec<String> = f
+        .listeners
+        .iter()
+        .map(|(port, to)| format!("{port} {}", name(to)))
+        .collect();
+    let mut line = format!(
+        "Load balancer {} ({}) {at}: {}",
+        name(&f.name),
+        f.scheme,
+        listeners.join("; ")
+    );
+    for (group, servers) in &f.groups {
+        let servers: Vec<String> = servers.iter().map(|s| name(s)).collect();
+        let who = if servers.is_empty() {
+            "no servers".to_string()
+        } else {
+            servers.join(", ")
+        };
+        line.push_str(&format!("; {} serves {who}", name(group)));
+    }
+    line
 }
 
 /// The summary line (`Plan: 2 to create, 1 to update (1 restart), …`).

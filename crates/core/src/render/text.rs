@@ -90,6 +90,10 @@ fn render_plan(p: &Plan, color: bool) -> String {
             "  No changes: EC2 matches the YAML ({} resources).",
             p.summary.unchanged
         );
+        // Where the site answers, even when nothing changes.
+        for f in &p.fronts {
+            let _ = writeln!(out, "  {}", super::front_line(f, |n| t(n).into_owned()));
+        }
         // A plan with nothing to do still warns (resources tagged for the
         // stack that it does not manage, say).
         for w in &p.warnings {
@@ -134,6 +138,9 @@ fn render_plan(p: &Plan, color: bool) -> String {
     }
     for s in &p.spreads {
         let _ = writeln!(out, "{}", super::spread_line(s, |n| t(n).into_owned()));
+    }
+    for f in &p.fronts {
+        let _ = writeln!(out, "{}", super::front_line(f, |n| t(n).into_owned()));
     }
     for r in &p.rollouts {
         let _ = writeln!(out, "{}", super::rollout_line(r, |n| t(n).into_owned()));

@@ -75,10 +75,19 @@ async fn connection(stream: TcpStream, state: Arc<State>, client: UpstreamClient
 
 async fn handle(state: &State, client: &UpstreamClient, incoming: Incoming) -> Option<Answer> {
     let params = form_params(&incoming);
+    // The Query API (EC2, ELB) names the action in the form; a JSON API
+    // (the tagging API's `GetResources`) in `X-Amz-Target: Service.Action`.
+    let target = incoming
+        .headers
+        .iter()
+        .find(|(k, _)| k == "x-amz-target")
+        .and_then(|(_, v)| v.rsplit('.').next())
+        .map(str::to_string);
     let action = params
         .iter()
         .find(|(k, _)| k == "Action")
         .map(|(_, v)| v.clone())
+        .or(target)
         .unwrap_or_default();
     let mut request = Request {
         seq: state.seq.fetch_add(1, Ordering::SeqCst),

@@ -11,6 +11,7 @@ use crate::model::{
 };
 
 mod addresses;
+mod balancers;
 mod disks;
 mod groups;
 mod instances;
@@ -19,6 +20,10 @@ mod region;
 mod server;
 mod volumes;
 
+pub use balancers::{
+    balancer_name, balancer_subnets, elb_name, is_registered, kept_balancers, kept_target_groups,
+    target_group_name, target_group_vpc,
+};
 pub use disks::{COOLDOWN_SECS, modified_volumes};
 use groups::expected_vpc;
 pub use groups::{default_egress, desired_egress, kept_groups, name_peer, named_descriptions};
@@ -57,6 +62,8 @@ pub fn compute(inputs: &Inputs<'_>) -> Plan {
     p.instances();
     p.volumes();
     p.addresses();
+    p.target_groups();
+    p.load_balancers();
     p.check_address_quota();
 
     let Planner {
@@ -71,6 +78,13 @@ pub fn compute(inputs: &Inputs<'_>) -> Plan {
     warnings.extend(launched_warnings(&inputs.desired.stack, inputs.live));
     warnings.extend(duplicate_warnings(inputs.live));
     warnings.extend(server::lost_on_replace(&changes, inputs.live));
+    warnings.extend(balancers::stranger_warnings(inputs.desired, inputs.live));
+    warnings.extend(super::fronts::public_ip_changes(
+        inputs.desired,
+        inputs.live,
+        &changes,
+    ));
+    let fronts = super::fronts::of(inputs.desired, inputs.live, &changes);
     let summary = summarize(&changes, unchanged);
     let rollouts = super::rollout::plan(&changes, inputs.desired);
     let spreads = super::spread::of(inputs.desired, &changes);
@@ -86,6 +100,7 @@ pub fn compute(inputs: &Inputs<'_>) -> Plan {
         errors,
         rollouts,
         spreads,
+        fronts,
         images: super::images::resolutions(inputs.desired, inputs.region),
         graph: super::graph::Graph::default(),
     };

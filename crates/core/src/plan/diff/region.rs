@@ -15,6 +15,7 @@ impl<'a> Planner<'a> {
         errors.extend(self.type_errors(&instances));
         errors.extend(self.group_vpc_errors(&placements));
         errors.extend(self.group_region_errors());
+        errors.extend(self.balancer_errors());
         for (id, at, message, hint) in errors {
             self.error(id, &at, message, hint);
         }

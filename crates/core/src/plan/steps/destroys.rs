@@ -31,6 +31,14 @@ impl Builder<'_> {
             .filter_map(|c| Some((c.resource.clone(), c.live_id.clone()?)))
             .collect();
         let terminated: BTreeSet<&str> = old_instances.iter().map(|(_, i)| i.as_str()).collect();
+        // Servers still in a target group leave it, drained, first.
+        let serving: Vec<(String, String)> = old_instances
+            .iter()
+            .filter(|(_, i)| !self.before_termination.contains_key(i))
+            .map(|(id, i)| (id.name.clone(), i.clone()))
+            .collect();
+        self.leave(&serving, after_creations.clone());
+        let balancers = self.balancer_destroys(plan, &after_creations);
         // Addresses are released alongside the terminations (an address
         // on an instance that terminates first is simply no longer
         // associated).
@@ -130,6 +138,12 @@ impl Builder<'_> {
         for (id, instance_id) in old_instances {
             let mut needs = before_terminations.clone();
             needs.extend(replaced_instances.get(&instance_id).copied());
+            needs.extend(
+                self.before_termination
+                    .get(&instance_id)
+                    .into_iter()
+                    .flatten(),
+            );
             let s = self.add(
                 id,
                 Op::TerminateInstance {
@@ -150,6 +164,8 @@ impl Builder<'_> {
             .filter_map(|c| Some((c.resource.clone(), c.live_id.clone()?)))
             .collect();
         let old_key_pairs = by_kind(plan, Kind::KeyPair).any(|c| c.action == Action::Destroy);
+        // A load balancer holds its security groups until it is deleted.
+        terminations.extend(balancers);
         let after_terminations = if old_groups.is_empty() && !old_key_pairs {
             vec![]
         } else {

@@ -162,7 +162,9 @@ impl Builder<'_> {
             let n = r.batches.len();
             for (k, batch) in r.batches.iter().enumerate() {
                 let mut members = Vec::new();
+                let mut named = Vec::new();
                 let mut instances = Vec::new();
+                let mut replaced = Vec::new();
                 for name in batch {
                     let Some(&s) = self.instance_steps.get(name) else {
                         continue;
@@ -171,16 +173,35 @@ impl Builder<'_> {
                         self.steps[s].needs.push(gate);
                     }
                     members.push(s);
+                    named.push((name.clone(), s));
                     let instance = match &self.steps[s].op {
                         Op::UpdateInstance { instance_id, .. } => {
                             Ref::Existing(instance_id.clone())
                         }
-                        _ => Ref::New(ResourceId::new(Kind::Instance, name.clone())),
+                        _ => {
+                            replaced.extend(
+                                by_kind(plan, Kind::Instance)
+                                    .find(|c| &c.resource.name == name)
+                                    .and_then(|c| c.live_id.clone())
+                                    .map(|old| (name.clone(), old)),
+                            );
+                            Ref::New(ResourceId::new(Kind::Instance, name.clone()))
+                        }
                     };
                     instances.push((name.clone(), instance));
                 }
                 if members.is_empty() {
                     continue;
+                }
+                // An entry behind a load balancer: out of rotation while it
+                // changes, back in before its gate.
+                let mut gate_needs = members.clone();
+                let mut groups = vec![];
+                if !r.target_groups.is_empty() {
+                    gate_needs.extend(self.out_of_rotation(&named, previous, &r.target_groups));
+                    groups = (r.target_groups.iter())
+                        .map(|g| self.target_group_ref(g).0)
+                        .collect();
                 }
                 let batch_name = format!("{} batch {}/{n}", r.entry, k + 1);
                 super::batches::restarts(&mut self.steps, &batch_name, &members);
@@ -190,10 +211,14 @@ impl Builder<'_> {
                         instances,
                         health: r.health,
                         timeout_secs: r.timeout_secs,
+                        groups,
                     },
-                    members,
+                    gate_needs,
                     false,
                 );
+                if !r.target_groups.is_empty() {
+                    self.replaced_out_of_rotation(gate, &replaced);
+                }
                 for name in batch {
                     self.gates.insert(name.clone(), gate);
                 }
@@ -211,6 +236,8 @@ impl Builder<'_> {
         }
         let mut needs: Vec<usize> = self.gates.get(new).copied().into_iter().collect();
         needs.extend(self.instance_steps.get(new).copied());
+        // A server behind a load balancer is drained before it stops.
+        needs.extend(self.before_termination.get(old).into_iter().flatten());
         let s = self.add(
             ResourceId::new(Kind::Instance, new),
             Op::StopInstance {

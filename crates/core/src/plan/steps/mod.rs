@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use sha2::{Digest, Sha256};
 
 mod addresses;
+mod balancers;
 pub mod batches;
 mod destroys;
 mod groups;
@@ -210,6 +211,9 @@ pub enum Op {
         health: model::Health,
         /// How long to wait.
         timeout_secs: u64,
+        /// The target groups each instance must be `healthy` in (for
+        /// `Health::TargetGroup`).
+        groups: Vec<Ref>,
     },
     /// Nothing to do: it succeeds once every step it needs has succeeded.
     /// One barrier between the creations and the destructions of an apply
@@ -294,6 +298,117 @@ pub enum Op {
         /// `eipassoc-…`, when associated.
         association_id: Option<String>,
     },
+    /// Create a target group (ELB's `CreateTargetGroup` is idempotent by
+    /// name) and set its draining time.
+    CreateTargetGroup(Box<TargetGroupCreate>),
+    /// Change a target group's health check and draining time.
+    ModifyTargetGroup {
+        /// Its ARN.
+        arn: String,
+        /// The new health check.
+        health_check: Option<model::HealthCheck>,
+        /// The new draining time, in seconds.
+        deregistration_delay: Option<u32>,
+    },
+    /// Delete a target group (no listener forwards to it any more).
+    DeleteTargetGroup {
+        /// Its ARN.
+        arn: String,
+    },
+    /// Register servers in a target group: one `RegisterTargets`, once each
+    /// is running.
+    RegisterTargets {
+        /// The group.
+        group: Ref,
+        /// The servers, by name.
+        instances: Vec<(String, Ref)>,
+    },
+    /// Take servers out of a target group: one `DeregisterTargets`, then a
+    /// wait until ELB has drained them (at most the group's draining time).
+    DeregisterTargets {
+        /// The group's ARN.
+        group: String,
+        /// The servers, by name and id.
+        instances: Vec<(String, String)>,
+        /// The group's draining time, in seconds, as ELB holds it.
+        drain_secs: u32,
+    },
+    /// Create an Application Load Balancer (idempotent by name).
+    CreateLoadBalancer(Box<BalancerCreate>),
+    /// Change a load balancer's subnets and security groups.
+    ModifyLoadBalancer {
+        /// Its ARN.
+        arn: String,
+        /// Its new subnets.
+        subnets: Option<Vec<String>>,
+        /// Its new security groups.
+        groups: Option<Vec<Ref>>,
+    },
+    /// Create, change and delete a load balancer's listeners.
+    SetListeners {
+        /// The load balancer.
+        balancer: Ref,
+        /// Listeners to create.
+        create: Vec<ListenerOp>,
+        /// Listeners to change, by ARN.
+        modify: Vec<(String, ListenerOp)>,
+        /// Listeners to delete, by ARN.
+        delete: Vec<String>,
+    },
+    /// Delete a load balancer (its listeners go with it).
+    DeleteLoadBalancer {
+        /// Its ARN.
+        arn: String,
+    },
+}
+
+/// Everything `CreateTargetGroup` needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetGroupCreate {
+    /// Its ELB name (deterministic).
+    pub group_name: String,
+    /// Port.
+    pub port: u16,
+    /// Protocol.
+    pub protocol: model::ElbProtocol,
+    /// VPC id.
+    pub vpc_id: String,
+    /// Health check.
+    pub health_check: model::HealthCheck,
+    /// Draining time, in seconds.
+    pub deregistration_delay: u32,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Everything `CreateLoadBalancer` needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BalancerCreate {
+    /// Its ELB name (deterministic).
+    pub balancer_name: String,
+    /// Internet-facing or internal.
+    pub scheme: model::Scheme,
+    /// Subnet ids.
+    pub subnets: Vec<String>,
+    /// Security groups.
+    pub groups: Vec<Ref>,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One listener as `CreateListener` and `ModifyListener` take it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerOp {
+    /// Port.
+    pub port: u16,
+    /// Protocol.
+    pub protocol: model::ElbProtocol,
+    /// Certificate ARN (HTTPS).
+    pub certificate: Option<String>,
+    /// Forward to this target group…
+    pub forward: Option<Ref>,
+    /// …or redirect to HTTPS on this port.
+    pub redirect_https: Option<u16>,
 }
 
 /// One step: an operation on one resource, after the steps it needs.
@@ -366,6 +481,15 @@ struct Builder<'a> {
     rule_steps: BTreeMap<String, usize>,
     /// The steps that attach data volumes to each instance, by name.
     attachments: BTreeMap<String, Vec<usize>>,
+    /// The steps that take each live instance (by id) out of its target
+    /// groups, which its stop or termination waits for.
+    before_termination: BTreeMap<String, Vec<usize>>,
+    /// The steps that register servers in each target group, by name.
+    registrations: BTreeMap<String, Vec<usize>>,
+    /// Instances whose joins and leaves their rollout makes, by name.
+    rolled: BTreeSet<String>,
+    /// The steps that set listeners.
+    listener_steps: Vec<usize>,
 }
 
 impl Builder<'_> {
@@ -418,8 +542,9 @@ impl Builder<'_> {
 }
 
 /// Derives the steps of an applicable plan: creations and updates in
-/// dependency order (key pairs, groups, rules, instances, volumes,
-/// addresses), then destroys, each after what replaces it.
+/// dependency order (key pairs, groups, rules, instances, target groups and
+/// their servers, load balancers, volumes, addresses), then destroys, each
+/// after what replaces it.
 pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
     // The plan was made against the live state under the new names.
     // Images by reference carry the id they resolved to from here on.
@@ -451,6 +576,10 @@ pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
         stops: BTreeMap::new(),
         rule_steps: BTreeMap::new(),
         attachments: BTreeMap::new(),
+        before_termination: BTreeMap::new(),
+        registrations: BTreeMap::new(),
+        rolled: BTreeSet::new(),
+        listener_steps: Vec::new(),
     };
     b.renames(plan);
     b.retags(plan);
@@ -459,7 +588,10 @@ pub fn steps(plan: &Plan, inputs: &Inputs<'_>) -> Vec<Step> {
     let rule_steps = b.rules(plan);
     let (live_instance_ids, replaced) = b.instances(plan, &rule_steps);
     b.rule_steps = rule_steps.into_iter().map(|(g, (s, _))| (g, s)).collect();
+    b.target_groups(plan);
     b.rollouts(plan);
+    b.memberships(plan);
+    b.load_balancers(plan);
     b.volumes(plan, &live_instance_ids);
     b.addresses(plan, &live_instance_ids);
     b.destroys(plan, &replaced);
@@ -498,7 +630,12 @@ impl Builder<'_> {
         for c in &plan.changes {
             let (
                 Some(ec2_id),
-                Kind::KeyPair | Kind::SecurityGroup | Kind::Volume | Kind::ElasticIp,
+                Kind::KeyPair
+                | Kind::SecurityGroup
+                | Kind::Volume
+                | Kind::ElasticIp
+                | Kind::TargetGroup
+                | Kind::LoadBalancer,
             ) = (&c.live_id, c.resource.kind)
             else {
                 continue;
@@ -546,6 +683,12 @@ impl Builder<'_> {
             Kind::ElasticIp => (live.addresses.iter())
                 .find(|a| a.allocation_id == ec2_id)
                 .map(|a| &a.tags),
+            Kind::TargetGroup => (live.target_groups.iter())
+                .find(|g| g.arn == ec2_id)
+                .map(|g| &g.tags),
+            Kind::LoadBalancer => (live.load_balancers.iter())
+                .find(|b| b.arn == ec2_id)
+                .map(|b| &b.tags),
             Kind::Instance => None,
         };
         found.cloned().unwrap_or_default()

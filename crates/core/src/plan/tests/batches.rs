@@ -13,6 +13,7 @@ fn new_entry(w: &mut World, entry: &str, n: u32, rollout: Rollout) {
             count: n,
             rollout: rollout.clone(),
             subnets: vec![],
+            target_groups: vec![],
         };
         w.desired.instances.insert(name, spec);
     }
@@ -81,6 +82,7 @@ fn launches_that_differ_are_batched_apart() {
         count: 1,
         rollout: Rollout::default(),
         subnets: vec![],
+        target_groups: vec![],
     };
     w.desired.instances.insert("db".into(), db);
     let steps = w.steps();
@@ -125,6 +127,7 @@ fn replacements_are_batched_per_rollout_batch_and_restarts_stopped_together() {
             count: 4,
             rollout: rollout.clone(),
             subnets: vec![],
+            target_groups: vec![],
         };
     }
     // A new image replaces each: two launches per rollout batch.

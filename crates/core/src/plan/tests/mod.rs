@@ -248,6 +248,8 @@ impl World {
                 instances: BTreeMap::new(),
                 volumes: BTreeMap::new(),
                 elastic_ips: BTreeMap::new(),
+                target_groups: Default::default(),
+                load_balancers: Default::default(),
                 tags: BTreeMap::new(),
                 environment: None,
                 after: vec![],
@@ -351,6 +353,7 @@ fn actions(plan: &Plan) -> Vec<(String, Action, Option<String>)> {
 
 mod addresses;
 mod apply_steps;
+mod balancers;
 mod disks;
 mod fingerprints;
 mod groups;

@@ -60,6 +60,7 @@ fn an_error_in_a_count_entry_is_reported_once_for_the_entry() {
             name: "web".into(),
             count: 3,
             subnets: vec![],
+            target_groups: vec![],
         };
         w.desired.instances.insert(format!("web-{n}"), spec);
     }
@@ -73,6 +74,7 @@ fn an_error_in_a_count_entry_is_reported_once_for_the_entry() {
         name: "db".into(),
         count: 1,
         subnets: vec![],
+        target_groups: vec![],
     };
     db.at = at(40);
     w.desired.instances.insert("db".into(), db);

@@ -19,6 +19,7 @@ fn entry(w: &mut World, name: &str, n: u32) {
             name: name.into(),
             count: n,
             subnets: vec![],
+            target_groups: vec![],
         };
         w.desired.instances.insert(expanded, spec);
     }

@@ -17,6 +17,7 @@ fn group(n: u32, rollout: Rollout) -> World {
             count: n,
             rollout: rollout.clone(),
             subnets: vec![],
+            target_groups: vec![],
         };
     }
     w
@@ -43,6 +44,8 @@ fn a_type_change_on_four_goes_one_at_a_time_each_behind_a_gate() {
             health: Health::StatusChecks,
             timeout_secs: 600,
             batches: (1..=4).map(|i| vec![format!("web-{i}")]).collect(),
+            target_groups: vec![],
+            servers: 0,
         }]
     );
     let steps = w.steps();

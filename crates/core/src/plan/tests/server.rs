@@ -138,6 +138,7 @@ fn spread(n: u32, zones: &[&str]) -> World {
             count: n,
             rollout: Rollout::default(),
             subnets: places.clone(),
+            target_groups: vec![],
         };
         let live = w.instance(&format!("i-web{i}"));
         live.subnet = Some(subnet);

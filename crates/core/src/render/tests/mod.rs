@@ -102,6 +102,7 @@ fn plan(changes: Vec<Change>, warnings: Vec<Warning>, errors: Vec<PlanError>) ->
         errors,
         rollouts: vec![],
         spreads: vec![],
+        fronts: vec![],
         images: vec![],
         graph: Default::default(),
     }

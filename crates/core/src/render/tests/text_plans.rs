@@ -26,6 +26,8 @@ pub(super) fn rollout_plan(batches: usize, size: usize) -> Plan {
         entry: "web".into(),
         health: crate::model::Health::StatusChecks,
         timeout_secs: 600,
+        target_groups: vec![],
+        servers: 0,
         batches: (0..batches)
             .map(|b| {
                 (1..=size)

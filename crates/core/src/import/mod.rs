@@ -8,6 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+mod balancers;
+
 use crate::model::{
     self, Kind, Live, LiveAddress, LiveGroup, LiveInstance, LiveKeyPair, LiveVolume, Peer,
     Protocol, ResourceId, Rule,
@@ -38,6 +40,12 @@ pub struct Found {
     pub key_pairs: Vec<LiveKeyPair>,
     /// Addresses associated with them.
     pub addresses: Vec<LiveAddress>,
+    /// Target groups named for import (with `--load-balancer`: those its
+    /// listeners forward to), with their registered targets; a listener's
+    /// forward names its group by ARN.
+    pub target_groups: Vec<model::LiveTargetGroup>,
+    /// Load balancers named for import.
+    pub load_balancers: Vec<model::LiveLoadBalancer>,
     /// The region's default VPC.
     pub default_vpc: Option<String>,
 }
@@ -155,6 +163,8 @@ pub fn build(stack: &str, region: &str, found: &Found) -> Result<Imported, Impor
     import.security_groups()?;
     import.instances()?;
     import.elastic_ips();
+    import.target_groups()?;
+    import.load_balancers()?;
     Ok(Imported {
         yaml: import.yaml,
         live: import.live,
@@ -171,6 +181,10 @@ struct Names {
     groups: BTreeMap<String, String>,
     /// Instance id → logical name.
     instances: BTreeMap<String, String>,
+    /// Target group ARN → logical name.
+    target_groups: BTreeMap<String, String>,
+    /// Load balancer ARN → logical name.
+    load_balancers: BTreeMap<String, String>,
 }
 
 impl Names {
@@ -198,10 +212,22 @@ impl Names {
             // `web-1`-style names would collide with `count`; names are plain.
             instances.insert(i.live.id.clone(), unique(base, &mut taken));
         }
+        let mut taken = BTreeSet::new();
+        let mut target_groups = BTreeMap::new();
+        for g in &found.target_groups {
+            target_groups.insert(g.arn.clone(), unique(slug(&g.group_name), &mut taken));
+        }
+        let mut taken = BTreeSet::new();
+        let mut load_balancers = BTreeMap::new();
+        for b in &found.load_balancers {
+            load_balancers.insert(b.arn.clone(), unique(slug(&b.balancer_name), &mut taken));
+        }
         Names {
             key_pairs,
             groups,
             instances,
+            target_groups,
+            load_balancers,
         }
     }
 }
@@ -416,6 +442,7 @@ impl Import<'_> {
             );
         }
         self.instance_volumes(fi, &name);
+        self.instance_target_groups(i);
         self.instance_tags(i);
         if fi.protected {
             let _ = writeln!(self.yaml, "    protect: true");
