@@ -116,6 +116,11 @@ enum Command {
         /// DescribeInstances filter as NAME=VALUE[,VALUE]; repeat to narrow.
         #[arg(long, value_name = "FILTER", required = true)]
         filter: Vec<String>,
+        /// A load balancer to take too, with its listeners and the target
+        /// groups they forward to: its ARN, its name, or `tag:KEY=VALUE`;
+        /// repeat for more. Every server of those groups must be imported.
+        #[arg(long = "load-balancer", value_name = "LB")]
+        load_balancer: Vec<String>,
         /// Write the YAML to this file instead of standard output.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
@@ -256,6 +261,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
             stack,
             region,
             filter,
+            load_balancer,
             out,
             apply_tags,
         } => {
@@ -263,7 +269,11 @@ pub async fn run(cli: Cli) -> Result<u8> {
                 .or_else(|| std::env::var("AWS_REGION").ok())
                 .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
                 .ok_or_else(|| anyhow::anyhow!("no region: pass --region or set AWS_REGION"))?;
-            import(&stack, &region, &filter, out.as_deref(), apply_tags).await
+            let target = ImportTarget {
+                filters: &filter,
+                balancers: &load_balancer,
+            };
+            import(&stack, &region, target, out.as_deref(), apply_tags).await
         }
         Command::Resolve { file } => {
             let yaml = match workspace::resolve_stack_file(&file) {
@@ -473,20 +483,28 @@ fn load(paths: &[String], github_annotations: bool) -> Result<Option<Vec<Desired
     }
 }
 
+/// What `import` takes: `--filter` and `--load-balancer`, as written.
+struct ImportTarget<'a> {
+    filters: &'a [String],
+    balancers: &'a [String],
+}
+
 async fn import(
     stack: &str,
     region: &str,
-    filters: &[String],
+    target: ImportTarget<'_>,
     out: Option<&std::path::Path>,
     apply_tags: bool,
 ) -> Result<u8> {
-    let filters = filters
-        .iter()
+    let filters = (target.filters.iter())
         .map(|a| crate::import::Filter::parse(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let balancers = (target.balancers.iter())
+        .map(|a| crate::import::BalancerRef::parse(a))
         .collect::<Result<Vec<_>, _>>()?;
     let ec2 = Ec2::connect(region).await;
     let file = out.map_or("<import>".to_string(), |p| p.display().to_string());
-    let prepared = app::import::prepare(&ec2, stack, region, &filters, &file).await?;
+    let prepared = app::import::prepare(&ec2, stack, region, &filters, &balancers, &file).await?;
     match out {
         Some(p) => {
             std::fs::write(p, &prepared.yaml)

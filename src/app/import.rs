@@ -5,7 +5,7 @@ use anyhow::{Result, bail};
 
 use crate::config;
 use crate::ec2::Ec2;
-use crate::import::{Adoption, Filter};
+use crate::import::{Adoption, BalancerRef, Filter};
 use crate::model::Desired;
 use crate::plan::{self, Plan};
 
@@ -33,7 +33,7 @@ impl Prepared {
 }
 
 /// Reads the instances matching `filters` that no stack owns (and what they
-/// use), writes the stack `stack` in `region` (the one `ec2` reads) for them (`file` is the name diagnostics
+/// use, and the load balancers `balancers` names with their target groups), writes the stack `stack` in `region` (the one `ec2` reads) for them (`file` is the name diagnostics
 /// use) and plans it against the resources as they will be once tagged.
 /// Refuses a stack name that already owns resources.
 pub async fn prepare(
@@ -41,6 +41,7 @@ pub async fn prepare(
     stack: &str,
     region: &str,
     filters: &[Filter],
+    balancers: &[BalancerRef],
     file: &str,
 ) -> Result<Prepared> {
     let existing = ec2.read_live(stack, None).await?;
@@ -49,10 +50,12 @@ pub async fn prepare(
         || !existing.key_pairs.is_empty()
         || !existing.volumes.is_empty()
         || !existing.addresses.is_empty()
+        || !existing.target_groups.is_empty()
+        || !existing.load_balancers.is_empty()
     {
         bail!("stack {stack} already owns resources in {region}: import into a new stack name");
     }
-    let found = ec2.read_for_import(filters).await?;
+    let found = ec2.read_for_import(filters, balancers).await?;
     if found.instances.is_empty() {
         bail!("no instance matches the filters (instances already owned by a stack are left out)");
     }
@@ -76,10 +79,9 @@ pub async fn prepare(
             .values()
             .map(|i| i.image.clone())
             .collect(),
-        subnets: desired
-            .instances
-            .values()
+        subnets: (desired.instances.values())
             .filter_map(|i| i.subnet.clone())
+            .chain(plan::RegionQuery::of(&desired).subnets)
             .collect(),
         zones: vec![],
         image_refs: vec![],

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use super::limits::Call;
 use super::read::filter;
 use super::{Ec2, Ec2Error, trace};
-use crate::import::{self, Adoption, Found, FoundInstance};
+use crate::import::{self, Adoption, BalancerRef, Found, FoundInstance};
 use crate::model;
 
 impl Ec2 {
@@ -14,7 +14,11 @@ impl Ec2 {
     /// and everything they use: a handful of batched calls, plus two
     /// `DescribeInstanceAttribute` per instance (user data and termination
     /// protection are not returned otherwise) — import runs once.
-    pub async fn read_for_import(&self, filters: &[import::Filter]) -> Result<Found, Ec2Error> {
+    pub async fn read_for_import(
+        &self,
+        filters: &[import::Filter],
+        balancers: &[BalancerRef],
+    ) -> Result<Found, Ec2Error> {
         let instances = self.read_unowned_instances(filters).await?;
         if instances.is_empty() {
             return Ok(Found::default());
@@ -22,6 +26,26 @@ impl Ec2 {
         let mut found = self.read_what_instances_use(&instances).await?;
         for i in instances {
             found.instances.push(self.read_found_instance(i).await?);
+        }
+        if !balancers.is_empty() {
+            let (groups, lbs) = self.read_balancers_for_import(balancers).await?;
+            found.target_groups = groups;
+            found.load_balancers = lbs;
+            // The load balancers' security groups are written with them.
+            let known: std::collections::BTreeSet<String> =
+                found.groups.iter().map(|g| g.id.clone()).collect();
+            let mut missing: Vec<String> = (found.load_balancers.iter())
+                .flat_map(|b| b.security_group_ids.iter().cloned())
+                .filter(|g| !known.contains(g))
+                .collect();
+            missing.sort();
+            missing.dedup();
+            if !missing.is_empty() {
+                found.groups.extend(
+                    self.read_groups(&[filter("group-id", missing)], None)
+                        .await?,
+                );
+            }
         }
         self.add_referenced_groups(&mut found.groups).await?;
         Ok(found)
@@ -175,6 +199,10 @@ impl Ec2 {
     /// own name tag).
     pub async fn adopt(&self, adoptions: &[Adoption]) -> Result<usize, Ec2Error> {
         for a in adoptions {
+            if a.ec2_id.starts_with("arn:") {
+                self.adopt_elb(a).await?;
+                continue;
+            }
             let tags: Vec<Tag> = a
                 .tags
                 .iter()
@@ -214,5 +242,200 @@ fn user_data_text(instance_id: &str, b64: Option<&str>) -> Result<Option<String>
                 ),
             })?))
         }
+    }
+}
+
+impl Ec2 {
+    /// The load balancers `refs` name, their listeners, and the target
+    /// groups those forward to (with their targets); one that a stack owns
+    /// already is refused. A few calls per load balancer: import runs once.
+    async fn read_balancers_for_import(
+        &self,
+        refs: &[BalancerRef],
+    ) -> Result<(Vec<model::LiveTargetGroup>, Vec<model::LiveLoadBalancer>), Ec2Error> {
+        let elb = self.elb()?;
+        let mut arns: Vec<String> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
+        for r in refs {
+            match r {
+                BalancerRef::Arn(a) => arns.push(a.clone()),
+                BalancerRef::Name(n) => names.push(n.clone()),
+                BalancerRef::Tag { key, value } => {
+                    arns.extend(self.balancers_tagged(key, value).await?);
+                }
+            }
+        }
+        if !names.is_empty() {
+            let page = self
+                .call("DescribeLoadBalancers", false, || {
+                    elb.elb
+                        .describe_load_balancers()
+                        .set_names(Some(names.clone()))
+                        .send()
+                })
+                .await?;
+            arns.extend(
+                page.load_balancers()
+                    .iter()
+                    .filter_map(|b| b.load_balancer_arn().map(str::to_string)),
+            );
+        }
+        arns.sort();
+        arns.dedup();
+        if arns.is_empty() {
+            return Err(Ec2Error {
+                action: "DescribeLoadBalancers",
+                code: "LoadBalancerNotFound".into(),
+                message: "no load balancer matches --load-balancer".into(),
+            });
+        }
+        let tags = self.elb_tags(&arns).await?;
+        if let Some((arn, t)) = tags.iter().find(|(_, t)| t.contains_key(model::STACK_TAG)) {
+            return Err(Ec2Error {
+                action: "DescribeTags",
+                code: "AlreadyOwned".into(),
+                message: format!(
+                    "{arn} belongs to stack {} already: it is not imported",
+                    t[model::STACK_TAG]
+                ),
+            });
+        }
+        let empty = std::collections::BTreeMap::new();
+        let named: Vec<(String, String, std::collections::BTreeMap<String, String>)> = arns
+            .iter()
+            .map(|a| {
+                (
+                    String::new(),
+                    a.clone(),
+                    tags.get(a).cloned().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let balancers = self.describe_balancers(named, &empty).await?;
+        let mut group_arns: Vec<String> = (balancers.iter())
+            .flat_map(|b| b.listeners.values())
+            .filter_map(|l| match &l.spec.as_ref()?.action {
+                model::ListenerAction::Forward(arn) => Some(arn.clone()),
+                model::ListenerAction::RedirectHttps(_) => None,
+            })
+            .collect();
+        group_arns.sort();
+        group_arns.dedup();
+        let group_tags = self.elb_tags(&group_arns).await?;
+        if let Some((arn, t)) = (group_tags.iter()).find(|(_, t)| t.contains_key(model::STACK_TAG))
+        {
+            return Err(Ec2Error {
+                action: "DescribeTags",
+                code: "AlreadyOwned".into(),
+                message: format!(
+                    "target group {arn} belongs to stack {} already: its load balancer is not imported",
+                    t[model::STACK_TAG]
+                ),
+            });
+        }
+        let groups = self
+            .describe_target_groups(
+                group_arns
+                    .iter()
+                    .map(|a| {
+                        (
+                            String::new(),
+                            a.clone(),
+                            group_tags.get(a).cloned().unwrap_or_default(),
+                        )
+                    })
+                    .collect(),
+            )
+            .await?;
+        Ok((groups, balancers))
+    }
+
+    /// The ARNs of the application load balancers tagged `key=value`.
+    async fn balancers_tagged(&self, key: &str, value: &str) -> Result<Vec<String>, Ec2Error> {
+        let elb = self.elb()?;
+        let filter = aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+            .key(key)
+            .values(value)
+            .build();
+        let page = self
+            .call("GetResources", false, || {
+                elb.tagging
+                    .get_resources()
+                    .tag_filters(filter.clone())
+                    .resource_type_filters("elasticloadbalancing:loadbalancer")
+                    .resources_per_page(100)
+                    .send()
+            })
+            .await?;
+        Ok(page
+            .resource_tag_mapping_list()
+            .iter()
+            .filter_map(|r| r.resource_arn())
+            .filter(|a| a.contains(":loadbalancer/app/"))
+            .map(str::to_string)
+            .collect())
+    }
+
+    /// The tags of ELB resources, by ARN (one `DescribeTags` per 20).
+    async fn elb_tags(
+        &self,
+        arns: &[String],
+    ) -> Result<
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+        Ec2Error,
+    > {
+        let elb = self.elb()?;
+        let mut out = std::collections::BTreeMap::new();
+        for chunk in arns.chunks(20) {
+            let page = self
+                .call("DescribeTags", false, || {
+                    elb.elb
+                        .describe_tags()
+                        .set_resource_arns(Some(chunk.to_vec()))
+                        .send()
+                })
+                .await?;
+            for d in page.tag_descriptions() {
+                let Some(arn) = d.resource_arn() else {
+                    continue;
+                };
+                let tags = d
+                    .tags()
+                    .iter()
+                    .filter_map(|t| {
+                        Some((
+                            t.key()?.to_string(),
+                            t.value().unwrap_or_default().to_string(),
+                        ))
+                    })
+                    .collect();
+                out.insert(arn.to_string(), tags);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds an adoption's tags to an ELB resource (one `AddTags`).
+    async fn adopt_elb(&self, a: &Adoption) -> Result<(), Ec2Error> {
+        let elb = self.elb()?;
+        let tags: Vec<aws_sdk_elasticloadbalancingv2::types::Tag> = a
+            .tags
+            .iter()
+            .map(|(k, v)| {
+                aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+            })
+            .collect();
+        self.call("AddTags", true, || {
+            elb.elb
+                .add_tags()
+                .resource_arns(&a.ec2_id)
+                .set_tags(Some(tags.clone()))
+                .send()
+        })
+        .await?;
+        Ok(())
     }
 }

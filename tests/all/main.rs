@@ -22,6 +22,7 @@ mod iam_docs;
 mod iam_moto;
 mod images;
 mod import;
+mod import_balancers;
 mod layers;
 mod moto_smoke;
 mod rerun;

@@ -112,7 +112,7 @@ impl Ec2 {
         Ok((groups, balancers))
     }
 
-    async fn describe_target_groups(
+    pub(in crate::ec2) async fn describe_target_groups(
         &self,
         groups: Vec<(String, String, BTreeMap<String, String>)>,
     ) -> Result<Vec<LiveTargetGroup>, Ec2Error> {
@@ -220,7 +220,7 @@ impl Ec2 {
             .collect())
     }
 
-    async fn describe_balancers(
+    pub(in crate::ec2) async fn describe_balancers(
         &self,
         balancers: Vec<(String, String, BTreeMap<String, String>)>,
         group_names: &BTreeMap<&str, &str>,

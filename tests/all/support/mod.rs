@@ -15,7 +15,7 @@ pub mod webhooks;
 pub use ec2_limits::Ec2Limits;
 pub use ec2_proxy::{Ec2Proxy, Request as ProxyRequest, Response as ProxyResponse};
 pub use github::{FakeGitHub, PullSpec};
-pub use moto::{Moto, ec2_client_at, ec2_config_at, elb_at, ssm_client_at};
+pub use moto::{Moto, ec2_client_at, ec2_config_at, elb_at, elb_client_at, ssm_client_at};
 
 /// The example stack every README points at, relative to the crate root.
 pub const EXAMPLE_STACK: &str = concat!(

@@ -210,16 +210,7 @@ pub fn elb_at(endpoint: &str, region: &str) -> ec2_gitops::ec2::Elb {
     let credentials = aws_sdk_elasticloadbalancingv2::config::Credentials::new(
         "test", "test", None, None, "test",
     );
-    let elb = aws_sdk_elasticloadbalancingv2::Client::from_conf(
-        aws_sdk_elasticloadbalancingv2::Config::builder()
-            .behavior_version(aws_sdk_elasticloadbalancingv2::config::BehaviorVersion::latest())
-            .region(aws_sdk_elasticloadbalancingv2::config::Region::new(
-                region.to_owned(),
-            ))
-            .credentials_provider(credentials.clone())
-            .endpoint_url(endpoint)
-            .build(),
-    );
+    let elb = elb_client_at(endpoint, region);
     let tagging = aws_sdk_resourcegroupstagging::Client::from_conf(
         aws_sdk_resourcegroupstagging::Config::builder()
             .behavior_version(aws_sdk_resourcegroupstagging::config::BehaviorVersion::latest())
@@ -231,6 +222,23 @@ pub fn elb_at(endpoint: &str, region: &str) -> ec2_gitops::ec2::Elb {
             .build(),
     );
     ec2_gitops::ec2::Elb::new(elb, tagging)
+}
+
+/// A real ELB client for `region` at `endpoint`, with dummy credentials
+/// (what a test uses to make load balancers by hand).
+pub fn elb_client_at(endpoint: &str, region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
+    aws_sdk_elasticloadbalancingv2::Client::from_conf(
+        aws_sdk_elasticloadbalancingv2::Config::builder()
+            .behavior_version(aws_sdk_elasticloadbalancingv2::config::BehaviorVersion::latest())
+            .region(aws_sdk_elasticloadbalancingv2::config::Region::new(
+                region.to_owned(),
+            ))
+            .credentials_provider(aws_sdk_elasticloadbalancingv2::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .endpoint_url(endpoint)
+            .build(),
+    )
 }
 
 /// A real SSM client for `region` at `endpoint`, with dummy credentials.

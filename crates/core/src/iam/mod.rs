@@ -451,6 +451,12 @@ pub const OPERATIONS: &[Operation] = &[
         "read a target group's draining time",
     ),
     elb(
+        "DescribeTags",
+        &[Import],
+        Scope::Read,
+        "import: refuse a load balancer or target group a stack owns already",
+    ),
+    elb(
         "DescribeTargetHealth",
         &[Plan, Apply, Import],
         Scope::Read,

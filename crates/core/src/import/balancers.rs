@@ -167,3 +167,98 @@ impl Import<'_> {
         Ok(())
     }
 }
+
+/// `import --load-balancer`: which load balancer an import takes, with its
+/// listeners and the target groups they forward to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BalancerRef {
+    /// By ARN (`arn:aws:elasticloadbalancing:…:loadbalancer/app/…`).
+    Arn(String),
+    /// By name.
+    Name(String),
+    /// Every load balancer carrying this tag (`tag:KEY=VALUE`).
+    Tag {
+        /// The tag key.
+        key: String,
+        /// Its value.
+        value: String,
+    },
+}
+
+impl BalancerRef {
+    /// Parses one `--load-balancer` argument.
+    pub fn parse(arg: &str) -> Result<BalancerRef, ImportError> {
+        let bad = || {
+            ImportError(format!(
+                "--load-balancer {arg:?}: write an ARN (arn:aws:elasticloadbalancing:…:loadbalancer/app/…), a name, or tag:KEY=VALUE"
+            ))
+        };
+        if let Some(tag) = arg.strip_prefix("tag:") {
+            let (key, value) = tag.split_once('=').ok_or_else(bad)?;
+            if key.is_empty()
+                || !crate::config::is_single_line(key)
+                || !crate::config::is_single_line(value)
+            {
+                return Err(bad());
+            }
+            return Ok(BalancerRef::Tag {
+                key: key.to_string(),
+                value: value.to_string(),
+            });
+        }
+        if arg.starts_with("arn:") {
+            let ok = arg.contains(":elasticloadbalancing:")
+                && arg.contains(":loadbalancer/app/")
+                && arg.bytes().all(|b| b.is_ascii_graphic());
+            return if ok {
+                Ok(BalancerRef::Arn(arg.to_string()))
+            } else {
+                Err(bad())
+            };
+        }
+        // ELB names: 1 to 32 letters, digits and hyphens.
+        let ok = (1..=32).contains(&arg.len())
+            && arg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !arg.starts_with('-')
+            && !arg.ends_with('-');
+        if ok {
+            Ok(BalancerRef::Name(arg.to_string()))
+        } else {
+            Err(bad())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BalancerRef;
+
+    #[test]
+    fn a_load_balancer_is_named_by_arn_name_or_tag() {
+        let arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/front/50dc6c495c0c9188";
+        assert_eq!(BalancerRef::parse(arn), Ok(BalancerRef::Arn(arn.into())));
+        assert_eq!(
+            BalancerRef::parse("front"),
+            Ok(BalancerRef::Name("front".into()))
+        );
+        assert_eq!(
+            BalancerRef::parse("tag:site=www"),
+            Ok(BalancerRef::Tag {
+                key: "site".into(),
+                value: "www".into()
+            })
+        );
+        for bad in [
+            "",
+            "-front",
+            "front door",
+            &"x".repeat(33),
+            "tag:site",
+            "tag:=www",
+            "tag:site=a\nb",
+            "arn:aws:ec2:us-east-1:123456789012:instance/i-1",
+        ] {
+            assert!(BalancerRef::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

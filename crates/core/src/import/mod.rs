@@ -10,6 +10,8 @@ use std::fmt::Write as _;
 
 mod balancers;
 
+pub use balancers::BalancerRef;
+
 use crate::model::{
     self, Kind, Live, LiveAddress, LiveGroup, LiveInstance, LiveKeyPair, LiveVolume, Peer,
     Protocol, ResourceId, Rule,
