@@ -587,7 +587,26 @@ fn page_of(pages: &[Bytes], token: Option<&str>) -> Response {
     }
 }
 
-async fn answer(State(fake): State<Arc<Fake>>, body: Bytes) -> Response {
+async fn answer(State(fake): State<Arc<Fake>>, headers: http::HeaderMap, body: Bytes) -> Response {
+    // The tagging API (JSON, named by `X-Amz-Target`): the benchmark stack
+    // has no load balancer.
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if target.ends_with(".GetResources") {
+        *fake
+            .requests
+            .lock()
+            .expect("fake lock")
+            .entry("GetResources".into())
+            .or_default() += 1;
+        return (
+            [(http::header::CONTENT_TYPE, "application/x-amz-json-1.1")],
+            r#"{"ResourceTagMappingList":[],"PaginationToken":""}"#,
+        )
+            .into_response();
+    }
     let params: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let action = params.get("Action").cloned().unwrap_or_default();
     let canned = fake.canned.lock().expect("fake lock").clone();

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)] // each benchmark uses a different part
 
+pub mod balancer;
 pub mod chart;
 pub mod machine;
 pub mod pages;

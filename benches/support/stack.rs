@@ -23,6 +23,11 @@ pub const VOLUME_SIZE_GB: i32 = 10;
 pub const ELASTIC_IPS: usize = 3;
 /// The config's limit on `count`: larger stacks use several instance entries.
 pub const MAX_COUNT: usize = 1000;
+/// The target group every `web` server serves in, and the load balancer
+/// in front of it (HTTP, in two zones).
+pub const TARGET_GROUP: &str = "web";
+pub const BALANCER: &str = "front";
+pub const BALANCER_ZONES: [&str; 2] = ["us-east-1a", "us-east-1b"];
 
 /// The shape of a benchmark stack of `n` instances.
 pub struct Shape {
@@ -32,6 +37,9 @@ pub struct Shape {
     pub instances: Vec<(String, bool)>,
     /// Elastic IP name → index of its instance.
     pub addresses: Vec<(String, usize)>,
+    /// Whether the `web` servers sit behind a load balancer (target group
+    /// `web`, load balancer `front`).
+    pub balancer: bool,
 }
 
 impl Shape {
@@ -77,6 +85,7 @@ impl Shape {
             entries,
             instances,
             addresses,
+            balancer: false,
         }
     }
 
@@ -93,6 +102,9 @@ impl Shape {
         );
         for (name, count, volume) in &self.entries {
             let _ = writeln!(y, "  {name}:\n    count: {count}");
+            if self.balancer && !*volume {
+                let _ = writeln!(y, "    target_groups: [{TARGET_GROUP}]");
+            }
             if *volume {
                 let _ = writeln!(
                     y,
@@ -106,7 +118,25 @@ impl Shape {
                 let _ = writeln!(y, "  {ip}: {{ instance: {} }}", self.instances[*instance].0);
             }
         }
+        if !self.balancer {
+            return y;
+        }
+        let _ = write!(
+            y,
+            "\ntarget_groups:\n  {TARGET_GROUP}: {{ port: 80 }}\n\n\
+             load_balancers:\n  {BALANCER}:\n    subnets: [{{ zone: {} }}, {{ zone: {} }}]\n    \
+             security_groups: [{GROUP}]\n    listeners:\n      - {{ port: 80, forward: {TARGET_GROUP} }}\n",
+            BALANCER_ZONES[0], BALANCER_ZONES[1]
+        );
         y
+    }
+
+    /// The servers of the target group (every one without a data volume).
+    pub fn served(&self) -> impl Iterator<Item = &str> {
+        self.instances
+            .iter()
+            .filter(|(_, v)| !*v)
+            .map(|(n, _)| n.as_str())
     }
 
     /// Data volumes (one instance in VOLUME_EVERY).

@@ -411,3 +411,26 @@ fn a_load_balancer_goes_before_its_security_groups() {
     assert!(before(&steps, lb.index, tg.index));
     assert!(before(&steps, lb.index, sg.index));
 }
+
+#[test]
+fn a_target_someone_else_registered_is_left_and_warned_about() {
+    let mut w = site(2, 1);
+    w.live.target_groups[0]
+        .targets
+        .insert("i-stranger".into(), "healthy".into());
+    let plan = w.plan();
+    assert!(plan.changes.is_empty(), "{:#?}", plan.changes);
+    let warning = (plan.warnings.iter())
+        .find(|x| x.resource == id(Kind::TargetGroup, "web"))
+        .expect("a warning");
+    assert!(
+        warning.message.starts_with("i-stranger also serves in it"),
+        "{}",
+        warning.message
+    );
+    assert!(
+        !w.steps()
+            .iter()
+            .any(|s| matches!(s.op, Op::DeregisterTargets { .. }))
+    );
+}
