@@ -143,7 +143,7 @@ PY
 mkdir -p "$(dirname "$out")"
 "$chromium" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
-    --hide-scrollbars --user-data-dir="$work/chromium" --window-size=908,2600 \
+    --hide-scrollbars --user-data-dir="$work/chromium" --window-size=908,6000 \
     --screenshot="$work/full.png" "file://$work/page.html" >/dev/null 2>&1 ||
     fail "chromium could not take the screenshot"
 "$python" - "$work/full.png" "$out" <<'PY'

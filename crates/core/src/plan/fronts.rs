@@ -100,13 +100,20 @@ pub fn public_ip_changes(desired: &Desired, live: &Live, changes: &[Change]) -> 
                     .elastic_ips
                     .values()
                     .any(|a| a.instance == c.resource.name);
+            let spec = desired.instances.get(&c.resource.name);
+            let behind = spec.is_some_and(|s| !s.entry.target_groups.is_empty());
+            let advice = if behind {
+                "its load balancer keeps the site reachable; whatever reaches it by this address directly loses it"
+            } else {
+                "give it an elastic IP, or put it behind a load balancer, to keep an address"
+            };
             (!elastic).then(|| Warning {
                 resource: c.resource.clone(),
                 message: format!(
-                    "public IP changes: {} gives back {ip} when it stops for this restart and gets a new one (give it an elastic IP, or reach it through a load balancer, to keep its address)",
+                    "public IP changes: {} gives back {ip} when it stops for this restart and gets a new one ({advice})",
                     c.resource.name
                 ),
-                at: desired.instances.get(&c.resource.name).map(|s| s.at.clone()),
+                at: spec.map(|s| s.at.clone()),
             })
         })
         .collect()
