@@ -102,7 +102,8 @@ fn as_role(moto: &Moto, key: &(String, String), args: &[&str]) -> std::process::
 }
 
 /// A stack with every kind: key pair, groups (one referring to the other),
-/// instances with a data volume, an elastic IP. moto's signature check under
+/// instances with a data volume, an elastic IP, a load balancer forwarding
+/// to the web servers' target group (drained at once: a delay of 0). moto's signature check under
 /// IAM enforcement refuses some values with spaces: none here.
 fn stack(web_type: &str, with_volume: bool) -> String {
     let volume = if with_volume {
@@ -139,6 +140,7 @@ instances:
     count: 2
     type: {web_type}
     security_groups: [web]
+    target_groups: [web]
     rollout: {{ max_unavailable: 1, health: running }}
   db:
     type: t3.small
@@ -146,6 +148,14 @@ instances:
     metadata: {{ tokens: {tokens} }}
 {volume}elastic_ips:
   ip: {{ instance: web-1 }}
+target_groups:
+  web: {{ port: 80, deregistration_delay: 0 }}
+load_balancers:
+  front:
+    subnets: [{{ zone: us-east-1a }}, {{ zone: us-east-1b }}]
+    security_groups: [web]
+    listeners:
+      - {{ port: 80, forward: web }}
 "#,
         image = crate::engine::IMAGE,
         key = crate::engine::KEY,
