@@ -293,3 +293,76 @@ async fn a_replacement_joins_before_the_old_server_leaves_and_the_site_can_be_re
         "nothing left to describe"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_checks_draining_time_listeners_and_groups_change_in_place() {
+    let (env, _, site) = start();
+    let first = site(2, IMAGE, "t3.micro", "60s");
+    env.converge(&desired(&first)).await;
+    let elb = crate::support::elb_client_at(&env._moto.endpoint(), "us-east-1");
+    let before = elb.describe_load_balancers().send().await.unwrap();
+    let lb = before.load_balancers()[0].clone();
+
+    // A new health check and draining time, the redirect replaced by a
+    // plain HTTP forward, an HTTP listener on 8080, and the web group on
+    // the load balancer too.
+    let changed = first
+        .replace(
+            "health_check: { path: /healthz, interval: 5, timeout: 2, healthy_threshold: 2 }\n    deregistration_delay: 2",
+            "health_check: { path: /ready, matcher: 200-299, interval: 10, timeout: 3, healthy_threshold: 3 }\n    deregistration_delay: 20",
+        )
+        .replace("{ port: 80, redirect: https }", "{ port: 80, forward: web }\n      - { port: 8080, forward: web }")
+        .replace(
+            "    security_groups: [lb]\n    listeners:",
+            "    security_groups: [lb, web-sg]\n    listeners:",
+        )
+        .replace(
+            "target_groups:\n  web:\n    port: 80",
+            "  web-sg:\n    description: the servers\ntarget_groups:\n  web:\n    port: 80",
+        );
+    let plan = env.plan(&desired(&changed)).await;
+    let updated: BTreeSet<(Kind, Action)> = (plan.changes.iter())
+        .map(|c| (c.resource.kind, c.action))
+        .collect();
+    assert!(
+        updated.contains(&(Kind::TargetGroup, Action::Update)),
+        "{updated:?}"
+    );
+    assert!(
+        updated.contains(&(Kind::LoadBalancer, Action::Update)),
+        "{updated:?}"
+    );
+    assert!(
+        !plan
+            .changes
+            .iter()
+            .any(|c| matches!(c.action, Action::Replace | Action::Destroy)),
+        "{:#?}",
+        plan.changes
+    );
+    env.proxy.clear();
+    env.converge(&desired(&changed)).await;
+    for (action, n) in [
+        ("ModifyTargetGroup", 1),
+        ("ModifyTargetGroupAttributes", 1),
+        ("SetSecurityGroups", 1),
+        ("CreateListener", 1),
+        ("ModifyListener", 1),
+        ("CreateLoadBalancer", 0),
+        ("CreateTargetGroup", 0),
+        ("DeregisterTargets", 0),
+    ] {
+        assert_eq!(env.proxy.count(action), n, "{action}");
+    }
+    let after = elb.describe_load_balancers().send().await.unwrap();
+    assert_eq!(
+        after.load_balancers()[0].dns_name(),
+        lb.dns_name(),
+        "the same load balancer"
+    );
+    assert_eq!(after.load_balancers()[0].security_groups().len(), 2);
+    let groups = elb.describe_target_groups().send().await.unwrap();
+    let tg = &groups.target_groups()[0];
+    assert_eq!(tg.health_check_path(), Some("/ready"));
+    assert_eq!(tg.matcher().and_then(|m| m.http_code()), Some("200-299"));
+}
