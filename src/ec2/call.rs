@@ -153,7 +153,7 @@ impl Ec2 {
         // missing from it would be refused by a role made from them.
         debug_assert!(
             crate::iam::operation(action).is_some(),
-            "{action} is not in iam::OPERATIONS"
+            "{action} is not in iam::operations()"
         );
         let start = Instant::now();
         let mut failures = 0;

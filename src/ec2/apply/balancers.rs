@@ -128,16 +128,12 @@ impl Run<'_> {
     pub(super) async fn delete_target_group(&self, arn: &str) -> Result<String, Ec2Error> {
         let ec2 = self.ec2;
         let elb = &ec2.elb()?.elb;
-        match ec2
+        let result = ec2
             .call("DeleteTargetGroup", false, || {
                 elb.delete_target_group().target_group_arn(arn).send()
             })
-            .await
-        {
-            Ok(_) => Ok(format!("{arn} deleted")),
-            Err(e) if gone(&e) => Ok(format!("{arn} already gone")),
-            Err(e) => Err(e),
-        }
+            .await;
+        deleted(arn, result)
     }
 
     /// Registers servers once each runs: one `RegisterTargets`.
@@ -434,16 +430,12 @@ impl Run<'_> {
     pub(super) async fn delete_load_balancer(&self, arn: &str) -> Result<String, Ec2Error> {
         let ec2 = self.ec2;
         let elb = &ec2.elb()?.elb;
-        match ec2
+        let result = ec2
             .call("DeleteLoadBalancer", false, || {
                 elb.delete_load_balancer().load_balancer_arn(arn).send()
             })
-            .await
-        {
-            Ok(_) => Ok(format!("{arn} deleted")),
-            Err(e) if gone(&e) => Ok(format!("{arn} already gone")),
-            Err(e) => Err(e),
-        }
+            .await;
+        deleted(arn, result)
     }
 
     /// Sets and removes tags of an ELB resource (by ARN).
@@ -478,6 +470,15 @@ impl Run<'_> {
             set.len(),
             remove.len()
         ))
+    }
+}
+
+/// What a deletion of `arn` says: deleted, or already gone (a re-run).
+fn deleted<T>(arn: &str, result: Result<T, Ec2Error>) -> Result<String, Ec2Error> {
+    match result {
+        Ok(_) => Ok(format!("{arn} deleted")),
+        Err(e) if gone(&e) => Ok(format!("{arn} already gone")),
+        Err(e) => Err(e),
     }
 }
 

@@ -102,7 +102,6 @@ impl Moto {
     /// IAM, through boto3 (the venv moto runs from has it): the EC2 calls
     /// that name a profile find it.
     pub fn create_instance_profiles(&self, names: &[&str]) {
-        let python = moto_server_path().with_file_name("python");
         let script = r#"
 import sys, boto3
 iam = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1",
@@ -113,40 +112,30 @@ for name in sys.argv[2:]:
     iam.create_instance_profile(InstanceProfileName=name)
     iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
 "#;
-        let out = std::process::Command::new(&python)
-            .arg("-c")
-            .arg(script)
-            .arg(self.endpoint())
-            .args(names)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "{}: {e} (scripts/setup-test-deps.sh makes it)",
-                    python.display()
-                )
-            });
-        assert!(
-            out.status.success(),
-            "instance profiles: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.boto3("instance profiles", script, names);
     }
 
     /// Requests a certificate for `domain` in moto's ACM (an HTTPS listener
     /// names one that exists, as ELB checks); returns its ARN.
     pub fn create_certificate(&self, domain: &str) -> String {
-        let python = moto_server_path().with_file_name("python");
         let script = r#"
 import sys, boto3
 acm = boto3.client("acm", endpoint_url=sys.argv[1], region_name="us-east-1",
                    aws_access_key_id="test", aws_secret_access_key="test")
 print(acm.request_certificate(DomainName=sys.argv[2])["CertificateArn"])
 "#;
+        self.boto3("certificate", script, &[domain])
+    }
+
+    /// Runs a boto3 `script` with the venv's Python that moto runs from
+    /// (moto's endpoint, then `args`); its standard output, trimmed.
+    fn boto3(&self, what: &str, script: &str, args: &[&str]) -> String {
+        let python = moto_server_path().with_file_name("python");
         let out = std::process::Command::new(&python)
             .arg("-c")
             .arg(script)
             .arg(self.endpoint())
-            .arg(domain)
+            .args(args)
             .output()
             .unwrap_or_else(|e| {
                 panic!(
@@ -156,7 +145,7 @@ print(acm.request_certificate(DomainName=sys.argv[2])["CertificateArn"])
             });
         assert!(
             out.status.success(),
-            "certificate: {}",
+            "{what}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).trim().to_string()

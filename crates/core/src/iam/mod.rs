@@ -12,6 +12,8 @@
 
 use serde_json::{Value, json};
 
+mod elb;
+
 use crate::model::{PREVIEW_TAG, STACK_TAG};
 
 /// A role of the example workflows.
@@ -88,7 +90,8 @@ use Role::{Apply, Import, Plan, Preview};
 const READ_ALL: &[Role] = &[Plan, Apply, Preview, Import];
 const CHANGE: &[Role] = &[Apply, Preview];
 
-/// Every EC2 operation the tool calls, by action name.
+/// Every EC2 (and SSM) operation the tool calls, by action name; those of
+/// load balancers are in `elb.rs` ([`operations`] gives both).
 pub const OPERATIONS: &[Operation] = &[
     op(
         "DescribeInstances",
@@ -419,152 +422,7 @@ pub const OPERATIONS: &[Operation] = &[
         },
         "the apply lease: one apply of a stack at a time",
     ),
-    Operation {
-        service: "tag",
-        action: "GetResources",
-        roles: &[Plan, Apply, Import],
-        scope: Scope::Read,
-        why: "find a stack's load balancers and target groups by its tag (one paged call)",
-    },
-    elb(
-        "DescribeLoadBalancers",
-        &[Plan, Apply, Import],
-        Scope::Read,
-        "read a stack's load balancers",
-    ),
-    elb(
-        "DescribeListeners",
-        &[Plan, Apply, Import],
-        Scope::Read,
-        "read a load balancer's listeners",
-    ),
-    elb(
-        "DescribeTargetGroups",
-        &[Plan, Apply, Import],
-        Scope::Read,
-        "read a stack's target groups",
-    ),
-    elb(
-        "DescribeTargetGroupAttributes",
-        &[Plan, Apply, Import],
-        Scope::Read,
-        "read a target group's draining time",
-    ),
-    elb(
-        "DescribeTags",
-        &[Import],
-        Scope::Read,
-        "import: refuse a load balancer or target group a stack owns already",
-    ),
-    elb(
-        "DescribeTargetHealth",
-        &[Plan, Apply, Import],
-        Scope::Read,
-        "which servers a target group holds; wait for draining and health",
-    ),
-    elb(
-        "CreateTargetGroup",
-        &[Apply],
-        Scope::Changes(&[]),
-        "target groups (tagged at creation)",
-    ),
-    elb(
-        "ModifyTargetGroup",
-        &[Apply],
-        Scope::Changes(&[]),
-        "a target group's health check",
-    ),
-    elb(
-        "ModifyTargetGroupAttributes",
-        &[Apply],
-        Scope::Changes(&[]),
-        "a target group's draining time",
-    ),
-    elb(
-        "DeleteTargetGroup",
-        &[Apply],
-        Scope::Changes(&[]),
-        "target groups removed",
-    ),
-    elb(
-        "RegisterTargets",
-        &[Apply],
-        Scope::Changes(&[]),
-        "servers join their target groups",
-    ),
-    elb(
-        "DeregisterTargets",
-        &[Apply],
-        Scope::Changes(&[]),
-        "servers leave their target groups (drained before they stop)",
-    ),
-    elb(
-        "CreateLoadBalancer",
-        &[Apply],
-        Scope::Changes(&[]),
-        "load balancers (tagged at creation)",
-    ),
-    elb(
-        "SetSubnets",
-        &[Apply],
-        Scope::Changes(&[]),
-        "a load balancer's subnets",
-    ),
-    elb(
-        "SetSecurityGroups",
-        &[Apply],
-        Scope::Changes(&[]),
-        "a load balancer's security groups",
-    ),
-    elb("CreateListener", &[Apply], Scope::Changes(&[]), "listeners"),
-    elb(
-        "ModifyListener",
-        &[Apply],
-        Scope::Changes(&[]),
-        "listeners changed (a replaced target group's)",
-    ),
-    elb(
-        "DeleteListener",
-        &[Apply],
-        Scope::Changes(&[]),
-        "listeners removed",
-    ),
-    elb(
-        "DeleteLoadBalancer",
-        &[Apply],
-        Scope::Changes(&[]),
-        "load balancers removed",
-    ),
-    elb(
-        "AddTags",
-        &[Apply, Import],
-        Scope::Changes(&[]),
-        "the stack's tags on load balancers and target groups; adoption by import",
-    ),
-    elb(
-        "RemoveTags",
-        &[Apply],
-        Scope::Changes(&[]),
-        "a tag taken out of the stack's `tags:`",
-    ),
 ];
-
-/// An Elastic Load Balancing operation. No preview role calls one (a
-/// preview has no load balancer): its scope only says read or change.
-const fn elb(
-    action: &'static str,
-    roles: &'static [Role],
-    scope: Scope,
-    why: &'static str,
-) -> Operation {
-    Operation {
-        service: "elasticloadbalancing",
-        action,
-        roles,
-        scope,
-        why,
-    }
-}
 
 const fn op(
     action: &'static str,
@@ -581,15 +439,20 @@ const fn op(
     }
 }
 
+/// Every operation the tool calls: EC2's and SSM's, then ELB's and the
+/// tagging API's.
+pub fn operations() -> impl Iterator<Item = &'static Operation> {
+    OPERATIONS.iter().chain(elb::OPERATIONS)
+}
+
 /// The operation of `action`, if the tool calls it.
 pub fn operation(action: &str) -> Option<&'static Operation> {
-    OPERATIONS.iter().find(|o| o.action == action)
+    operations().find(|o| o.action == action)
 }
 
 /// The actions `role` needs, `ec2:`-prefixed, sorted.
 pub fn actions(role: Role, read: Option<bool>) -> Vec<String> {
-    let mut out: Vec<String> = OPERATIONS
-        .iter()
+    let mut out: Vec<String> = operations()
         .filter(|o| o.roles.contains(&role))
         .filter(|o| read.is_none_or(|r| r == (o.scope == Scope::Read)))
         .map(|o| format!("{}:{}", o.service, o.action))

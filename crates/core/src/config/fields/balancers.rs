@@ -1,7 +1,7 @@
 //! The format's vocabulary for load balancers and target groups (`fields`
 //! re-exports it).
 
-use super::{Field, NAME, Object, Pattern, SUBNET, Ty, VPC, ZONE_SUBNET};
+use super::{NAME, Object, Pattern, SUBNET, Ty, VPC, ZONE_SUBNET, defaulted, field, required};
 
 /// Listener and target-group protocols.
 pub const ELB_PROTOCOLS: &[&str] = &["HTTP", "HTTPS"];
@@ -49,36 +49,6 @@ fn is_certificate(s: &str) -> bool {
                     .is_some_and(word)
         }
         _ => false,
-    }
-}
-
-const fn field(name: &'static str, ty: Ty, doc: &'static str) -> Field {
-    Field {
-        name,
-        ty,
-        required: false,
-        default: None,
-        doc,
-    }
-}
-
-const fn required(name: &'static str, ty: Ty, doc: &'static str) -> Field {
-    Field {
-        name,
-        ty,
-        required: true,
-        default: None,
-        doc,
-    }
-}
-
-const fn defaulted(name: &'static str, ty: Ty, default: &'static str, doc: &'static str) -> Field {
-    Field {
-        name,
-        ty,
-        required: false,
-        default: Some(default),
-        doc,
     }
 }
 
