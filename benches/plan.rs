@@ -489,6 +489,12 @@ async fn seed(ec2: &aws_sdk_ec2::Client, shape: &Shape) {
                 .max_count(1)
                 .key_name(format!("{STACK}-{KEY_PAIR}"))
                 .security_group_ids(&group)
+                // IMDSv2, as `apply` launches (the format's default).
+                .metadata_options(
+                    aws_sdk_ec2::types::InstanceMetadataOptionsRequest::builder()
+                        .http_tokens(aws_sdk_ec2::types::HttpTokensState::Required)
+                        .build(),
+                )
                 .tag_specifications(tag_spec(
                     ResourceType::Instance,
                     &ResourceId::new(Kind::Instance, &name),
@@ -584,7 +590,12 @@ fn report(results: &[SizeResult]) -> String {
         "The stack (seeded as `apply` makes it, one RunInstances per instance): \
          N instances of {INSTANCE_TYPE} in the default VPC, one security group, one key pair, \
          a {VOLUME_SIZE_GB} GiB data volume on one instance in {VOLUME_EVERY} (plus every \
-         instance's tagged root volume), {ELASTIC_IPS} elastic IPs. `count` is limited to \
+         instance's tagged root volume), {ELASTIC_IPS} elastic IPs, and every instance \
+         without a data volume in target group `{TARGET_GROUP}` behind load balancer \
+         `{BALANCER}` (an HTTP listener in two zones): its reads (`GetResources`, \
+         `DescribeTargetGroups`, `DescribeLoadBalancers`, `DescribeListeners`, \
+         `DescribeTargetGroupAttributes`, `DescribeTargetHealth`) are one each whatever the \
+         number of servers the group holds. `count` is limited to \
          {MAX_COUNT} by the config, so larger stacks are written as several instance entries \
          (`web`, `web2`, …). The YAML matches what was seeded, so every plan is empty \
          (checked: the benchmark fails otherwise). Wall time includes moto's time; tool CPU \

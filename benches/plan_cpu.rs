@@ -277,7 +277,7 @@ fn reservation_xml(out: &mut String, shape: &Shape, i: usize) {
     let _ = write!(
         out,
         "<virtualizationType>hvm</virtualizationType><hibernationOptions/>\
-         <metadataOptions><state>applied</state><httpTokens>optional</httpTokens><httpPutResponseHopLimit>1</httpPutResponseHopLimit><httpEndpoint>enabled</httpEndpoint><httpProtocolIpv6>disabled</httpProtocolIpv6><instanceMetadataTags>disabled</instanceMetadataTags></metadataOptions>\
+         <metadataOptions><state>applied</state><httpTokens>required</httpTokens><httpPutResponseHopLimit>1</httpPutResponseHopLimit><httpEndpoint>enabled</httpEndpoint><httpProtocolIpv6>disabled</httpProtocolIpv6><instanceMetadataTags>disabled</instanceMetadataTags></metadataOptions>\
          <instanceId>{id}</instanceId><imageId>{IMAGE}</imageId><instanceState><code>16</code><name>running</name></instanceState>\
          <privateDnsName>ip-{pdp}.ec2.internal</privateDnsName><dnsName>ec2-{pd}.compute-1.amazonaws.com</dnsName><reason/>\
          <keyName>{STACK}-{KEY_PAIR}</keyName><amiLaunchIndex>0</amiLaunchIndex><productCodes/><instanceType>{INSTANCE_TYPE}</instanceType><launchTime>{t}</launchTime>\
