@@ -27,6 +27,12 @@ const EXIT_CHANGES: u8 = 2;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The accounts stacks may name (`account: NAME`), each mapped to the
+    /// role to assume: `NAME: { role: arn:aws:iam::…:role/…, external_id,
+    /// session_duration }` (YAML or JSON). Trusted configuration: never a
+    /// stack file.
+    #[arg(long, global = true, value_name = "FILE")]
+    accounts: Option<PathBuf>,
 }
 
 /// Output formats of `plan`.
@@ -253,6 +259,12 @@ fn color_stdout() -> bool {
 
 /// Runs a command of the command line (every one but `action`).
 pub async fn run(cli: Cli) -> Result<u8> {
+    if let Some(path) = &cli.accounts {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the accounts file {}", path.display()))?;
+        let origin = path.display().to_string();
+        crate::ec2::accounts::set(crate::config::accounts::parse(&text, &origin)?);
+    }
     match cli.command {
         Command::Action => {
             bail!("`ec2-gitops action` is run by the binary's main, not the command line")
@@ -340,7 +352,13 @@ pub async fn run(cli: Cli) -> Result<u8> {
 
 /// `validate`: the stack files checked, without calling AWS.
 fn validate(paths: &[String], github_annotations: bool) -> Result<u8> {
-    let stacks = match load(paths, github_annotations)? {
+    // Without `--accounts`, validate checks the files alone.
+    let loaded = if crate::ec2::accounts::is_set() {
+        load(paths, github_annotations)?
+    } else {
+        load_files(paths, github_annotations)?
+    };
+    let stacks = match loaded {
         Some(s) => s,
         None => return Ok(EXIT_ERROR),
     };
@@ -373,7 +391,7 @@ async fn plan(
     };
     let mut plans = Vec::new();
     for desired in &stacks {
-        let ec2 = Ec2::connect(&desired.region).await;
+        let ec2 = Ec2::for_stack(desired).await?;
         let (plan, _, _) = app::plan(&ec2, desired).await?;
         plans.push(plan);
     }
@@ -450,7 +468,7 @@ fn load_at(paths: &[String], at: Option<&str>) -> Result<Option<Vec<Desired>>> {
     // Without PATHs, the revision's stack files are all there are.
     let complete = paths.is_empty().then(Default::default);
     match workspace::load_stacks(&overlay, &files, complete.as_ref()).into_result() {
-        Ok(stacks) => Ok(Some(stacks)),
+        Ok(stacks) => Ok(mapped(stacks, false)),
         Err(diags) => {
             eprint!("{}", render::diagnostics::text(&diags));
             Ok(None)
@@ -458,8 +476,28 @@ fn load_at(paths: &[String], at: Option<&str>) -> Result<Option<Vec<Desired>>> {
     }
 }
 
-/// Finds and validates the stack files; `None` when invalid (errors printed).
+/// `stacks`, unless one names an account the mapping does not have (the
+/// errors printed, before any call).
+fn mapped(stacks: Vec<Desired>, github_annotations: bool) -> Option<Vec<Desired>> {
+    let diags = crate::config::accounts::unmapped(&stacks, &crate::ec2::accounts::all());
+    if diags.is_empty() {
+        return Some(stacks);
+    }
+    eprint!("{}", render::diagnostics::text(&diags));
+    if github_annotations || std::env::var_os("GITHUB_ACTIONS").is_some() {
+        print!("{}", render::diagnostics::github_annotations(&diags));
+    }
+    None
+}
+
+/// Finds and validates the stack files, and that every account they name
+/// is mapped; `None` when invalid (errors printed).
 fn load(paths: &[String], github_annotations: bool) -> Result<Option<Vec<Desired>>> {
+    Ok(load_files(paths, github_annotations)?.and_then(|s| mapped(s, github_annotations)))
+}
+
+/// Finds and validates the stack files; `None` when invalid (errors printed).
+fn load_files(paths: &[String], github_annotations: bool) -> Result<Option<Vec<Desired>>> {
     let files = workspace::find_stack_files(paths)?;
     // `after` names are checked against every stack of the repository: the
     // ones loaded, and those under `infra/` when paths were given (a file

@@ -37,6 +37,9 @@ pub struct Inputs {
     /// explains (input `apply-unreviewed-pushes`, default false: its plan
     /// goes to the drift issue instead, whose `/apply` applies it).
     pub apply_unreviewed_pushes: bool,
+    /// `accounts`: the account names stacks may say, mapped to the roles the
+    /// job assumes (empty: no stack may name one).
+    pub accounts: crate::config::accounts::Accounts,
 }
 
 /// Everything the action reads from its environment.
@@ -145,6 +148,11 @@ impl ActionEnv {
         };
         let check_commenter = flag("check-commenter")?;
         let apply_unreviewed_pushes = flag("apply-unreviewed-pushes")?;
+        let accounts = match input("accounts") {
+            None => Default::default(),
+            Some(text) => crate::config::accounts::parse(&text, "the input accounts")
+                .map_err(|e| EnvError(e.to_string()))?,
+        };
         let config: Vec<String> = input("config")
             .map(|c| c.split_whitespace().map(str::to_string).collect())
             .unwrap_or_else(|| vec![crate::workspace::DEFAULT_GLOB.to_string()]);
@@ -189,6 +197,7 @@ impl ActionEnv {
                 apply_unreviewed_pushes,
                 labels,
                 apply_requirements,
+                accounts,
             },
             github_backoff: get("EC2_GITOPS_GITHUB_BACKOFF_MS")
                 .and_then(|v| v.trim().parse().ok())

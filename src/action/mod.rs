@@ -32,6 +32,8 @@ pub const EXIT_FAILED: u8 = 1;
 
 /// Runs the action for the event in `env`.
 pub async fn run(env: &ActionEnv) -> Result<u8> {
+    // Each stack's connection assumes the role its account maps to.
+    crate::ec2::accounts::set(env.inputs.accounts.clone());
     let mut retry = RetryPolicy::default();
     if let Some(first) = env.github_backoff {
         retry.backoff = first;

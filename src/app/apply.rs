@@ -140,8 +140,13 @@ async fn apply_one(
         stack: d.stack.clone(),
         refusal,
     };
-    let ec2 = Ec2::connect(&d.region).await;
-    let (fresh, _, region) = match super::plan::plan_pinned(&ec2, d, &driver.pins(d)).await {
+    let planned = match Ec2::for_stack(d).await {
+        Ok(ec2) => super::plan::plan_pinned(&ec2, d, &driver.pins(d))
+            .await
+            .map(|p| (ec2, p)),
+        Err(e) => Err(e.into()),
+    };
+    let (ec2, (fresh, _, region)) = match planned {
         Ok(x) => x,
         Err(e) => {
             let error = format!("{e:#}");

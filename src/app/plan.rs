@@ -26,8 +26,11 @@ pub async fn plan_all(stacks: Vec<Desired>) -> Vec<StackPlan> {
         let permits = permits.clone();
         set.spawn(async move {
             let _p = permits.acquire_owned().await;
-            let ec2 = Ec2::connect(&d.region).await;
-            let r = match plan(&ec2, &d).await {
+            let planned = match Ec2::for_stack(&d).await {
+                Ok(ec2) => plan(&ec2, &d).await,
+                Err(e) => Err(e.into()),
+            };
+            let r = match planned {
                 Ok((plan, _, _)) => StackPlan::Planned(plan),
                 Err(e) => StackPlan::Failed {
                     file: d.file.clone(),

@@ -22,7 +22,7 @@ pub enum Preview {
 /// it) under its lease. An error says which steps failed, or why its plan
 /// cannot be applied.
 pub async fn apply_preview(target: &Desired, progress: &dyn Progress) -> Result<Preview> {
-    let ec2 = Ec2::connect(&target.region).await;
+    let ec2 = Ec2::for_stack(target).await?;
     let done = apply_exclusive(&ec2, target, None, None, APPLY_LEASE_WAIT, progress).await?;
     let failed: Vec<String> = match &done {
         Exclusive::Applied { results, .. } => results
@@ -56,7 +56,7 @@ pub async fn apply_preview(target: &Desired, progress: &dyn Progress) -> Result<
 
 /// What EC2 has of the preview `target` (one read of its stack).
 pub async fn read_preview(target: &Desired) -> Result<Live> {
-    let ec2 = Ec2::connect(&target.region).await;
+    let ec2 = Ec2::for_stack(target).await?;
     Ok(ec2.read_live(&target.stack, target.preview_of).await?)
 }
 
@@ -65,6 +65,6 @@ pub async fn read_preview(target: &Desired) -> Result<Live> {
 pub async fn previews_of(
     stack: &Desired,
 ) -> Result<std::collections::BTreeMap<String, Option<u64>>> {
-    let ec2 = Ec2::connect(&stack.region).await;
+    let ec2 = Ec2::for_stack(stack).await?;
     Ok(ec2.preview_stacks(&stack.stack).await?)
 }

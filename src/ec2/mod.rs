@@ -1,6 +1,7 @@
 //! The EC2 adapter: reads live state and executes steps. I/O only; every
 //! decision is made in `plan`.
 
+pub mod accounts;
 mod apply;
 mod call;
 mod import;
@@ -103,18 +104,27 @@ impl Ec2 {
             .stalled_stream_protection(stalled_stream_protection())
             .load()
             .await;
+        Self::from_sdk_config(&config, JOB_ACCOUNT)
+    }
+
+    /// Every client of one SDK configuration (its Region, endpoint and
+    /// credentials), paced by the buckets of `account` in its Region.
+    fn from_sdk_config(config: &aws_config::SdkConfig, account: &str) -> Self {
+        let region = config.region().map(ToString::to_string).unwrap_or_default();
         let ssm = aws_sdk_ssm::Client::from_conf(
-            aws_sdk_ssm::config::Builder::from(&config)
+            aws_sdk_ssm::config::Builder::from(config)
                 .retry_config(RetryConfig::disabled())
                 .build(),
         );
         let elb = Elb::new(
-            aws_sdk_elasticloadbalancingv2::Client::new(&config),
-            aws_sdk_resourcegroupstagging::Client::new(&config),
+            aws_sdk_elasticloadbalancingv2::Client::new(config),
+            aws_sdk_resourcegroupstagging::Client::new(config),
         );
-        Self::from_client(aws_sdk_ec2::Client::new(&config))
+        let mut ec2 = Self::from_client(aws_sdk_ec2::Client::new(config))
             .with_ssm(ssm)
-            .with_elb(elb)
+            .with_elb(elb);
+        ec2.limits = Limits::shared(account, &region);
+        ec2
     }
 
     /// The same connection, reading and changing load balancers and target

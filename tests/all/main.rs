@@ -3,6 +3,7 @@
 
 mod support;
 
+mod accounts;
 mod action;
 mod adopt;
 mod bad_input;

@@ -115,6 +115,8 @@ pub fn empty(d: &Desired, pr: u64) -> Result<Desired, Refused> {
         target_groups: Default::default(),
         load_balancers: Default::default(),
         tags: d.tags.clone(),
+        // A preview lives in its stack's account.
+        account: d.account.clone(),
         environment: None,
         after: vec![],
         preview: None,

@@ -4,6 +4,7 @@
 //! This file holds the [`World`] every action test runs in (the other test
 //! files use it too); the scenarios are in one file per topic.
 
+mod accounts;
 mod drift;
 mod github_failures;
 mod plan_contents;

@@ -34,7 +34,9 @@ pub fn plan_meta(body: &str) -> Option<ec2_gitops::marker::PlanMeta> {
 }
 
 /// Whether a call the proxy recorded only reads: EC2's and ELB's
-/// `Describe*`, the tagging API's `GetResources`, SSM's `GetParameters`.
+/// `Describe*`, the tagging API's `GetResources`, SSM's `GetParameters`,
+/// and STS's `AssumeRole` (a session in a stack's account; nothing changes).
 pub fn is_read(action: &str) -> bool {
-    action.starts_with("Describe") || action == "GetResources" || action == "GetParameters"
+    action.starts_with("Describe")
+        || matches!(action, "GetResources" | "GetParameters" | "AssumeRole")
 }

@@ -129,7 +129,7 @@ print(acm.request_certificate(DomainName=sys.argv[2])["CertificateArn"])
 
     /// Runs a boto3 `script` with the venv's Python that moto runs from
     /// (moto's endpoint, then `args`); its standard output, trimmed.
-    fn boto3(&self, what: &str, script: &str, args: &[&str]) -> String {
+    pub fn boto3(&self, what: &str, script: &str, args: &[&str]) -> String {
         let python = moto_server_path().with_file_name("python");
         let out = std::process::Command::new(&python)
             .arg("-c")

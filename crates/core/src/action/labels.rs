@@ -125,6 +125,7 @@ mod tests {
             format_version: FORMAT_VERSION,
             stack: "web".into(),
             region: "us-east-1".into(),
+            account: None,
             file: "infra/web.yaml".into(),
             fingerprint: String::new(),
             summary: Summary::default(),

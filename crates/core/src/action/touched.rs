@@ -55,6 +55,7 @@ mod tests {
             target_groups: Default::default(),
             load_balancers: Default::default(),
             tags: Default::default(),
+            account: None,
             environment: None,
             after: vec![],
             preview: None,

@@ -173,6 +173,11 @@ pub static STACK: Object = Object {
             "AWS region of the stack, e.g. `us-east-1`.",
         ),
         field(
+            "account",
+            string(&NAME),
+            "The AWS account the stack lives in, by name: the job assumes the role that the trusted configuration maps it to (the action input `accounts`, `--accounts FILE`). Default: the job's own credentials. Moving a stack to another account destroys it in the first and creates it in the second.",
+        ),
+        field(
             "environment",
             string(&ENVIRONMENT),
             "The GitHub environment the stack is deployed to (its Deployment's environment, and what the action input `environments` selects). Default: the stack name.",

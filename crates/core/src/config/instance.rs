@@ -772,7 +772,7 @@ pub fn preview(ctx: &mut Ctx, n: &Node) -> Option<crate::model::Preview> {
     })
 }
 
-fn duration_secs(s: &str) -> Option<u64> {
+pub(super) fn duration_secs(s: &str) -> Option<u64> {
     let unit = match s.as_bytes().last()? {
         b's' => 1,
         b'm' => 60,

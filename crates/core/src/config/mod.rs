@@ -4,6 +4,7 @@
 //! into a [`crate::model::Desired`], or into every problem found, each located
 //! at `file:line:column` with a hint where one helps.
 
+pub mod accounts;
 pub mod after;
 mod balancers;
 mod decode;

@@ -101,6 +101,9 @@ pub fn decode(
             .value("tags")
             .map(|n| instance::tags(ctx, n))
             .unwrap_or_default(),
+        account: e
+            .value("account")
+            .and_then(|n| Some((ctx.name(n, "account")?.to_string(), ctx.loc(n.start)))),
         environment: e
             .value("environment")
             .and_then(|n| ctx.pattern(n, &fields::ENVIRONMENT)),

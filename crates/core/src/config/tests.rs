@@ -287,6 +287,7 @@ fn full_stack_decodes_exactly() {
         target_groups: BTreeMap::new(),
         load_balancers: BTreeMap::new(),
         tags: BTreeMap::new(),
+        account: None,
         environment: None,
         after: vec![],
         preview: None,

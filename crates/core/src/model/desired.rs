@@ -36,6 +36,9 @@ pub struct Desired {
     /// `tags:` of the stack: on every resource it makes (an instance's own
     /// tags win over them).
     pub tags: BTreeMap<String, String>,
+    /// `account`: the AWS account it lives in, by name, with where it is
+    /// written (`None`: the job's own credentials).
+    pub account: Option<(String, Location)>,
     /// `environment`: the GitHub environment it is deployed to (`None`: the
     /// stack's name).
     pub environment: Option<String>,

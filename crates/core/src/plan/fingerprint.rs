@@ -25,6 +25,10 @@ pub fn of(plan: &Plan) -> String {
     if !plan.rollouts.is_empty() {
         canonical["rollouts"] = serde_json::json!(plan.rollouts);
     }
+    // The account the changes go to is approved with them.
+    if let Some(account) = &plan.account {
+        canonical["account"] = serde_json::json!(account);
+    }
     h.update(canonical.to_string().as_bytes());
     hex::encode(&h.finalize()[..8])
 }

@@ -425,6 +425,9 @@ pub struct Plan {
     pub stack: String,
     /// Region.
     pub region: String,
+    /// The account it lives in, by name (`None`: the job's credentials').
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// The YAML file.
     pub file: String,
     /// Hash of the changes and of the live values they were computed from.

@@ -298,6 +298,7 @@ mod tests {
             format_version: 1,
             stack: "web".into(),
             region: "us-east-1".into(),
+            account: None,
             file: "infra/web.yaml".into(),
             fingerprint: String::new(),
             summary: Default::default(),

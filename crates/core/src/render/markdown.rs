@@ -170,9 +170,14 @@ fn symbol(a: Action) -> String {
 fn header(p: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", marker(p));
+    let account = p
+        .account
+        .as_deref()
+        .map(|a| format!(", account {}", code_span(a)))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "### Stack {} ({})\n",
+        "### Stack {} ({}{account})\n",
         code_span(&p.stack),
         text(&p.region)
     );

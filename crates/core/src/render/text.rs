@@ -59,7 +59,16 @@ fn render_plan(p: &Plan, color: bool) -> String {
         "{}",
         paint.wrap(
             "1",
-            &format!("Stack {} ({}) — {}", t(&p.stack), t(&p.region), t(&p.file))
+            &format!(
+                "Stack {} ({}{}) — {}",
+                t(&p.stack),
+                t(&p.region),
+                p.account
+                    .as_deref()
+                    .map(|a| format!(", account {}", t(a)))
+                    .unwrap_or_default(),
+                t(&p.file)
+            )
         )
     );
     if !p.errors.is_empty() {

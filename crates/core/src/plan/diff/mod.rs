@@ -92,6 +92,7 @@ pub fn compute(inputs: &Inputs<'_>) -> Plan {
         format_version: super::FORMAT_VERSION,
         stack: inputs.desired.stack.clone(),
         region: inputs.desired.region.clone(),
+        account: inputs.desired.account.as_ref().map(|(a, _)| a.clone()),
         file: inputs.desired.file.clone(),
         fingerprint: String::new(),
         summary,

@@ -251,6 +251,7 @@ impl World {
                 target_groups: Default::default(),
                 load_balancers: Default::default(),
                 tags: BTreeMap::new(),
+                account: None,
                 environment: None,
                 after: vec![],
                 preview: None,

@@ -200,27 +200,53 @@ fn stack_sections(stacks: &[StackPlan], budget: usize, listing: Listing) -> Stri
 }
 
 /// The stacks of a plan as a table: name, region, summary.
+/// With an account column when a stack names one.
 pub fn stack_table(stacks: &[StackPlan]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "| stack | region | plan |\n| --- | --- | --- |");
+    let accounts = stacks
+        .iter()
+        .any(|s| matches!(s, StackPlan::Planned(p) if p.account.is_some()));
+    if accounts {
+        let _ = writeln!(
+            out,
+            "| stack | account | region | plan |\n| --- | --- | --- | --- |"
+        );
+    } else {
+        let _ = writeln!(out, "| stack | region | plan |\n| --- | --- | --- |");
+    }
     for s in stacks {
-        let (name, region, summary) = match s {
-            StackPlan::Planned(p) if p.errors.is_empty() => {
-                (text(&p.stack), text(&p.region), summary_line(&p.summary))
-            }
+        let (name, account, region, summary) = match s {
             StackPlan::Planned(p) => (
                 text(&p.stack),
+                p.account.as_deref().map_or_else(|| "-".into(), text),
                 text(&p.region),
-                format!("{} error(s)", p.errors.len()),
+                if p.errors.is_empty() {
+                    summary_line(&p.summary)
+                } else {
+                    format!("{} error(s)", p.errors.len())
+                },
             ),
-            StackPlan::Invalid { file, .. } => (code_span(file), "-".into(), "invalid YAML".into()),
-            StackPlan::Failed { file, .. } => {
-                (code_span(file), "-".into(), "could not be planned".into())
-            }
+            StackPlan::Invalid { file, .. } => (
+                code_span(file),
+                "-".into(),
+                "-".into(),
+                "invalid YAML".into(),
+            ),
+            StackPlan::Failed { file, .. } => (
+                code_span(file),
+                "-".into(),
+                "-".into(),
+                "could not be planned".into(),
+            ),
+        };
+        let account = if accounts {
+            format!(" {} |", table_cell(&account))
+        } else {
+            String::new()
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {summary} |",
+            "| {} |{account} {} | {summary} |",
             table_cell(&name),
             table_cell(&region)
         );

@@ -94,6 +94,7 @@ fn plan(changes: Vec<Change>, warnings: Vec<Warning>, errors: Vec<PlanError>) ->
         format_version: FORMAT_VERSION,
         stack: "web".into(),
         region: "us-east-1".into(),
+        account: None,
         file: "infra/web.yaml".into(),
         fingerprint: "0123456789abcdef".into(),
         summary,
