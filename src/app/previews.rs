@@ -65,6 +65,8 @@ pub async fn read_preview(target: &Desired) -> Result<Live> {
 pub async fn previews_of(
     stack: &Desired,
 ) -> Result<std::collections::BTreeMap<String, Option<u64>>> {
-    let ec2 = Ec2::for_stack(stack).await?;
+    // Previews live where the job's own credentials reach, whatever account
+    // the stack itself names.
+    let ec2 = Ec2::connect(&stack.region).await;
     Ok(ec2.preview_stacks(&stack.stack).await?)
 }

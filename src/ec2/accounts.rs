@@ -2,7 +2,8 @@
 //! (set by the front end from `--accounts FILE` or the action input
 //! `accounts`, never from a stack file), and a stack's connection in its
 //! account: the job's own credentials assume the account's role (STS
-//! `AssumeRole`, one session per account and Region, refreshed by the SDK
+//! `AssumeRole`, one session per stack and run, named after both and kept for
+//! the stack's plan and apply, refreshed by the SDK
 //! before it expires), and EC2's request-rate buckets are that account's.
 
 use std::sync::RwLock;

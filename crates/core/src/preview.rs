@@ -41,6 +41,9 @@ pub enum Refused {
     },
     /// `<stack>-pr<N>` is not a valid stack name (too long).
     NameTooLong(String),
+    /// The stack lives in an account (`account:`): the role the job would
+    /// assume there is the account's apply role, not a preview's.
+    InAccount(String),
 }
 
 impl Refused {
@@ -56,6 +59,9 @@ impl Refused {
             Refused::NameTooLong(n) => format!(
                 "the preview's stack name `{n}` is longer than 63 characters; shorten the stack name"
             ),
+            Refused::InAccount(a) => format!(
+                "stack `{stack}` lives in account `{a}`: a preview there would run with that account's apply role, not a preview's, so previews of stacks with `account:` are refused"
+            ),
         }
     }
 }
@@ -70,6 +76,9 @@ pub fn of(d: &Desired, pr: u64) -> Result<Desired, Refused> {
     let Some(preview) = d.preview else {
         return Err(Refused::NotEnabled);
     };
+    if let Some((account, _)) = &d.account {
+        return Err(Refused::InAccount(account.clone()));
+    }
     if d.instances.len() > preview.max_instances {
         return Err(Refused::TooLarge {
             instances: d.instances.len(),
@@ -115,8 +124,9 @@ pub fn empty(d: &Desired, pr: u64) -> Result<Desired, Refused> {
         target_groups: Default::default(),
         load_balancers: Default::default(),
         tags: d.tags.clone(),
-        // A preview lives in its stack's account.
-        account: d.account.clone(),
+        // Previews live where the preview role reaches: the job's own
+        // credentials (a stack with `account:` gets none).
+        account: None,
         environment: None,
         after: vec![],
         preview: None,
@@ -184,5 +194,12 @@ mod tests {
         assert_eq!(of(&d, 7), Err(Refused::NotEnabled));
         let long = stack(&WEB.replace("stack: web", &format!("stack: {}", "w".repeat(60))));
         assert!(matches!(of(&long, 12345), Err(Refused::NameTooLong(_))));
+        let in_account = stack(&WEB.replace(
+            "region: us-east-1\n",
+            "region: us-east-1\naccount: production\n",
+        ));
+        let refused = of(&in_account, 7).expect_err("an account's stack");
+        assert_eq!(refused, Refused::InAccount("production".into()));
+        assert!(refused.words("web").contains("that account's apply role"));
     }
 }
