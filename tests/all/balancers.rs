@@ -366,3 +366,85 @@ async fn health_checks_draining_time_listeners_and_groups_change_in_place() {
     assert_eq!(tg.health_check_path(), Some("/ready"));
     assert_eq!(tg.matcher().and_then(|m| m.http_code()), Some("200-299"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_the_tagging_api_still_lists_after_its_deletion_is_left_out() {
+    let (env, _, site) = start();
+    let yaml = site(1, IMAGE, "t3.micro", "60s");
+    env.converge(&desired(&yaml)).await;
+    let elb = crate::support::elb_client_at(&env._moto.endpoint(), "us-east-1");
+    let tg = elb
+        .describe_target_groups()
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    let lb = elb
+        .describe_load_balancers()
+        .send()
+        .await
+        .unwrap()
+        .load_balancers()[0]
+        .load_balancer_arn()
+        .unwrap()
+        .to_string();
+    // The tagging API is eventually consistent: it lists a group and a load
+    // balancer deleted a moment ago beside the live ones.
+    let gone_tg = format!("{tg}0");
+    let gone_lb = format!("{lb}0");
+    let mapping = |arn: &str, name: &str| {
+        serde_json::json!({
+            "ResourceARN": arn,
+            "Tags": [
+                { "Key": "ec2-gitops:stack", "Value": "site" },
+                { "Key": "ec2-gitops:name", "Value": name },
+            ],
+        })
+    };
+    let body = serde_json::json!({
+        "ResourceTagMappingList": [
+            mapping(&tg, "target_group/web"),
+            mapping(&gone_tg, "target_group/old"),
+            mapping(&lb, "load_balancer/front"),
+            mapping(&gone_lb, "load_balancer/old"),
+        ],
+        "PaginationToken": "",
+    })
+    .to_string();
+    // ELB refuses a describe that names one that is gone (moto leaves it
+    // out and answers the rest).
+    let not_found = |code: &str, what: &str| {
+        crate::support::ProxyResponse::xml(
+            400,
+            format!(
+                r#"<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error><Type>Sender</Type><Code>{code}</Code><Message>One or more {what} not found</Message></Error><RequestId>gone</RequestId></ErrorResponse>"#
+            ),
+        )
+    };
+    env.proxy.set_hook(move |r| {
+        let names = |param: &str, gone: &str| r.param_list(param).contains(&gone);
+        match r.action.as_str() {
+            "GetResources" => {
+                let mut answer = crate::support::ProxyResponse::xml(200, body.clone());
+                answer.headers = vec![("content-type".into(), "application/x-amz-json-1.1".into())];
+                Some(answer)
+            }
+            "DescribeTargetGroups" if names("TargetGroupArns.member", &gone_tg) => {
+                Some(not_found("TargetGroupNotFound", "target groups"))
+            }
+            "DescribeLoadBalancers" if names("LoadBalancerArns.member", &gone_lb) => {
+                Some(not_found("LoadBalancerNotFound", "load balancers"))
+            }
+            _ => None,
+        }
+    });
+    env.proxy.clear();
+    let plan = env.plan(&desired(&yaml)).await;
+    assert!(plan.is_empty(), "{:#?}", plan.changes);
+    // The batch was refused for the missing one; each was asked alone.
+    assert_eq!(env.proxy.count("DescribeTargetGroups"), 3);
+    assert_eq!(env.proxy.count("DescribeLoadBalancers"), 3);
+}

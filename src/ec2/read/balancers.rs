@@ -7,7 +7,7 @@
 //! `DescribeTargetHealth` per target group (ELB has no batch form of
 //! these): a number set by the YAML, whatever the number of servers.
 
-use aws_sdk_elasticloadbalancingv2::types::{ActionTypeEnum, Listener, TargetGroup};
+use aws_sdk_elasticloadbalancingv2::types::{ActionTypeEnum, Listener, LoadBalancer, TargetGroup};
 use aws_sdk_resourcegroupstagging::types::TagFilter;
 
 use super::*;
@@ -116,19 +116,10 @@ impl Ec2 {
         &self,
         groups: Vec<(String, String, BTreeMap<String, String>)>,
     ) -> Result<Vec<LiveTargetGroup>, Ec2Error> {
-        let elb = self.elb()?;
         let mut described: BTreeMap<String, TargetGroup> = BTreeMap::new();
         for chunk in groups.chunks(ARNS_PER_CALL) {
             let arns: Vec<String> = chunk.iter().map(|(_, arn, _)| arn.clone()).collect();
-            let page = self
-                .call("DescribeTargetGroups", false, || {
-                    elb.elb
-                        .describe_target_groups()
-                        .set_target_group_arns(Some(arns.clone()))
-                        .send()
-                })
-                .await?;
-            for g in page.target_groups() {
+            for g in self.target_groups_of(&arns).await? {
                 if let Some(arn) = g.target_group_arn() {
                     described.insert(arn.to_string(), g.clone());
                 }
@@ -140,10 +131,14 @@ impl Ec2 {
             let Some(g) = described.get(&arn) else {
                 continue;
             };
-            let (delay, targets) = tokio::try_join!(
+            let (delay, targets) = match tokio::try_join!(
                 self.deregistration_delay(&arn),
                 self.target_health(&arn, &[])
-            )?;
+            ) {
+                Ok(x) => x,
+                Err(e) if e.code == "TargetGroupNotFound" => continue,
+                Err(e) => return Err(e),
+            };
             out.push(LiveTargetGroup {
                 name,
                 group_name: g.target_group_name().unwrap_or_default().to_string(),
@@ -159,6 +154,67 @@ impl Ec2 {
         }
         out.sort_by(|a, b| (&a.name, &a.arn).cmp(&(&b.name, &b.arn)));
         Ok(out)
+    }
+
+    /// The target groups of `arns` (at most 20). The tagging API lists a
+    /// deleted group for a while, and ELB refuses a whole call that names
+    /// one: then each is asked alone, and the missing ones are left out.
+    async fn target_groups_of(&self, arns: &[String]) -> Result<Vec<TargetGroup>, Ec2Error> {
+        let elb = self.elb()?;
+        let ask = |arns: Vec<String>| {
+            self.call("DescribeTargetGroups", false, move || {
+                elb.elb
+                    .describe_target_groups()
+                    .set_target_group_arns(Some(arns.clone()))
+                    .send()
+            })
+        };
+        match ask(arns.to_vec()).await {
+            Ok(page) => Ok(page.target_groups().to_vec()),
+            Err(e) if e.code == "TargetGroupNotFound" && arns.len() > 1 => {
+                let mut out = Vec::new();
+                for arn in arns {
+                    match ask(vec![arn.clone()]).await {
+                        Ok(page) => out.extend(page.target_groups().iter().cloned()),
+                        Err(e) if e.code == "TargetGroupNotFound" => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(out)
+            }
+            Err(e) if e.code == "TargetGroupNotFound" => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The load balancers of `arns` (at most 20), the missing ones left out
+    /// (as [`Ec2::target_groups_of`]).
+    async fn balancers_of(&self, arns: &[String]) -> Result<Vec<LoadBalancer>, Ec2Error> {
+        let elb = self.elb()?;
+        let ask = |arns: Vec<String>| {
+            self.call("DescribeLoadBalancers", false, move || {
+                elb.elb
+                    .describe_load_balancers()
+                    .set_load_balancer_arns(Some(arns.clone()))
+                    .send()
+            })
+        };
+        match ask(arns.to_vec()).await {
+            Ok(page) => Ok(page.load_balancers().to_vec()),
+            Err(e) if e.code == "LoadBalancerNotFound" && arns.len() > 1 => {
+                let mut out = Vec::new();
+                for arn in arns {
+                    match ask(vec![arn.clone()]).await {
+                        Ok(page) => out.extend(page.load_balancers().iter().cloned()),
+                        Err(e) if e.code == "LoadBalancerNotFound" => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(out)
+            }
+            Err(e) if e.code == "LoadBalancerNotFound" => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
     }
 
     /// A target group's draining time, in seconds.
@@ -225,27 +281,23 @@ impl Ec2 {
         balancers: Vec<(String, String, BTreeMap<String, String>)>,
         group_names: &BTreeMap<&str, &str>,
     ) -> Result<Vec<LiveLoadBalancer>, Ec2Error> {
-        let elb = self.elb()?;
         let mut out = Vec::new();
         for chunk in balancers.chunks(ARNS_PER_CALL) {
             let arns: Vec<String> = chunk.iter().map(|(_, arn, _)| arn.clone()).collect();
-            let page = self
-                .call("DescribeLoadBalancers", false, || {
-                    elb.elb
-                        .describe_load_balancers()
-                        .set_load_balancer_arns(Some(arns.clone()))
-                        .send()
-                })
-                .await?;
+            let described = self.balancers_of(&arns).await?;
             for (name, arn, tags) in chunk {
-                let Some(b) = page
-                    .load_balancers()
+                let Some(b) = described
                     .iter()
                     .find(|b| b.load_balancer_arn() == Some(arn.as_str()))
                 else {
                     continue;
                 };
-                let listeners = self.listeners(arn, group_names).await?;
+                let listeners = match self.listeners(arn, group_names).await {
+                    Ok(l) => l,
+                    // Deleted since it was described.
+                    Err(e) if e.code == "LoadBalancerNotFound" => continue,
+                    Err(e) => return Err(e),
+                };
                 let mut subnets: Vec<String> = b
                     .availability_zones()
                     .iter()
