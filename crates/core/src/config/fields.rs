@@ -175,7 +175,7 @@ pub static STACK: Object = Object {
         field(
             "account",
             string(&NAME),
-            "The AWS account the stack lives in, by name: the job assumes the role that the trusted configuration maps it to (the action input `accounts`, `--accounts FILE`). Default: the job's own credentials. Moving a stack to another account destroys it in the first and creates it in the second.",
+            "The AWS account the stack lives in, by name: the job assumes the role that the trusted configuration maps it to (the action input `accounts`, `--accounts FILE`). Default: the job's own credentials. Changing it plans the stack in the new account only: destroy it in the first (remove the stack, apply) before moving it.",
         ),
         field(
             "environment",
