@@ -16,12 +16,21 @@ impl Builder<'_> {
             let mut needs: Vec<usize> = s.into_iter().collect();
             needs.extend(self.gates.get(&spec.instance).copied());
             let op = if c.action == Action::Create {
+                // The same whether the instance is launched in this run or
+                // was by a run that stopped: a CreateVolume that run sent
+                // and EC2 had not listed yet is answered, not made twice.
+                // The instance's terminated predecessors tell a volume for
+                // a new server of the name apart.
+                let predecessors = (inputs.live.terminated.get(&spec.instance))
+                    .map(|ids| ids.join(","))
+                    .unwrap_or_default();
                 Op::CreateVolume {
                     client_token: client_token(&[
                         stack,
                         &c.resource.tag_value(),
                         &format!("{:?}", unlocated_volume(spec)),
-                        &format!("{instance:?}"),
+                        &spec.instance,
+                        &predecessors,
                     ]),
                     instance,
                     device: spec.device.clone(),

@@ -215,3 +215,35 @@ fn missing_volume_is_created_on_its_instance() {
         (&Ref::Existing("i-web1".into()), "/dev/sdf", 100)
     );
 }
+
+/// A run that launched `web-1` and sent its volume's `CreateVolume` before
+/// it stopped: the rerun finds the server and not yet the volume (EC2 lists
+/// it later). It must send the same client token, so EC2 answers with that
+/// volume instead of making a second one.
+#[test]
+fn a_volume_keeps_its_client_token_whether_its_server_is_new_or_was_launched_by_a_stopped_run() {
+    let token = |steps: &[Step]| {
+        steps
+            .iter()
+            .find_map(|s| match &s.op {
+                Op::CreateVolume { client_token, .. } => Some(client_token.clone()),
+                _ => None,
+            })
+            .expect("a CreateVolume")
+    };
+    let mut w = World::in_sync();
+    w.desired
+        .volumes
+        .insert("web-1/data".into(), volume_spec("web-1", 10));
+    let with_server = token(&w.steps());
+    w.live.instances.clear();
+    w.live.volumes.clear();
+    let server_too = token(&w.steps());
+    assert_eq!(with_server, server_too);
+    // A new server of the name after the old one was terminated: a new
+    // volume, with a token of its own.
+    w.live
+        .terminated
+        .insert("web-1".into(), vec!["i-old".into()]);
+    assert_ne!(token(&w.steps()), server_too);
+}
