@@ -200,7 +200,7 @@ impl Ec2 {
     pub async fn adopt(&self, adoptions: &[Adoption]) -> Result<usize, Ec2Error> {
         for a in adoptions {
             if a.ec2_id.starts_with("arn:") {
-                self.adopt_elb(a).await?;
+                self.add_elb_tags(&a.ec2_id, &a.tags).await?;
                 continue;
             }
             let tags: Vec<Tag> = a
@@ -413,29 +413,5 @@ impl Ec2 {
             }
         }
         Ok(out)
-    }
-
-    /// Adds an adoption's tags to an ELB resource (one `AddTags`).
-    async fn adopt_elb(&self, a: &Adoption) -> Result<(), Ec2Error> {
-        let elb = self.elb()?;
-        let tags: Vec<aws_sdk_elasticloadbalancingv2::types::Tag> = a
-            .tags
-            .iter()
-            .map(|(k, v)| {
-                aws_sdk_elasticloadbalancingv2::types::Tag::builder()
-                    .key(k)
-                    .value(v)
-                    .build()
-            })
-            .collect();
-        self.call("AddTags", true, || {
-            elb.elb
-                .add_tags()
-                .resource_arns(&a.ec2_id)
-                .set_tags(Some(tags.clone()))
-                .send()
-        })
-        .await?;
-        Ok(())
     }
 }

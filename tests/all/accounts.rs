@@ -43,25 +43,9 @@ fn text(o: &std::process::Output) -> String {
     )
 }
 
-/// The names of the running instances of `stack` in `account`, as boto3
-/// sees them with that account's assumed credentials.
+/// The name tags of `stack`'s instances in `account`, joined.
 fn instances_in(moto: &Moto, account: &str, stack: &str) -> String {
-    let script = r#"
-import sys, boto3
-sts = boto3.client("sts", endpoint_url=sys.argv[1], region_name="us-east-1",
-                   aws_access_key_id="test", aws_secret_access_key="test")
-c = sts.assume_role(RoleArn=f"arn:aws:iam::{sys.argv[2]}:role/deploy", RoleSessionName="check")["Credentials"]
-ec2 = boto3.client("ec2", endpoint_url=sys.argv[1], region_name="us-east-1",
-                   aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
-                   aws_session_token=c["SessionToken"])
-names = []
-for r in ec2.describe_instances(Filters=[{"Name": "tag:ec2-gitops:stack", "Values": [sys.argv[3]]},
-                                         {"Name": "instance-state-name", "Values": ["running"]}])["Reservations"]:
-    for i in r["Instances"]:
-        names += [t["Value"] for t in i["Tags"] if t["Key"] == "ec2-gitops:name"]
-print(",".join(sorted(names)))
-"#;
-    moto.boto3("accounts", script, &[account, stack])
+    moto.instances_in_account(account, stack).join(",")
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -448,13 +448,7 @@ impl Run<'_> {
         let ec2 = self.ec2;
         let elb = &ec2.elb()?.elb;
         if !set.is_empty() {
-            ec2.call("AddTags", false, || {
-                elb.add_tags()
-                    .resource_arns(arn)
-                    .set_tags(Some(elb_tags(set)))
-                    .send()
-            })
-            .await?;
+            ec2.add_elb_tags(arn, set).await?;
         }
         if !remove.is_empty() {
             ec2.call("RemoveTags", false, || {
@@ -479,6 +473,27 @@ fn deleted<T>(arn: &str, result: Result<T, Ec2Error>) -> Result<String, Ec2Error
         Ok(_) => Ok(format!("{arn} deleted")),
         Err(e) if gone(&e) => Ok(format!("{arn} already gone")),
         Err(e) => Err(e),
+    }
+}
+
+impl Ec2 {
+    /// Sets tags on one ELB resource (one `AddTags`; setting a tag twice is
+    /// harmless, so a retried call is too): the stack's tags, or an
+    /// import's adoption.
+    pub(in crate::ec2) async fn add_elb_tags(
+        &self,
+        arn: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), Ec2Error> {
+        let elb = &self.elb()?.elb;
+        self.call("AddTags", true, || {
+            elb.add_tags()
+                .resource_arns(arn)
+                .set_tags(Some(elb_tags(tags)))
+                .send()
+        })
+        .await?;
+        Ok(())
     }
 }
 

@@ -156,65 +156,39 @@ impl Ec2 {
         Ok(out)
     }
 
-    /// The target groups of `arns` (at most 20). The tagging API lists a
-    /// deleted group for a while, and ELB refuses a whole call that names
-    /// one: then each is asked alone, and the missing ones are left out.
+    /// The target groups of `arns` (at most 20), the missing ones left out
+    /// (see [`each_if_missing`]).
     async fn target_groups_of(&self, arns: &[String]) -> Result<Vec<TargetGroup>, Ec2Error> {
         let elb = self.elb()?;
-        let ask = |arns: Vec<String>| {
-            self.call("DescribeTargetGroups", false, move || {
-                elb.elb
-                    .describe_target_groups()
-                    .set_target_group_arns(Some(arns.clone()))
-                    .send()
-            })
-        };
-        match ask(arns.to_vec()).await {
-            Ok(page) => Ok(page.target_groups().to_vec()),
-            Err(e) if e.code == "TargetGroupNotFound" && arns.len() > 1 => {
-                let mut out = Vec::new();
-                for arn in arns {
-                    match ask(vec![arn.clone()]).await {
-                        Ok(page) => out.extend(page.target_groups().iter().cloned()),
-                        Err(e) if e.code == "TargetGroupNotFound" => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok(out)
-            }
-            Err(e) if e.code == "TargetGroupNotFound" => Ok(Vec::new()),
-            Err(e) => Err(e),
-        }
+        each_if_missing(arns, "TargetGroupNotFound", |arns| async move {
+            let page = self
+                .call("DescribeTargetGroups", false, || {
+                    elb.elb
+                        .describe_target_groups()
+                        .set_target_group_arns(Some(arns.clone()))
+                        .send()
+                })
+                .await?;
+            Ok(page.target_groups().to_vec())
+        })
+        .await
     }
 
-    /// The load balancers of `arns` (at most 20), the missing ones left out
-    /// (as [`Ec2::target_groups_of`]).
+    /// The load balancers of `arns` (at most 20), the missing ones left out.
     async fn balancers_of(&self, arns: &[String]) -> Result<Vec<LoadBalancer>, Ec2Error> {
         let elb = self.elb()?;
-        let ask = |arns: Vec<String>| {
-            self.call("DescribeLoadBalancers", false, move || {
-                elb.elb
-                    .describe_load_balancers()
-                    .set_load_balancer_arns(Some(arns.clone()))
-                    .send()
-            })
-        };
-        match ask(arns.to_vec()).await {
-            Ok(page) => Ok(page.load_balancers().to_vec()),
-            Err(e) if e.code == "LoadBalancerNotFound" && arns.len() > 1 => {
-                let mut out = Vec::new();
-                for arn in arns {
-                    match ask(vec![arn.clone()]).await {
-                        Ok(page) => out.extend(page.load_balancers().iter().cloned()),
-                        Err(e) if e.code == "LoadBalancerNotFound" => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok(out)
-            }
-            Err(e) if e.code == "LoadBalancerNotFound" => Ok(Vec::new()),
-            Err(e) => Err(e),
-        }
+        each_if_missing(arns, "LoadBalancerNotFound", |arns| async move {
+            let page = self
+                .call("DescribeLoadBalancers", false, || {
+                    elb.elb
+                        .describe_load_balancers()
+                        .set_load_balancer_arns(Some(arns.clone()))
+                        .send()
+                })
+                .await?;
+            Ok(page.load_balancers().to_vec())
+        })
+        .await
     }
 
     /// A target group's draining time, in seconds.
@@ -352,6 +326,35 @@ impl Ec2 {
                 ))
             })
             .collect())
+    }
+}
+
+/// What `describe` says of `arns`. The tagging API lists a resource deleted
+/// a moment ago for a while, and ELB refuses a whole call that names one
+/// (`missing`): then each is asked alone, and the missing ones are left out.
+async fn each_if_missing<T, F, Fut>(
+    arns: &[String],
+    missing: &str,
+    describe: F,
+) -> Result<Vec<T>, Ec2Error>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, Ec2Error>>,
+{
+    match describe(arns.to_vec()).await {
+        Err(e) if e.code == missing && arns.len() > 1 => {
+            let mut out = Vec::new();
+            for arn in arns {
+                match describe(vec![arn.clone()]).await {
+                    Ok(found) => out.extend(found),
+                    Err(e) if e.code == missing => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(out)
+        }
+        Err(e) if e.code == missing => Ok(Vec::new()),
+        result => result,
     }
 }
 

@@ -11,24 +11,12 @@ use super::{HEAD, MERGE, REPO, World};
 
 const ACCOUNTS: &str = "dev: arn:aws:iam::111111111111:role/deploy\nproduction: { role: \"arn:aws:iam::222222222222:role/deploy\" }\n";
 
-/// The names of the running instances of `stack` in `account`, as boto3
-/// sees them with that account's assumed credentials.
+/// How many instances `stack` has in `account`.
 fn instances_in(w: &World, account: &str, stack: &str) -> String {
-    let script = r#"
-import sys, boto3
-sts = boto3.client("sts", endpoint_url=sys.argv[1], region_name="us-east-1",
-                   aws_access_key_id="test", aws_secret_access_key="test")
-c = sts.assume_role(RoleArn=f"arn:aws:iam::{sys.argv[2]}:role/deploy", RoleSessionName="check")["Credentials"]
-ec2 = boto3.client("ec2", endpoint_url=sys.argv[1], region_name="us-east-1",
-                   aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
-                   aws_session_token=c["SessionToken"])
-n = 0
-for r in ec2.describe_instances(Filters=[{"Name": "tag:ec2-gitops:stack", "Values": [sys.argv[3]]},
-                                         {"Name": "instance-state-name", "Values": ["running", "pending"]}])["Reservations"]:
-    n += len(r["Instances"])
-print(n)
-"#;
-    w._moto.boto3("instances", script, &[account, stack])
+    w._moto
+        .instances_in_account(account, stack)
+        .len()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -127,6 +127,32 @@ print(acm.request_certificate(DomainName=sys.argv[2])["CertificateArn"])
         self.boto3("certificate", script, &[domain])
     }
 
+    /// The name tags of `stack`'s live instances in `account`, sorted, as
+    /// boto3 sees them with a role of that account assumed (moto's assumed
+    /// credentials act in the role's account).
+    pub fn instances_in_account(&self, account: &str, stack: &str) -> Vec<String> {
+        let script = r#"
+import sys, boto3
+sts = boto3.client("sts", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id="test", aws_secret_access_key="test")
+c = sts.assume_role(RoleArn=f"arn:aws:iam::{sys.argv[2]}:role/deploy", RoleSessionName="check")["Credentials"]
+ec2 = boto3.client("ec2", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                   aws_session_token=c["SessionToken"])
+names = []
+for r in ec2.describe_instances(Filters=[{"Name": "tag:ec2-gitops:stack", "Values": [sys.argv[3]]},
+                                         {"Name": "instance-state-name", "Values": ["pending", "running"]}])["Reservations"]:
+    for i in r["Instances"]:
+        names += [t["Value"] for t in i["Tags"] if t["Key"] == "ec2-gitops:name"]
+print(",".join(sorted(names)))
+"#;
+        let out = self.boto3("instances in an account", script, &[account, stack]);
+        out.split(',')
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
     /// Runs a boto3 `script` with the venv's Python that moto runs from
     /// (moto's endpoint, then `args`); its standard output, trimmed.
     pub fn boto3(&self, what: &str, script: &str, args: &[&str]) -> String {
