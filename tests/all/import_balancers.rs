@@ -175,6 +175,12 @@ async fn a_load_balancer_made_by_hand_is_imported_exactly_and_adopted_with_tags_
         .scheme(LoadBalancerSchemeEnum::InternetFacing)
         .set_subnets(Some(subnets))
         .security_groups(&lb_group)
+        .tags(
+            aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+                .key("site")
+                .value("www")
+                .build(),
+        )
         .send()
         .await
         .unwrap()
@@ -219,7 +225,8 @@ async fn a_load_balancer_made_by_hand_is_imported_exactly_and_adopted_with_tags_
     let dir = tempfile::tempdir().unwrap();
     let yaml = dir.path().join("www.yaml");
     let y = yaml.to_str().unwrap().to_string();
-    let run = |extra: &[&str]| {
+    // The load balancer named by tag, by name, then by ARN.
+    let run = |lb: &str, extra: &[&str]| {
         let mut args = vec![
             "import",
             "--stack",
@@ -229,7 +236,7 @@ async fn a_load_balancer_made_by_hand_is_imported_exactly_and_adopted_with_tags_
             "--filter",
             "tag:team=web",
             "--load-balancer",
-            "www",
+            lb,
             "--out",
             &y,
         ];
@@ -238,7 +245,7 @@ async fn a_load_balancer_made_by_hand_is_imported_exactly_and_adopted_with_tags_
     };
 
     // A group holding a server the import does not take is refused.
-    let refused = run(&[]);
+    let refused = run("tag:site=www", &[]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     assert!(
         text(&refused).contains(&format!(
@@ -256,7 +263,7 @@ async fn a_load_balancer_made_by_hand_is_imported_exactly_and_adopted_with_tags_
         .await
         .unwrap();
     proxy.clear();
-    let first = run(&[]);
+    let first = run("www", &[]);
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
     let written = std::fs::read_to_string(&yaml).unwrap();
     for needle in [
@@ -281,7 +288,7 @@ async fn a_load_balancer_made_by_hand_is_imported_exactly_and_adopted_with_tags_
     );
     assert!(proxy.actions().iter().all(|a| crate::support::is_read(a)));
 
-    let adopt = run(&["--apply-tags"]);
+    let adopt = run(&lb, &["--apply-tags"]);
     assert_eq!(adopt.status.code(), Some(0), "{}", text(&adopt));
     let mutating: Vec<String> = (proxy.actions().into_iter())
         .filter(|a| !crate::support::is_read(a))
