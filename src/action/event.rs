@@ -96,6 +96,9 @@ pub struct IssueCommentEvent {
 /// A commit of a `push` event.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 pub struct PushCommit {
+    /// The commit.
+    #[serde(default)]
+    pub id: String,
     /// Files added.
     #[serde(default)]
     pub added: Vec<String>,
@@ -156,6 +159,37 @@ impl PushEvent {
     }
 }
 
+/// `merge_group` of a `merge_group` event: the queue's temporary branch.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct MergeGroup {
+    /// The commit the queue would merge (what the checks run on).
+    pub head_sha: String,
+    /// `refs/heads/gh-readonly-queue/main/pr-N-SHA`.
+    pub head_ref: String,
+    /// The base branch's tip the group is built on.
+    pub base_sha: String,
+    /// `refs/heads/main`.
+    pub base_ref: String,
+}
+
+/// A `merge_group` event.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct MergeGroupEvent {
+    /// `checks_requested` or `destroyed`.
+    pub action: String,
+    /// The group.
+    pub merge_group: MergeGroup,
+}
+
+impl MergeGroup {
+    /// The base branch's name (`main`).
+    pub fn base_branch(&self) -> &str {
+        self.base_ref
+            .strip_prefix("refs/heads/")
+            .unwrap_or(&self.base_ref)
+    }
+}
+
 /// The event a run is for, its payload typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -165,6 +199,8 @@ pub enum Event {
     IssueComment(IssueCommentEvent),
     /// `push`.
     Push(PushEvent),
+    /// `merge_group`: the merge queue asks for the checks of a group.
+    MergeGroup(MergeGroupEvent),
     /// `schedule` or `workflow_dispatch`: the drift check.
     Schedule,
     /// An event the action does nothing for.
@@ -179,6 +215,7 @@ impl Event {
             "pull_request" | "pull_request_target" => Event::PullRequest(parse(name, payload)?),
             "issue_comment" => Event::IssueComment(parse(name, payload)?),
             "push" => Event::Push(parse(name, payload)?),
+            "merge_group" => Event::MergeGroup(parse(name, payload)?),
             "schedule" | "workflow_dispatch" => Event::Schedule,
             other => Event::Other(other.to_string()),
         })

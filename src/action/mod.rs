@@ -5,7 +5,7 @@
 //! the core's (`policy`, `command`, `labels`, `touched`), every word
 //! `render`'s, every EC2 flow a use-case of `app`.
 
-pub use ec2_gitops_core::action::{command, identity, labels, policy, touched};
+pub use ec2_gitops_core::action::{command, identity, labels, policy, queue, touched};
 pub mod env;
 pub mod event;
 mod handlers;
@@ -83,6 +83,7 @@ pub async fn run(env: &ActionEnv) -> Result<u8> {
         Event::PullRequest(e) => handlers::pull_request::handle(&s, e, &mut record).await?,
         Event::IssueComment(e) => handlers::issue_comment::handle(&s, e, &mut record).await?,
         Event::Push(e) => handlers::push::handle(&s, e, &mut record).await?,
+        Event::MergeGroup(e) => handlers::merge_group::handle(&s, e, &mut record).await?,
         Event::Schedule => handlers::schedule::handle(&s, &mut record).await?,
         Event::Other(name) => {
             println!("{}", notes::nothing_to_do_for(&format!("event {name}")));

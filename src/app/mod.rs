@@ -12,4 +12,4 @@ pub mod previews;
 pub use apply::{
     APPLY_LEASE_WAIT, Applied, Done, Driver, Exclusive, apply, apply_exclusive, apply_stacks,
 };
-pub use plan::{plan, plan_all};
+pub use plan::{plan, plan_all, plan_pinned};

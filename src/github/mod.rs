@@ -9,6 +9,7 @@ mod checks;
 mod comments;
 mod labels;
 mod pulls;
+mod queue;
 mod records;
 mod transport;
 mod types;

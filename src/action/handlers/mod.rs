@@ -3,6 +3,7 @@
 //! the run comes to (an exit code). A handler never calls another.
 
 pub mod issue_comment;
+pub mod merge_group;
 pub mod pull_request;
 pub mod push;
 pub mod schedule;

@@ -14,6 +14,9 @@ use crate::action::steps::{drift, stale};
 use crate::action::touched;
 use crate::action::{EXIT_FAILED, EXIT_OK};
 use crate::config::normalize;
+use std::collections::BTreeMap;
+
+use crate::marker::ReviewedStack;
 use crate::model::Desired;
 use crate::outcome::{BaseMoved, Refusal, StackApply, StackPlan};
 use crate::render::{self, notes};
@@ -44,26 +47,20 @@ pub async fn handle(s: &Services<'_>, e: &PushEvent, record: &mut Record) -> Res
             return Ok(EXIT_FAILED);
         }
     };
-    let (changed, reviewed, comment_id, moved) = match &pr {
-        Some(p) => {
-            let (changed, _) = changed_files(s, p.number).await?;
-            let c = s.gh.find_comment(p.number, is_plan).await?;
-            let meta = c.as_ref().and_then(|(_, m)| m.plan());
-            let reviewed = meta.map(|m| m.reviewed()).unwrap_or_default();
-            // The reviewed plan was made on the PR merged into `base`; this
-            // merge is onto `before`.
-            let moved = meta
-                .and_then(|m| m.base.clone())
-                .filter(|base| !e.before.is_empty() && *base != e.before)
-                .map(|base| BaseMoved {
-                    reviewed_on: base,
-                    merged_onto: e.before.clone(),
-                });
-            (changed, Some(reviewed), c.map(|(c, _)| c.id), moved)
-        }
-        None => (e.files(), None, None, None),
-    };
     let loaded = s.load();
+    let merged: Vec<Merged> = match &pr {
+        Some(p) => {
+            let first = Merged::read(s, p.number, &e.before).await?;
+            let mut all = also_merged(s, e, &loaded, &first).await?;
+            all.push(first);
+            all
+        }
+        None => Vec::new(),
+    };
+    let changed: Vec<String> = match &pr {
+        Some(_) => merged.iter().flat_map(|m| m.changed.clone()).collect(),
+        None => e.files(),
+    };
     let mut touched: Vec<&Desired> = touched::touched(&loaded.valid, &changed);
     // Input `environments`: this job applies only those; another job (say,
     // behind a GitHub Environment's reviewers) applies the rest.
@@ -95,22 +92,130 @@ pub async fn handle(s: &Services<'_>, e: &PushEvent, record: &mut Record) -> Res
         record.output("applied", "false");
         return Ok(EXIT_OK);
     }
-    if pr.is_none() && !s.inputs().apply_unreviewed_pushes {
-        return refuse_unreviewed_push(s, sha, &loaded, &touched, results, record).await;
+    if pr.is_none() {
+        if !s.inputs().apply_unreviewed_pushes {
+            return refuse_unreviewed_push(s, sha, &loaded, &touched, results, record).await;
+        }
+        results.extend(apply_stacks(&touched, None, None).await.results);
+        report_apply(s, &[], sha, &results, &loaded, record).await;
+        stale::mark_and_replan(s, &results, None, sha, record).await;
+        return Ok(exit_code(&results));
     }
-    let applied = apply_stacks(&touched, reviewed.as_ref(), moved.as_ref()).await;
-    results.extend(applied.results);
-    if let Some(p) = &pr {
-        post_refused_plans(s, p.number, comment_id, sha, &results, &applied.to_review).await;
+    // Each stack is applied against the review on the pull request that
+    // changed it (the last one, when a merge queue merged several).
+    let mut theirs: Vec<(u64, Vec<StackApply>)> = Vec::new();
+    for (i, m) in merged.iter().enumerate() {
+        let owned: Vec<&Desired> = touched
+            .iter()
+            .copied()
+            .filter(|d| {
+                let last = merged.iter().rposition(|m| {
+                    !touched::touched(std::slice::from_ref(*d), &m.changed).is_empty()
+                });
+                last == Some(i)
+            })
+            .collect();
+        if owned.is_empty() {
+            continue;
+        }
+        let applied = apply_stacks(&owned, Some(&m.reviewed), m.moved.as_ref()).await;
+        post_refused_plans(
+            s,
+            m.number,
+            m.comment_id,
+            sha,
+            &applied.results,
+            &applied.to_review,
+        )
+        .await;
+        results.extend(applied.results.iter().cloned());
+        theirs.push((m.number, applied.results));
     }
+    let prs: Vec<(u64, &[StackApply])> = theirs.iter().map(|(n, r)| (*n, r.as_slice())).collect();
+    report_apply(s, &prs, sha, &results, &loaded, record).await;
     let number = pr.as_ref().map(|p| p.number);
-    report_apply(s, number, sha, &results, &loaded, record).await;
     stale::mark_and_replan(s, &results, number, sha, record).await;
-    Ok(if results.iter().all(StackApply::is_ok) {
+    Ok(exit_code(&results))
+}
+
+fn exit_code(results: &[StackApply]) -> u8 {
+    if results.iter().all(StackApply::is_ok) {
         EXIT_OK
     } else {
         EXIT_FAILED
-    })
+    }
+}
+
+/// A merged pull request of the push, with what its review says.
+struct Merged {
+    number: u64,
+    /// The files it changes.
+    changed: Vec<String>,
+    /// The reviewed plan of each stack (empty: none found).
+    reviewed: BTreeMap<(String, String), ReviewedStack>,
+    /// Its plan comment.
+    comment_id: Option<u64>,
+    /// The base moved since its review.
+    moved: Option<BaseMoved>,
+}
+
+impl Merged {
+    /// Reads pull request `n`'s files and plan comment; `before` is the
+    /// base it was merged onto.
+    async fn read(s: &Services<'_>, n: u64, before: &str) -> Result<Merged> {
+        let (changed, _) = changed_files(s, n).await?;
+        let c = s.gh.find_comment(n, is_plan).await?;
+        let meta = c.as_ref().and_then(|(_, m)| m.plan());
+        let reviewed = meta.map(|m| m.reviewed()).unwrap_or_default();
+        // The reviewed plan was made on the PR merged into `base`; this
+        // merge is onto `before`.
+        let moved = meta
+            .and_then(|m| m.base.clone())
+            .filter(|base| !before.is_empty() && *base != before)
+            .map(|base| BaseMoved {
+                reviewed_on: base,
+                merged_onto: before.to_string(),
+            });
+        Ok(Merged {
+            number: n,
+            changed,
+            reviewed,
+            comment_id: c.map(|(c, _)| c.id),
+            moved,
+        })
+    }
+}
+
+/// The other pull requests a push merged, oldest first: a merge queue
+/// merges a group of several in one push, each its own commit. Asked only
+/// when the push changes a stack that `first` does not (one call per
+/// pushed commit then), so a push of one merge costs nothing more.
+async fn also_merged(
+    s: &Services<'_>,
+    e: &PushEvent,
+    loaded: &Loaded,
+    first: &Merged,
+) -> Result<Vec<Merged>> {
+    let pushed = touched::touched(&loaded.valid, &e.files());
+    let explained = touched::touched(&loaded.valid, &first.changed);
+    if pushed.iter().all(|d| explained.contains(d)) {
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<Merged> = Vec::new();
+    for c in e
+        .commits
+        .iter()
+        .filter(|c| c.id != e.after && crate::marker::is_sha(&c.id))
+    {
+        let prs = s.gh.pulls_for_commit(&c.id).await?;
+        for p in prs {
+            let merged_here = p.is_merged() && p.merge_commit_sha.as_deref() == Some(c.id.as_str());
+            if merged_here && p.number != first.number && out.iter().all(|m| m.number != p.number) {
+                out.push(Merged::read(s, p.number, &e.before).await?);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A push that no merged pull request explains, with
@@ -153,7 +258,7 @@ async fn refuse_unreviewed_push(
             }
         });
     }
-    report_apply(s, None, sha, &results, loaded, record).await;
+    report_apply(s, &[], sha, &results, loaded, record).await;
     Ok(if results.iter().all(StackApply::is_ok) {
         EXIT_OK
     } else {

@@ -98,7 +98,8 @@ pub async fn apply_shown(
         return Ok(None);
     }
     let applied = apply_stacks(&stacks, Some(&reviewed), None).await;
-    report_apply(s, Some(number), sha, &applied.results, &loaded, record).await;
+    let prs = [(number, applied.results.as_slice())];
+    report_apply(s, &prs, sha, &applied.results, &loaded, record).await;
     Ok(Some((applied.results, loaded)))
 }
 
@@ -150,13 +151,14 @@ pub async fn post_refused_plans(
     }
 }
 
-/// Records an apply everywhere: PR comment, apply check, a deployment per
-/// stack (to the stack's GitHub environment, from `loaded`), job summary and
-/// outputs. GitHub failures are logged, never lose the result: the summary,
-/// outputs and exit code still carry it.
+/// Records an apply everywhere: a comment on each pull request with its
+/// stacks' results (`prs`), the apply check, a deployment per stack (to the
+/// stack's GitHub environment, from `loaded`), job summary and outputs.
+/// GitHub failures are logged, never lose the result: the summary, outputs
+/// and exit code still carry it.
 pub async fn report_apply(
     s: &Services<'_>,
-    pr: Option<u64>,
+    prs: &[(u64, &[StackApply])],
     sha: &str,
     results: &[StackApply],
     loaded: &Loaded,
@@ -182,14 +184,18 @@ pub async fn report_apply(
             record.summary(&notes::result_not_recorded(what, &e));
         }
     };
-    if let Some(n) = pr {
+    for (n, theirs) in prs {
         let marker = Marker::Apply {
             sha: sha.to_string(),
             run: s.env.run_key.clone(),
         };
+        let text = match prs.len() {
+            1 => text.clone(),
+            _ => comment::apply_comment(sha, theirs),
+        };
         warn(
             "comment",
-            s.gh.create_comment(n, &marker.wrap(&text))
+            s.gh.create_comment(*n, &marker.wrap(&text))
                 .await
                 .map(|_| ()),
         );

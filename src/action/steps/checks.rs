@@ -41,6 +41,17 @@ pub async fn plan_not_made(s: &Services<'_>, head: &str, why: &str) -> Result<()
         .map(|_| ())
 }
 
+/// Records the merge queue's gate on a group's head as `ec2-gitops/plan`.
+pub async fn queue_check(
+    s: &Services<'_>,
+    head: &str,
+    output: &CheckOutput,
+) -> Result<(), GitHubError> {
+    check(s, head, check_run::PLAN, output, None)
+        .await
+        .map(|_| ())
+}
+
 /// Records an apply's outcome on `sha` as the check run `ec2-gitops/apply`
 /// (or its status).
 pub async fn apply_check(

@@ -12,5 +12,6 @@ pub mod drift;
 pub mod labels;
 pub mod plan_comment;
 pub mod previews;
+pub mod queue;
 pub mod replies;
 pub mod stale;

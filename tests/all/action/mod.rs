@@ -7,6 +7,7 @@
 mod accounts;
 mod drift;
 mod github_failures;
+mod merge_queue;
 mod plan_contents;
 mod pull_requests;
 mod stale_plans;

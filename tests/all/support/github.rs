@@ -21,7 +21,7 @@
 //! Layout: [`handle`] (the [`FakeGitHub`] handle and the checks made when the
 //! last one drops), [`setup`] (what a test arranges), [`inspect`] (what a
 //! test asserts on), [`faults`] (injected failures), [`state`] (what the fake
-//! holds), [`server`] (one request: recorded, refused or routed),
+//! holds), [`queue`] (the merge queue's entries), [`server`] (one request: recorded, refused or routed),
 //! [`routes`] (one file per API area), [`bodies`] and [`openapi`] (GitHub's
 //! response shapes), and the small pieces they share ([`request`],
 //! [`pagination`], [`shas`], [`clock`]).
@@ -42,6 +42,8 @@ mod inspect;
 mod openapi;
 #[path = "github/pagination.rs"]
 mod pagination;
+#[path = "github/queue.rs"]
+mod queue;
 #[path = "github/request.rs"]
 mod request;
 #[path = "github/routes/mod.rs"]
@@ -57,6 +59,7 @@ mod state;
 
 pub use handle::FakeGitHub;
 pub use openapi::openapi;
+pub use queue::QueueEntry;
 pub use shas::{merge_sha_of, test_merge_sha};
 pub use state::{
     CheckRunState, CommentState, DeploymentState, DeploymentStatusState, IssueState, PullSpec,

@@ -39,6 +39,19 @@ pub fn example(event: &str, pred: impl Fn(&Value) -> bool) -> Value {
         .unwrap_or_else(|| panic!("no {event} example matches the predicate"))
 }
 
+/// A `merge_group` `checks_requested` payload for a queue group: its
+/// temporary branch, its head commit and the base it is built on.
+pub fn merge_group(head_ref: &str, head_sha: &str, base_sha: &str) -> Value {
+    let mut payload = example("merge_group", |e| e["action"] == "checks_requested");
+    let group = &mut payload["merge_group"];
+    group["head_ref"] = json!(head_ref);
+    group["head_sha"] = json!(head_sha);
+    group["base_sha"] = json!(base_sha);
+    group["base_ref"] = json!("refs/heads/main");
+    group["head_commit"]["id"] = json!(head_sha);
+    payload
+}
+
 /// A `pull_request` payload with this `action` (opened, synchronize, reopened, closed…).
 pub fn pull_request(action: &str) -> Value {
     example("pull_request", |e| e["action"] == action)

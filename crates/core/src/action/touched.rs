@@ -37,11 +37,12 @@ pub fn removed_stack_files(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
-    fn stack(file: &str, sources: &[&str]) -> Desired {
+    /// A stack of no resources from `file`, reading `sources`.
+    pub(crate) fn stack(file: &str, sources: &[&str]) -> Desired {
         Desired {
             stack: file.to_string(),
             region: "us-east-1".into(),

@@ -109,6 +109,22 @@ pub fn apply(results: &[StackApply], report: &str) -> CheckOutput {
     }
 }
 
+/// The merge queue's gate on a group's `head`: success only when every
+/// stack the group changes plans as reviewed.
+pub fn queue(head: &str, gates: &[crate::action::queue::Gate]) -> CheckOutput {
+    CheckOutput {
+        conclusion: if gates.iter().all(crate::action::queue::Gate::passes) {
+            "success"
+        } else {
+            "failure"
+        },
+        title: clip_line(&super::comment::queue_title(gates)),
+        summary: clip_markdown(&super::comment::queue_table(gates), TEXT_LIMIT),
+        text: clip_markdown(&super::comment::queue_text(head, gates), TEXT_LIMIT),
+        annotations: Vec::new(),
+    }
+}
+
 /// A title is one line; GitHub shows the first 1,000 or so characters.
 fn clip_line(s: &str) -> String {
     let line = s.lines().next().unwrap_or_default();

@@ -192,6 +192,43 @@ pub fn not_the_default_branch(git_ref: &str) -> String {
     )
 }
 
+/// Why a merge group payload is refused.
+pub fn merge_group_not_a_sha(sha: &str) -> String {
+    format!(
+        "the merge_group payload names a commit that is not a SHA ({}): it is not what GitHub sends; nothing was checked",
+        terminal(&sha.chars().take(80).collect::<String>())
+    )
+}
+
+/// The workflow checked out another commit than the merge group's head.
+pub fn merge_group_wrong_checkout(found: Option<&str>, head: &str) -> String {
+    format!(
+        "the checkout is {}, not the merge group's head {}: check out `github.event.merge_group.head_sha` (actions/checkout does by default); the group was not checked, so it does not merge",
+        found
+            .map(terminal)
+            .unwrap_or_else(|| "not a git checkout".into()),
+        terminal(head)
+    )
+}
+
+/// The group's pull requests could not be told.
+pub fn merge_group_unknown(error: &str) -> String {
+    format!(
+        "cannot tell which pull requests the merge group holds ({}); the group was not checked, so it does not merge: queue it again",
+        terminal(error)
+    )
+}
+
+/// The log line of a checked merge group.
+pub fn merge_group_checked(pulls: &[u64], title: &str) -> String {
+    let numbers: Vec<String> = pulls.iter().map(|n| format!("#{n}")).collect();
+    format!(
+        "ec2-gitops: merge group of {}: {}",
+        numbers.join(", "),
+        terminal(title)
+    )
+}
+
 /// Why a push payload is refused.
 pub fn push_after_not_a_sha(after: &str) -> String {
     format!(

@@ -82,6 +82,10 @@ pub struct CommentState {
     pub updated_at: String,
 }
 
+/// A commit the merge queue made: its parents and the files it changes
+/// (`(path, status)`).
+pub(super) type QueueCommit = (Vec<String>, Vec<(String, String)>);
+
 /// One commit status.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StatusState {
@@ -209,6 +213,9 @@ pub(super) struct Repo {
     /// Reviews per pull request: `(reviewer, state, commit)`, in order.
     pub(super) reviews: BTreeMap<u64, Vec<(String, String, String)>>,
     pub(super) check_runs: Vec<CheckRunState>,
+    /// Commits the merge queue made: sha → (parents, files as
+    /// `(path, status)`).
+    pub(super) commits: BTreeMap<String, QueueCommit>,
 }
 
 impl Repo {
@@ -306,6 +313,7 @@ impl Inner {
                 commit_pulls: BTreeMap::new(),
                 branches: BTreeMap::new(),
                 check_runs: Vec::new(),
+                commits: BTreeMap::new(),
                 reviews: BTreeMap::new(),
                 labels: BTreeMap::new(),
                 pull_labels: BTreeMap::new(),

@@ -6,6 +6,7 @@ mod applies;
 mod clipping;
 mod drift;
 mod previews;
+mod queue;
 mod replies;
 
 pub use applies::*;
@@ -13,6 +14,7 @@ use clipping::clip;
 pub(crate) use clipping::clip_markdown;
 pub use drift::*;
 pub use previews::*;
+pub use queue::*;
 pub use replies::*;
 
 use std::fmt::Write as _;

@@ -202,3 +202,59 @@ fn drift_issue_and_its_resolution() {
     assert_rendered!("drift_issue", comment::drift_issue(SHA, &stacks));
     assert_rendered!("drift_resolved", comment::drift_resolved(SHA, 3));
 }
+
+#[test]
+fn merge_queue_checks() {
+    use crate::action::queue::{Gate, GateOutcome};
+    use crate::outcome::BaseMoved;
+    let gate = |stack: &str, pulls: &[u64], outcome| Gate {
+        stack: stack.into(),
+        region: "us-east-1".into(),
+        pulls: pulls.to_vec(),
+        outcome,
+    };
+    let passing = [
+        gate("web", &[11], GateOutcome::Passes { changes: true }),
+        gate("db", &[12], GateOutcome::Passes { changes: false }),
+    ];
+    let out = crate::render::check_run::queue(SHA, &passing);
+    assert_eq!(out.conclusion, "success");
+    assert_eq!(out.title, "2 stacks of the merge group plan as reviewed");
+    assert_rendered!("queue_passes", format!("{}\n{}", out.summary, out.text));
+    let failing = [
+        gate("web", &[11], GateOutcome::Passes { changes: true }),
+        gate("db", &[11, 12, 13], GateOutcome::OneAtATime),
+        gate(
+            "cache",
+            &[12],
+            GateOutcome::Refused(Refusal::ChangedSinceReview {
+                reviewed: "aaaa".into(),
+                now: "bbbb".into(),
+                moved: Some(BaseMoved {
+                    reviewed_on: "1111111111111111111111111111111111111111".into(),
+                    merged_onto: SHA.into(),
+                }),
+                unreviewed: None,
+            }),
+        ),
+        gate("api", &[13], GateOutcome::Refused(Refusal::NotReviewed)),
+        gate("batch", &[], GateOutcome::Unexplained),
+        gate(
+            "infra/bad.yaml",
+            &[13],
+            GateOutcome::Invalid("error: unknown key `tpye`\n  --> infra/bad.yaml:7:5".into()),
+        ),
+    ];
+    let out = crate::render::check_run::queue(SHA, &failing);
+    assert_eq!(out.conclusion, "failure");
+    assert_eq!(
+        out.title,
+        "5 stacks stop the merge group; first, db: #11, #12 and #13 change it in one group: merge them one at a time"
+    );
+    assert_rendered!("queue_fails", format!("{}\n{}", out.summary, out.text));
+    let none = crate::render::check_run::queue(SHA, &[]);
+    assert_eq!(
+        (none.conclusion, none.title.as_str()),
+        ("success", "The merge group changes no stack")
+    );
+}

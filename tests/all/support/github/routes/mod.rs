@@ -9,6 +9,7 @@ mod issues;
 mod labels;
 mod permissions;
 mod pulls;
+mod queue;
 mod statuses;
 
 use serde_json::Value;
@@ -78,6 +79,11 @@ impl Inner {
             ("GET", ["commits", r, "statuses"]) => self.list_statuses(&repo, r, &q, path, query),
             ("GET", ["commits", sha, "pulls"]) => self.commit_pulls(&repo, sha, &q, path, query),
             ("GET", ["commits", sha]) => self.get_commit(&repo, sha, &q),
+            ("GET", ["compare", basehead]) => self.compare(&repo, &percent_decode(basehead), &q),
+            ("GET", ["git", "matching-refs", ..]) => {
+                let prefix = path.split_once("/git/matching-refs/").map(|(_, p)| p);
+                self.matching_refs(&repo, &percent_decode(prefix.unwrap_or_default()))
+            }
             ("GET", ["contents", file @ ..]) if !file.is_empty() => {
                 self.get_content(&repo, &file.join("/"), &q)
             }

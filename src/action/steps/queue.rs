@@ -1,0 +1,80 @@
+//! The merge queue's gate: the pull requests a merge group holds (read
+//! from the queue's branches and the group's commits), and each stack the
+//! group changes planned at the group's head and judged against the review
+//! on the pull request that changes it.
+
+use crate::action::event::MergeGroup;
+use crate::action::queue::{self, Answerable, Gate, GateOutcome};
+use crate::action::services::Services;
+use crate::action::steps::plan_comment::{changed_files, is_plan};
+use crate::app;
+use crate::ec2::Ec2;
+use crate::github::GitHubError;
+use crate::model::Desired;
+
+/// The group's pull requests, ahead first, each with the files it changes.
+pub async fn group_pulls(
+    s: &Services<'_>,
+    group: &MergeGroup,
+) -> Result<Vec<(u64, Vec<String>)>, String> {
+    let gh = |e: GitHubError| e.to_string();
+    let prefix = format!("{}{}/", queue::QUEUE_PREFIX, group.base_branch());
+    let entries = s.gh.branches_starting(&prefix).await.map_err(gh)?;
+    let commits =
+        s.gh.commits_between(&group.base_sha, &group.head_sha)
+            .await
+            .map_err(gh)?;
+    let numbers = queue::group_pulls(&group.head_ref, &entries, &commits)?;
+    let mut out = Vec::new();
+    for n in numbers {
+        let (changed, _) = changed_files(s, n).await.map_err(gh)?;
+        out.push((n, changed));
+    }
+    Ok(out)
+}
+
+/// The gate of one stack the group changes.
+pub async fn gate(s: &Services<'_>, group: &MergeGroup, d: &Desired, who: Answerable) -> Gate {
+    let (pulls, outcome) = match who {
+        Answerable::Nobody => (Vec::new(), GateOutcome::Unexplained),
+        Answerable::Several(numbers) => (numbers, GateOutcome::OneAtATime),
+        Answerable::Pull(n) => (vec![n], judge_one(s, group, d, n).await),
+    };
+    Gate {
+        stack: d.stack.clone(),
+        region: d.region.clone(),
+        pulls,
+        outcome,
+    }
+}
+
+/// The stack planned at the group's head, with the images its review saw,
+/// against the review on pull request `n`.
+async fn judge_one(s: &Services<'_>, group: &MergeGroup, d: &Desired, n: u64) -> GateOutcome {
+    use crate::outcome::Refusal;
+    let found = match s.gh.find_comment(n, is_plan).await {
+        Ok(found) => found,
+        Err(e) => {
+            return GateOutcome::Refused(Refusal::Failed {
+                error: format!("cannot read the plan comment of #{n}: {e}"),
+            });
+        }
+    };
+    let meta = found.as_ref().and_then(|(_, m)| m.plan());
+    let reviewed = meta.map(|m| m.reviewed()).unwrap_or_default();
+    let review = reviewed.get(&(d.stack.clone(), d.region.clone()));
+    let pins = review.map(|r| r.images.clone()).unwrap_or_default();
+    let planned = match Ec2::for_stack(d).await {
+        Ok(ec2) => app::plan_pinned(&ec2, d, &pins).await,
+        Err(e) => Err(e.into()),
+    };
+    match planned {
+        Ok((plan, _, _)) => {
+            let moved = queue::moved(meta.and_then(|m| m.base.as_deref()), &group.base_sha);
+            queue::judge(&plan, review, moved.as_ref())
+        }
+        Err(e) => GateOutcome::Refused(Refusal::ReadFailed {
+            error: format!("{e:#}"),
+        }),
+    }
+}
