@@ -29,8 +29,8 @@ pub struct Cli {
     command: Command,
     /// The accounts stacks may name (`account: NAME`), each mapped to the
     /// role to assume: `NAME: { role: arn:aws:iam::…:role/…, external_id,
-    /// session_duration }` (YAML or JSON). Trusted configuration: never a
-    /// stack file.
+    /// session_duration, environments }` (YAML or JSON). Trusted
+    /// configuration: never a stack file.
     #[arg(long, global = true, value_name = "FILE")]
     accounts: Option<PathBuf>,
 }

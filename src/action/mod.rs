@@ -5,7 +5,7 @@
 //! the core's (`policy`, `command`, `labels`, `touched`), every word
 //! `render`'s, every EC2 flow a use-case of `app`.
 
-pub use ec2_gitops_core::action::{command, identity, labels, policy, queue, touched};
+pub use ec2_gitops_core::action::{command, identity, labels, moves, policy, queue, touched};
 pub mod env;
 pub mod event;
 mod handlers;

@@ -80,14 +80,19 @@ impl Ec2 {
         let Some((name, _)) = &desired.account else {
             return Ok(Ec2::connect(&desired.region).await);
         };
-        let account = get(name).ok_or_else(|| Ec2Error {
-            action: "AssumeRole",
-            code: "UnmappedAccount".into(),
-            message: format!(
-                "stack {} names account {name}, which the trusted configuration (the action input `accounts`, `--accounts FILE`) does not map to a role",
-                desired.stack
-            ),
-        })?;
+        // Unmapped, or mapped only for other environments: refused before
+        // any call.
+        if let Some(why) = crate::config::accounts::refused(desired, &all()) {
+            return Err(Ec2Error {
+                action: "AssumeRole",
+                code: "UnmappedAccount".into(),
+                message: match &why.hint {
+                    Some(hint) => format!("{} ({hint})", why.message),
+                    None => why.message.clone(),
+                },
+            });
+        }
+        let account = get(name).expect("refused() checked that the account is mapped");
         Ok(Ec2::connect_as(&desired.region, &account, &session_name(&desired.stack)).await)
     }
 

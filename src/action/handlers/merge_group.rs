@@ -9,12 +9,14 @@
 use anyhow::Result;
 
 use crate::action::event::MergeGroupEvent;
-use crate::action::queue::{Gate, GateOutcome, answerable};
+use crate::action::queue::{Answerable, Gate, GateOutcome, answerable};
 use crate::action::record::Record;
 use crate::action::services::Services;
-use crate::action::steps::{checks, queue};
+use crate::action::steps::{checks, moves, queue};
 use crate::action::{EXIT_FAILED, EXIT_OK};
 use crate::config::normalize;
+use crate::model::Desired;
+use crate::outcome::Refusal;
 use crate::render::{self, check_run, notes};
 
 /// Handles a `merge_group` event.
@@ -65,8 +67,27 @@ pub async fn handle(s: &Services<'_>, e: &MergeGroupEvent, record: &mut Record) 
             outcome: GateOutcome::Invalid(render::diagnostics::text(d)),
         })
         .collect();
-    for (d, who) in answerable(&loaded.valid, &changed, &pulls) {
-        gates.push(queue::gate(s, group, d, who).await);
+    let answered = answerable(&loaded.valid, &changed, &pulls);
+    let touched: Vec<&Desired> = answered.iter().map(|(d, _)| *d).collect();
+    let (_, moving) = moves::refuse_moves(s, &group.base_sha, &changed, touched).await;
+    for (d, who) in answered {
+        let gate = match moving.iter().find(|(stack, _)| *stack == d.stack) {
+            // The merge would not apply it: the group must not merge.
+            Some((_, error)) => Gate {
+                stack: d.stack.clone(),
+                region: d.region.clone(),
+                pulls: match &who {
+                    Answerable::Pull(n) => vec![*n],
+                    Answerable::Several(v) => v.clone(),
+                    Answerable::Nobody => Vec::new(),
+                },
+                outcome: GateOutcome::Refused(Refusal::Failed {
+                    error: error.clone(),
+                }),
+            },
+            None => queue::gate(s, group, d, who).await,
+        };
+        gates.push(gate);
     }
     let numbers: Vec<u64> = pulls.iter().map(|(n, _)| *n).collect();
     let output = check_run::queue(head, &gates);

@@ -10,7 +10,7 @@ use crate::action::record::Record;
 use crate::action::services::Services;
 use crate::action::steps::apply::{apply_stacks, post_refused_plans, report_apply};
 use crate::action::steps::plan_comment::{changed_files, is_plan};
-use crate::action::steps::{drift, stale};
+use crate::action::steps::{drift, moves, stale};
 use crate::action::touched;
 use crate::action::{EXIT_FAILED, EXIT_OK};
 use crate::config::normalize;
@@ -76,6 +76,9 @@ pub async fn handle(s: &Services<'_>, e: &PushEvent, record: &mut Record) -> Res
             here
         });
     }
+    // A stack the push moves between accounts while the old one still
+    // holds some of it is not applied (its plan said so on review).
+    let (touched, moving) = moves::refuse_moves(s, &e.before, &changed, touched).await;
     let mut results: Vec<StackApply> = loaded
         .invalid
         .iter()
@@ -87,6 +90,14 @@ pub async fn handle(s: &Services<'_>, e: &PushEvent, record: &mut Record) -> Res
             },
         })
         .collect();
+    results.extend(
+        moving
+            .into_iter()
+            .map(|(stack, error)| StackApply::NotApplied {
+                stack,
+                refusal: Refusal::Failed { error },
+            }),
+    );
     if touched.is_empty() && results.is_empty() {
         println!("{}", notes::changes_no_stack_to_apply(sha));
         record.output("applied", "false");

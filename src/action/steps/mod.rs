@@ -10,6 +10,7 @@ pub mod apply;
 pub mod checks;
 pub mod drift;
 pub mod labels;
+pub mod moves;
 pub mod plan_comment;
 pub mod previews;
 pub mod queue;

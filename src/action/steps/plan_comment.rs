@@ -204,7 +204,12 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<Option<(u64, Option<CheckRef>)>, GitHubError>>,
 {
-    let stacks = plan_stacks(loaded, changed, only).await;
+    let mut stacks = plan_stacks(loaded, changed, only).await;
+    // A stack the change moves between accounts: refused while the old
+    // account holds some of it, called out once it holds none.
+    if let Some(base) = base_sha {
+        super::moves::mark_moves(s, base, changed, loaded, &mut stacks).await;
+    }
     let removed_stacks = touched::removed_stack_files(removed, &loaded.valid, |p| {
         workspace::is_stack_path(p, &s.inputs().config)
     });

@@ -7,6 +7,7 @@
 pub mod command;
 pub mod identity;
 pub mod labels;
+pub mod moves;
 pub mod policy;
 pub mod queue;
 pub mod settings;

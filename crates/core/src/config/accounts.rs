@@ -8,6 +8,7 @@
 //!   role: arn:aws:iam::111111111111:role/ec2-gitops-apply
 //!   external_id: infra-prod        # optional
 //!   session_duration: 1h           # optional, 15m to 12h (default 1h)
+//!   environments: [production]     # optional: only stacks of these environments
 //! staging: arn:aws:iam::222222222222:role/ec2-gitops-apply
 //! ```
 
@@ -26,6 +27,8 @@ pub struct Account {
     pub external_id: Option<String>,
     /// How long an assumed session lasts, in seconds.
     pub session_secs: u32,
+    /// The environments whose stacks may live in it (`None`: any).
+    pub environments: Option<Vec<String>>,
 }
 
 impl Account {
@@ -112,6 +115,7 @@ fn account(name: &str, v: &Node) -> Result<Account, String> {
         role_arn: String::new(),
         external_id: None,
         session_secs: 3600,
+        environments: None,
     };
     match &v.kind {
         NodeKind::Scalar { .. } => a.role_arn = text(v, "role")?,
@@ -143,9 +147,30 @@ fn account(name: &str, v: &Node) -> Result<Account, String> {
                                 )
                             })?;
                     }
+                    Some(Value::Str("environments")) => {
+                        let NodeKind::Seq(items) = &f.kind else {
+                            return Err(format!(
+                                "the environments of `{name}` are a list: `[production]`"
+                            ));
+                        };
+                        let mut names = Vec::new();
+                        for item in items {
+                            match item.value() {
+                                Some(Value::Str(e)) if super::is_name(e) => {
+                                    names.push(e.to_string())
+                                }
+                                _ => {
+                                    return Err(format!(
+                                        "the environments of `{name}` are names: lowercase letters, digits and dashes"
+                                    ));
+                                }
+                            }
+                        }
+                        a.environments = Some(names);
+                    }
                     _ => {
                         return Err(format!(
-                            "unknown key in account `{name}`: allowed keys are role, external_id, session_duration"
+                            "unknown key in account `{name}`: allowed keys are role, external_id, session_duration, environments"
                         ));
                     }
                 }
@@ -191,36 +216,62 @@ fn is_role_arn(s: &str) -> bool {
         })
 }
 
-/// An error at each stack that names an account `accounts` does not map:
-/// found before any call, since the job could reach no role for it.
+/// An error at each stack that names an account `accounts` does not map,
+/// or maps only for other environments than the stack's: found before any
+/// call, since the job could reach no role for it (or must not).
 pub fn unmapped(stacks: &[crate::model::Desired], accounts: &Accounts) -> Vec<super::Diagnostic> {
-    stacks
-        .iter()
-        .filter_map(|d| {
-            let (name, at) = d.account.as_ref()?;
-            if accounts.get(name).is_some() {
-                return None;
-            }
-            let hint = if accounts.0.is_empty() {
-                "map it to a role in the trusted configuration: the action input `accounts`, or `--accounts FILE` (`NAME: { role: arn:aws:iam::…:role/… }`)".to_string()
-            } else {
-                format!(
-                    "the accounts mapped: {}; add `{name}` to the trusted configuration (not to a stack file)",
-                    accounts.names().join(", ")
-                )
-            };
-            Some(
-                super::Diagnostic::new(
-                    at.clone(),
-                    format!(
-                        "stack {} names account `{name}`, which is not mapped to a role",
-                        d.stack
-                    ),
-                )
-                .with_hint(hint),
+    stacks.iter().filter_map(|d| refused(d, accounts)).collect()
+}
+
+/// Why `d` may not live in the account it names: not mapped, or mapped
+/// only for other environments. `None`: it may (or names none).
+pub fn refused(d: &crate::model::Desired, accounts: &Accounts) -> Option<super::Diagnostic> {
+    let (name, at) = d.account.as_ref()?;
+    let Some(account) = accounts.get(name) else {
+        let hint = if accounts.0.is_empty() {
+            "map it to a role in the trusted configuration: the action input `accounts`, or `--accounts FILE` (`NAME: { role: arn:aws:iam::…:role/… }`)".to_string()
+        } else {
+            format!(
+                "the accounts mapped: {}; add `{name}` to the trusted configuration (not to a stack file)",
+                accounts.names().join(", ")
             )
-        })
-        .collect()
+        };
+        return Some(
+            super::Diagnostic::new(
+                at.clone(),
+                format!(
+                    "stack {} names account `{name}`, which is not mapped to a role",
+                    d.stack
+                ),
+            )
+            .with_hint(hint),
+        );
+    };
+    let allowed = account.environments.as_ref()?;
+    let environment = d.environment();
+    if allowed.iter().any(|e| e == environment) {
+        return None;
+    }
+    Some(
+        super::Diagnostic::new(
+            at.clone(),
+            format!(
+                "stack {} of environment `{environment}` names account `{name}`, which the trusted configuration maps only for {}",
+                d.stack,
+                match allowed.as_slice() {
+                    [] => "no environment".to_string(),
+                    [one] => format!("environment `{one}`"),
+                    many => format!(
+                        "environments {}",
+                        many.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                }
+            ),
+        )
+        .with_hint(format!(
+            "a stack of `{environment}` lives in an account mapped for it; a stack moves between accounts by being destroyed in one and created in the other"
+        )),
+    )
 }
 
 #[cfg(test)]
@@ -247,6 +298,49 @@ mod tests {
         )
         .expect("json");
         assert_eq!(j.get("production").map(Account::id), Some("111111111111"));
+    }
+
+    #[test]
+    fn an_account_mapped_for_some_environments_refuses_the_stacks_of_others() {
+        let a = parse(
+            "production: { role: \"arn:aws:iam::111111111111:role/apply\", environments: [production] }\ndev: arn:aws:iam::222222222222:role/apply\n",
+            "accounts.yaml",
+        )
+        .expect("valid");
+        let at = crate::model::Location {
+            file: "infra/web.yaml".into(),
+            line: 4,
+            column: 10,
+        };
+        let mut d = crate::action::touched::tests::stack("infra/web.yaml", &[]);
+        d.stack = "web".into();
+        d.environment = Some("staging".into());
+        d.account = Some(("production".into(), at.clone()));
+        let why = refused(&d, &a).expect("refused");
+        assert_eq!(why.at, at);
+        assert_eq!(
+            why.message,
+            "stack web of environment `staging` names account `production`, which the trusted configuration maps only for environment `production`"
+        );
+        d.environment = Some("production".into());
+        assert_eq!(refused(&d, &a), None);
+        // An account mapped without `environments` takes any stack.
+        d.account = Some(("dev".into(), at.clone()));
+        d.environment = Some("staging".into());
+        assert_eq!(refused(&d, &a), None);
+        d.account = Some(("qa".into(), at));
+        assert!(
+            refused(&d, &a)
+                .expect("unmapped")
+                .message
+                .contains("not mapped")
+        );
+        let e = parse(
+            "prod: { role: arn:aws:iam::111111111111:role/a, environments: prod }",
+            "x",
+        )
+        .expect_err("not a list");
+        assert!(e.message.contains("are a list"), "{e}");
     }
 
     #[test]

@@ -175,7 +175,7 @@ pub static STACK: Object = Object {
         field(
             "account",
             string(&NAME),
-            "The AWS account the stack lives in, by name: the job assumes the role that the trusted configuration maps it to (the action input `accounts`, `--accounts FILE`). Default: the job's own credentials. Changing it plans the stack in the new account only: destroy it in the first (remove the stack, apply) before moving it.",
+            "The AWS account the stack lives in, by name: the job assumes the role that the trusted configuration maps it to (the action input `accounts`, `--accounts FILE`). Default: the job's own credentials. A stack moves in two reviewed steps: remove its resources while it names the old account (that destroys them there), then change this; the action refuses a move while the old account still holds some of the stack.",
         ),
         field(
             "environment",

@@ -192,6 +192,14 @@ pub fn not_the_default_branch(git_ref: &str) -> String {
     )
 }
 
+/// Whether a change moves a stack between accounts could not be told.
+pub fn account_move_unknown(error: &str) -> String {
+    format!(
+        "cannot tell whether this change moves the stack between accounts ({}): it is not planned nor applied until that can be read",
+        terminal(error)
+    )
+}
+
 /// Why a merge group payload is refused.
 pub fn merge_group_not_a_sha(sha: &str) -> String {
     format!(

@@ -41,6 +41,15 @@ fn short_reason(g: &Gate) -> String {
             crate::outcome::Refusal::Blocked { .. } => {
                 "the plan has errors or blocked changes".to_string()
             }
+            // The tool's own words: their first sentence.
+            crate::outcome::Refusal::Failed { error } => error
+                .split(". ")
+                .next()
+                .unwrap_or("a merge would not apply it")
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
             _ => "a merge would not apply it".to_string(),
         },
     }
