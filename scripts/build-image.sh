@@ -3,6 +3,10 @@
 # runs the image: `ec2-gitops --version` and one `ec2-gitops action` event.
 #
 #   scripts/build-image.sh            # as root on Debian/Ubuntu (installs podman, buildah, debootstrap)
+#   EC2_GITOPS_ARCH=arm64 scripts/build-image.sh
+#                                     # the linux/arm64 image, built on this amd64 machine: the
+#                                     # binary cross-compiled, the image run under QEMU's
+#                                     # user-mode emulation (installs qemu-user-static)
 #
 # No registry is reachable here and no Docker engine runs (docs/testing.md), so the two
 # base images the Dockerfile names are made locally and passed as build args:
@@ -27,6 +31,15 @@ cache="${EC2_GITOPS_IMAGE_CACHE:-$HOME/.cache/ec2-gitops-image}"
 suite=bookworm
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 image="${EC2_GITOPS_IMAGE:-localhost/ec2-gitops}"
+host_arch="$(dpkg --print-architecture 2>/dev/null || echo amd64)"
+arch="${EC2_GITOPS_ARCH:-$host_arch}"
+case "$arch" in
+    amd64) triplet=x86_64-linux-gnu rust_target=x86_64-unknown-linux-gnu ;;
+    arm64) triplet=aarch64-linux-gnu rust_target=aarch64-unknown-linux-gnu ;;
+    *) echo "error: EC2_GITOPS_ARCH is amd64 or arm64, not $arch" >&2; exit 1 ;;
+esac
+# Another architecture's images are tagged with it.
+[[ "$arch" == "$host_arch" ]] || image="$image-$arch"
 started=$SECONDS
 phase_started=$SECONDS
 
@@ -57,6 +70,22 @@ if ((${#missing[@]})); then
         podman buildah debootstrap uidmap fuse-overlayfs slirp4netns crun ca-certificates >/dev/null
 fi
 [[ $(id -u) -eq 0 ]] || die "podman build --isolation=chroot and debootstrap need root here"
+if [[ "$arch" != "$host_arch" ]]; then
+    # QEMU's user-mode emulation runs the other architecture's programs: its
+    # debootstrap second stage, and the image's --version.
+    if ! command -v "qemu-${triplet%%-*}-static" >/dev/null 2>&1; then
+        echo "installing qemu-user-static binfmt-support (apt-get)"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qemu-user-static binfmt-support >/dev/null
+    fi
+    [[ -e /proc/sys/fs/binfmt_misc/register ]] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc ||
+        die "cannot mount binfmt_misc: $arch programs cannot run here"
+    [[ -e "/proc/sys/fs/binfmt_misc/qemu-${triplet%%-*}" ]] || update-binfmts --enable "qemu-${triplet%%-*}" ||
+        die "cannot register qemu-${triplet%%-*} with binfmt_misc"
+    # The standard library of the target, for the cross-compiling builder.
+    [[ -d "$(rustc --print sysroot)/lib/rustlib/$rust_target/lib" ]] || rustup target add "$rust_target" ||
+        die "the Rust standard library for $rust_target is missing: rustup target add $rust_target"
+fi
 podman --version
 buildah --version
 took tools
@@ -87,7 +116,11 @@ sysroot="$(rustc --print sysroot)"
 rust_version="$(rustc --version)"
 # Bump when the builder's recipe below changes, so that it is made anew.
 builder_recipe=1
-builder_tag="$(printf '%s\n%s\n' "$rust_version" "$builder_recipe" | sha256sum | cut -c1-12)"
+# A builder for another architecture also holds its C cross compiler.
+cross_packages=""
+[[ "$arch" == "$host_arch" ]] || cross_packages="gcc-$triplet libc6-dev-$arch-cross"
+cross_packages="${cross_packages//gcc-x86_64/gcc-x86-64}"
+builder_tag="$(printf '%s\n%s\n%s\n' "$rust_version" "$builder_recipe" "$cross_packages" | sha256sum | cut -c1-12)"
 builder="localhost/rust-builder:$builder_tag"
 section "Builder image $builder ($rust_version from $sysroot)"
 if ! podman image exists "$builder"; then
@@ -95,7 +128,7 @@ if ! podman image exists "$builder"; then
     trap 'buildah rm "$ctr" >/dev/null 2>&1 || true' EXIT
     # aws-lc-sys compiles C (cc crate: gcc, libc headers); cargo fetches crates over HTTPS.
     buildah run --isolation chroot "$ctr" -- sh -c \
-        'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev make perl pkg-config ca-certificates >/dev/null && rm -rf /var/lib/apt/lists/*'
+        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev make perl pkg-config ca-certificates $cross_packages >/dev/null && rm -rf /var/lib/apt/lists/*"
     # Trust the CAs this machine added locally (a TLS-inspecting egress proxy
     # reaches crates.io only with them). Only the builder gets them; the
     # runtime image keeps Debian's bundle.
@@ -120,12 +153,30 @@ took rust-builder
 
 # --- localhost/ec2-gitops-runtime-base -------------------------------------
 runtime_base=localhost/ec2-gitops-runtime-base
-section "Runtime base $runtime_base (glibc, libgcc_s, CA certificates, nonroot user)"
+runtime_rootfs="$rootfs"
+if [[ "$arch" != "$host_arch" ]]; then
+    runtime_base="$runtime_base-$arch"
+    # The other architecture's libraries come from its own Debian tree
+    # (debootstrap's second stage runs under QEMU).
+    runtime_rootfs="$cache/rootfs-$suite-minbase-$arch"
+    section "Debian $suite for $arch (debootstrap --arch=$arch, cached in $runtime_rootfs)"
+    if [[ ! -f "$runtime_rootfs/.ec2-gitops-complete" ]]; then
+        rm -rf "$runtime_rootfs.tmp"
+        debootstrap --arch="$arch" --variant=minbase --include=ca-certificates "$suite" "$runtime_rootfs.tmp" "$mirror" \
+            >"$cache/debootstrap-$arch.log" 2>&1 || die "debootstrap --arch=$arch failed; see $cache/debootstrap-$arch.log"
+        rm -rf "$runtime_rootfs.tmp"/var/cache/apt/archives/*.deb "$runtime_rootfs.tmp"/var/lib/apt/lists/*
+        touch "$runtime_rootfs.tmp/.ec2-gitops-complete"
+        rm -rf "$runtime_rootfs"
+        mv "$runtime_rootfs.tmp" "$runtime_rootfs"
+    fi
+    took "debian $arch"
+fi
+section "Runtime base $runtime_base ($arch: glibc, libgcc_s, CA certificates, nonroot user)"
 if ! podman image exists "$runtime_base"; then
     rt="$(mktemp -d)"
     trap 'rm -rf "$rt"' EXIT
     # Merged /usr, as in Debian 12 and distroless.
-    mkdir -p "$rt/usr/lib/x86_64-linux-gnu" "$rt/usr/lib64" "$rt/etc/ssl/certs" "$rt/tmp" "$rt/home/nonroot" "$rt/usr/local/bin"
+    mkdir -p "$rt/usr/lib/$triplet" "$rt/usr/lib64" "$rt/etc/ssl/certs" "$rt/tmp" "$rt/home/nonroot" "$rt/usr/local/bin"
     ln -s usr/lib "$rt/lib"
     ln -s usr/lib64 "$rt/lib64"
     ln -s usr/bin "$rt/bin"
@@ -133,21 +184,21 @@ if ! podman image exists "$runtime_base"; then
     # what a Rust binary linked against glibc needs.
     for pkg in libc6 libgcc-s1; do
         list=""
-        for candidate in "$rootfs/var/lib/dpkg/info/$pkg:amd64.list" "$rootfs/var/lib/dpkg/info/$pkg.list"; do
+        for candidate in "$runtime_rootfs/var/lib/dpkg/info/$pkg:$arch.list" "$runtime_rootfs/var/lib/dpkg/info/$pkg.list"; do
             [[ -f "$candidate" ]] && list="$candidate" && break
         done
-        [[ -n "$list" ]] || die "no dpkg file list for $pkg in $rootfs"
+        [[ -n "$list" ]] || die "no dpkg file list for $pkg in $runtime_rootfs"
         grep -E '/lib(64)?/.*\.so' "$list" | grep -v gconv | while read -r f; do
-            [[ -d "$rootfs$f" ]] && continue
-            [[ -e "$rootfs$f" || -L "$rootfs$f" ]] || continue
+            [[ -d "$runtime_rootfs$f" ]] && continue
+            [[ -e "$runtime_rootfs$f" || -L "$runtime_rootfs$f" ]] || continue
             # /lib and /lib64 are /usr/lib and /usr/lib64 in a merged-usr tree.
             rel="${f#/}"
             [[ "$rel" == usr/* ]] || rel="usr/$rel"
             mkdir -p "$(dirname "$rt/$rel")"
-            cp -a "$rootfs$f" "$rt/$rel"
+            cp -a "$runtime_rootfs$f" "$rt/$rel"
         done
     done
-    cp -L "$rootfs/etc/ssl/certs/ca-certificates.crt" "$rt/etc/ssl/certs/ca-certificates.crt"
+    cp -L "$runtime_rootfs/etc/ssl/certs/ca-certificates.crt" "$rt/etc/ssl/certs/ca-certificates.crt"
     # Same users as distroless: root, nobody, nonroot (65532).
     printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' \
         'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
@@ -156,14 +207,17 @@ if ! podman image exists "$runtime_base"; then
     printf '%s\n' 'hosts: files dns' >"$rt/etc/nsswitch.conf"
     chmod 1777 "$rt/tmp"
     chown 65532:65532 "$rt/home/nonroot"
-    tar -C "$rt" -c . | podman import --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' - "$runtime_base" >/dev/null
+    tar -C "$rt" -c . | podman import --arch "$arch" --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' - "$runtime_base" >/dev/null
     rm -rf "$rt"
     trap - EXIT
 fi
 took runtime-base
 
 # --- the image -----------------------------------------------------------
-build_args=(--isolation=chroot --pull=never
+# The build stage runs on this machine's architecture (Dockerfile:
+# --platform=$BUILDPLATFORM), which this podman does not set by itself.
+build_args=(--isolation=chroot --pull=never --platform "linux/$arch"
+    --build-arg "BUILDPLATFORM=linux/$host_arch" --build-arg "BUILDARCH=$host_arch"
     --build-arg "RUST_IMAGE=$builder"
     --build-arg "RUNTIME_IMAGE=$runtime_base")
 section "podman build --target action -t $image:action (release build of the binary)"

@@ -7,7 +7,7 @@
 #   zizmor --offline  the same workflows and action.yml (settings: scripts/zizmor.yml)
 #   hadolint          Dockerfile
 #   check-jsonschema  action.yml against GitHub's action schema (bundled: --builtin-schema vendor.github-actions)
-#   ShellCheck        scripts/lint-github.sh, scripts/build-image.sh
+#   ShellCheck        scripts/lint-github.sh, scripts/build-image.sh, scripts/release*.sh
 #
 # It also installs parliament (an IAM policy linter), which a test runs on
 # the policies `ec2-gitops iam policy` prints (tests/all/iam_docs.rs).
@@ -89,8 +89,8 @@ run "zizmor --offline ${workflows[*]} action.yml" \
 run "hadolint Dockerfile" "$venv/bin/hadolint" --no-color --failure-threshold=style Dockerfile
 run "check-jsonschema --builtin-schema vendor.github-actions action.yml" \
     "$venv/bin/check-jsonschema" --builtin-schema vendor.github-actions action.yml
-run "shellcheck scripts/lint-github.sh scripts/build-image.sh" \
-    "$venv/bin/shellcheck" scripts/lint-github.sh scripts/build-image.sh
+run "shellcheck scripts/lint-github.sh scripts/build-image.sh scripts/release.sh scripts/release-check.sh" \
+    "$venv/bin/shellcheck" scripts/lint-github.sh scripts/build-image.sh scripts/release.sh scripts/release-check.sh
 
 if ((${#failed[@]})); then
     printf '\nlint-github: %d of 5 linters found problems: %s\n' "${#failed[@]}" "${failed[*]}" >&2

@@ -26,6 +26,7 @@ mod import;
 mod import_balancers;
 mod layers;
 mod moto_smoke;
+mod release;
 mod rerun;
 mod review;
 mod rules;

@@ -54,21 +54,7 @@ async fn one_run_plans_and_applies_stacks_of_two_accounts_each_in_its_own() {
     assert!(w.mutating_ec2_calls().is_empty());
 
     // The merge applies each stack in its account.
-    w.gh.add_pull(
-        REPO,
-        PullSpec {
-            number: 7,
-            head_sha: HEAD.into(),
-            merged: true,
-            merge_commit_sha: Some(MERGE.into()),
-            state: "closed".into(),
-            files: files
-                .iter()
-                .map(|f| (f.to_string(), "modified".to_string()))
-                .collect(),
-            ..PullSpec::default()
-        },
-    );
+    w.merged(7, HEAD, MERGE, &files);
     w.gh.add_commit_pulls(MERGE, &[7]);
     let pushed: Vec<(&str, &str)> = files.iter().map(|f| (*f, "modified")).collect();
     let r = w.run_with("push", w.push_event(MERGE, &pushed), MERGE, &inputs);
@@ -134,19 +120,7 @@ fn plan_change(w: &World, n: u64, head: &str, base: &str, yaml: &str) -> super::
 
 /// Merges pull request `n` as `merge` onto `before` and runs the push.
 fn merge_change(w: &World, n: u64, head: &str, (before, merge): (&str, &str)) -> super::Run {
-    w.gh.add_pull(
-        REPO,
-        PullSpec {
-            number: n,
-            head_sha: head.into(),
-            base_sha: before.into(),
-            merged: true,
-            merge_commit_sha: Some(merge.into()),
-            state: "closed".into(),
-            files: vec![("infra/web.yaml".into(), "modified".into())],
-            ..PullSpec::default()
-        },
-    );
+    w.merged(n, head, merge, &["infra/web.yaml"]);
     let mut push = w.push_event(merge, &[("infra/web.yaml", "modified")]);
     push["before"] = serde_json::json!(before);
     w.run_with("push", push, merge, &[("INPUT_ACCOUNTS", ACCOUNTS)])

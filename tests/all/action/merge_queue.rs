@@ -6,7 +6,6 @@
 //! the real `merge_group` example with the group's commits set.
 
 use crate::engine::IMAGE;
-use crate::support::PullSpec;
 use crate::support::github::QueueEntry;
 use crate::support::webhooks;
 
@@ -75,18 +74,7 @@ async fn a_group_planning_as_reviewed_passes_and_its_merge_applies() {
 
     // GitHub merges the group: main moves to its head, and the push applies.
     w.gh.dequeue(REPO, &entry);
-    w.gh.add_pull(
-        REPO,
-        PullSpec {
-            number: 7,
-            head_sha: HEAD.into(),
-            merged: true,
-            merge_commit_sha: Some(entry.head_sha.clone()),
-            state: "closed".into(),
-            files: vec![("infra/web.yaml".into(), "modified".into())],
-            ..PullSpec::default()
-        },
-    );
+    w.merged(7, HEAD, &entry.head_sha, &["infra/web.yaml"]);
     let mut push = w.push_event(&entry.head_sha, &[("infra/web.yaml", "modified")]);
     push["before"] = serde_json::json!(BASE);
     let r = w.run("push", push, &entry.head_sha);
@@ -105,23 +93,7 @@ async fn a_group_whose_stack_moved_in_ec2_since_review_fails_with_the_reason() {
     let r = w.run("pull_request", w.pr_event("opened", 8, HEAD), HEAD);
     assert_eq!(r.code(), Some(0), "{}", r.text());
     // Someone launches one of the stack's servers by hand after review.
-    let tag = |k: &str, v: &str| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build();
-    w.direct
-        .run_instances()
-        .image_id(IMAGE)
-        .instance_type("t3.micro".into())
-        .min_count(1)
-        .max_count(1)
-        .tag_specifications(
-            aws_sdk_ec2::types::TagSpecification::builder()
-                .resource_type(aws_sdk_ec2::types::ResourceType::Instance)
-                .tags(tag("ec2-gitops:stack", "mq2"))
-                .tags(tag("ec2-gitops:name", "instance/web-1"))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    w.launch_by_hand("mq2", "instance/web-1").await;
     let entry = w.gh.enqueue(REPO, "main", BASE, &[8]).remove(0);
     w.proxy.clear();
 
@@ -237,18 +209,7 @@ async fn a_group_of_two_pull_requests_on_two_stacks_passes_and_one_push_applies_
         (&entries[1], HEAD_2, "infra/api.yaml"),
     ] {
         w.gh.dequeue(REPO, e);
-        w.gh.add_pull(
-            REPO,
-            PullSpec {
-                number: e.number,
-                head_sha: head.into(),
-                merged: true,
-                merge_commit_sha: Some(e.head_sha.clone()),
-                state: "closed".into(),
-                files: vec![(file.into(), "modified".into())],
-                ..PullSpec::default()
-            },
-        );
+        w.merged(e.number, head, &e.head_sha, &[file]);
     }
     let mut push = w.push_event(&entries[1].head_sha, &[("infra/api.yaml", "modified")]);
     push["before"] = serde_json::json!(BASE);

@@ -81,19 +81,50 @@ impl World {
 
     /// PR `number` (head `head`) merged as MERGE, changing the stack file.
     pub(crate) fn merge(&self, number: u64, head: &str) {
+        self.merged(number, head, MERGE, &["infra/web.yaml"]);
+        self.gh.add_commit_pulls(MERGE, &[number]);
+    }
+
+    /// PR `number` (head `head`) closed and merged as `merge`, having
+    /// modified `files`.
+    pub(crate) fn merged(&self, number: u64, head: &str, merge: &str, files: &[&str]) {
         self.gh.add_pull(
             REPO,
             PullSpec {
                 number,
                 head_sha: head.into(),
                 merged: true,
-                merge_commit_sha: Some(MERGE.into()),
+                merge_commit_sha: Some(merge.into()),
                 state: "closed".into(),
-                files: vec![("infra/web.yaml".into(), "modified".into())],
+                files: files
+                    .iter()
+                    .map(|f| (f.to_string(), "modified".to_string()))
+                    .collect(),
                 ..PullSpec::default()
             },
         );
-        self.gh.add_commit_pulls(MERGE, &[number]);
+    }
+
+    /// Launches, as someone would by hand, a server carrying the tags of
+    /// `stack`'s `name` (EC2 moved since review).
+    pub(crate) async fn launch_by_hand(&self, stack: &str, name: &str) {
+        let tag = |k: &str, v: &str| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build();
+        self.direct
+            .run_instances()
+            .image_id(crate::engine::IMAGE)
+            .instance_type("t3.micro".into())
+            .min_count(1)
+            .max_count(1)
+            .tag_specifications(
+                aws_sdk_ec2::types::TagSpecification::builder()
+                    .resource_type(aws_sdk_ec2::types::ResourceType::Instance)
+                    .tags(tag("ec2-gitops:stack", stack))
+                    .tags(tag("ec2-gitops:name", name))
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
     }
 
     pub(crate) fn write_stack(&self, yaml: &str) {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::engine::{IMAGE, instances_by_name, stack_yaml};
+use crate::engine::{instances_by_name, stack_yaml};
 use crate::support::plan_meta;
 use ec2_gitops::marker::PlanStatus;
 
@@ -114,32 +114,7 @@ async fn live_state_moved_between_review_and_merge_refuses_and_posts_the_new_pla
     assert_eq!(r.code(), Some(0), "{}", r.text());
 
     // Someone launches a tagged instance of this stack by hand after review.
-    w.direct
-        .run_instances()
-        .image_id(IMAGE)
-        .instance_type("t3.micro".into())
-        .min_count(1)
-        .max_count(1)
-        .tag_specifications(
-            aws_sdk_ec2::types::TagSpecification::builder()
-                .resource_type(aws_sdk_ec2::types::ResourceType::Instance)
-                .tags(
-                    aws_sdk_ec2::types::Tag::builder()
-                        .key("ec2-gitops:stack")
-                        .value("gh2")
-                        .build(),
-                )
-                .tags(
-                    aws_sdk_ec2::types::Tag::builder()
-                        .key("ec2-gitops:name")
-                        .value("instance/web-1")
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    w.launch_by_hand("gh2", "instance/web-1").await;
     w.proxy.clear();
     w.merge(8, HEAD);
     let r = w.run(
