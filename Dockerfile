@@ -89,7 +89,10 @@ RUN touch src/main.rs src/lib.rs crates/core/src/lib.rs \
     && install -D -m 0755 "target/$(cat /rust-target)/release/ec2-gitops" /out/ec2-gitops \
     && if [ "${TARGETARCH:-$BUILDARCH}" = "${BUILDARCH:-$TARGETARCH}" ]; then /out/ec2-gitops --version; fi
 
-FROM ${RUNTIME_IMAGE} AS action
+# The image's own platform, named: a podman that kept the build stage's
+# platform for the next FROM would look for an amd64 base.
+# hadolint ignore=DL3065
+FROM --platform=$TARGETPLATFORM ${RUNTIME_IMAGE} AS action
 LABEL org.opencontainers.image.title="ec2-gitops" \
       org.opencontainers.image.description="EC2 infrastructure as YAML: plan on pull requests, apply on merge" \
       org.opencontainers.image.source="https://github.com/ec2-gitops/ec2-gitops"

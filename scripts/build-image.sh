@@ -218,6 +218,7 @@ took runtime-base
 # --platform=$BUILDPLATFORM), which this podman does not set by itself.
 build_args=(--isolation=chroot --pull=never --platform "linux/$arch"
     --build-arg "BUILDPLATFORM=linux/$host_arch" --build-arg "BUILDARCH=$host_arch"
+    --build-arg "TARGETPLATFORM=linux/$arch" --build-arg "TARGETARCH=$arch"
     --build-arg "RUST_IMAGE=$builder"
     --build-arg "RUNTIME_IMAGE=$runtime_base")
 section "podman build --target action -t $image:action (release build of the binary)"
