@@ -46,16 +46,20 @@ dry_run() {
   local scratch
   scratch="$(mktemp -d "${TMPDIR:-/tmp}/ec2-gitops-release.XXXXXX")"
   git -C "$repo_root" worktree add --detach "$scratch/checkout" HEAD >/dev/null
+  # The worktree goes at the end; the pushed image and its digest stay.
+  trap 'git -C "$repo_root" worktree remove --force "$scratch/checkout"' EXIT
   cd "$scratch/checkout"
   # The release's version and date, as a maintainer writes them before tagging.
   sed -E -i "s/^## \[Unreleased\]/## [Unreleased]\n\n## [${version}] - $(date -u +%Y-%m-%d)/" CHANGELOG.md
   sed -E -i "0,/^version = \".*\"/s//version = \"${version}\"/" Cargo.toml crates/core/Cargo.toml
   sed -E -i "s/^(ec2-gitops-core = \{ path = \"crates\/core\", version = )\"[^\"]*\"/\1\"${version}\"/" Cargo.toml
   cargo update --workspace --offline --quiet
-  EC2_GITOPS_IMAGE="localhost/ec2-gitops:release-${version}" bash scripts/build-image.sh >&2
-  # Pushed to a directory: its manifest is what a registry would serve, and
-  # the digest podman reports is that manifest's sha256.
-  podman push --digestfile "$scratch/digest" "localhost/ec2-gitops:release-${version}" "dir:$scratch/pushed" >&2
+  local image="localhost/ec2-gitops-release-${version}"
+  EC2_GITOPS_IMAGE="$image" bash scripts/build-image.sh >&2
+  # The target action.yml runs, pushed to a directory: its manifest is what
+  # a registry would serve, and the digest podman reports is that
+  # manifest's sha256.
+  podman push --digestfile "$scratch/digest" "$image:action" "dir:$scratch/pushed" >&2
   local digest
   digest="$(cat "$scratch/digest")"
   [ "$digest" = "sha256:$(sha256sum "$scratch/pushed/manifest.json" | cut -d' ' -f1)" ] \
@@ -64,6 +68,8 @@ dry_run() {
   git -c user.name=release-dry-run -c user.email=dry-run@localhost commit -qam "Release v${version} (dry run)"
   git -c user.name=release-dry-run -c user.email=dry-run@localhost tag -a "v${version}" -m "dry run"
   bash scripts/release-check.sh "$version" >&2
+  git log -1 --format='release commit: %H %s' >&2
+  grep '^  image:' action.yml >&2
   echo "digest=$digest"
   echo "scratch=$scratch"
 }
