@@ -7,7 +7,7 @@
 #   scripts/release.sh notes VERSION
 #       prints the CHANGELOG section of VERSION (the GitHub release's notes).
 #   scripts/release.sh dry-run VERSION
-#       in a scratch copy of the checkout: builds the image here
+#       in a scratch clone of the committed HEAD: builds the image here
 #       (scripts/build-image.sh), pushes it to a local directory, writes the
 #       pushed digest into action.yml, commits, tags vVERSION and runs
 #       scripts/release-check.sh on that commit; prints the digest and the
@@ -45,9 +45,9 @@ dry_run() {
   command -v podman >/dev/null || die "podman is needed for the dry run"
   local scratch
   scratch="$(mktemp -d "${TMPDIR:-/tmp}/ec2-gitops-release.XXXXXX")"
-  git -C "$repo_root" worktree add --detach "$scratch/checkout" HEAD >/dev/null
-  # The worktree goes at the end; the pushed image and its digest stay.
-  trap 'git -C "$repo_root" worktree remove --force "$scratch/checkout"' EXIT
+  # A clone of the committed HEAD: its commit and tag never reach this
+  # repository. The pushed image and its digest stay in $scratch.
+  git clone -q --no-local "$repo_root" "$scratch/checkout"
   cd "$scratch/checkout"
   # The release's version and date, as a maintainer writes them before tagging.
   sed -E -i "s/^## \[Unreleased\]/## [Unreleased]\n\n## [${version}] - $(date -u +%Y-%m-%d)/" CHANGELOG.md
