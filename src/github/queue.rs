@@ -5,7 +5,7 @@ use http::Method;
 use serde::Deserialize;
 
 use super::transport::{MAX_PAGES, encode_path, parse_answer};
-use super::{GitHub, GitHubError};
+use super::{ChangedFile, GitHub, GitHubError};
 
 impl GitHub {
     /// The branches whose names start with `prefix` (`gh-readonly-queue/main/`),
@@ -34,13 +34,14 @@ impl GitHub {
         Ok(refs.into_iter().map(|r| (r.name, r.object.sha)).collect())
     }
 
-    /// The commits that `head` has and `base` has not, oldest first (every
-    /// page: GitHub pages a comparison's commits).
-    pub async fn commits_between(
+    /// What `head` has that `base` has not: its commits, oldest first
+    /// (every page: GitHub pages a comparison's commits), and the files they
+    /// change (GitHub lists at most 300, on the first page).
+    pub async fn compare(
         &self,
         base: &str,
         head: &str,
-    ) -> Result<Vec<String>, GitHubError> {
+    ) -> Result<(Vec<String>, Vec<ChangedFile>), GitHubError> {
         #[derive(Deserialize)]
         struct Commit {
             sha: String,
@@ -51,8 +52,11 @@ impl GitHub {
             total_commits: usize,
             #[serde(default)]
             commits: Vec<Commit>,
+            #[serde(default)]
+            files: Vec<ChangedFile>,
         }
         let mut out = Vec::new();
+        let mut files = Vec::new();
         for page in 1..=MAX_PAGES {
             let path = self.path(&format!(
                 "/compare/{}...{}?per_page=100&page={page}",
@@ -63,10 +67,13 @@ impl GitHub {
             let p: Page = parse_answer(&Method::GET, &path, &text)?;
             let got = p.commits.len();
             out.extend(p.commits.into_iter().map(|c| c.sha));
+            if page == 1 {
+                files = p.files;
+            }
             if got == 0 || out.len() >= p.total_commits {
                 break;
             }
         }
-        Ok(out)
+        Ok((out, files))
     }
 }

@@ -43,14 +43,13 @@ pub async fn handle(s: &Services<'_>, e: &MergeGroupEvent, record: &mut Record) 
         let why = notes::merge_group_wrong_checkout(found.as_deref(), head);
         return fail(s, head, &why, record).await;
     }
-    let pulls = match queue::group_pulls(s, group).await {
-        Ok(p) => p,
+    let queue::Group { pulls, changed } = match queue::group(s, group).await {
+        Ok(g) => g,
         Err(err) => {
             let why = notes::merge_group_unknown(&err);
             return fail(s, head, &why, record).await;
         }
     };
-    let changed: Vec<String> = pulls.iter().flat_map(|(_, f)| f.clone()).collect();
     let loaded = s.load();
     let mut gates: Vec<Gate> = loaded
         .invalid

@@ -6,31 +6,41 @@
 use crate::action::event::MergeGroup;
 use crate::action::queue::{self, Answerable, Gate, GateOutcome};
 use crate::action::services::Services;
-use crate::action::steps::plan_comment::{changed_files, is_plan};
+use crate::action::steps::plan_comment::{changed_files, is_plan, split_changes};
 use crate::app;
 use crate::ec2::Ec2;
 use crate::github::GitHubError;
 use crate::model::Desired;
 
-/// The group's pull requests, ahead first, each with the files it changes.
-pub async fn group_pulls(
-    s: &Services<'_>,
-    group: &MergeGroup,
-) -> Result<Vec<(u64, Vec<String>)>, String> {
+/// What a merge group holds.
+pub struct Group {
+    /// Its pull requests, ahead first, each with the files it changes.
+    pub pulls: Vec<(u64, Vec<String>)>,
+    /// The files the group changes: its pull requests' and those of every
+    /// commit between its base and its head.
+    pub changed: Vec<String>,
+}
+
+/// The group's pull requests and the files it changes.
+pub async fn group(s: &Services<'_>, group: &MergeGroup) -> Result<Group, String> {
     let gh = |e: GitHubError| e.to_string();
     let prefix = format!("{}{}/", queue::QUEUE_PREFIX, group.base_branch());
     let entries = s.gh.branches_starting(&prefix).await.map_err(gh)?;
-    let commits =
-        s.gh.commits_between(&group.base_sha, &group.head_sha)
+    let (commits, files) =
+        s.gh.compare(&group.base_sha, &group.head_sha)
             .await
             .map_err(gh)?;
     let numbers = queue::group_pulls(&group.head_ref, &entries, &commits)?;
-    let mut out = Vec::new();
+    let (mut changed, _) = split_changes(files);
+    let mut pulls = Vec::new();
     for n in numbers {
-        let (changed, _) = changed_files(s, n).await.map_err(gh)?;
-        out.push((n, changed));
+        let (files, _) = changed_files(s, n).await.map_err(gh)?;
+        changed.extend(files.iter().cloned());
+        pulls.push((n, files));
     }
-    Ok(out)
+    changed.sort();
+    changed.dedup();
+    Ok(Group { pulls, changed })
 }
 
 /// The gate of one stack the group changes.

@@ -232,3 +232,27 @@ async fn a_group_of_two_pull_requests_on_two_stacks_passes_and_one_push_applies_
         assert!(!last.contains(&format!("### Stack {other}")), "{last}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_changed_by_a_commit_no_pull_request_of_the_group_holds_fails_the_group() {
+    let w = World::new("mq6");
+    w.pull(7, HEAD, &["infra/web.yaml"]);
+    w.pull(8, HEAD_2, &["README.md"]);
+    let r = w.run("pull_request", w.pr_event("opened", 7, HEAD), HEAD);
+    assert_eq!(r.code(), Some(0), "{}", r.text());
+    let entries = w.gh.enqueue(REPO, "main", BASE, &[7, 8]);
+    // #7's entry leaves the queue (merged ahead) while #8's group, which
+    // holds its commit, waits for its check.
+    w.gh.dequeue(REPO, &entries[0]);
+    w.proxy.clear();
+    let r = check_group(&w, &entries[1]);
+    assert_eq!(r.code(), Some(1), "{}", r.text());
+    let (conclusion, title, text) = plan_check(&w, &entries[1].head_sha);
+    assert_eq!(conclusion, "failure");
+    assert_eq!(
+        title,
+        "mq6: changed by a commit of the group that none of its pull requests changes"
+    );
+    assert!(text.contains("queue the pull request again"), "{text}");
+    assert!(w.proxy.actions().is_empty(), "{:?}", w.proxy.actions());
+}

@@ -123,7 +123,7 @@ pub fn queue_text(head: &str, gates: &[Gate]) -> String {
                 pulls(&g.pulls),
                 pulls(&g.pulls[..1])
             ),
-            GateOutcome::Unexplained => "A commit of the group changes it that none of the group's pull requests changes, so nobody reviewed that change. Merge it through a pull request.\n".to_string(),
+            GateOutcome::Unexplained => "A commit of the group changes it that none of the group's pull requests changes, so no review here answers for that change. If an entry ahead of the group merged while the group was checked, queue the pull request again; otherwise make that change through a pull request of its own.\n".to_string(),
             GateOutcome::Invalid(diagnostics) => reason(&format!(
                 "the stack file is invalid at the group's head:\n\n{diagnostics}"
             )),
