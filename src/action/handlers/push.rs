@@ -113,8 +113,11 @@ pub async fn handle(s: &Services<'_>, e: &PushEvent, record: &mut Record) -> Res
         return Ok(exit_code(&results));
     }
     // Each stack is applied against the review on the pull request that
-    // changed it (the last one, when a merge queue merged several).
-    let mut theirs: Vec<(u64, Vec<StackApply>)> = Vec::new();
+    // changed it (the last one, when a merge queue merged several). What
+    // no review could apply (an invalid file, a refused account move) is
+    // told on the pull request the push merged.
+    let head_pr = pr.as_ref().map_or(0, |p| p.number);
+    let mut theirs: Vec<(u64, Vec<StackApply>)> = vec![(head_pr, results.clone())];
     for (i, m) in merged.iter().enumerate() {
         let owned: Vec<&Desired> = touched
             .iter()
@@ -140,9 +143,16 @@ pub async fn handle(s: &Services<'_>, e: &PushEvent, record: &mut Record) -> Res
         )
         .await;
         results.extend(applied.results.iter().cloned());
-        theirs.push((m.number, applied.results));
+        match theirs.iter_mut().find(|(n, _)| *n == m.number) {
+            Some((_, mine)) => mine.extend(applied.results),
+            None => theirs.push((m.number, applied.results)),
+        }
     }
-    let prs: Vec<(u64, &[StackApply])> = theirs.iter().map(|(n, r)| (*n, r.as_slice())).collect();
+    let prs: Vec<(u64, &[StackApply])> = theirs
+        .iter()
+        .filter(|(_, r)| !r.is_empty())
+        .map(|(n, r)| (*n, r.as_slice()))
+        .collect();
     report_apply(s, &prs, sha, &results, &loaded, record).await;
     let number = pr.as_ref().map(|p| p.number);
     stale::mark_and_replan(s, &results, number, sha, record).await;

@@ -192,6 +192,8 @@ async fn a_stack_moves_between_accounts_by_a_destroy_there_then_a_create_here_ea
     // Merged all the same: not applied, in neither account.
     let r = merge_change(&w, 8, &sha('c'), (&sha('b'), &sha('d')));
     assert_eq!(r.code(), Some(1), "{}", r.text());
+    let told = w.bot_comments(8).last().unwrap().body.clone();
+    assert!(told.contains("still holds 1 of its resources"), "{told}");
     assert!(
         r.summary.contains("still holds 1 of its resources"),
         "{}",
