@@ -727,11 +727,13 @@ pub fn trust(
     environments: &[String],
 ) -> Value {
     let mut subjects: Vec<String> = match role {
-        // Pull requests (same-repository ones: forks get no token) and the
-        // drift check on the default branch.
+        // Pull requests (same-repository ones: forks get no token), the
+        // drift check on the default branch, and the merge queue's check
+        // (its groups' branches, which only GitHub's queue can make).
         Role::Plan => vec![
             format!("repo:{repo}:pull_request"),
             format!("repo:{repo}:ref:refs/heads/{branch}"),
+            format!("repo:{repo}:ref:refs/heads/gh-readonly-queue/{branch}/*"),
         ],
         // The merge's push, and comment commands (run on the default branch).
         Role::Apply => vec![format!("repo:{repo}:ref:refs/heads/{branch}")],

@@ -112,4 +112,9 @@ fn trust_covers_pull_requests_the_default_branch_and_environments() {
     );
     let plan = trust(Role::Plan, "123456789012", "octo/infra", "main", &[]);
     assert!(plan.to_string().contains("repo:octo/infra:pull_request"));
+    assert!(
+        plan.to_string()
+            .contains("repo:octo/infra:ref:refs/heads/gh-readonly-queue/main/*"),
+        "the merge queue's check job assumes the plan role"
+    );
 }
