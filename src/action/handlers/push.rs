@@ -112,12 +112,39 @@ pub async fn handle(s: &Services<'_>, e: &PushEvent, record: &mut Record) -> Res
         stale::mark_and_replan(s, &results, None, sha, record).await;
         return Ok(exit_code(&results));
     }
-    // Each stack is applied against the review on the pull request that
-    // changed it (the last one, when a merge queue merged several). What
-    // no review could apply (an invalid file, a refused account move) is
-    // told on the pull request the push merged.
+    // What no review could apply (an invalid file, a refused account
+    // move) is told on the pull request the push merged.
     let head_pr = pr.as_ref().map_or(0, |p| p.number);
     let mut theirs: Vec<(u64, Vec<StackApply>)> = vec![(head_pr, results.clone())];
+    for (number, applied) in apply_merged(s, &merged, &touched, sha).await {
+        results.extend(applied.iter().cloned());
+        match theirs.iter_mut().find(|(n, _)| *n == number) {
+            Some((_, mine)) => mine.extend(applied),
+            None => theirs.push((number, applied)),
+        }
+    }
+    let prs: Vec<(u64, &[StackApply])> = theirs
+        .iter()
+        .filter(|(_, r)| !r.is_empty())
+        .map(|(n, r)| (*n, r.as_slice()))
+        .collect();
+    report_apply(s, &prs, sha, &results, &loaded, record).await;
+    let number = pr.as_ref().map(|p| p.number);
+    stale::mark_and_replan(s, &results, number, sha, record).await;
+    Ok(exit_code(&results))
+}
+
+/// Applies each stack of `touched` against the review on the pull request
+/// that changed it (the last of `merged` that did, when a merge queue
+/// merged several in one push); a stack refused for want of review gets
+/// its new plan posted there. Returns each pull request's results.
+async fn apply_merged(
+    s: &Services<'_>,
+    merged: &[Merged],
+    touched: &[&Desired],
+    sha: &str,
+) -> Vec<(u64, Vec<StackApply>)> {
+    let mut out = Vec::new();
     for (i, m) in merged.iter().enumerate() {
         let owned: Vec<&Desired> = touched
             .iter()
@@ -142,21 +169,9 @@ pub async fn handle(s: &Services<'_>, e: &PushEvent, record: &mut Record) -> Res
             &applied.to_review,
         )
         .await;
-        results.extend(applied.results.iter().cloned());
-        match theirs.iter_mut().find(|(n, _)| *n == m.number) {
-            Some((_, mine)) => mine.extend(applied.results),
-            None => theirs.push((m.number, applied.results)),
-        }
+        out.push((m.number, applied.results));
     }
-    let prs: Vec<(u64, &[StackApply])> = theirs
-        .iter()
-        .filter(|(_, r)| !r.is_empty())
-        .map(|(n, r)| (*n, r.as_slice()))
-        .collect();
-    report_apply(s, &prs, sha, &results, &loaded, record).await;
-    let number = pr.as_ref().map(|p| p.number);
-    stale::mark_and_replan(s, &results, number, sha, record).await;
-    Ok(exit_code(&results))
+    out
 }
 
 fn exit_code(results: &[StackApply]) -> u8 {
