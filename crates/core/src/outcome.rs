@@ -271,6 +271,19 @@ pub struct BaseMoved {
     pub merged_onto: String,
 }
 
+impl BaseMoved {
+    /// A plan reviewed on `reviewed_on` merged onto `onto`: `Some` when the
+    /// two are known and differ (the plan must then match exactly).
+    pub fn between(reviewed_on: Option<&str>, onto: &str) -> Option<BaseMoved> {
+        reviewed_on
+            .filter(|b| !onto.is_empty() && !b.eq_ignore_ascii_case(onto))
+            .map(|b| BaseMoved {
+                reviewed_on: b.to_string(),
+                merged_onto: onto.to_string(),
+            })
+    }
+}
+
 impl StackApply {
     /// The stack's name (the file, for an invalid one).
     pub fn stack(&self) -> &str {

@@ -9,7 +9,7 @@
 use anyhow::Result;
 
 use crate::action::event::MergeGroupEvent;
-use crate::action::queue::{Answerable, Gate, GateOutcome, answerable};
+use crate::action::queue::{Gate, GateOutcome, answerable};
 use crate::action::record::Record;
 use crate::action::services::Services;
 use crate::action::steps::{checks, moves, queue};
@@ -69,22 +69,19 @@ pub async fn handle(s: &Services<'_>, e: &MergeGroupEvent, record: &mut Record) 
     let answered = answerable(&loaded.valid, &changed, &pulls);
     let touched: Vec<&Desired> = answered.iter().map(|(d, _)| *d).collect();
     let (_, moving) = moves::refuse_moves(s, &group.base_sha, &changed, touched).await;
-    for (d, who) in answered {
+    let reviews = queue::reviews(s, &answered).await;
+    for (d, who) in &answered {
         let gate = match moving.iter().find(|(stack, _)| *stack == d.stack) {
             // The merge would not apply it: the group must not merge.
             Some((_, error)) => Gate {
                 stack: d.stack.clone(),
                 region: d.region.clone(),
-                pulls: match &who {
-                    Answerable::Pull(n) => vec![*n],
-                    Answerable::Several(v) => v.clone(),
-                    Answerable::Nobody => Vec::new(),
-                },
+                pulls: who.pulls(),
                 outcome: GateOutcome::Refused(Refusal::Failed {
                     error: error.clone(),
                 }),
             },
-            None => queue::gate(s, group, d, who).await,
+            None => queue::gate(group, d, who, &reviews).await,
         };
         gates.push(gate);
     }

@@ -205,13 +205,7 @@ impl Merged {
         let reviewed = meta.map(|m| m.reviewed()).unwrap_or_default();
         // The reviewed plan was made on the PR merged into `base`; this
         // merge is onto `before`.
-        let moved = meta
-            .and_then(|m| m.base.clone())
-            .filter(|base| !before.is_empty() && *base != before)
-            .map(|base| BaseMoved {
-                reviewed_on: base,
-                merged_onto: before.to_string(),
-            });
+        let moved = BaseMoved::between(meta.and_then(|m| m.base.as_deref()), before);
         Ok(Merged {
             number: n,
             changed,

@@ -73,6 +73,17 @@ pub enum Answerable {
     Nobody,
 }
 
+impl Answerable {
+    /// The pull requests that change the stack.
+    pub fn pulls(&self) -> Vec<u64> {
+        match self {
+            Answerable::Pull(n) => vec![*n],
+            Answerable::Several(numbers) => numbers.clone(),
+            Answerable::Nobody => Vec::new(),
+        }
+    }
+}
+
 /// The stacks among `stacks` that the group changes (`changed`: every
 /// pull request's files together), each with who answers for it
 /// (`pulls`: each pull request with its changed files).
@@ -155,17 +166,6 @@ pub fn judge(
         Verdict::Apply => GateOutcome::Passes { changes: true },
         Verdict::Refuse(r) => GateOutcome::Refused(r),
     }
-}
-
-/// The base a review was made on, against the one the queue merges onto:
-/// `Some` when they differ (the plan must then match exactly).
-pub fn moved(reviewed_on: Option<&str>, queue_base: &str) -> Option<BaseMoved> {
-    reviewed_on
-        .filter(|b| !b.eq_ignore_ascii_case(queue_base))
-        .map(|b| BaseMoved {
-            reviewed_on: b.to_string(),
-            merged_onto: queue_base.to_string(),
-        })
 }
 
 #[cfg(test)]
@@ -252,8 +252,10 @@ mod tests {
 
     #[test]
     fn a_review_on_another_base_asks_for_the_exact_plan() {
+        let moved = BaseMoved::between;
         assert_eq!(moved(Some("abc"), "ABC"), None);
         assert_eq!(moved(None, "abc"), None);
+        assert_eq!(moved(Some("abc"), ""), None, "a push with no base");
         let m = moved(Some("abc"), "def").unwrap();
         assert_eq!(
             (m.reviewed_on.as_str(), m.merged_onto.as_str()),
